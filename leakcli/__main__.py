@@ -1,0 +1,3 @@
+from leakcli.cli import app
+
+app(prog_name="leakcli")

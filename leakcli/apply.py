@@ -1,0 +1,330 @@
+"""`apply`: build the planned models into a fresh DuckDB file and swap it in atomically.
+
+The new database is written next to the old one as `target/.leakcli.duckdb.building`; models the
+plan leaves unchanged are copied from the previous build. Only when every model has been built,
+checked against its contract and exported does the file replace `target/leakcli.duckdb` (one
+rename), so a failure, Ctrl-C or SIGKILL at any moment leaves the previous build as it was.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from leakcli import contracts, state
+from leakcli.errors import BlockingAmbiguity, ExecutionError, Interrupted, StalePlanError, UsageError
+from leakcli.lock import build_lock
+from leakcli.plan import ModelStep, Plan, PlanRequest, build_plan, load_saved
+from leakcli.project import Paths
+from leakcli.render import quote_ident, sql_literal
+
+BUILD_ACTIONS = ("create", "rebuild")
+TOP_ACTIONS = 10
+Progress = Callable[[str, ModelStep, dict[str, Any]], None]
+
+
+@dataclass(frozen=True)
+class ApplyRequest:
+    root: Path
+    data_dir: str | None = None
+    select: tuple[str, ...] = ()
+    full_refresh: bool = False
+    plan_file: Path | None = None
+    progress: Progress | None = None
+    notice: Callable[[str], None] | None = None
+
+
+@dataclass(frozen=True)
+class ModelResult:
+    name: str
+    action: str
+    status: str  # success | copied | skipped
+    rows: int | None
+    seconds: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"model": self.name, "action": self.action, "status": self.status,
+                "rows": self.rows, "seconds": round(self.seconds, 3)}
+
+
+@dataclass(frozen=True)
+class ApplyResult:
+    plan: Plan
+    results: list[ModelResult]
+    seconds: float
+    database: str
+    artifacts: list[str] = field(default_factory=list)
+    top_actions: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema_version": 1,
+            "status": "success",
+            "dataset": self.plan.data,
+            "database": self.database,
+            "plan_fingerprint": self.plan.fingerprint,
+            "elapsed_seconds": round(self.seconds, 3),
+            "results": [r.to_dict() for r in self.results],
+            "artifacts": self.artifacts,
+            "top_actions": self.top_actions,
+            "ambiguities": [a.to_dict() for a in self.plan.ambiguities if a.severity != "info"],
+        }
+
+
+def _plan_request(req: ApplyRequest) -> PlanRequest:
+    return PlanRequest(req.root, req.data_dir, req.select, req.full_refresh)
+
+
+def _saved_request(saved: Plan, root: Path) -> PlanRequest:
+    data = saved.data
+    data_dir = None
+    if data.get("origin") in ("option", "environment"):
+        data_dir = str(root / data["path"]) if not Path(data["path"]).is_absolute() else data["path"]
+    return PlanRequest(root, data_dir, tuple(saved.select), saved.full_refresh)
+
+
+def stale_reasons(saved: Plan, fresh: Plan) -> list[str]:
+    reasons = []
+    for path in sorted(set(saved.inputs) | set(fresh.inputs)):
+        before, now = saved.inputs.get(path), fresh.inputs.get(path)
+        if before == now or before == "pending":
+            continue
+        if before is None:
+            reasons.append(f"{path} is new")
+        elif now is None:
+            reasons.append(f"{path} is gone")
+        else:
+            reasons.append(f"{path} changed")
+    was = [(m.name, m.action) for m in saved.models]
+    now_actions = [(m.name, m.action) for m in fresh.models]
+    if not reasons and was != now_actions:
+        reasons.append("the built database changed since the plan")
+    return reasons
+
+
+def prepare(req: ApplyRequest) -> Plan:
+    """The plan apply will carry out: made now, or a saved one that is still current."""
+    from leakcli.generate import ensure_synthetic
+
+    if req.plan_file is not None:
+        saved = load_saved(req.plan_file, req.root)
+        fresh_req = _saved_request(saved, req.root)
+    else:
+        saved, fresh_req = None, _plan_request(req)
+    plan = build_plan(fresh_req)
+    if plan.data.get("pending"):
+        generated = ensure_synthetic(req.root)
+        if req.notice:
+            req.notice(f"no Maven CSVs found: generated the synthetic default dataset in {generated}")
+        plan = build_plan(fresh_req)
+    if saved is not None:
+        reasons = stale_reasons(saved, plan)
+        if reasons:
+            raise StalePlanError(f"saved plan is stale: {'; '.join(reasons)}; run `leakcli plan` again",
+                                 file=str(req.plan_file))
+    return plan
+
+
+def apply(req: ApplyRequest) -> ApplyResult:
+    started = time.perf_counter()
+    plan = prepare(req)
+    if plan.blocking:
+        first = plan.blocking[0]
+        raise BlockingAmbiguity(
+            f"{len(plan.blocking)} blocking question(s) open; apply changed nothing. First: "
+            f"{first.question}",
+            [a.to_dict() for a in plan.blocking], file=first.location,
+        )
+    if req.notice and plan.data.get("kind") == "synthetic":
+        req.notice(f"using the embedded synthetic dataset in {plan.data['path']} (not real data)")
+    paths = Paths(req.root)
+    c = contracts.load(req.root)
+    with build_lock(paths.lock, "apply"):
+        results, exports = _build(plan, paths, c, req.progress)
+        artifacts = _finish(plan, paths, results, exports, time.perf_counter() - started)
+    return ApplyResult(plan=plan, results=results, seconds=time.perf_counter() - started,
+                       database=paths.rel(paths.database), artifacts=artifacts,
+                       top_actions=top_rows(paths, c.catalog["priority"]["model"], TOP_ACTIONS))
+
+
+def top_rows(paths: Paths, model: str, limit: int) -> list[dict[str, Any]]:
+    """The first rows of a built model, as JSON-ready dicts (empty when it was not built)."""
+    from leakcli.engine import connect, user_tables
+    from leakcli.verify import jsonable
+
+    con = connect(paths.database, read_only=True)
+    try:
+        if model not in user_tables(con):
+            return []
+        cur = con.execute(f"select * from {quote_ident(model)} limit {int(limit)}")
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, jsonable(list(r)), strict=True)) for r in cur.fetchall()]
+    finally:
+        con.close()
+
+
+def _write_compiled(plan: Plan, paths: Paths) -> None:
+    paths.compiled.mkdir(parents=True, exist_ok=True)
+    for step in plan.models:
+        out = paths.compiled / f"{step.name}.sql"
+        tmp = out.with_suffix(".sql.tmp")
+        tmp.write_text(f"-- compiled by leakcli from {step.template}; do not edit\n{step.sql}", "utf-8")
+        tmp.replace(out)
+
+
+def _check_selection(plan: Plan, previous: set[str]) -> None:
+    building = {m.name for m in plan.models if m.action in BUILD_ACTIONS}
+    for step in plan.models:
+        if step.name in building:
+            for up in step.depends_on:
+                if up not in building and up not in previous:
+                    raise UsageError(f"model '{step.name}' needs '{up}', which is neither selected "
+                                     f"nor built; select it too (--select +{step.name})")
+
+
+def _build(plan: Plan, paths: Paths, c: contracts.Contracts,
+           progress: Progress | None) -> tuple[list[ModelResult], list[tuple[Path, Path]]]:
+    from leakcli.engine import connect, describe, load_sources, run_model
+
+    building = paths.target / ".leakcli.duckdb.building"
+    staging = paths.target / ".exports.building"
+    try:
+        paths.target.mkdir(parents=True, exist_ok=True)
+        _write_compiled(plan, paths)
+    except OSError as exc:
+        raise ExecutionError(f"cannot write the target directory: {exc.strerror}",
+                             file=paths.rel(paths.target)) from None
+    _remove(building, staging)
+    previous = set(state.read_state(paths.database))
+    _check_selection(plan, previous)
+    data_path = (paths.root / plan.data["path"]) if not Path(plan.data["path"]).is_absolute() \
+        else Path(plan.data["path"])
+    con = connect(building)
+    results: list[ModelResult] = []
+    exports: list[tuple[Path, Path]] = []
+    try:
+        if previous:
+            con.execute("attach $path as previous (read_only)", {"path": str(paths.database)})
+        to_build = [m for m in plan.models if m.action in BUILD_ACTIONS]
+        tables = sorted({s.split(".", 1)[1] for m in to_build for s in m.sources})
+        load_sources(con, c, data_path, tables, display=paths.rel)
+        dataset = {**plan.data, "path": str(data_path.resolve())}
+        for i, step in enumerate(plan.models):
+            if progress:
+                progress("start", step, {"index": i + 1, "total": len(plan.models)})
+            t0 = time.perf_counter()
+            ident = quote_ident(step.name)
+            if step.action in BUILD_ACTIONS:
+                rows = run_model(con, step.name, step.sql, paths.rel(paths.compiled / f"{step.name}.sql"))
+                _enforce_contract(c, step.name, describe(con, f"select * from {ident}"))
+                status = "success"
+                meta = {"fingerprint": step.fingerprint, "parts": step.parts,
+                        "built_at": time.strftime("%Y-%m-%dT%H:%M:%S"), "plan": plan.fingerprint,
+                        "dataset": dataset, "template": step.template}
+            elif step.name in previous:
+                con.execute(f"create table {ident} as select * from previous.main.{ident}")
+                rows = int(con.execute(f"select count(*) from {ident}").fetchone()[0])
+                status = "copied"
+                meta = _previous_meta(con, step.name) or {}
+            else:
+                results.append(ModelResult(step.name, step.action, "skipped", None, 0.0))
+                continue
+            con.execute(f"comment on table {ident} is {sql_literal(state.encode(meta))}")
+            seconds = time.perf_counter() - t0
+            results.append(ModelResult(step.name, step.action, status, rows, seconds))
+            if progress:
+                progress("done", step, {"index": i + 1, "total": len(plan.models), "rows": rows,
+                                        "seconds": seconds, "status": status})
+        exports = _export(con, c, staging, paths)
+        if previous:
+            con.execute("detach previous")
+        con.execute("checkpoint")
+        con.close()
+        _fsync(building)
+        os.replace(building, paths.database)
+        _fsync(paths.target)
+    except KeyboardInterrupt:
+        con.close()
+        _remove(building, staging)
+        raise Interrupted("interrupted; the previous build is unchanged") from None
+    except BaseException:
+        con.close()
+        _remove(building, staging)
+        raise
+    return results, exports
+
+
+def _previous_meta(con: Any, name: str) -> dict[str, Any] | None:
+    row = con.execute(
+        "select comment from duckdb_tables() where database_name = 'previous' and table_name = $n",
+        {"n": name},
+    ).fetchone()
+    return state.decode(row[0]) if row else None
+
+
+def _enforce_contract(c: contracts.Contracts, name: str, found: list[tuple[str, str]]) -> None:
+    declared = [(col["name"], col["type"]) for col in c.models[name]["columns"]]
+    if found != declared:
+        from leakcli.plan import _columns_diff
+
+        raise ExecutionError(f"model '{name}' returns {_columns_diff(found, declared)}",
+                             model=name, file=c.models[name]["template"])
+
+
+def _export(con: Any, c: contracts.Contracts, staging: Path, paths: Paths) -> list[tuple[Path, Path]]:
+    """Write both marts as CSV and Parquet into a staging directory; return (staged, final) pairs."""
+    staging.mkdir(parents=True, exist_ok=True)
+    pairs = []
+    for name in c.ir["final_models"]:
+        for fmt, suffix in (("csv", "csv"), ("parquet", "parquet")):
+            staged = staging / f"{name}.{suffix}"
+            options = "format csv, header true" if fmt == "csv" else "format parquet"
+            con.execute(f"copy (select * from {quote_ident(name)}) to $path ({options})",
+                        {"path": str(staged)})
+            pairs.append((staged, paths.exports / f"{name}.{suffix}"))
+    return pairs
+
+
+def _finish(plan: Plan, paths: Paths, results: list[ModelResult],
+            exports: list[tuple[Path, Path]], seconds: float) -> list[str]:
+    paths.exports.mkdir(parents=True, exist_ok=True)
+    for staged, final in exports:
+        os.replace(staged, final)
+    _remove(paths.target / ".exports.building")
+    run_results = {
+        "schema_version": 1,
+        "command": "apply",
+        "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        "elapsed_seconds": round(seconds, 3),
+        "dataset": plan.data,
+        "plan_fingerprint": plan.fingerprint,
+        "results": [r.to_dict() for r in results],
+    }
+    tmp = paths.run_results.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(run_results, indent=2) + "\n", "utf-8")
+    tmp.replace(paths.run_results)
+    return [paths.rel(p) for p in [paths.database, paths.run_results, paths.compiled]
+            + [final for _, final in exports]]
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _remove(*paths: Path) -> None:
+    for p in paths:
+        for q in (p, p.with_name(p.name + ".wal")):
+            if q.is_dir():
+                shutil.rmtree(q, ignore_errors=True)
+            elif q.exists():
+                q.unlink()

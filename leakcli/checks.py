@@ -1,0 +1,265 @@
+"""Contract checks of `plan`: the contracts against each other and against the rendered templates.
+
+Nothing here reads data or writes anything; every finding becomes a question (LEAK-SPEC §9).
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from leakcli.ambiguity import Questions
+from leakcli.contracts import CONTRACT_FILES, Contracts
+from leakcli.errors import CycleError
+from leakcli.graph import topological_order
+from leakcli.render import Rendered, action_placeholders
+
+REGISTRY = CONTRACT_FILES["registry"][0]
+CATALOG = CONTRACT_FILES["catalog"][0]
+JOINS = CONTRACT_FILES["joins"][0]
+TESTS = CONTRACT_FILES["tests"][0]
+DECISIONS = CONTRACT_FILES["decisions"][0]
+OUT_OF_SCOPE = re.compile(r"experiment|funnel|launch|bundle", re.IGNORECASE)
+
+
+def _closest(name: str, options: list[str]) -> str:
+    close = difflib.get_close_matches(name, options, n=1)
+    return f" Did you mean '{close[0]}'?" if close else ""
+
+
+def check_model_sets(c: Contracts, q: Questions) -> None:
+    ir_models = list(c.ir["models"])
+    registry = list(c.models)
+    for name in ir_models:
+        if name not in registry:
+            q.ask("ir_registry_mismatch", "blocking", f"{c.ir_path}#/models/{ir_models.index(name)}",
+                  f"Model '{name}' is in the stage IR but not in {REGISTRY}: add it to the registry "
+                  f"or remove it from the IR?{_closest(name, registry)}")
+    for name in registry:
+        if name not in ir_models:
+            q.ask("ir_registry_mismatch", "blocking", f"{REGISTRY}#{c.model_pointer(name)}",
+                  f"Model '{name}' is in the registry but not in the stage IR {c.ir_path}: "
+                  f"is it part of this stage?")
+    for i, name in enumerate(c.ir["final_models"]):
+        if name not in ir_models:
+            q.ask("ir_registry_mismatch", "blocking", f"{c.ir_path}#/final_models/{i}",
+                  f"Final model '{name}' is not among the models of the stage IR: which model is meant?"
+                  f"{_closest(name, ir_models)}")
+
+
+def check_scope(c: Contracts, q: Questions) -> None:
+    for i, name in enumerate(c.ir["models"]):
+        if OUT_OF_SCOPE.search(name):
+            q.ask("out_of_scope", "blocking", f"{c.ir_path}#/models/{i}",
+                  f"Model '{name}' looks like experiment, funnel, launch or bundle analysis, which "
+                  f"this build excludes: remove it from the stage IR?")
+    for i, model in enumerate(c.registry["models"]):
+        texts = [("name", model["name"]), ("description", model.get("description", ""))]
+        texts += [(f"columns/{j}/name", col["name"]) for j, col in enumerate(model["columns"])]
+        for where, text in texts:
+            hit = OUT_OF_SCOPE.search(text)
+            if hit:
+                q.ask("out_of_scope", "blocking", f"{REGISTRY}#/models/{i}/{where}",
+                      f"Model '{model['name']}' mentions '{hit.group(0)}' ({where}): experiments, "
+                      f"funnel steps, launches and bundles are out of scope; remove it or record "
+                      f"why it belongs to this stage?")
+                break
+
+
+def check_registry(c: Contracts, q: Questions) -> None:
+    for i, model in enumerate(c.registry["models"]):
+        names = [col["name"] for col in model["columns"]]
+        for j, g in enumerate(model["grain"]):
+            if g not in names:
+                q.ask("unknown_column", "blocking", f"{REGISTRY}#/models/{i}/grain/{j}",
+                      f"Grain column '{g}' of model '{model['name']}' is not one of its declared "
+                      f"columns: which column is meant?{_closest(g, names)}")
+        if len(set(names)) != len(names):
+            dup = sorted({n for n in names if names.count(n) > 1})
+            q.ask("duplicate_column", "blocking", f"{REGISTRY}#/models/{i}/columns",
+                  f"Model '{model['name']}' declares column(s) {', '.join(dup)} twice: which one holds?")
+
+
+def check_templates(c: Contracts, rendered: dict[str, Rendered], q: Questions) -> None:
+    models = list(c.models)
+    tables = list(c.tables)
+    for name, r in rendered.items():
+        model = c.models[name]
+        ptr = f"{REGISTRY}#{c.model_pointer(name)}/depends_on"
+        declared_refs = model["depends_on"]["refs"]
+        for ref in r.refs:
+            if ref not in models:
+                q.ask("unknown_ref", "blocking", r.template,
+                      f"Template of '{name}' calls ref('{ref}'), which names no model.{_closest(ref, models)}")
+            elif ref not in declared_refs:
+                q.ask("undeclared_dependency", "blocking", r.template,
+                      f"Template of '{name}' calls ref('{ref}') but {ptr}/refs does not declare it: "
+                      f"add the dependency or remove the ref?")
+        for ref in declared_refs:
+            if ref not in r.refs:
+                q.ask("undeclared_dependency", "blocking", f"{ptr}/refs",
+                      f"Model '{name}' declares a dependency on '{ref}' but its template never calls "
+                      f"ref('{ref}'): remove the declaration or use the model?")
+        used_sources = [f"{s}.{t}" for s, t in r.sources]
+        for s, t in r.sources:
+            if t in models or s in models:
+                q.ask("source_for_model", "blocking", r.template,
+                      f"Template of '{name}' reaches generated model '{t if t in models else s}' "
+                      f"through source('{s}', '{t}'): use ref('{t if t in models else s}') instead?")
+            elif s != c.source_name or t not in tables:
+                q.ask("unknown_source", "blocking", r.template,
+                      f"Template of '{name}' calls source('{s}', '{t}'), which the manifest does not "
+                      f"declare.{_closest(t, tables)}")
+            elif f"{s}.{t}" not in model["depends_on"]["sources"]:
+                q.ask("undeclared_dependency", "blocking", r.template,
+                      f"Template of '{name}' reads source('{s}', '{t}') but {ptr}/sources does not "
+                      f"declare it: add the dependency or remove the read?")
+        for src in model["depends_on"]["sources"]:
+            if src not in used_sources:
+                q.ask("undeclared_dependency", "blocking", f"{ptr}/sources",
+                      f"Model '{name}' declares source '{src}' but its template never reads it: "
+                      f"remove the declaration?")
+        for lit in r.literal_names:
+            if lit != name:
+                q.ask("literal_model_name", "blocking", r.template,
+                      f"Template of '{name}' names generated model '{lit}' literally instead of "
+                      f"through ref('{lit}'): replace it with {{{{ ref('{lit}') }}}}?")
+
+
+def dependency_order(c: Contracts, rendered: dict[str, Rendered], q: Questions) -> list[str]:
+    """Build order from the refs found by rendering, ties broken by the IR's order."""
+    nodes = [n for n in c.ir["models"] if n in c.models] + [n for n in c.models if n not in c.ir["models"]]
+    parents = {n: [p for p in rendered[n].refs if p in c.models] if n in rendered else [] for n in nodes}
+    try:
+        return topological_order(nodes, parents)
+    except CycleError as exc:
+        q.ask("cycle", "blocking", f"{REGISTRY}#{c.model_pointer(exc.path[0])}",
+              f"The models form a cycle {' -> '.join(exc.path)}: which dependency should go?")
+        return []
+
+
+def check_metrics(c: Contracts, q: Questions) -> None:
+    columns = {m["name"]: {col["name"] for col in m["columns"]} for m in c.registry["models"]}
+    for i, metric in enumerate(c.catalog["metrics"]):
+        for j, model in enumerate(metric["models"]):
+            if model not in columns:
+                q.ask("unknown_model", "blocking", f"{CATALOG}#/metrics/{i}/models/{j}",
+                      f"Metric '{metric['name']}' is computed in '{model}', which names no model."
+                      f"{_closest(model, list(columns))}")
+                continue
+            for k, col in enumerate(metric["inputs"]):
+                if col not in columns[model]:
+                    q.ask("metric_unknown_column", "blocking", f"{CATALOG}#/metrics/{i}/inputs/{k}",
+                          f"Metric '{metric['name']}' uses column '{col}', which model '{model}' does "
+                          f"not declare: which column is meant?{_closest(col, sorted(columns[model]))}")
+    priority = c.catalog["priority"]
+    summary = [m for m in c.ir["final_models"] if m != priority["model"]]
+    target = columns.get(priority["model"], set())
+    source_cols = set().union(*(columns.get(m, set()) for m in summary)) if summary else set()
+    checks: list[tuple[str, str, set[str]]] = []
+    checks += [(f"/priority/flag_columns/{i}", col, source_cols) for i, col in enumerate(priority["flag_columns"])]
+    checks += [(f"/priority/rank_by/{i}/column", r["column"], target) for i, r in enumerate(priority["rank_by"])]
+    for i, leak in enumerate(priority["leaks"]):
+        checks.append((f"/priority/leaks/{i}/column", leak["column"], target))
+        checks += [(f"/priority/leaks/{i}/action", p, target) for p in action_placeholders(leak["action"])]
+    for where, col, allowed in checks:
+        if col not in allowed:
+            q.ask("metric_unknown_column", "blocking", f"{CATALOG}#{where}",
+                  f"The priority rule names column '{col}', which no model it reads declares: which "
+                  f"column is meant?{_closest(col, sorted(allowed))}")
+
+
+def check_joins(c: Contracts, q: Questions) -> None:
+    cols = {m["name"]: {col["name"]: col["type"] for col in m["columns"]} for m in c.registry["models"]}
+    for i, j in enumerate(c.joins["joins"]):
+        loc = f"{JOINS}#/joins/{i}"
+        if "cardinality" not in j:
+            q.ask("join_cardinality", "blocking", loc,
+                  f"Join '{j['name']}' declares no cardinality: how many {j['right']['model']} rows "
+                  f"may match one {j['left']['model']} row (one_to_one, one_to_zero_or_one, ...)?")
+        sides = {side: j[side] for side in ("left", "right")}
+        if len(sides["left"]["keys"]) != len(sides["right"]["keys"]):
+            q.ask("join_keys", "blocking", loc,
+                  f"Join '{j['name']}' has {len(sides['left']['keys'])} left keys and "
+                  f"{len(sides['right']['keys'])} right keys: which keys pair up?")
+            continue
+        for side, spec in sides.items():
+            if spec["model"] not in cols:
+                q.ask("unknown_model", "blocking", f"{loc}/{side}/model",
+                      f"Join '{j['name']}' names model '{spec['model']}', which is not in the registry."
+                      f"{_closest(spec['model'], list(cols))}")
+        if any(spec["model"] not in cols for spec in sides.values()):
+            continue
+        for k, (lk, rk) in enumerate(zip(sides["left"]["keys"], sides["right"]["keys"], strict=True)):
+            lt, rt = cols[sides["left"]["model"]].get(lk), cols[sides["right"]["model"]].get(rk)
+            for side, key, typ in (("left", lk, lt), ("right", rk, rt)):
+                if typ is None:
+                    model = sides[side]["model"]
+                    q.ask("unknown_column", "blocking", f"{loc}/{side}/keys/{k}",
+                          f"Join '{j['name']}' uses key '{key}', which model '{model}' does not "
+                          f"declare.{_closest(key, sorted(cols[model]))}")
+            if lt and rt and lt != rt:
+                q.ask("join_key_types", "blocking", f"{loc}/left/keys/{k}",
+                      f"Join '{j['name']}' compares {sides['left']['model']}.{lk} ({lt}) with "
+                      f"{sides['right']['model']}.{rk} ({rt}): which type is right?")
+
+
+def check_tests(c: Contracts, q: Questions) -> None:
+    models = list(c.models)
+    joins = {j["name"] for j in c.joins["joins"]}
+    for i, test in enumerate(c.tests["tests"]):
+        refs = [("model", test["model"])] + ([("to", test["to"])] if "to" in test else [])
+        refs += [(f"targets/{k}/model", t["model"]) for k, t in enumerate(test.get("targets", []))]
+        for where, model in refs:
+            if model != "*" and model not in models:
+                q.ask("unknown_model", "blocking", f"{TESTS}#/tests/{i}/{where}",
+                      f"Acceptance test {test['id']} names model '{model}', which is not in the "
+                      f"registry.{_closest(model, models)}")
+        if test.get("join") and test["join"] not in joins:
+            q.ask("unknown_join", "blocking", f"{TESTS}#/tests/{i}/join",
+                  f"Acceptance test {test['id']} names join '{test['join']}', which is not in {JOINS}."
+                  f"{_closest(test['join'], sorted(joins))}")
+
+
+def _decision_marks(doc: Any, pointer: str = "") -> Iterator[tuple[str, str]]:
+    if isinstance(doc, dict):
+        for key, value in doc.items():
+            if key == "requires_decision" and isinstance(value, str):
+                yield f"{pointer}/{key}", value
+            else:
+                yield from _decision_marks(value, f"{pointer}/{key}")
+    elif isinstance(doc, list):
+        for i, value in enumerate(doc):
+            yield from _decision_marks(value, f"{pointer}/{i}")
+
+
+def check_decisions(c: Contracts, q: Questions) -> None:
+    decided = {d["key"]: d["id"] for d in c.decisions["decisions"]}
+    seen: set[str] = set()
+    for attr, (rel, _schema) in CONTRACT_FILES.items():
+        for ptr, key in _decision_marks(getattr(c, attr)):
+            if key in decided:
+                if key not in seen:
+                    q.ask("decision", "info", f"{rel}#{ptr}",
+                          f"Settled by {decided[key]} in {DECISIONS}: {key}.", resolved_by=decided[key])
+                seen.add(key)
+            else:
+                q.ask("open_decision", "blocking", f"{rel}#{ptr}",
+                      f"'{key}' requires a decision and {DECISIONS} has none: what is the rule? "
+                      f"Record it as a decision with key '{key}'.")
+
+
+def check_contracts(c: Contracts, rendered: dict[str, Rendered], q: Questions) -> list[str]:
+    """Run every contract check; return the build order (empty when the graph has a cycle)."""
+    check_model_sets(c, q)
+    check_scope(c, q)
+    check_registry(c, q)
+    check_templates(c, rendered, q)
+    order = dependency_order(c, rendered, q)
+    check_metrics(c, q)
+    check_joins(c, q)
+    check_tests(c, q)
+    check_decisions(c, q)
+    return order

@@ -1,0 +1,155 @@
+"""One exception root, typed subclasses, and the single mapping to exit codes (LEAK-SPEC §10)."""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    OK = 0
+    TESTS_FAILED = 1
+    USAGE = 2  # usage error, invalid contract, blocking ambiguity, stale plan
+    EXECUTION = 3  # bad data row, SQL error, locked database
+    INTERRUPTED = 130
+
+
+class LeakError(Exception):
+    """Root of every error leakcli reports to a user. Anything else is a bug."""
+
+    exit_code: ExitCode = ExitCode.USAGE
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | None = None,
+        pointer: str | None = None,
+        line: int | None = None,
+        column: str | int | None = None,
+        model: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.file = file
+        self.pointer = pointer
+        self.line = line
+        self.column = column
+        self.model = model
+
+    @property
+    def location(self) -> str:
+        if not self.file:
+            return ""
+        loc = self.file
+        if self.pointer is not None:
+            loc += f"#{self.pointer}"
+        if self.line is not None:
+            loc += f":{self.line}"
+            if isinstance(self.column, int):
+                loc += f":{self.column}"
+        return loc
+
+    def one_line(self) -> str:
+        text = " ".join(self.message.split())
+        return f"{self.location}: {text}" if self.location else text
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "type": type(self).__name__,
+            "message": self.message,
+            "file": self.file,
+            "pointer": self.pointer,
+            "line": self.line,
+            "column": self.column,
+            "model": self.model,
+            "exit_code": int(self.exit_code),
+        }
+
+
+class UsageError(LeakError):
+    """A command line that cannot be carried out as written."""
+
+
+class ContractError(LeakError):
+    """A contract file that is missing, malformed or violates its schema.
+
+    `problems` holds every violation found, each itself a ContractError, so that all are reported at once.
+    """
+
+    def __init__(self, message: str, *, problems: list[ContractError] | None = None, **kw: object):
+        super().__init__(message, **kw)  # type: ignore[arg-type]
+        self.problems = problems or []
+
+
+class MissingModelError(LeakError):
+    def __init__(self, name: str, referenced_by: str, suggestion: str | None, **kw: object):
+        hint = f"; did you mean '{suggestion}'?" if suggestion else ""
+        super().__init__(
+            f"ref('{name}') in model '{referenced_by}' names no model of the registry{hint}",
+            model=referenced_by,
+            **kw,  # type: ignore[arg-type]
+        )
+        self.name = name
+        self.referenced_by = referenced_by
+
+
+class CycleError(LeakError):
+    def __init__(self, path: list[str], **kw: object):
+        super().__init__(f"dependency cycle: {' -> '.join(path)}", **kw)  # type: ignore[arg-type]
+        self.path = path
+
+
+class RenderError(LeakError):
+    """A template that cannot be read or rendered (syntax error, undefined name)."""
+
+
+class BlockingAmbiguity(LeakError):
+    """plan found open questions that apply may not guess."""
+
+    def __init__(self, message: str, ambiguities: list[dict[str, object]], **kw: object):
+        super().__init__(message, **kw)  # type: ignore[arg-type]
+        self.ambiguities = ambiguities
+
+
+class StalePlanError(LeakError):
+    """A saved plan whose inputs changed since it was made."""
+
+
+class ExecutionError(LeakError):
+    """DuckDB failed: a bad data row, a SQL error, a file it cannot write."""
+
+    exit_code = ExitCode.EXECUTION
+
+    def __init__(self, message: str, *, sql_path: str | None = None, **kw: object):
+        super().__init__(message, **kw)  # type: ignore[arg-type]
+        self.sql_path = sql_path
+
+
+class DataError(ExecutionError):
+    """A source file whose bytes do not match the manifest (row, column, encoding)."""
+
+
+class LockedError(ExecutionError):
+    """Another apply holds the build lock."""
+
+
+class Interrupted(LeakError):
+    exit_code = ExitCode.INTERRUPTED
+
+
+class AcceptanceFailure(LeakError):
+    """Error-severity acceptance tests failed; carries the verify report."""
+
+    exit_code = ExitCode.TESTS_FAILED
+
+    def __init__(self, message: str, report: object):
+        super().__init__(message)
+        self.report = report
+
+
+def exit_code_for(error: BaseException) -> ExitCode:
+    if isinstance(error, LeakError):
+        return error.exit_code
+    if isinstance(error, KeyboardInterrupt):
+        return ExitCode.INTERRUPTED
+    raise error

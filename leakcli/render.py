@@ -1,0 +1,221 @@
+"""Render the Jinja SQL templates of the registry (StrictUndefined).
+
+Templates reach generated models with `{{ ref('m') }}` and raw files with `{{ source('maven', 't') }}`;
+both are recorded while rendering, so the DAG comes from rendering, not from guessing. Everything
+else a template needs (thresholds, labels, metric formulas, joins, the priority rule and action
+texts) comes from the contracts through the helpers below.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from leakcli.contracts import Contracts
+from leakcli.errors import RenderError
+
+SENTINEL = "\x00ref:{}\x00"
+SENTINEL_RE = re.compile("\x00ref:([^\x00]*)\x00")
+PLACEHOLDER_RE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(?::(pct|usd))?\}")
+
+
+def quote_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def sql_literal(value: object) -> str:
+    """A SQL literal for a contract value: numbers as written, text single-quoted and escaped."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def source_relation(source: str, table: str) -> str:
+    """The temporary relation a source table is loaded into for one run."""
+    return f"source__{source}__{table}"
+
+
+@dataclass
+class Rendered:
+    name: str
+    template: str
+    sql: str
+    refs: list[str] = field(default_factory=list)
+    sources: list[tuple[str, str]] = field(default_factory=list)
+    literal_names: list[str] = field(default_factory=list)
+    metrics: list[str] = field(default_factory=list)
+    joins: list[str] = field(default_factory=list)
+
+
+class Renderer:
+    def __init__(self, contracts: Contracts) -> None:
+        from jinja2 import Environment, StrictUndefined
+
+        self.contracts = contracts
+        self.env = Environment(
+            undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True
+        )
+        self.catalog = contracts.catalog
+        self.metrics = {m["name"]: m for m in self.catalog["metrics"]}
+        self.joins = {j["name"]: j for j in contracts.joins["joins"]}
+
+    # -- public -----------------------------------------------------------------------------------
+    def render_model(self, name: str) -> Rendered:
+        model = self.contracts.models[name]
+        path = model["template"]
+        try:
+            text = (self.contracts.root / path).read_text("utf-8")
+        except FileNotFoundError:
+            raise RenderError(
+                f"template of model '{name}' is missing", file=path, model=name
+            ) from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise RenderError(f"cannot read template: {exc}", file=path, model=name) from None
+        return self.render_text(name, path, text)
+
+    def render_sql(self, label: str, text: str) -> Rendered:
+        """Render a snippet (an acceptance-test query) with the same helpers."""
+        return self.render_text(label, label, text)
+
+    def render_text(self, name: str, path: str, text: str) -> Rendered:
+        from jinja2 import TemplateError, TemplateSyntaxError
+
+        out = Rendered(name=name, template=path, sql="")
+        try:
+            template = self.env.from_string(text)
+            raw = template.render(self._context(out))
+        except TemplateSyntaxError as exc:
+            raise RenderError(
+                f"Jinja syntax error: {exc.message}", file=path, line=exc.lineno, model=name
+            ) from None
+        except RenderError as exc:
+            exc.file = exc.file or path
+            exc.model = name
+            exc.line = exc.line or _template_line(exc)
+            raise
+        except TemplateError as exc:
+            raise RenderError(
+                f"cannot render: {exc.message}", file=path, line=_template_line(exc), model=name
+            ) from None
+        out.literal_names = self._literal_model_names(SENTINEL_RE.sub("", raw))
+        out.sql = SENTINEL_RE.sub(lambda m: quote_ident(m.group(1)), raw).strip() + "\n"
+        return out
+
+    # -- helpers exposed to templates --------------------------------------------------------------
+    def _context(self, out: Rendered) -> dict[str, Any]:
+        def ref(name: str) -> str:
+            if name not in out.refs:
+                out.refs.append(name)
+            return SENTINEL.format(name)
+
+        def source(source_name: str, table: str) -> str:
+            if (source_name, table) not in out.sources:
+                out.sources.append((source_name, table))
+            return quote_ident(source_relation(source_name, table))
+
+        def var(name: str) -> str:
+            for section in ("thresholds", "labels"):
+                if name in self.catalog[section]:
+                    return sql_literal(self.catalog[section][name])
+            raise RenderError(f"var('{name}') is neither a threshold nor a label of the metric catalog")
+
+        def metric(name: str) -> str:
+            if name not in self.metrics:
+                raise RenderError(f"metric('{name}') is not in contracts/metric-catalog.json")
+            if name not in out.metrics:
+                out.metrics.append(name)
+            return "(" + self.env.from_string(self.metrics[name]["sql"]).render(context) + ")"
+
+        def join(name: str) -> str:
+            if name not in self.joins:
+                raise RenderError(f"join('{name}') is not in contracts/join-contracts.json")
+            j = self.joins[name]
+            out.joins.append(name)
+            left, right = j["left"], j["right"]
+            on = " and ".join(
+                f"{right['alias']}.{quote_ident(rk)} = {left['alias']}.{quote_ident(lk)}"
+                for lk, rk in zip(left["keys"], right["keys"], strict=False)
+            )
+            return f"{j['type']} join {ref(right['model'])} as {right['alias']} on {on}"
+
+        priority = self.catalog["priority"]
+
+        def primary_leak() -> str:
+            leaks = priority["leaks"]
+            whens = []
+            for i, leak in enumerate(leaks[:-1]):
+                later = " and ".join(f"{leak['column']} >= {o['column']}" for o in leaks[i + 1 :])
+                whens.append(f"when {later} then {sql_literal(leak['name'])}")
+            return f"case {' '.join(whens)} else {sql_literal(leaks[-1]['name'])} end"
+
+        def recommended_action() -> str:
+            whens = [
+                f"when {sql_literal(leak['name'])} then {_format_call(leak['action'])}"
+                for leak in priority["leaks"]
+            ]
+            return f"case primary_leak {' '.join(whens)} end"
+
+        context: dict[str, Any] = {
+            "ref": ref,
+            "source": source,
+            "var": var,
+            "metric": metric,
+            "join": join,
+            "measures": lambda: list(self.catalog["measures"]),
+            "baseline_measures": lambda: list(self.catalog["baseline"]["measures"]),
+            "any_flag": lambda: "(" + " or ".join(priority["flag_columns"]) + ")",
+            "priority_keep": lambda: "(" + priority["keep"] + ")",
+            "priority_order": lambda: ", ".join(
+                f"{quote_ident(r['column'])} {r['order']}" for r in priority["rank_by"]
+            ),
+            "primary_leak": primary_leak,
+            "recommended_action": recommended_action,
+        }
+        return context
+
+    def _literal_model_names(self, sql: str) -> list[str]:
+        names = []
+        for name in self.contracts.models:
+            if re.search(rf"(?<![A-Za-z0-9_]){re.escape(name)}(?![A-Za-z0-9_])", sql):
+                names.append(name)
+        return names
+
+
+def action_placeholders(text: str) -> list[str]:
+    return [m.group(1) for m in PLACEHOLDER_RE.finditer(text)]
+
+
+def _format_call(text: str) -> str:
+    """Turn an action text with `{column}`, `{column:pct}`, `{column:usd}` into DuckDB format()."""
+    args: list[str] = []
+    pieces: list[str] = []
+    last = 0
+    for m in PLACEHOLDER_RE.finditer(text):
+        pieces.append(text[last : m.start()].replace("{", "{{").replace("}", "}}"))
+        column, kind = m.group(1), m.group(2)
+        if kind == "pct":
+            pieces.append("{:.1f}%")
+            args.append(f"{quote_ident(column)} * 100")
+        elif kind == "usd":
+            pieces.append("${:.2f}")
+            args.append(f"cast({quote_ident(column)} as double)")
+        else:
+            pieces.append("{}")
+            args.append(quote_ident(column))
+        last = m.end()
+    pieces.append(text[last:].replace("{", "{{").replace("}", "}}"))
+    return f"format({sql_literal(''.join(pieces))}, {', '.join(args)})"
+
+
+def _template_line(exc: BaseException) -> int | None:
+    """The template line of a runtime error, from the traceback frames Jinja rewrites."""
+    tb = exc.__traceback__
+    line = None
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == "<template>":
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line

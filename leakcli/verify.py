@@ -1,0 +1,257 @@
+"""`verify`: run the acceptance tests of contracts/acceptance-tests.json against the built database.
+
+Each test has a kind; a kind is a small generic check driven by the test's contract entry (LEAK-SPEC §8).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from leakcli import contracts, state
+from leakcli.contracts import Contracts
+from leakcli.errors import LeakError, UsageError
+from leakcli.project import Paths
+from leakcli.render import Renderer, quote_ident, sql_literal
+
+SAMPLE_ROWS = 5
+
+
+@dataclass(frozen=True)
+class VerifyRequest:
+    root: Path
+    data_dir: str | None = None
+
+
+@dataclass
+class CheckResult:
+    id: str
+    model: str
+    kind: str
+    severity: str
+    status: str  # pass | fail | warn | error
+    observed: Any = None
+    expected: Any = None
+    failing_rows: int = 0
+    sample: list[Any] = field(default_factory=list)
+    message: str = ""
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    results: list[CheckResult]
+    dataset: dict[str, Any]
+    database: str
+
+    @property
+    def summary(self) -> dict[str, int]:
+        statuses = [r.status for r in self.results]
+        return {"total": len(statuses), "passed": statuses.count("pass"),
+                "failed": statuses.count("fail"), "warned": statuses.count("warn"),
+                "errored": statuses.count("error")}
+
+    @property
+    def ok(self) -> bool:
+        return not any(r.status in ("fail", "error") for r in self.results)
+
+    def to_dict(self) -> dict[str, Any]:
+        keys = ("id", "model", "kind", "severity", "status", "observed", "expected",
+                "failing_rows", "sample", "message")
+        return {
+            "schema_version": 1,
+            "summary": self.summary,
+            "dataset": self.dataset,
+            "database": self.database,
+            "results": [{k: asdict(r)[k] for k in keys} for r in self.results],
+        }
+
+
+def jsonable(value: Any) -> Any:
+    if isinstance(value, decimal.Decimal):
+        return float(value) if value != value.to_integral_value() else int(value)
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {k: jsonable(v) for k, v in value.items()}
+    return value
+
+
+class Runner:
+    def __init__(self, c: Contracts, con: Any, data_dir: Path, paths: Paths) -> None:
+        self.c, self.con, self.data_dir, self.paths = c, con, data_dir, paths
+        self.renderer = Renderer(c)
+        self.loaded: set[str] = set()
+
+    # -- helpers ----------------------------------------------------------------------------------
+    def sql(self, label: str, text: str) -> str:
+        """Render a test query; load the sources it reads from the build's data directory."""
+        from leakcli.engine import load_sources
+
+        rendered = self.renderer.render_sql(label, text)
+        wanted = [t for s, t in rendered.sources if t not in self.loaded]
+        if wanted:
+            load_sources(self.con, self.c, self.data_dir, wanted, display=self.paths.rel)
+            self.loaded.update(wanted)
+        return rendered.sql
+
+    def failing(self, query: str) -> tuple[int, list[dict[str, Any]]]:
+        count = self.con.execute(f"select count(*) from ({query})").fetchone()[0]
+        cur = self.con.execute(f"select * from ({query}) limit {SAMPLE_ROWS}")
+        names = [d[0] for d in cur.description]
+        sample = [dict(zip(names, jsonable(list(row)), strict=True)) for row in cur.fetchall()]
+        return int(count), sample
+
+    def rows_result(self, test: dict[str, Any], query: str, what: str) -> CheckResult:
+        count, sample = self.failing(query)
+        return CheckResult(**_base(test), observed=count, expected=0, failing_rows=count,
+                          sample=sample, message=f"{count} {what}" if count else "")
+
+    # -- kinds ------------------------------------------------------------------------------------
+    def relation_set(self, test: dict[str, Any]) -> CheckResult:
+        from leakcli.engine import user_tables
+
+        found = sorted(user_tables(self.con))
+        expected = sorted(self.c.ir["models"])
+        bad = [{"relation": n, "problem": "not in the stage IR"} for n in found if n not in expected]
+        bad += [{"relation": n, "problem": "missing"} for n in expected if n not in found]
+        return CheckResult(**_base(test), observed=found, expected=expected, failing_rows=len(bad),
+                          sample=bad[:SAMPLE_ROWS],
+                          message=f"{len(bad)} relation(s) differ from the stage IR" if bad else "")
+
+    def ref_discipline(self, test: dict[str, Any]) -> CheckResult:
+        models = set(self.c.models)
+        bad: list[dict[str, Any]] = []
+        for name in self.c.models:
+            r = self.renderer.render_model(name)
+            declared = set(self.c.models[name]["depends_on"]["refs"])
+            bad += [{"model": name, "problem": f"ref('{x}') is not declared"} for x in r.refs
+                    if x not in declared]
+            bad += [{"model": name, "problem": f"source('{s}', '{t}') reaches a generated model"}
+                    for s, t in r.sources if t in models or s in models]
+            bad += [{"model": name, "problem": f"names '{x}' literally"} for x in r.literal_names
+                    if x != name]
+        return CheckResult(**_base(test), observed=len(bad), expected=0, failing_rows=len(bad),
+                          sample=bad[:SAMPLE_ROWS],
+                          message=f"{len(bad)} dependency(ies) bypass ref()" if bad else "")
+
+    def unique(self, test: dict[str, Any]) -> CheckResult:
+        cols = ", ".join(quote_ident(c) for c in test["columns"])
+        q = (f"select {cols}, count(*) as n from {quote_ident(test['model'])} "
+             f"group by {cols} having count(*) > 1")
+        return self.rows_result(test, q, "duplicated grain value(s)")
+
+    def not_blank(self, test: dict[str, Any]) -> CheckResult:
+        blanks = ", ".join(sql_literal(b) for b in test.get("blank_values", [""]))
+        cond = " or ".join(f"{quote_ident(c)} is null or trim(cast({quote_ident(c)} as varchar)) in ({blanks})"
+                           for c in test["columns"])
+        cols = ", ".join(quote_ident(c) for c in test["columns"])
+        return self.rows_result(test, f"select {cols} from {quote_ident(test['model'])} where {cond}",
+                                "row(s) with a null or blank key")
+
+    def row_condition(self, test: dict[str, Any]) -> CheckResult:
+        cond = self.sql(test["id"], test["condition"])
+        q = f"select * from {quote_ident(test['model'])} where not coalesce(({cond}), false)"
+        return self.rows_result(test, q, "row(s) break the condition")
+
+    def failing_rows(self, test: dict[str, Any]) -> CheckResult:
+        return self.rows_result(test, self.sql(test["id"], test["query"]), "failing row(s)")
+
+    def relationship(self, test: dict[str, Any]) -> CheckResult:
+        cols = test["columns"]
+        match = " and ".join(f"t.{quote_ident(c)} is not distinct from m.{quote_ident(c)}" for c in cols)
+        q = (f"select {', '.join('m.' + quote_ident(c) for c in cols)} from {quote_ident(test['model'])} as m "
+             f"where not exists (select 1 from {quote_ident(test['to'])} as t where {match})")
+        return self.rows_result(test, q, f"row(s) missing from {test['to']}")
+
+    def join_cardinality(self, test: dict[str, Any]) -> CheckResult:
+        join = next(j for j in self.c.joins["joins"] if j["name"] == test["join"])
+        card = join.get("cardinality", "")
+        side = join["left"] if card == "one_to_many" else join["right"]
+        if card == "many_to_many":
+            return CheckResult(**_base(test), status="pass", message="many_to_many: nothing to check")
+        keys = ", ".join(quote_ident(k) for k in side["keys"])
+        q = (f"select {keys}, count(*) as n from {quote_ident(side['model'])} "
+             f"where ({keys}) is not null group by {keys} having count(*) > 1")
+        return self.rows_result(test, q, f"key(s) of {side['model']} match more than once ({card})")
+
+    def accepted_values(self, test: dict[str, Any]) -> CheckResult:
+        parts = []
+        for t in test["targets"]:
+            values = ", ".join(sql_literal(v) for v in t["values"])
+            col = quote_ident(t["column"])
+            parts.append(f"select {sql_literal(t['model'])} as model, {sql_literal(t['column'])} as "
+                         f"column_name, cast({col} as varchar) as value, count(*) as n "
+                         f"from {quote_ident(t['model'])} where {col} is null or {col} not in ({values}) "
+                         f"group by all")
+        return self.rows_result(test, " union all ".join(parts), "value(s) outside the accepted list")
+
+    def reconcile(self, test: dict[str, Any]) -> CheckResult:
+        observed, expected, bad = {}, {}, []
+        for check in test["checks"]:
+            o = self.con.execute(self.sql(test["id"], check["observed"])).fetchone()[0]
+            e = self.con.execute(self.sql(test["id"], check["expected"])).fetchone()[0]
+            observed[check["name"]], expected[check["name"]] = jsonable(o), jsonable(e)
+            tolerance = decimal.Decimal(str(check.get("tolerance", 0)))
+            if o is None or e is None or abs(decimal.Decimal(str(o)) - decimal.Decimal(str(e))) > tolerance:
+                entry: dict[str, Any] = {"check": check["name"], "observed": jsonable(o),
+                                         "expected": jsonable(e)}
+                if "sample" in check:
+                    entry["rows"] = self.failing(self.sql(test["id"], check["sample"]))[1]
+                bad.append(entry)
+        return CheckResult(**_base(test), observed=observed, expected=expected, failing_rows=len(bad),
+                          sample=bad, message="; ".join(
+                              f"{b['check']}: {b['observed']} != {b['expected']}" for b in bad))
+
+
+def _base(test: dict[str, Any]) -> dict[str, Any]:
+    return {"id": test["id"], "model": test["model"], "kind": test["kind"],
+            "severity": test["severity"], "status": "pass", "description": test["description"]}
+
+
+def verify(req: VerifyRequest) -> VerifyReport:
+    import duckdb
+
+    from leakcli.engine import connect
+
+    c = contracts.load(req.root)
+    paths = Paths(req.root)
+    if not paths.database.exists():
+        raise UsageError("nothing is built yet: run `leakcli apply` first",
+                         file=paths.rel(paths.database))
+    built = state.read_state(paths.database)
+    dataset = _dataset(built, c)
+    data_dir = Path(req.data_dir).resolve() if req.data_dir else Path(dataset.get("path", ""))
+    con = connect(paths.database, read_only=True)
+    runner = Runner(c, con, data_dir, paths)
+    results: list[CheckResult] = []
+    try:
+        for test in c.tests["tests"]:
+            kind: Callable[[dict[str, Any]], CheckResult] = getattr(runner, test["kind"])
+            try:
+                result = kind(test)
+            except (duckdb.Error, LeakError) as exc:
+                msg = exc.one_line() if isinstance(exc, LeakError) else " ".join(str(exc).split())
+                result = CheckResult(**_base(test), message=msg)
+                result.status = "error"
+            if result.failing_rows and result.status == "pass":
+                result.status = "fail" if test["severity"] == "error" else "warn"
+            results.append(result)
+    finally:
+        con.close()
+    return VerifyReport(results=results, dataset=dataset | {"path": str(data_dir)},
+                        database=paths.rel(paths.database))
+
+
+def _dataset(built: dict[str, dict[str, Any] | None], c: Contracts) -> dict[str, Any]:
+    for name in c.ir["final_models"]:
+        meta = built.get(name)
+        if meta and "dataset" in meta:
+            return dict(meta["dataset"])
+    return {}

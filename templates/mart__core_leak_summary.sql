@@ -1,0 +1,92 @@
+-- Segment x month: volumes, the four measures, the month's baseline, indexes, flags and the
+-- decomposition of the revenue gap into three leaks. Formulas: contracts/metric-catalog.json.
+with segment_totals as (
+    select
+        session_month,
+        utm_source,
+        utm_campaign,
+        device_type,
+        landing_page,
+        count(*) as sessions,
+        cast(count_if(is_converted) as bigint) as orders,
+        cast(sum(gross_revenue_usd) as decimal(18, 2)) as gross_revenue_usd,
+        cast(sum(refund_amount_usd) as decimal(18, 2)) as refund_amount_usd,
+        cast(sum(net_revenue_usd) as decimal(18, 2)) as net_revenue_usd
+    from {{ ref('int__session_outcomes') }}
+    group by session_month, utm_source, utm_campaign, device_type, landing_page
+),
+
+month_totals as (
+    select
+        session_month,
+        cast(sum(sessions) as bigint) as sessions,
+        cast(sum(orders) as bigint) as orders,
+        cast(sum(gross_revenue_usd) as decimal(18, 2)) as gross_revenue_usd,
+        cast(sum(refund_amount_usd) as decimal(18, 2)) as refund_amount_usd,
+        cast(sum(net_revenue_usd) as decimal(18, 2)) as net_revenue_usd
+    from segment_totals
+    group by session_month
+),
+
+baseline as (
+    select
+        session_month,
+        {%- for measure in baseline_measures() %}
+        {{ metric(measure) }} as baseline_{{ measure }}{{ "," if not loop.last }}
+        {%- endfor %}
+    from month_totals
+),
+
+measured as (
+    select
+        t.*,
+        {%- for measure in measures() %}
+        {{ metric(measure) }} as {{ measure }},
+        {%- endfor %}
+        {%- for measure in baseline_measures() %}
+        b.baseline_{{ measure }}{{ "," if not loop.last }}
+        {%- endfor %}
+    from segment_totals as t
+    inner join baseline as b on b.session_month = t.session_month
+),
+
+indexed as (
+    select
+        *,
+        {{ metric('conversion_index') }} as conversion_index,
+        {{ metric('net_revenue_index') }} as net_revenue_index,
+        {{ metric('refund_index') }} as refund_index
+    from measured
+)
+
+select
+    session_month,
+    utm_source,
+    utm_campaign,
+    device_type,
+    landing_page,
+    sessions,
+    orders,
+    gross_revenue_usd,
+    refund_amount_usd,
+    net_revenue_usd,
+    conversion_rate,
+    average_order_value_usd,
+    net_revenue_per_session_usd,
+    refund_rate,
+    baseline_conversion_rate,
+    baseline_average_order_value_usd,
+    baseline_net_revenue_per_session_usd,
+    baseline_refund_rate,
+    conversion_index,
+    net_revenue_index,
+    refund_index,
+    {{ metric('is_low_conversion') }} as is_low_conversion,
+    {{ metric('is_weak_net_revenue') }} as is_weak_net_revenue,
+    {{ metric('is_high_refund_drag') }} as is_high_refund_drag,
+    {{ metric('conversion_leak_usd') }} as conversion_leak_usd,
+    {{ metric('order_value_leak_usd') }} as order_value_leak_usd,
+    {{ metric('refund_leak_usd') }} as refund_leak_usd,
+    {{ metric('revenue_gap_usd') }} as revenue_gap_usd
+from indexed
+order by session_month, utm_source, utm_campaign, device_type, landing_page
