@@ -121,6 +121,9 @@ def check_sources(c: Contracts, data_dir: Path, tables: list[str], q: Questions,
                       f"{err.message}: fix the file, or is the manifest wrong ({loc}/columns)?")
             continue
         fact.rows = int(stats["n_rows"])
+        if not fact.rows:
+            q.ask("empty_source", "warning", f"{shown}:1",
+                  f"'{table['file']}' has a header but no rows: is the export complete?")
         if stats["n_dup_pk"]:
             q.ask("duplicate_key", "blocking", f"{shown}",
                   f"{stats['n_dup_pk']} rows of '{table['file']}' repeat a primary key "
@@ -129,7 +132,7 @@ def check_sources(c: Contracts, data_dir: Path, tables: list[str], q: Questions,
             cl = f"{loc}/columns/{i}"
             cname = f"{name}.{col['name']}"
             fact.columns[col["name"]] = {
-                "nulls": int(stats[f"c{i}_nulls"]),
+                "nulls": int(stats[f"c{i}_nulls"] or 0),
                 "new": int(stats.get(f"c{i}_new") or 0),
                 "new_values": stats.get(f"c{i}_new_values") or [],
             }

@@ -106,7 +106,8 @@ STEPS: list[str] = [
        select month, d as depth, coalesce(sum(w) over (partition by month order by d
                   rows between unbounded preceding and 1 preceding), 0) / sum(w) over (partition by month) as lo,
               sum(w) over (partition by month order by d) / sum(w) over (partition by month) as hi
-       from (select month, unnest(depth_weights) as w, generate_subscripts(depth_weights, 1) as d from months_in)""",
+       from (select month, unnest(depth_weights) as w, generate_subscripts(depth_weights, 1) as d
+             from months_in)""",
     """create or replace temp table s2 as
        select s.*, coalesce(x.primary_product_id, 1) as pick_primary, x.second_product_id as pick_second,
               case when s.converted then 7 else coalesce(d.depth, 1) end as depth,

@@ -13,7 +13,7 @@ from leakcli import checks, contracts, state
 from leakcli.ambiguity import Ambiguity, Questions
 from leakcli.contracts import Contracts
 from leakcli.errors import ContractError, RenderError, UsageError
-from leakcli.project import DataSource, Paths, resolve_data
+from leakcli.project import Paths, resolve_data
 from leakcli.render import Rendered, Renderer
 
 SCHEMA_VERSION = 1
@@ -260,7 +260,7 @@ def build_plan(req: PlanRequest) -> Plan:
     inputs[c.prompt_path] = sha256_text(c.prompt)
     for r in rendered.values():
         inputs[r.template] = sha256_text((req.root / r.template).read_text("utf-8"))
-    for t, f in facts.items():
+    for f in facts.values():
         inputs[f.file] = f.sha256 or ("pending" if pending else "missing")
     fingerprint = _digest({"inputs": inputs, "steps": [(s.name, s.action, s.fingerprint) for s in steps],
                            "data": str(data.path), "select": sorted(req.select)})

@@ -19,10 +19,16 @@ import duckdb
 OUT = Path(__file__).with_name("calibration.json")
 
 
+def _plain(v: object) -> object:
+    if hasattr(v, "hour"):
+        return v.isoformat(sep=" ")  # type: ignore[attr-defined]
+    return v.isoformat() if hasattr(v, "isoformat") else v
+
+
 def rows(con: duckdb.DuckDBPyConnection, sql: str, params: dict) -> list[dict]:
     cur = con.execute(sql, params)
     names = [d[0] for d in cur.description]
-    return [dict(zip(names, [v if not hasattr(v, "isoformat") else v.isoformat(sep=" ") if hasattr(v, "hour") else v.isoformat() for v in r], strict=True)) for r in cur.fetchall()]
+    return [dict(zip(names, [_plain(v) for v in r], strict=True)) for r in cur.fetchall()]
 
 
 def main(raw: Path) -> None:
@@ -54,14 +60,16 @@ def main(raw: Path) -> None:
                        avg(case when pageview_url = '/billing-2' then 1.0 else 0.0 end) as billing2_share
                        from pv where pageview_url in ('/billing', '/billing-2') group by 1) b using (month)
             left join (select month, list(n order by depth) as depth_weights from
-                       (select month, depth, count(*) as n from sess where not converted group by 1, 2) group by 1) d using (month)
+                       (select month, depth, count(*) as n from sess where not converted group by 1, 2)
+                       group by 1) d using (month)
             order by 1""", {}),
         "cells": rows(con, """select month, utm_source, utm_campaign, utm_content, device_type, http_referer,
               landing_page, count(*) as sessions, count_if(converted) as orders,
               count_if(is_repeat_session = 1) as repeat_sessions
             from sess group by all order by all""", {}),
         "mix": rows(con, """select cast(date_trunc('month', o.created_at) as date) as month, o.primary_product_id,
-              (select min(product_id) from oi where oi.order_id = o.order_id and is_primary_item = 0) as second_product_id,
+              (select min(product_id) from oi where oi.order_id = o.order_id and is_primary_item = 0)
+                  as second_product_id,
               count(*) as orders
             from o group by all order by all""", {}),
         "refunds": rows(con, """select cast(date_trunc('month', oi.created_at) as date) as month, oi.product_id,

@@ -1,0 +1,142 @@
+"""Shared fixtures: a throw-away copy of the project on the hand-made shop data, and a CLI runner."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+REPO = Path(__file__).resolve().parents[1]
+FIXTURE = REPO / "tests" / "fixtures" / "shop"
+SHARED_RAW = REPO.parent / "shared" / "datasets" / "maven-fuzzy-factory" / "raw"
+PROJECT_FILES = ["phase-plan.json", "contracts", "templates", "ir", "prompts"]
+RAW = Path("datasets/maven-fuzzy-factory/raw")
+# Thresholds scaled to a few dozen sessions; everything else is the shipped contract.
+FIXTURE_THRESHOLDS = {"min_sessions": 5, "min_orders": 1}
+
+requires_shared = pytest.mark.skipif(not (SHARED_RAW / "website_sessions.csv").exists(),
+                                     reason="the shared Maven dataset is not present")
+
+
+@dataclass
+class Project:
+    root: Path
+
+    @property
+    def raw(self) -> Path:
+        return self.root / RAW
+
+    @property
+    def db(self) -> Path:
+        return self.root / "target" / "leakcli.duckdb"
+
+    def read_json(self, rel: str) -> Any:
+        return json.loads((self.root / rel).read_text())
+
+    def write_json(self, rel: str, doc: Any) -> None:
+        (self.root / rel).write_text(json.dumps(doc, indent=2) + "\n")
+
+    def edit_json(self, rel: str, change: Callable[[Any], Any]) -> None:
+        doc = self.read_json(rel)
+        out = change(doc)
+        self.write_json(rel, doc if out is None else out)
+
+    def edit_text(self, rel: str, old: str, new: str) -> None:
+        path = self.root / rel
+        text = path.read_text()
+        assert old in text, f"{old!r} not in {rel}"
+        path.write_text(text.replace(old, new))
+
+    def query(self, sql: str) -> list[tuple[Any, ...]]:
+        import duckdb
+
+        con = duckdb.connect(str(self.db), read_only=True)
+        try:
+            return con.execute(sql).fetchall()
+        finally:
+            con.close()
+
+    def rows(self, sql: str) -> list[dict[str, Any]]:
+        import duckdb
+
+        con = duckdb.connect(str(self.db), read_only=True)
+        try:
+            cur = con.execute(sql)
+            names = [d[0] for d in cur.description]
+            return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+        finally:
+            con.close()
+
+
+def make_project(dest: Path, data: Path | None = FIXTURE) -> Project:
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in PROJECT_FILES:
+        src = REPO / name
+        if src.is_dir():
+            shutil.copytree(src, dest / name)
+        else:
+            shutil.copy(src, dest / name)
+    project = Project(dest)
+    project.edit_json("contracts/metric-catalog.json",
+                      lambda doc: doc["thresholds"].update(FIXTURE_THRESHOLDS))
+    if data is not None:
+        project.raw.mkdir(parents=True)
+        for csv in data.glob("*.csv"):
+            shutil.copy(csv, project.raw / csv.name)
+    return project
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Project:
+    """A copy of the shipped contracts and templates, on the hand-made shop data, as the cwd."""
+    p = make_project(tmp_path / "proj")
+    monkeypatch.chdir(p.root)
+    return p
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for var in ("LEAKCLI_DATA_DIR", "LEAKCLI_PROJECT_DIR"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("COLUMNS", "100")
+    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.setenv("TERM", "dumb")
+
+
+@dataclass
+class Outcome:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    def json(self) -> Any:
+        return json.loads(self.stdout)
+
+
+@pytest.fixture
+def leak() -> Callable[..., Outcome]:
+    """Run the CLI in-process; stdout and stderr are kept apart."""
+    from leakcli.cli import app
+
+    def run(*args: str, env: dict[str, str] | None = None) -> Outcome:
+        runner = CliRunner(env={"COLUMNS": "100", **(env or {})})
+        result = runner.invoke(app, list(args), catch_exceptions=False)
+        return Outcome(result.exit_code, result.stdout, result.stderr)
+
+    return run
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if os.environ.get("LEAKCLI_SLOW"):
+        return
+    skip = pytest.mark.skip(reason="slow: set LEAKCLI_SLOW=1 to run")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)

@@ -1,0 +1,174 @@
+"""The command-line contract: exit codes, one JSON document on stdout, notices on stderr."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from leakcli.errors import ExitCode
+
+VERIFY_KEYS = {"id", "model", "kind", "severity", "status", "observed", "expected", "failing_rows",
+               "sample", "message"}
+
+
+def test_help_lists_every_command(leak):
+    out = leak("--help")
+    assert out.exit_code == 0
+    for command in ("plan", "apply", "verify", "profile", "generate", "show"):
+        assert command in out.stdout
+
+
+def test_plan_json_shape(project, leak):
+    out = leak("plan", "--json")
+    assert out.exit_code == 0, out.stderr
+    doc = out.json()
+    assert doc["schema_version"] == 1
+    assert {"read", "ambiguities", "order", "models", "fingerprint"} <= set(doc)
+    assert "contracts/model-registry.json" in doc["read"]
+    assert "prompts/iteration-01-single-pass-core-leak-summary.md" in doc["read"]
+    assert doc["order"][0].startswith("stg__") and doc["order"][-1] == "mart__priority_actions"
+    assert [m["name"] for m in doc["models"]] == doc["order"]
+    assert {m["action"] for m in doc["models"]} == {"create"}
+    model = doc["models"][6]
+    assert set(model) >= {"name", "layer", "depends_on", "action", "reason"}
+    assert model["name"] == "int__session_outcomes"
+    assert model["depends_on"] == ["stg__website_sessions", "int__session_landing_pages",
+                                   "stg__orders", "int__order_refunds"]
+    assert not [a for a in doc["ambiguities"] if a["severity"] == "blocking"]
+    assert out.stderr == ""
+
+
+def test_plan_is_pure(project, leak):
+    assert leak("plan").exit_code == 0
+    assert not (project.root / "target").exists()
+
+
+def test_apply_then_verify_json(project, leak):
+    out = leak("apply", "--json")
+    assert out.exit_code == 0, out.stderr
+    doc = out.json()
+    assert doc["schema_version"] == 1 and doc["status"] == "success"
+    assert [r["model"] for r in doc["results"]][-1] == "mart__priority_actions"
+    assert all(r["status"] == "success" and r["rows"] > 0 for r in doc["results"])
+    target = project.root / "target"
+    for rel in ("leakcli.duckdb", "run_results.json", "compiled/mart__core_leak_summary.sql",
+                "exports/mart__core_leak_summary.csv", "exports/mart__priority_actions.parquet"):
+        assert (target / rel).exists(), rel
+    run_results = json.loads((target / "run_results.json").read_text())
+    assert {r["model"] for r in run_results["results"]} == set(doc["order"] if "order" in doc else
+                                                              [r["model"] for r in doc["results"]])
+    assert all({"status", "rows", "seconds"} <= set(r) for r in run_results["results"])
+
+    out = leak("verify", "--json")
+    assert out.exit_code == 0, out.stdout
+    report = out.json()
+    assert report["schema_version"] == 1
+    assert report["summary"] == {"total": 14, "passed": 14, "failed": 0, "warned": 0, "errored": 0}
+    assert [r["id"] for r in report["results"]] == [f"AT-{i:02d}" for i in range(1, 15)]
+    assert all(set(r) == VERIFY_KEYS and r["status"] == "pass" for r in report["results"])
+
+
+def test_verify_fails_with_exit_1_and_reports_rows(project, leak):
+    assert leak("apply").exit_code == 0
+    # tamper with the built mart: a duplicated grain row and a rate out of range
+    import duckdb
+
+    con = duckdb.connect(str(project.db))
+    con.execute("insert into mart__core_leak_summary select * from mart__core_leak_summary limit 1")
+    con.execute("update mart__core_leak_summary set conversion_rate = 1.5 where orders = 3")
+    con.close()
+    out = leak("verify", "--json")
+    assert out.exit_code == ExitCode.TESTS_FAILED
+    results = {r["id"]: r for r in out.json()["results"]}
+    assert results["AT-03"]["status"] == "fail" and results["AT-03"]["failing_rows"] == 1
+    assert results["AT-03"]["sample"][0]["n"] == 2
+    assert results["AT-09"]["status"] == "fail" and results["AT-09"]["failing_rows"] == 1
+    assert results["AT-09"]["sample"][0]["conversion_rate"] == 1.5
+    assert results["AT-06"]["status"] == "fail"  # the duplicate adds sessions
+    assert results["AT-01"]["status"] == "pass"
+
+
+def test_warn_severity_does_not_fail(project, leak):
+    project.edit_json("contracts/acceptance-tests.json",
+                      lambda d: d["tests"][2].update(severity="warn"))
+    assert leak("apply").exit_code == 0
+    import duckdb
+
+    con = duckdb.connect(str(project.db))
+    con.execute("insert into mart__core_leak_summary select * from mart__core_leak_summary limit 1")
+    con.close()
+    out = leak("verify", "--json")
+    results = {r["id"]: r for r in out.json()["results"]}
+    assert results["AT-03"]["status"] == "warn"
+    assert out.json()["summary"]["warned"] == 1
+    # AT-06 (error) fails too because sessions are now double counted
+    assert out.exit_code == ExitCode.TESTS_FAILED
+
+
+def test_verify_table_on_plain_stdout(project, leak):
+    assert leak("apply").exit_code == 0
+    out = leak("verify")
+    assert out.exit_code == 0
+    lines = out.stdout.splitlines()
+    assert lines[0].startswith("Acceptance tests on target/leakcli.duckdb: 14/14 passed")
+    assert lines[1].split() == ["id", "status", "severity", "model", "kind", "failing", "detail"]
+    assert lines[2].split()[:2] == ["AT-01", "PASS"]
+    assert "\x1b[" not in out.stdout and "─" not in out.stdout  # nothing decorative off a terminal
+
+
+def test_verify_before_apply_is_a_usage_error(project, leak):
+    out = leak("verify")
+    assert out.exit_code == ExitCode.USAGE
+    assert out.stdout == ""
+    assert out.stderr.strip() == ("leakcli: error: target/leakcli.duckdb: nothing is built yet: "
+                                  "run `leakcli apply` first")
+
+
+def test_json_error_is_one_document(project, leak):
+    out = leak("verify", "--json")
+    assert out.exit_code == ExitCode.USAGE
+    doc = out.json()
+    assert doc["error"]["type"] == "UsageError" and doc["error"]["exit_code"] == 2
+    assert out.stderr.startswith("leakcli: error: ")
+
+
+def test_show_previews_a_model(project, leak):
+    assert leak("apply").exit_code == 0
+    out = leak("show", "mart__priority_actions", "--json", "--limit", "1")
+    assert out.exit_code == 0
+    doc = out.json()
+    assert doc["rows"][0]["priority_rank"] == 1 and len(doc["rows"]) == 1
+    out = leak("show", "mart__priority_action")
+    assert out.exit_code == ExitCode.USAGE
+    assert "did you mean 'mart__priority_actions'?" in out.stderr
+
+
+def test_data_dir_option_and_environment(project, leak, tmp_path):
+    elsewhere = tmp_path / "data dir with 'quotes' and spaces"
+    project.raw.rename(elsewhere)
+    out = leak("apply", "--json", "--data-dir", str(elsewhere))
+    assert out.exit_code == 0, out.stderr
+    assert out.json()["dataset"]["origin"] == "option"
+    out = leak("plan", "--json", env={"LEAKCLI_DATA_DIR": str(elsewhere)})
+    assert out.exit_code == 0
+    assert out.json()["dataset"]["origin"] == "environment"
+    assert {m["action"] for m in out.json()["models"]} == {"unchanged"}
+
+
+@pytest.mark.parametrize("command", ["plan", "apply", "verify", "profile", "generate", "show"])
+def test_every_command_has_help_and_is_in_the_readme(leak, command):
+    from conftest import REPO
+
+    out = leak(command, "--help")
+    assert out.exit_code == 0 and "Usage" in out.stdout
+    assert f"leakcli {command}" in (REPO / "README.md").read_text()
+
+
+def test_ci_runs_the_readme_test_command():
+    from conftest import REPO
+
+    readme = (REPO / "README.md").read_text()
+    block = readme.split("## Quick start")[1].split("```sh\n")[1].split("```")[0].strip().splitlines()
+    assert len(block) == 2
+    assert block[1] in (REPO / ".ci" / "run").read_text().splitlines()
