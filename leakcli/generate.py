@@ -111,7 +111,8 @@ STEPS: list[str] = [
     """create or replace temp table s2 as
        select s.*, coalesce(x.primary_product_id, 1) as pick_primary, x.second_product_id as pick_second,
               case when s.converted then 7 else coalesce(d.depth, 1) end as depth,
-              case when u(s.website_session_id, 0, 8) < m.billing2_share then '/billing-2' else '/billing' end as billing_page
+              case when u(s.website_session_id, 0, 8) < m.billing2_share then '/billing-2'
+                   else '/billing' end as billing_page
        from sessions as s
        join months_in as m using (month)
        left join mix as x on x.month = s.month and u(s.website_session_id, 0, 6) >= x.lo
