@@ -34,10 +34,28 @@ class SourceFacts:
                 "sha256": self.sha256, "rows": self.rows}
 
 
+def _conditions(table: dict[str, Any], known: dict[str, list[str]] | None,
+                params: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(stat key, column, SQL condition) of every per-value check of a table."""
+    found = []
+    for i, col in enumerate(table["columns"]):
+        ident = quote_ident(col["name"])
+        if col["type"] == "VARCHAR":
+            params["null_like"] = NULL_LIKE
+            found.append((f"c{i}_null_like", ident, f"list_contains($null_like, lower(trim({ident})))"))
+        for kind, values in (("outside", col.get("accepted_values")), ("new", (known or {}).get(col["name"]))):
+            if values is not None:
+                params[f"{kind}{i}"] = [str(v) for v in values]
+                found.append((f"c{i}_{kind}", ident,
+                              f"{ident} is not null and not list_contains(${kind}{i}, cast({ident} as varchar))"))
+    return found
+
+
 def scan_table(con: Any, table: dict[str, Any], path: Path, dialect: dict[str, Any],
                known: dict[str, list[str]] | None = None) -> dict[str, Any]:
-    """One typed aggregate scan: rows, duplicate keys, and per column nulls, undeclared null-like
-    text (text columns; in typed columns it fails the read) and values outside accepted values."""
+    """A typed aggregate scan: rows, duplicate keys, and per column nulls, undeclared null-like text
+    (text columns; in typed columns it fails the read), values outside accepted values and values a
+    profile never saw. A second scan lists the offending values only when there are any."""
     from leakcli.engine import read_csv_sql
 
     read, params = read_csv_sql(table, dialect)
@@ -45,36 +63,61 @@ def scan_table(con: Any, table: dict[str, Any], path: Path, dialect: dict[str, A
     pk = ", ".join(quote_ident(k) for k in table["primary_key"])
     pk_expr = f"({pk})" if len(table["primary_key"]) > 1 else pk
     exprs = ["count(*) as n_rows", f"count(*) - count(distinct {pk_expr}) as n_dup_pk"]
-    for i, col in enumerate(table["columns"]):
-        ident = quote_ident(col["name"])
-        exprs.append(f"count_if({ident} is null) as c{i}_nulls")
-        if col["type"] == "VARCHAR":
-            params["null_like"] = NULL_LIKE
-            null_like = f"list_contains($null_like, lower(trim({ident})))"
-            exprs.append(f"count_if({null_like}) as c{i}_null_like")
-            exprs.append(f"list_distinct(list({ident}) filter (where {null_like}))[1:5] as c{i}_null_like_values")
-        domains = [("outside", col.get("accepted_values")), ("new", (known or {}).get(col["name"]))]
-        for kind, values in domains:
-            if values is None:
-                continue
-            params[f"{kind}{i}"] = [str(v) for v in values]
-            outside = f"{ident} is not null and not list_contains(${kind}{i}, cast({ident} as varchar))"
-            exprs.append(f"count_if({outside}) as c{i}_{kind}")
-            exprs.append(f"histogram(cast({ident} as varchar)) filter (where {outside}) as c{i}_{kind}_values")
-    sql = f"select {', '.join(exprs)} from {read}"
-    row = con.execute(sql, params).fetchone()
-    names = [d[0] for d in con.description]
-    stats = dict(zip(names, row, strict=True))
-    for key, value in stats.items():
-        if key.endswith("_values") and isinstance(value, dict):  # histogram: the five most common
-            ranked = sorted(value.items(), key=lambda kv: (-kv[1], kv[0]))[:5]
-            stats[key] = [{"value": v, "n": n} for v, n in ranked]
+    exprs += [f"count(*) - count({quote_ident(c['name'])}) as c{i}_nulls" for i, c in enumerate(table["columns"])]
+    conditions = _conditions(table, known, params)
+    exprs += [f"count_if({cond}) as {key}" for key, _, cond in conditions]
+    row = con.execute(f"select {', '.join(exprs)} from {read}", params).fetchone()
+    stats = {d[0]: (v or 0) for d, v in zip(con.description, row, strict=True)}
+    hits = [(key, ident, cond) for key, ident, cond in conditions if stats[key]]
+    if hits:
+        lists = ", ".join(f"histogram(cast({ident} as varchar)) filter (where {cond}) as {key}_values"
+                          for key, ident, cond in hits)
+        used = {k: v for k, v in params.items() if k in ("path", "columns", "delim", "quote", "escape",
+                                                         "tsformat", "nulls") or f"${k}" in lists}
+        row = con.execute(f"select {lists} from {read}", used).fetchone()
+        for d, value in zip(con.description, row, strict=True):
+            ranked = sorted(value.items(), key=lambda kv: (-kv[1], kv[0]))[:5]  # the five most common
+            stats[d[0]] = [{"value": v, "n": n} for v, n in ranked]
+    return stats
+
+
+def stats_from_profile(table: dict[str, Any], profile: dict[str, Any],
+                       known: dict[str, list[str]] | None = None) -> dict[str, Any] | None:
+    """The stats `scan_table` would compute, read from a profile of the very same file (same sha256)
+    made under the same manifest columns and null tokens; None when the profile cannot tell."""
+    cols = profile["columns"]
+    if ([(c["name"], c["type"]) for c in cols] != [(c["name"], c["type"]) for c in table["columns"]]
+            or profile.get("null_tokens") != table["null_tokens"] or len(table["primary_key"]) != 1):
+        return None
+    by_name = {c["name"]: c for c in cols}
+    pk = by_name[table["primary_key"][0]]
+    n = profile["row_count"]
+    stats: dict[str, Any] = {"n_rows": n, "n_dup_pk": n - pk["distinct_count"]}
+    params: dict[str, Any] = {}
+    for i, col in enumerate(cols):
+        stats[f"c{i}_nulls"] = col["null_count"]
+    for key, _, _ in _conditions(table, known, params):
+        i = int(key[1:].split("_", 1)[0])
+        col = cols[i]
+        values = col.get("top_values") or []
+        if col["distinct_count"] != len(values):
+            return None  # the profile does not list every value of this column
+        if key.endswith("_null_like"):
+            bad = [v for v in values if str(v["value"]).strip().lower() in NULL_LIKE]
+        else:
+            allowed = {str(v) for v in params[key.split("_", 1)[1] + str(i)]}
+            bad = [v for v in values if str(v["value"]) not in allowed]
+        stats[key] = sum(v["count"] for v in bad)
+        if bad:
+            ranked = sorted(bad, key=lambda v: (-v["count"], str(v["value"])))[:5]
+            stats[f"{key}_values"] = [{"value": v["value"], "n": v["count"]} for v in ranked]
     return stats
 
 
 def check_sources(c: Contracts, data_dir: Path, tables: list[str], q: Questions,
                   display: Any, *, expect_missing: bool = False,
-                  known: dict[str, dict[str, list[str]]] | None = None) -> dict[str, SourceFacts]:
+                  known: dict[str, dict[str, list[str]]] | None = None,
+                  profiles: dict[str, dict[str, Any]] | None = None) -> dict[str, SourceFacts]:
     """Check the source files of `tables`; return what was learnt of each."""
     import duckdb
 
@@ -104,8 +147,12 @@ def check_sources(c: Contracts, data_dir: Path, tables: list[str], q: Questions,
             q.ask("header_mismatch", "blocking", f"{shown}:1",
                   f"{header_problem(found, expected)} ({loc}/columns): is the file or the manifest right?")
             continue
+        profile = (profiles or {}).get(name)
+        stats = None
+        if profile is not None and profile["sha256"] == fact.sha256:
+            stats = stats_from_profile(table, profile, (known or {}).get(name))
         try:
-            stats = scan_table(con, table, path, dialect, (known or {}).get(name))
+            stats = stats or scan_table(con, table, path, dialect, (known or {}).get(name))
         except duckdb.Error as exc:
             from leakcli.engine import csv_error
 
@@ -136,7 +183,7 @@ def check_sources(c: Contracts, data_dir: Path, tables: list[str], q: Questions,
                 "new": int(stats.get(f"c{i}_new") or 0),
                 "new_values": stats.get(f"c{i}_new_values") or [],
             }
-            if stats.get(f"c{i}_null_like"):
+            if stats.get(f"c{i}_null_like"):  # text columns only
                 values = ", ".join(repr(v) for v in stats[f"c{i}_null_like_values"])
                 q.ask("undeclared_null_token", "blocking", f"{shown}",
                       f"Column {cname} holds {stats[f'c{i}_null_like']} null-like value(s) ({values}) "

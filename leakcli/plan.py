@@ -248,7 +248,7 @@ def build_plan(req: PlanRequest) -> Plan:
               + ". Name the real files with --data-dir or LEAKCLI_DATA_DIR?")
     profiles = {} if data.synthetic else load_profiles(c, paths)
     facts = check_sources(c, data.path, tables, q, paths.rel, expect_missing=pending,
-                          known=known_values(profiles))
+                          known=known_values(profiles), profiles=profiles)
     compare_profiles(c, paths, facts, profiles, q)
     if order and not q.blocking:
         bind_models(c, rendered, order, tables, q)

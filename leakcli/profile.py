@@ -55,7 +55,8 @@ def profile_table(con: Any, c: Contracts, table: str, sha256: str) -> dict[str, 
             "top_values": [{"value": v, "count": int(n)} for v, n in top],
         })
     return {"version": 1, "table": table, "file": spec["file"], "sha256": sha256,
-            "row_count": int(rows), "generated_by": "leakcli profile", "columns": columns}
+            "row_count": int(rows), "null_tokens": list(spec["null_tokens"]),
+            "generated_by": "leakcli profile", "columns": columns}
 
 
 def write_profiles(req: ProfileRequest) -> ProfileResult:
