@@ -279,9 +279,12 @@ def _enforce_contract(c: contracts.Contracts, name: str, found: list[tuple[str, 
 
 def _export(con: Any, c: contracts.Contracts, staging: Path, paths: Paths) -> list[tuple[Path, Path]]:
     """Write both marts as CSV and Parquet into a staging directory; return (staged, final) pairs."""
+    from leakcli.engine import user_tables
+
     staging.mkdir(parents=True, exist_ok=True)
     pairs = []
-    for name in c.ir["final_models"]:
+    built = user_tables(con)
+    for name in (m for m in c.ir["final_models"] if m in built):
         for fmt, suffix in (("csv", "csv"), ("parquet", "parquet")):
             staged = staging / f"{name}.{suffix}"
             options = "format csv, header true" if fmt == "csv" else "format parquet"

@@ -92,7 +92,8 @@ def check_templates(c: Contracts, rendered: dict[str, Rendered], q: Questions) -
         for ref in r.refs:
             if ref not in models:
                 q.ask("unknown_ref", "blocking", r.template,
-                      f"Template of '{name}' calls ref('{ref}'), which names no model.{_closest(ref, models)}")
+                      f"Template of '{name}' calls ref('{ref}'), which names no model: which model is meant?"
+                      f"{_closest(ref, models)}")
             elif ref not in declared_refs:
                 q.ask("undeclared_dependency", "blocking", r.template,
                       f"Template of '{name}' calls ref('{ref}') but {ptr}/refs does not declare it: "
@@ -111,7 +112,7 @@ def check_templates(c: Contracts, rendered: dict[str, Rendered], q: Questions) -
             elif s != c.source_name or t not in tables:
                 q.ask("unknown_source", "blocking", r.template,
                       f"Template of '{name}' calls source('{s}', '{t}'), which the manifest does not "
-                      f"declare.{_closest(t, tables)}")
+                      f"declare: which table is meant?{_closest(t, tables)}")
             elif f"{s}.{t}" not in model["depends_on"]["sources"]:
                 q.ask("undeclared_dependency", "blocking", r.template,
                       f"Template of '{name}' reads source('{s}', '{t}') but {ptr}/sources does not "
@@ -146,8 +147,8 @@ def check_metrics(c: Contracts, q: Questions) -> None:
         for j, model in enumerate(metric["models"]):
             if model not in columns:
                 q.ask("unknown_model", "blocking", f"{CATALOG}#/metrics/{i}/models/{j}",
-                      f"Metric '{metric['name']}' is computed in '{model}', which names no model."
-                      f"{_closest(model, list(columns))}")
+                      f"Metric '{metric['name']}' is computed in '{model}', which names no model: which "
+                      f"model is meant?{_closest(model, list(columns))}")
                 continue
             for k, col in enumerate(metric["inputs"]):
                 if col not in columns[model]:
@@ -188,8 +189,8 @@ def check_joins(c: Contracts, q: Questions) -> None:
         for side, spec in sides.items():
             if spec["model"] not in cols:
                 q.ask("unknown_model", "blocking", f"{loc}/{side}/model",
-                      f"Join '{j['name']}' names model '{spec['model']}', which is not in the registry."
-                      f"{_closest(spec['model'], list(cols))}")
+                      f"Join '{j['name']}' names model '{spec['model']}', which is not in the registry: "
+                      f"which model is meant?{_closest(spec['model'], list(cols))}")
         if any(spec["model"] not in cols for spec in sides.values()):
             continue
         for k, (lk, rk) in enumerate(zip(sides["left"]["keys"], sides["right"]["keys"], strict=True)):
@@ -199,7 +200,7 @@ def check_joins(c: Contracts, q: Questions) -> None:
                     model = sides[side]["model"]
                     q.ask("unknown_column", "blocking", f"{loc}/{side}/keys/{k}",
                           f"Join '{j['name']}' uses key '{key}', which model '{model}' does not "
-                          f"declare.{_closest(key, sorted(cols[model]))}")
+                          f"declare: which column is meant?{_closest(key, sorted(cols[model]))}")
             if lt and rt and lt != rt:
                 q.ask("join_key_types", "blocking", f"{loc}/left/keys/{k}",
                       f"Join '{j['name']}' compares {sides['left']['model']}.{lk} ({lt}) with "
@@ -216,11 +217,11 @@ def check_tests(c: Contracts, q: Questions) -> None:
             if model != "*" and model not in models:
                 q.ask("unknown_model", "blocking", f"{TESTS}#/tests/{i}/{where}",
                       f"Acceptance test {test['id']} names model '{model}', which is not in the "
-                      f"registry.{_closest(model, models)}")
+                      f"registry: which model is meant?{_closest(model, models)}")
         if test.get("join") and test["join"] not in joins:
             q.ask("unknown_join", "blocking", f"{TESTS}#/tests/{i}/join",
-                  f"Acceptance test {test['id']} names join '{test['join']}', which is not in {JOINS}."
-                  f"{_closest(test['join'], sorted(joins))}")
+                  f"Acceptance test {test['id']} names join '{test['join']}', which is not in {JOINS}: "
+                  f"which join is meant?{_closest(test['join'], sorted(joins))}")
 
 
 def _decision_marks(doc: Any, pointer: str = "") -> Iterator[tuple[str, str]]:
@@ -247,8 +248,8 @@ def check_decisions(c: Contracts, q: Questions) -> None:
                 seen.add(key)
             else:
                 q.ask("open_decision", "blocking", f"{rel}#{ptr}",
-                      f"'{key}' requires a decision and {DECISIONS} has none: what is the rule? "
-                      f"Record it as a decision with key '{key}'.")
+                      f"'{key}' requires a decision and {DECISIONS} has none: what is the rule (record "
+                      f"it there as a decision with key '{key}')?")
 
 
 def check_contracts(c: Contracts, rendered: dict[str, Rendered], q: Questions) -> list[str]:

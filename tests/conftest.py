@@ -44,9 +44,10 @@ class Project:
         (self.root / rel).write_text(json.dumps(doc, indent=2) + "\n")
 
     def edit_json(self, rel: str, change: Callable[[Any], Any]) -> None:
+        """Apply `change` to the parsed document in place and write it back."""
         doc = self.read_json(rel)
-        out = change(doc)
-        self.write_json(rel, doc if out is None else out)
+        change(doc)
+        self.write_json(rel, doc)
 
     def edit_text(self, rel: str, old: str, new: str) -> None:
         path = self.root / rel

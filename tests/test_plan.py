@@ -1,0 +1,244 @@
+"""plan: every kind of open question on a mutated copy of the fixture project, saved plans,
+unchanged models, and --select."""
+
+from __future__ import annotations
+
+import pytest
+
+from leakcli.errors import ExitCode
+
+REG = "contracts/model-registry.json"
+CAT = "contracts/metric-catalog.json"
+JOINS = "contracts/join-contracts.json"
+IR = "ir/stage-01.json"
+
+
+def _csv_replace(name, old, new, count=1):
+    def mutate(p):
+        path = p.raw / name
+        text = path.read_text()
+        assert old in text
+        path.write_text(text.replace(old, new, count))
+    return mutate
+
+
+def _add_model(name, refs=(), description="extra model"):
+    def mutate(p):
+        def reg(doc):
+            doc["models"].append({"name": name, "layer": "mart", "template": f"templates/{name}.sql",
+                                  "grain": ["session_month"], "description": description,
+                                  "depends_on": {"refs": list(refs), "sources": []},
+                                  "columns": [{"name": "session_month", "type": "DATE", "nullable": False}]})
+        p.edit_json(REG, reg)
+        p.edit_json(IR, lambda d: d["models"].append(name))
+        (p.root / f"templates/{name}.sql").write_text(
+            "select distinct session_month from {{ ref('mart__core_leak_summary') }}\n")
+    return mutate
+
+
+def _registry(change):
+    return lambda p: p.edit_json(REG, change)
+
+
+def _model(doc, name):
+    return next(m for m in doc["models"] if m["name"] == name)
+
+
+def _cycle(p):
+    # stg__orders now reads the summary, which (through the outcomes) reads stg__orders
+    p.edit_text("templates/stg__orders.sql", "from {{ source('maven', 'orders') }}",
+                "from {{ source('maven', 'orders') }} where order_id not in "
+                "(select orders from {{ ref('mart__core_leak_summary') }})")
+    p.edit_json(REG, lambda d: _model(d, "stg__orders")["depends_on"]["refs"].append("mart__core_leak_summary"))
+
+
+CASES = {
+    # id: (mutation, code, severity, words the question must contain)
+    "renamed_column": (_csv_replace("orders.csv", "price_usd", "price_in_usd"), "header_mismatch", "blocking",
+                       ["'price_usd' missing", "'price_in_usd'", "orders.csv"]),
+    "na_token": (_csv_replace("website_sessions.csv", "gsearch,nonbrand", "N/A,nonbrand", 3),
+                 "undeclared_null_token", "blocking", ["website_sessions.utm_source", "'N/A'", "null_tokens"]),
+    "na_in_typed_column": (_csv_replace("orders.csv", "49.99,19.49", "N/A,19.49"), "undeclared_null_token",
+                           "blocking", ["orders.price_usd", "'N/A'"]),
+    "unknown_utm_source": (_csv_replace("website_sessions.csv", "gsearch,nonbrand", "tiktok,nonbrand", 2),
+                           "unaccepted_value", "warning", ["website_sessions.utm_source", "'tiktok' (2)"]),
+    "duplicate_key": (_csv_replace("orders.csv", "\n2,2014-01-03", "\n1,2014-01-03"), "duplicate_key",
+                      "blocking", ["1 rows of 'orders.csv' repeat a primary key", "order_id"]),
+    "missing_file": (lambda p: (p.raw / "order_item_refunds.csv").unlink(), "missing_file", "blocking",
+                     ["order_item_refunds.csv", "missing"]),
+    "ir_registry_mismatch": (lambda p: p.edit_json(IR, lambda d: d["models"].remove("int__order_refunds")),
+                             "ir_registry_mismatch", "blocking", ["int__order_refunds", "not in the stage IR"]),
+    "undeclared_ref": (_registry(lambda d: _model(d, "int__session_outcomes")["depends_on"]["refs"].remove(
+        "int__order_refunds")), "undeclared_dependency", "blocking",
+        ["ref('int__order_refunds')", "int__session_outcomes"]),
+    "unknown_ref": (lambda p: p.edit_text("templates/mart__core_leak_summary.sql", "ref('int__session_outcomes')",
+                                          "ref('int__session_outcome')"),
+                    "unknown_ref", "blocking",
+                    ["ref('int__session_outcome')", "Did you mean 'int__session_outcomes'?"]),
+    "cycle": (_cycle, "cycle", "blocking",
+              ["int__session_outcomes -> mart__core_leak_summary -> stg__orders -> int__session_outcomes"]),
+    "source_for_model": (lambda p: p.edit_text("templates/int__order_refunds.sql",
+                                               "{{ ref('stg__order_item_refunds') }}",
+                                               "{{ source('maven', 'stg__order_item_refunds') }}"),
+                         "source_for_model", "blocking", ["source('maven', 'stg__order_item_refunds')",
+                                                          "ref('stg__order_item_refunds')"]),
+    "metric_unknown_column": (lambda p: p.edit_json(CAT, lambda d: d["metrics"][0].update(
+        inputs=["orders", "sesions"])), "metric_unknown_column", "blocking",
+        ["'conversion_rate'", "'sesions'", "Did you mean 'sessions'?"]),
+    "join_without_cardinality": (lambda p: p.edit_json(JOINS, lambda d: d["joins"][1].pop("cardinality")),
+                                 "join_cardinality", "blocking", ["session_order", "cardinality"]),
+    "join_key_types": (_registry(lambda d: _model(d, "stg__orders")["columns"][2].update(type="VARCHAR")),
+                       "join_key_types", "blocking", ["website_session_id (BIGINT)", "(VARCHAR)"]),
+    "funnel_model": (_add_model("mart__funnel_steps", ["mart__core_leak_summary"]), "out_of_scope", "blocking",
+                     ["mart__funnel_steps", "funnel"]),
+    "experiment_description": (_registry(lambda d: _model(d, "mart__priority_actions").update(
+        description="Ranks segments for the next landing page experiment.")), "out_of_scope", "blocking",
+        ["mart__priority_actions", "experiment"]),
+    "open_decision": (lambda p: p.edit_json("contracts/decisions.json",
+                                            lambda d: d["decisions"].pop(0)), "open_decision", "blocking",
+                      ["landing_page_rule", "requires a decision"]),
+    "misspelt_column": (lambda p: p.edit_text("templates/int__order_refunds.sql", "sum(refund_amount_usd)",
+                                              "sum(refund_amount)"), "bind_error", "blocking",
+                        ["int__order_refunds", "refund_amount", "refund_amount_usd"]),
+    "registry_type_mismatch": (_registry(lambda d: _model(d, "int__order_refunds")["columns"][2].update(
+        type="INTEGER")), "contract_mismatch", "blocking", ["'refunded_items' as BIGINT", "declares INTEGER"]),
+    "render_error": (lambda p: p.edit_text("templates/stg__orders.sql", "select", "select {{ nope }}"),
+                     "render_error", "blocking", ["stg__orders", "'nope' is undefined"]),
+    "literal_model_name": (lambda p: p.edit_text("templates/int__order_refunds.sql",
+                                                 "{{ ref('stg__order_item_refunds') }}",
+                                                 "{{ ref('stg__order_item_refunds') }} where order_id in "
+                                                 "(select order_id from stg__orders)"),
+                           "literal_model_name", "blocking", ["stg__orders", "literally"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_each_ambiguity(project, leak, case):
+    mutate, code, severity, words = CASES[case]
+    mutate(project)
+    out = leak("plan", "--json")
+    expected_exit = ExitCode.USAGE if severity == "blocking" else ExitCode.OK
+    assert out.exit_code == expected_exit, out.stderr
+    found = [a for a in out.json()["ambiguities"] if a["code"] == code]
+    assert found, [a["code"] for a in out.json()["ambiguities"]]
+    a = found[0]
+    assert a["severity"] == severity
+    assert set(a) >= {"id", "code", "severity", "location", "question"}
+    text = a["location"] + " " + a["question"]
+    for word in words:
+        assert word in text
+    assert a["question"].rstrip().endswith("?") or "Did you mean" in a["question"]
+    assert "Traceback" not in out.stderr
+
+
+def test_apply_refuses_a_blocking_plan_and_keeps_the_build(project, leak):
+    assert leak("apply").exit_code == 0
+    before = project.db.read_bytes()
+    CASES["duplicate_key"][0](project)
+    out = leak("apply")
+    assert out.exit_code == ExitCode.USAGE
+    assert out.stderr.startswith("leakcli: error: datasets/maven-fuzzy-factory/raw/orders.csv: 1 blocking "
+                                 "question(s) open; apply changed nothing. First: 1 rows of 'orders.csv' repeat")
+    assert project.db.read_bytes() == before
+
+
+def test_decisions_are_shown_resolved(project, leak):
+    doc = leak("plan", "--json").json()
+    resolved = {a["resolved_by"] for a in doc["ambiguities"] if a["code"] == "decision"}
+    assert resolved == {"D-01", "D-02", "D-03", "D-04", "D-05", "D-06"}
+    assert all(a["severity"] == "info" for a in doc["ambiguities"] if a["code"] == "decision")
+
+
+def test_synthetic_fallback_is_info(tmp_path, monkeypatch, leak):
+    from conftest import make_project
+
+    p = make_project(tmp_path / "fresh", data=None)
+    monkeypatch.chdir(p.root)
+    out = leak("plan", "--json")
+    assert out.exit_code == 0
+    doc = out.json()
+    (a,) = [a for a in doc["ambiguities"] if a["code"] == "synthetic_fallback"]
+    assert a["severity"] == "info" and "synthetic" in a["question"]
+    assert doc["dataset"]["kind"] == "synthetic" and doc["dataset"]["pending"] is True
+    assert not (p.root / "target").exists()  # plan generated nothing
+
+
+def test_unchanged_models_are_skipped_and_changes_propagate(project, leak):
+    assert leak("apply").exit_code == 0
+    doc = leak("plan", "--json").json()
+    assert {m["action"] for m in doc["models"]} == {"unchanged"}
+    out = leak("apply", "--json")
+    assert {r["status"] for r in out.json()["results"]} == {"copied"}
+    # change a threshold: only the marts whose SQL changes, and their children, rebuild
+    project.edit_json(CAT, lambda d: d["thresholds"].update(high_refund_index=2.0))
+    doc = leak("plan", "--json").json()
+    actions = {m["name"]: (m["action"], m["reason"]) for m in doc["models"]}
+    assert actions["stg__orders"] == ("unchanged", "fingerprint matches the built table")
+    assert actions["mart__core_leak_summary"] == ("rebuild", "its SQL changed")
+    assert actions["mart__priority_actions"] == ("rebuild", "upstream model mart__core_leak_summary changed")
+    # a changed source file rebuilds its staging model and everything downstream
+    _csv_replace("order_item_refunds.csv", "29.99", "19.99")(project)
+    doc = leak("plan", "--json").json()
+    actions = {m["name"]: (m["action"], m["reason"]) for m in doc["models"]}
+    assert actions["stg__order_item_refunds"] == ("rebuild", "source file of order_item_refunds changed")
+    assert actions["stg__orders"][0] == "unchanged"
+    assert actions["int__order_refunds"][0] == "rebuild"
+    out = leak("apply", "--json", "--full-refresh")
+    assert {r["status"] for r in out.json()["results"]} == {"success"}
+
+
+def test_saved_plan_applies_and_stale_plan_is_refused(project, leak):
+    out = leak("plan", "--out", "target/plan.json")
+    assert out.exit_code == 0
+    assert (project.root / "target/plan.json").exists()
+    assert not (project.root / "target/leakcli.duckdb").exists()
+    out = leak("apply", "target/plan.json", "--json")
+    assert out.exit_code == 0, out.stderr
+    # the same plan again: the database changed since (it is built now)
+    out = leak("apply", "target/plan.json")
+    assert out.exit_code == ExitCode.USAGE
+    assert "the built database changed since the plan" in out.stderr
+    # a new plan, then a contract edit: stale, naming the file
+    assert leak("plan", "--out", "target/plan.json").exit_code == 0
+    project.edit_json(CAT, lambda d: d["thresholds"].update(min_orders=2))
+    before = project.db.read_bytes()
+    out = leak("apply", "target/plan.json")
+    assert out.exit_code == ExitCode.USAGE
+    assert out.stderr.strip() == ("leakcli: error: target/plan.json: saved plan is stale: "
+                                  "contracts/metric-catalog.json changed; run `leakcli plan` again")
+    assert project.db.read_bytes() == before
+
+
+def test_stale_plan_after_data_change(project, leak):
+    assert leak("plan", "--out", "target/plan.json").exit_code == 0
+    _csv_replace("orders.csv", "59.99,22.49", "58.99,22.49")(project)
+    out = leak("apply", "target/plan.json")
+    assert out.exit_code == ExitCode.USAGE
+    assert "datasets/maven-fuzzy-factory/raw/orders.csv changed" in out.stderr
+
+
+def test_select_operators(project, leak):
+    out = leak("plan", "--json", "--select", "int__order_refunds+")
+    chosen = {m["name"] for m in out.json()["models"] if m["action"] != "skip"}
+    assert chosen == {"int__order_refunds", "int__session_outcomes", "mart__core_leak_summary",
+                      "mart__priority_actions"}
+    out = leak("plan", "--json", "--select", "+int__order_refunds")
+    assert {m["name"] for m in out.json()["models"] if m["action"] != "skip"} == {
+        "stg__order_item_refunds", "int__order_refunds"}
+    # building a model whose parents were never built is refused with a hint
+    out = leak("apply", "--select", "int__order_refunds")
+    assert out.exit_code == ExitCode.USAGE
+    assert "select it too (--select +int__order_refunds)" in out.stderr
+    out = leak("apply", "--json", "--select", "+int__order_refunds")
+    assert out.exit_code == 0
+    statuses = {r["model"]: r["status"] for r in out.json()["results"]}
+    assert statuses["int__order_refunds"] == "success" and statuses["mart__core_leak_summary"] == "skipped"
+
+
+def test_select_matching_nothing_is_an_error(project, leak):
+    out = leak("plan", "--select", "mart__priority")
+    assert out.exit_code == ExitCode.USAGE
+    assert out.stderr.strip() == ("leakcli: error: --select 'mart__priority' matches no model; "
+                                  "did you mean 'mart__priority_actions'?")
+    out = leak("apply", "--select", "nothing_like_it")
+    assert out.exit_code == ExitCode.USAGE and out.stdout == ""
