@@ -18,13 +18,14 @@ from pathlib import Path
 from typing import Any
 
 from leakcli import contracts, state
-from leakcli.errors import BlockingAmbiguity, ExecutionError, Interrupted, StalePlanError, UsageError
+from leakcli.errors import BlockingAmbiguity, DataError, ExecutionError, Interrupted, StalePlanError, UsageError
 from leakcli.lock import build_lock
 from leakcli.plan import ModelStep, Plan, PlanRequest, build_plan, load_saved
 from leakcli.project import Paths
 from leakcli.render import quote_ident, sql_literal
 
 BUILD_ACTIONS = ("create", "rebuild")
+DATA_ROW_CODES = ("bad_value",)
 TOP_ACTIONS = 10
 Progress = Callable[[str, ModelStep, dict[str, Any]], None]
 
@@ -134,6 +135,9 @@ def prepare(req: ApplyRequest) -> Plan:
 def apply(req: ApplyRequest) -> ApplyResult:
     started = time.perf_counter()
     plan = prepare(req)
+    bad_rows = [a for a in plan.blocking if a.code in DATA_ROW_CODES]
+    if bad_rows:  # a row that cannot be read is an execution failure (exit 3), not a question
+        raise DataError(f"{bad_rows[0].question} (apply changed nothing)", file=bad_rows[0].location)
     if plan.blocking:
         first = plan.blocking[0]
         raise BlockingAmbiguity(

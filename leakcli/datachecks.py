@@ -200,3 +200,48 @@ def check_sources(c: Contracts, data_dir: Path, tables: list[str], q: Questions,
                       f"values ({cl}/accepted_values): {values}. Accept them or fix the data?")
     con.close()
     return facts
+
+
+def check_relations(c: Contracts, data_dir: Path, facts: dict[str, SourceFacts], q: Questions,
+                    display: Any) -> None:
+    """Cross-file rules of the manifest (`relations`), e.g. refunds never exceed their order."""
+    import duckdb
+
+    from leakcli.engine import connect, read_csv_sql
+
+    dialect = c.manifest["dialect"]
+    for ri, rel in enumerate(c.manifest.get("relations", [])):
+        child, parent = rel["child"], rel["parent"]
+        if any(facts.get(s["table"]) is None or facts[s["table"]].rows is None for s in (child, parent)):
+            continue  # a file is missing or unreadable: asked about already
+        params: dict[str, Any] = {}
+        reads = {}
+        for side, spec in (("c", child), ("p", parent)):
+            call, p = read_csv_sql(c.tables[spec["table"]], dialect)
+            for k, v in p.items():
+                params[f"{side}_{k}"] = v
+                call = call.replace(f"${k}", f"${side}_{k}")
+            params[f"{side}_path"] = str(data_dir / c.tables[spec["table"]]["file"])
+            reads[side] = call.replace("$path", f"${side}_path")
+        keys = ", ".join(quote_ident(k) for k in child["key"])
+        on = " and ".join(f"ch.{quote_ident(a)} = pa.{quote_ident(b)}"
+                          for a, b in zip(child["key"], parent["key"], strict=True))
+        sql = (f"with ch as (select {keys}, sum({quote_ident(child['value'])}) as total, min(line) as line "
+               f"from (select *, row_number() over () + 1 as line from {reads['c']}) group by {keys}) "
+               f"select count(*), min(ch.line), arg_min(ch.total, ch.line), "
+               f"arg_min(pa.{quote_ident(parent['value'])}, ch.line) "
+               f"from ch join {reads['p']} as pa on {on} where ch.total > pa.{quote_ident(parent['value'])}")
+        con = connect()
+        try:
+            n, line, total, limit = con.execute(sql, params).fetchone()
+        except duckdb.Error:
+            continue  # the per-file checks report unreadable files
+        finally:
+            con.close()
+        if n:
+            shown = display(data_dir / c.tables[child["table"]]["file"])
+            q.ask(rel["name"], rel["severity"], f"{shown}:{line}",
+                  f"{n} {parent['table']} row(s) have {child['table']} adding up to more than their "
+                  f"{parent['value']} (first at line {line}: {total} > {limit}; "
+                  f"{MANIFEST}#/relations/{ri}): which amount is right?")
+

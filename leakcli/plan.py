@@ -228,7 +228,7 @@ def _why(new: dict[str, Any], old: dict[str, Any]) -> str:
 
 def build_plan(req: PlanRequest) -> Plan:
     """Read, check and decide; raises ContractError when a contract cannot be read at all."""
-    from leakcli.datachecks import check_sources
+    from leakcli.datachecks import check_relations, check_sources
     from leakcli.profile import compare_profiles, known_values, load_profiles
 
     paths = Paths(req.root)
@@ -249,6 +249,7 @@ def build_plan(req: PlanRequest) -> Plan:
     profiles = {} if data.synthetic else load_profiles(c, paths)
     facts = check_sources(c, data.path, tables, q, paths.rel, expect_missing=pending,
                           known=known_values(profiles), profiles=profiles)
+    check_relations(c, data.path, facts, q, paths.rel)
     compare_profiles(c, paths, facts, profiles, q)
     if order and not q.blocking:
         bind_models(c, rendered, order, tables, q)
