@@ -145,6 +145,9 @@ def apply(req: ApplyRequest) -> ApplyResult:
             f"{first.question}",
             [a.to_dict() for a in plan.blocking], file=first.location,
         )
+    for a in plan.ambiguities:
+        if a.severity == "warning" and req.notice:
+            req.notice(f"warning: {a.location}: {a.question}")
     if req.notice and plan.data.get("kind") == "synthetic":
         req.notice(f"using the embedded synthetic dataset in {plan.data['path']} (not real data)")
     paths = Paths(req.root)

@@ -156,7 +156,7 @@ def check_sources(c: Contracts, data_dir: Path, tables: list[str], q: Questions,
         except duckdb.Error as exc:
             from leakcli.engine import csv_error
 
-            err = csv_error(exc, shown)
+            err = csv_error(exc, shown, table)
             value = getattr(err, "value", None)
             if value is not None and value.strip().lower() in NULL_LIKE:
                 q.ask("undeclared_null_token", "blocking", err.location,

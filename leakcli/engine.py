@@ -113,7 +113,7 @@ def load_sources(con: Any, contracts: Contracts, data_dir: Path, tables: Iterabl
             con.execute(f"create or replace temp table {relation} as select * from {call}",
                         {**params, "path": str(path)})
         except duckdb.Error as exc:
-            raise csv_error(exc, shown) from None
+            raise csv_error(exc, shown, table) from None
         counts[name] = con.execute(f"select count(*) from {relation}").fetchone()[0]
     return counts
 
@@ -127,8 +127,9 @@ def create_empty_sources(con: Any, contracts: Contracts, tables: Iterable[str]) 
         con.execute(f"create or replace temp table {relation} ({cols})")
 
 
-def csv_error(exc: Exception, file: str) -> DataError:
-    """Translate a DuckDB CSV error into one line naming the file, line and column."""
+def csv_error(exc: Exception, file: str, table: dict[str, Any] | None = None) -> DataError:
+    """Translate a DuckDB CSV error into one line naming the file, line and column (and the type the
+    manifest declares for it)."""
     text = str(exc)
     line_match = re.search(r"CSV Error on Line: (\d+)", text)
     line = int(line_match.group(1)) if line_match else None
@@ -136,8 +137,9 @@ def csv_error(exc: Exception, file: str) -> DataError:
     column = column_match.group(1) if column_match else None
     convert = re.search(r"Could not convert string \"(.*?)\" to '([A-Z0-9(), ]+)'", text)
     fields = re.search(r"Expected Number of Columns: (\d+) Found: (\d+)", text)
+    declared = {c["name"]: c["type"] for c in (table or {}).get("columns", [])}
     if convert:
-        msg = f"column '{column}': cannot read {convert.group(1)!r} as {convert.group(2)}"
+        msg = f"column '{column}': cannot read {convert.group(1)!r} as {declared.get(column, convert.group(2))}"
     elif fields:
         msg = f"expected {fields.group(1)} fields, found {fields.group(2)}"
     elif "unicode" in text.lower() or "utf-8" in text.lower() or "utf8" in text.lower():

@@ -1,0 +1,192 @@
+"""The fault catalogue: every bad input ends with the documented exit code, one line on stderr that
+names the file and the line, column or JSON pointer, no traceback, and the previous build as it was."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+
+from leakcli.errors import ExitCode
+
+RAW = "datasets/maven-fuzzy-factory/raw"
+
+
+def _replace(rel, old, new, count=1):
+    def mutate(p):
+        path = p.root / rel
+        data = path.read_bytes()
+        assert old in data, (rel, old)
+        path.write_bytes(data.replace(old, new, count))
+    return mutate
+
+
+def _write(rel, data: bytes):
+    return lambda p: (p.root / rel).write_bytes(data)
+
+
+def _delete(rel):
+    return lambda p: (p.root / rel).unlink()
+
+
+ORDERS = f"{RAW}/orders.csv"
+ORDERS_HEADER = b"order_id,created_at,website_session_id,user_id,primary_product_id,items_purchased,price_usd,cogs_usd"
+
+# id: (mutation, exit code, the one error line must contain all of these)
+FAULTS = {
+    "missing_csv": (_delete(f"{RAW}/website_pageviews.csv"), ExitCode.USAGE,
+                    [f"{RAW}/website_pageviews.csv: 1 blocking", "'website_pageviews.csv'", "is missing"]),
+    "header_missing_column": (_replace(ORDERS, b",price_usd,cogs_usd\n", b",price_usd\n"), ExitCode.USAGE,
+                              [f"{ORDERS}:1:", "'cogs_usd' missing"]),
+    "header_renamed_column": (_replace(ORDERS, b",price_usd,", b",price,"), ExitCode.USAGE,
+                              [f"{ORDERS}:1:", "'price_usd' missing (found 'price')"]),
+    "header_extra_column": (_replace(ORDERS, b",cogs_usd\n", b",cogs_usd,coupon\n"), ExitCode.USAGE,
+                            [f"{ORDERS}:1:", "unexpected column 'coupon'"]),
+    "row_too_many_fields": (_replace(ORDERS, b",59.99,22.49\n", b",59.99,22.49,1\n"), ExitCode.EXECUTION,
+                            [f"{ORDERS}:3:", "expected 8 fields, found 9"]),
+    "row_too_few_fields": (_replace(ORDERS, b",59.99,22.49\n", b",59.99\n"), ExitCode.EXECUTION,
+                           [f"{ORDERS}:3:", "expected 8 fields, found 7"]),
+    "bad_number": (_replace(ORDERS, b",59.99,22.49\n", b",59.9x,22.49\n"), ExitCode.EXECUTION,
+                   [f"{ORDERS}:3:", "column 'price_usd'", "'59.9x'", "DECIMAL(10,2)"]),
+    "bad_timestamp": (_replace(ORDERS, b"2,2014-01-03 11:06:00", b"2,2014-13-03 11:06:00"), ExitCode.EXECUTION,
+                      [f"{ORDERS}:3:", "column 'created_at'", "'2014-13-03 11:06:00'", "TIMESTAMP"]),
+    "empty_file": (_write(ORDERS, b""), ExitCode.USAGE, [f"{ORDERS}:1:", "file is empty"]),
+    "not_utf8": (_replace(f"{RAW}/website_pageviews.csv", b",/cart\n", b",/c\xffrt\n"), ExitCode.EXECUTION,
+                 [f"{RAW}/website_pageviews.csv:", "not valid UTF-8"]),
+    "duplicate_primary_key": (_replace(ORDERS, b"\n2,2014-01-03", b"\n1,2014-01-03"), ExitCode.USAGE,
+                              [f"{ORDERS}: 1 blocking", "repeat a primary key (order_id"]),
+    "refund_larger_than_order": (_replace(f"{RAW}/order_item_refunds.csv", b",2,2,59.99", b",2,2,79.99"),
+                                 ExitCode.USAGE, [f"{RAW}/order_item_refunds.csv:2:", "79.99 > 59.99"]),
+    "malformed_json": (_replace("contracts/join-contracts.json", b'"joins": [', b'"joins": [,'), ExitCode.USAGE,
+                       ["contracts/join-contracts.json:3:13: malformed JSON"]),
+    "schema_violation": (_replace("contracts/model-registry.json", b'"grain": [\n        "order_id"\n      ]',
+                                  b'"grain": "order_id"'), ExitCode.USAGE,
+                         ["contracts/model-registry.json#/models/2/grain: schema violation", "is not of type 'array'"]),
+    "missing_template": (_delete("templates/int__order_refunds.sql"), ExitCode.USAGE,
+                         ["templates/int__order_refunds.sql: 1 blocking",
+                          "template of model 'int__order_refunds' is missing"]),
+    "jinja_syntax_error": (_replace("templates/stg__orders.sql", b"{{ source('maven', 'orders') }}",
+                                    b"{{ source('maven', 'orders' }}"), ExitCode.USAGE,
+                           ["templates/stg__orders.sql:11: 1 blocking", "Jinja syntax error"]),
+    "sql_error_at_run_time": (_replace("templates/stg__website_pageviews.sql", b"from {{ source",
+                                       b"where cast(pageview_url as integer) > 0 from {{ source"),
+                              ExitCode.USAGE, ["templates/stg__website_pageviews.sql", "does not bind"]),
+    "target_not_writable": (lambda p: _block_target(p),
+                            ExitCode.EXECUTION, ["target: cannot write the target directory"]),
+}
+
+
+def _block_target(p):
+    """Put a file where apply writes the compiled SQL (as root, permission bits do not stop writes)."""
+    (p.root / "target/compiled").rename(p.root / "target/compiled.old")
+    (p.root / "target/compiled").write_text("not a directory")
+
+
+def _fingerprint(project):
+    digest = hashlib.sha256(project.db.read_bytes()).hexdigest()
+    return digest, sorted(p.name for p in (project.root / "target").iterdir())
+
+
+@pytest.mark.parametrize("case", sorted(FAULTS))
+def test_fault(project, leak, case):
+    mutate, code, words = FAULTS[case]
+    assert leak("apply").exit_code == 0
+    before = _fingerprint(project)
+    mutate(project)
+    out = leak("apply")
+    assert out.exit_code == code, out.stderr
+    first = out.stderr.splitlines()[0]
+    assert first.startswith("leakcli: error: ")
+    for word in words:
+        assert word in first
+    assert "Traceback" not in out.stderr and out.stdout == ""
+    if case == "target_not_writable":
+        (project.root / "target/compiled").unlink()
+        (project.root / "target/compiled.old").rename(project.root / "target/compiled")
+    assert _fingerprint(project) == before
+
+
+def test_sql_error_at_run_time_names_model_and_compiled_sql(project, leak):
+    assert leak("apply").exit_code == 0
+    before = _fingerprint(project)
+    # binds (the plan cannot see it) but fails on the data: a cast of text to a number
+    project.edit_text("templates/stg__orders.sql", "    price_usd,\n",
+                      "    cast(cast(price_usd as varchar) || 'x' as decimal(10, 2)) as price_usd,\n")
+    out = leak("apply")
+    assert out.exit_code == ExitCode.EXECUTION
+    (line,) = out.stderr.splitlines()
+    assert line.startswith("leakcli: error: target/compiled/stg__orders.sql: model 'stg__orders' failed: "
+                           "Conversion Error")
+    assert line.endswith("(compiled SQL: target/compiled/stg__orders.sql)")
+    assert "|| 'x'" in (project.root / "target/compiled/stg__orders.sql").read_text()
+    digest, files = _fingerprint(project)
+    assert digest == before[0] and ".leakcli.duckdb.building" not in files
+
+
+def test_header_only_file_works_with_a_warning(project, leak):
+    assert leak("apply").exit_code == 0
+    (project.raw / "order_item_refunds.csv").write_text(
+        "order_item_refund_id,created_at,order_item_id,order_id,refund_amount_usd\n")
+    out = leak("apply")
+    assert out.exit_code == 0
+    assert ("leakcli: warning: datasets/maven-fuzzy-factory/raw/order_item_refunds.csv:1: "
+            "'order_item_refunds.csv' has a header but no rows: is the export complete?") in out.stderr
+    assert project.query("select sum(refund_amount_usd) from mart__core_leak_summary") == [(0,)]
+
+
+def test_byte_order_mark_and_crlf_simply_work(project, leak):
+    for name in ("website_sessions.csv", "orders.csv"):
+        path = project.raw / name
+        path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes().replace(b"\n", b"\r\n"))
+    out = leak("apply", "--json")
+    assert out.exit_code == 0, out.stderr
+    assert project.query("select sum(sessions), sum(orders), sum(gross_revenue_usd) from mart__core_leak_summary") \
+        == [(55, 9, __import__("decimal").Decimal("435.91"))]
+    assert leak("verify").exit_code == 0
+
+
+def test_order_whose_session_is_missing_is_excluded_and_counted(project, leak):
+    with (project.raw / "orders.csv").open("a") as fh:
+        fh.write("10,2014-02-20 10:00:00,999,999,1,1,49.99,19.49\n")
+    assert leak("apply").exit_code == 0
+    assert project.query("select sum(orders) from mart__core_leak_summary") == [(9,)]
+    out = leak("verify", "--json")
+    assert out.exit_code == ExitCode.TESTS_FAILED
+    at07 = next(r for r in out.json()["results"] if r["id"] == "AT-07")
+    assert at07["status"] == "fail"
+    assert at07["observed"] == {"orders": 9, "orders whose session is missing": 1}
+    assert at07["sample"][0]["rows"] == [{"order_id": 10, "website_session_id": 999}]
+
+
+def test_interrupted_apply_exits_130_and_keeps_the_build(project, leak, monkeypatch):
+    assert leak("apply").exit_code == 0
+    before = _fingerprint(project)
+    project.edit_json("contracts/metric-catalog.json", lambda d: d["thresholds"].update(min_orders=2))
+
+    def interrupt(self, event, step, info):
+        if event == "start" and step.name == "mart__core_leak_summary":
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr("leakcli.report.Reporter.progress", interrupt)
+    out = leak("apply", "--full-refresh")
+    assert out.exit_code == ExitCode.INTERRUPTED
+    assert out.stderr.strip() == "leakcli: error: interrupted; the previous build is unchanged"
+    assert _fingerprint(project) == before
+
+
+def test_second_apply_fails_at_once_naming_the_holder(project, leak):
+    from leakcli.lock import build_lock
+
+    assert leak("apply").exit_code == 0
+    with build_lock(project.root / "target/.leakcli.lock", "apply"):
+        out = leak("apply")
+        assert out.exit_code == ExitCode.EXECUTION
+        (line,) = out.stderr.splitlines()
+        assert line.startswith("leakcli: error: ")
+        assert "target/.leakcli.lock: another apply is running (pid " in line
+        assert "`leakcli apply` since" in line
+        # readers are never blocked by a running apply
+        assert leak("verify").exit_code == 0
+        assert leak("show", "mart__priority_actions").exit_code == 0
+        assert leak("plan").exit_code == 0
+    assert leak("apply").exit_code == 0
