@@ -14,7 +14,7 @@ from typing import Any
 
 from leakcli import contracts, state
 from leakcli.contracts import Contracts
-from leakcli.errors import LeakError, UsageError
+from leakcli.errors import ContractError, LeakError, UsageError
 from leakcli.project import Paths
 from leakcli.render import Renderer, quote_ident, sql_literal
 
@@ -171,7 +171,11 @@ class Runner:
         return self.rows_result(test, q, f"row(s) missing from {test['to']}")
 
     def join_cardinality(self, test: dict[str, Any]) -> CheckResult:
-        join = next(j for j in self.c.joins["joins"] if j["name"] == test["join"])
+        join = next((j for j in self.c.joins["joins"] if j["name"] == test["join"]), None)
+        if join is None:
+            index = self.c.tests["tests"].index(test)
+            raise ContractError(f"join '{test['join']}' is not in contracts/join-contracts.json",
+                                file="contracts/acceptance-tests.json", pointer=f"/tests/{index}/join")
         card = join.get("cardinality", "")
         side = join["left"] if card == "one_to_many" else join["right"]
         if card == "many_to_many":

@@ -190,3 +190,21 @@ def test_second_apply_fails_at_once_naming_the_holder(project, leak):
         assert leak("show", "mart__priority_actions").exit_code == 0
         assert leak("plan").exit_code == 0
     assert leak("apply").exit_code == 0
+
+
+def test_broken_acceptance_test_is_an_error_result(project, leak):
+    assert leak("apply").exit_code == 0
+
+    def break_tests(d):
+        d["tests"][12]["join"] = "nope"
+        d["tests"][3]["columns"] = ["no_such_column"]
+
+    project.edit_json("contracts/acceptance-tests.json", break_tests)
+    out = leak("verify", "--json")
+    assert out.exit_code == ExitCode.TESTS_FAILED
+    results = {r["id"]: r for r in out.json()["results"]}
+    assert results["AT-13"]["status"] == "error"
+    assert results["AT-13"]["message"] == ("contracts/acceptance-tests.json#/tests/12/join: join 'nope' is not "
+                                           "in contracts/join-contracts.json")
+    assert results["AT-04"]["status"] == "error" and "no_such_column" in results["AT-04"]["message"]
+    assert out.json()["summary"]["errored"] == 2
