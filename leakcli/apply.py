@@ -18,7 +18,15 @@ from pathlib import Path
 from typing import Any
 
 from leakcli import contracts, state
-from leakcli.errors import BlockingAmbiguity, DataError, ExecutionError, Interrupted, StalePlanError, UsageError
+from leakcli.errors import (
+    BlockingAmbiguity,
+    DataError,
+    ExecutionError,
+    Interrupted,
+    StalePlanError,
+    UsageError,
+    is_interrupt,
+)
 from leakcli.lock import build_lock
 from leakcli.plan import ModelStep, Plan, PlanRequest, build_plan, load_saved
 from leakcli.project import Paths
@@ -256,13 +264,11 @@ def _build(plan: Plan, paths: Paths, c: contracts.Contracts,
         _fsync(building)
         os.replace(building, paths.database)
         _fsync(paths.target)
-    except KeyboardInterrupt:
+    except BaseException as exc:
         con.close()
         _remove(building, staging)
-        raise Interrupted("interrupted; the previous build is unchanged") from None
-    except BaseException:
-        con.close()
-        _remove(building, staging)
+        if is_interrupt(exc):
+            raise Interrupted("interrupted; the previous build is unchanged") from None
         raise
     return results, exports
 

@@ -13,7 +13,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
-from leakcli.errors import ExitCode, Interrupted, LeakError
+from leakcli.errors import ExitCode, Interrupted, LeakError, exit_code_for, is_interrupt
 
 T = TypeVar("T")
 
@@ -42,18 +42,18 @@ def _run(reporter: Any, debug: bool, fn: Callable[[], T]) -> T:
     """The one error boundary: a LeakError becomes a one-line message and its exit code."""
     try:
         return fn()
-    except KeyboardInterrupt:
-        if debug:
-            raise
-        exc: LeakError = Interrupted("interrupted")
     except LeakError as caught:
         if debug:
             raise
-        exc = caught
+        exc: LeakError = caught
+    except (KeyboardInterrupt, RuntimeError) as caught:  # RuntimeError: DuckDB's form of Ctrl-C only
+        if debug or not is_interrupt(caught):
+            raise
+        exc = Interrupted("interrupted; the previous build is unchanged")
     reporter.error(exc)
     if reporter.json_mode:
         reporter.emit_json({"schema_version": 1, "error": exc.to_dict()})
-    raise typer.Exit(int(exc.exit_code))
+    raise typer.Exit(int(exit_code_for(exc)))
 
 
 def _reporter(json_mode: bool) -> Any:

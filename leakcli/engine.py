@@ -112,6 +112,8 @@ def load_sources(con: Any, contracts: Contracts, data_dir: Path, tables: Iterabl
         try:
             con.execute(f"create or replace temp table {relation} as select * from {call}",
                         {**params, "path": str(path)})
+        except duckdb.InterruptException:
+            raise KeyboardInterrupt from None
         except duckdb.Error as exc:
             raise csv_error(exc, shown, table) from None
         counts[name] = con.execute(f"select count(*) from {relation}").fetchone()[0]
@@ -157,6 +159,8 @@ def run_model(con: Any, name: str, sql: str, sql_path: str) -> int:
 
     try:
         con.execute(f"create table {quote_ident(name)} as\n{sql}")
+    except duckdb.InterruptException:
+        raise KeyboardInterrupt from None
     except duckdb.Error as exc:
         raise ExecutionError(
             f"model '{name}' failed: {_first_line(str(exc))} (compiled SQL: {sql_path})",

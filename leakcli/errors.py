@@ -147,9 +147,17 @@ class AcceptanceFailure(LeakError):
         self.report = report
 
 
+def is_interrupt(error: BaseException) -> bool:
+    """Ctrl-C, including DuckDB's translation of it (a RuntimeError 'Query interrupted', or its
+    InterruptException) raised from inside a running query."""
+    if isinstance(error, KeyboardInterrupt) or type(error).__name__ == "InterruptException":
+        return True
+    return type(error) is RuntimeError and str(error).strip().lower() == "query interrupted"
+
+
 def exit_code_for(error: BaseException) -> ExitCode:
     if isinstance(error, LeakError):
         return error.exit_code
-    if isinstance(error, KeyboardInterrupt):
+    if is_interrupt(error):
         return ExitCode.INTERRUPTED
     raise error
