@@ -161,7 +161,12 @@ def apply(req: ApplyRequest) -> ApplyResult:
     paths = Paths(req.root)
     c = contracts.load(req.root)
     with build_lock(paths.lock, "apply"):
-        results, exports = _build(plan, paths, c, req.progress)
+        if any(m.action in BUILD_ACTIONS for m in plan.models):
+            results, exports = _build(plan, paths, c, req.progress)
+        else:  # nothing to build: the database, its exports and its metadata stay as they are
+            results = [ModelResult(m.name, m.action, "unchanged" if m.action == "unchanged" else "skipped",
+                                   None, 0.0) for m in plan.models]
+            exports = []
         artifacts = _finish(plan, paths, results, exports, time.perf_counter() - started)
     return ApplyResult(plan=plan, results=results, seconds=time.perf_counter() - started,
                        database=paths.rel(paths.database), artifacts=artifacts,

@@ -167,8 +167,10 @@ def test_unchanged_models_are_skipped_and_changes_propagate(project, leak):
     assert leak("apply").exit_code == 0
     doc = leak("plan", "--json").json()
     assert {m["action"] for m in doc["models"]} == {"unchanged"}
+    before = project.db.read_bytes()
     out = leak("apply", "--json")
-    assert {r["status"] for r in out.json()["results"]} == {"copied"}
+    assert {r["status"] for r in out.json()["results"]} == {"unchanged"}
+    assert project.db.read_bytes() == before  # nothing to do: the database is not rewritten
     # change a threshold: only the marts whose SQL changes, and their children, rebuild
     project.edit_json(CAT, lambda d: d["thresholds"].update(high_refund_index=2.0))
     doc = leak("plan", "--json").json()
@@ -176,6 +178,9 @@ def test_unchanged_models_are_skipped_and_changes_propagate(project, leak):
     assert actions["stg__orders"] == ("unchanged", "fingerprint matches the built table")
     assert actions["mart__core_leak_summary"] == ("rebuild", "its SQL changed")
     assert actions["mart__priority_actions"] == ("rebuild", "upstream model mart__core_leak_summary changed")
+    out = leak("apply", "--json")
+    statuses = {r["model"]: r["status"] for r in out.json()["results"]}
+    assert statuses["stg__orders"] == "copied" and statuses["mart__core_leak_summary"] == "success"
     # a changed source file rebuilds its staging model and everything downstream
     _csv_replace("order_item_refunds.csv", "29.99", "19.99")(project)
     doc = leak("plan", "--json").json()
