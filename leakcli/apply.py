@@ -289,9 +289,9 @@ def _previous_meta(con: Any, name: str) -> dict[str, Any] | None:
 def _enforce_contract(c: contracts.Contracts, name: str, found: list[tuple[str, str]]) -> None:
     declared = [(col["name"], col["type"]) for col in c.models[name]["columns"]]
     if found != declared:
-        from leakcli.plan import _columns_diff
+        from leakcli.plan import columns_diff
 
-        raise ExecutionError(f"model '{name}' returns {_columns_diff(found, declared)}",
+        raise ExecutionError(f"model '{name}' returns {columns_diff(found, declared)}",
                              model=name, file=c.models[name]["template"])
 
 

@@ -156,14 +156,14 @@ def bind_models(c: Contracts, rendered: dict[str, Rendered], order: list[str],
         if found is not None and found != declared:
             q.ask("contract_mismatch", "blocking",
                   f"{checks.REGISTRY}#{c.model_pointer(name)}/columns",
-                  f"Model '{name}' returns {_columns_diff(found, declared)}: is the template or the "
+                  f"Model '{name}' returns {columns_diff(found, declared)}: is the template or the "
                   f"registry right?")
         cols = ", ".join(f"{quote_ident(n)} {t}" for n, t in declared)
         con.execute(f"create table {quote_ident(name)} ({cols})")
     con.close()
 
 
-def _columns_diff(found: list[tuple[str, str]], declared: list[tuple[str, str]]) -> str:
+def columns_diff(found: list[tuple[str, str]], declared: list[tuple[str, str]]) -> str:
     f, d = dict(found), dict(declared)
     parts = [f"no column '{n}'" for n in d if n not in f]
     parts += [f"an undeclared column '{n}'" for n in f if n not in d]

@@ -177,6 +177,8 @@ class Renderer:
         return context
 
     def _literal_model_names(self, sql: str) -> list[str]:
+        """Generated models named in the SQL itself (outside comments and string literals)."""
+        sql = re.sub(r"'(?:[^']|'')*'|--[^\n]*|/\*.*?\*/", " ", sql, flags=re.DOTALL)
         names = []
         for name in self.contracts.models:
             if re.search(rf"(?<![A-Za-z0-9_]){re.escape(name)}(?![A-Za-z0-9_])", sql):

@@ -19,6 +19,7 @@ from leakcli.project import Paths
 from leakcli.render import Renderer, quote_ident, sql_literal
 
 SAMPLE_ROWS = 5
+REF_CODES = ("unknown_ref", "undeclared_dependency", "source_for_model", "unknown_source", "literal_model_name")
 
 
 @dataclass(frozen=True)
@@ -126,20 +127,15 @@ class Runner:
                           message=f"{len(bad)} relation(s) differ from the stage IR" if bad else "")
 
     def ref_discipline(self, test: dict[str, Any]) -> CheckResult:
-        models = set(self.c.models)
-        bad: list[dict[str, Any]] = []
-        for name in self.c.models:
-            r = self.renderer.render_model(name)
-            declared = set(self.c.models[name]["depends_on"]["refs"])
-            bad += [{"model": name, "problem": f"ref('{x}') is not declared"} for x in r.refs
-                    if x not in declared]
-            bad += [{"model": name, "problem": f"source('{s}', '{t}') reaches a generated model"}
-                    for s, t in r.sources if t in models or s in models]
-            bad += [{"model": name, "problem": f"names '{x}' literally"} for x in r.literal_names
-                    if x != name]
+        from leakcli.ambiguity import Questions
+        from leakcli.checks import check_templates
+
+        q = Questions()
+        check_templates(self.c, {name: self.renderer.render_model(name) for name in self.c.models}, q)
+        bad = [{"location": a.location, "problem": a.question} for a in q.items if a.code in REF_CODES]
         return CheckResult(**_base(test), observed=len(bad), expected=0, failing_rows=len(bad),
-                          sample=bad[:SAMPLE_ROWS],
-                          message=f"{len(bad)} dependency(ies) bypass ref()" if bad else "")
+                           sample=bad[:SAMPLE_ROWS],
+                           message=f"{len(bad)} dependency(ies) bypass or contradict ref()" if bad else "")
 
     def unique(self, test: dict[str, Any]) -> CheckResult:
         cols = ", ".join(quote_ident(c) for c in test["columns"])

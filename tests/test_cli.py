@@ -172,3 +172,16 @@ def test_ci_runs_the_readme_test_command():
     block = readme.split("## Quick start")[1].split("```sh\n")[1].split("```")[0].strip().splitlines()
     assert len(block) == 2
     assert block[1] in (REPO / ".ci" / "run").read_text().splitlines()
+
+
+def test_verify_ref_discipline_catches_a_literal_name(project, leak):
+    assert leak("apply").exit_code == 0
+    project.edit_text("templates/int__order_refunds.sql", "{{ ref('stg__order_item_refunds') }}",
+                      "stg__order_item_refunds")
+    out = leak("verify", "--json")
+    assert out.exit_code == ExitCode.TESTS_FAILED
+    at02 = next(r for r in out.json()["results"] if r["id"] == "AT-02")
+    assert at02["status"] == "fail" and at02["failing_rows"] == 2
+    problems = " ".join(s["problem"] for s in at02["sample"])
+    assert "names generated model 'stg__order_item_refunds' literally" in problems
+    assert "never calls ref('stg__order_item_refunds')" in problems

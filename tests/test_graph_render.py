@@ -129,3 +129,11 @@ def test_compiled_sql_matches_golden(renderer, model):
     if os.environ.get("LEAKCLI_REGOLD"):
         golden.write_text(header + sql)
     assert golden.read_text() == header + sql
+
+
+def test_model_names_in_comments_and_strings_are_not_literal_references(renderer):
+    text = "-- built from stg__orders\nselect 'stg__orders' as note /* stg__orders */\nfrom {{ ref('stg__orders') }}"
+    out = renderer.render_text("m", "t.sql", text)
+    assert out.literal_names == []
+    out = renderer.render_text("m", "t.sql", "select * from stg__orders")
+    assert out.literal_names == ["stg__orders"]
