@@ -53,7 +53,7 @@ class ApplyRequest:
 class ModelResult:
     name: str
     action: str
-    status: str  # success | copied | skipped
+    status: str  # success | copied | unchanged | skipped
     rows: int | None
     seconds: float
 

@@ -81,18 +81,6 @@ class ContractError(LeakError):
         self.problems = problems or []
 
 
-class MissingModelError(LeakError):
-    def __init__(self, name: str, referenced_by: str, suggestion: str | None, **kw: object):
-        hint = f"; did you mean '{suggestion}'?" if suggestion else ""
-        super().__init__(
-            f"ref('{name}') in model '{referenced_by}' names no model of the registry{hint}",
-            model=referenced_by,
-            **kw,  # type: ignore[arg-type]
-        )
-        self.name = name
-        self.referenced_by = referenced_by
-
-
 class CycleError(LeakError):
     def __init__(self, path: list[str], **kw: object):
         super().__init__(f"dependency cycle: {' -> '.join(path)}", **kw)  # type: ignore[arg-type]
@@ -135,16 +123,6 @@ class LockedError(ExecutionError):
 
 class Interrupted(LeakError):
     exit_code = ExitCode.INTERRUPTED
-
-
-class AcceptanceFailure(LeakError):
-    """Error-severity acceptance tests failed; carries the verify report."""
-
-    exit_code = ExitCode.TESTS_FAILED
-
-    def __init__(self, message: str, report: object):
-        super().__init__(message)
-        self.report = report
 
 
 def is_interrupt(error: BaseException) -> bool:
