@@ -23,6 +23,7 @@ from leakcli.errors import (
     DataError,
     ExecutionError,
     Interrupted,
+    LockedError,
     StalePlanError,
     UsageError,
     is_interrupt,
@@ -230,7 +231,7 @@ def _build(plan: Plan, paths: Paths, c: contracts.Contracts,
     exports: list[tuple[Path, Path]] = []
     try:
         if previous:
-            con.execute("attach $path as previous (read_only)", {"path": str(paths.database)})
+            attach_previous(con, paths)
         to_build = [m for m in plan.models if m.action in BUILD_ACTIONS]
         tables = sorted({s.split(".", 1)[1] for m in to_build for s in m.sources})
         load_sources(con, c, data_path, tables, display=paths.rel)
@@ -276,6 +277,16 @@ def _build(plan: Plan, paths: Paths, c: contracts.Contracts,
             raise Interrupted("interrupted; the previous build is unchanged") from None
         raise
     return results, exports
+
+
+def attach_previous(con: Any, paths: Paths) -> None:
+    import duckdb
+
+    try:
+        con.execute("attach $path as previous (read_only)", {"path": str(paths.database)})
+    except duckdb.Error as exc:
+        raise LockedError(f"cannot read the previous build: {' '.join(str(exc).split())}",
+                          file=paths.rel(paths.database)) from None
 
 
 def _previous_meta(con: Any, name: str) -> dict[str, Any] | None:
