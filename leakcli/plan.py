@@ -246,7 +246,7 @@ def build_plan(req: PlanRequest) -> Plan:
               "was named, so this build runs on the embedded synthetic dataset"
               + (" (apply generates it first)" if pending else "")
               + ". Name the real files with --data-dir or LEAKCLI_DATA_DIR?")
-    profiles = {} if data.synthetic else load_profiles(c, paths)
+    profiles = load_profiles(c, paths)
     facts = check_sources(c, data.path, tables, q, paths.rel, expect_missing=pending,
                           known=known_values(profiles), profiles=profiles)
     check_relations(c, data.path, facts, q, paths.rel)
