@@ -75,3 +75,29 @@ def test_marts_match_an_independent_computation(full):
     bad = [(e["priority_rank"], col, r[col], v) for r, e in zip(rows, prio, strict=True)
            for col, v in e.items() if not _close(r[col], v)]
     assert bad == []
+
+
+def test_synthetic_resembles_the_real_shop(tmp_path):
+    """Scale 1: every quarter within 10% on sessions, orders, revenue and refunds; the same traffic
+    cells (source, campaign, device, landing page) in the same months."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import duckdb
+
+    from leakcli.generate import GenerateRequest, generate
+
+    out = tmp_path / "synthetic"
+    generate(GenerateRequest(Path("."), scale=1.0, seed=42, out=out))
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "compare_synthetic.py"
+    run = subprocess.run([sys.executable, str(script), str(out), str(SHARED_RAW)], capture_output=True, text=True)
+    assert run.returncode == 0, run.stdout
+    cells = """
+        select distinct date_trunc('month', s.created_at), utm_source, utm_campaign, device_type, lp
+        from read_csv($dir || '/website_sessions.csv', nullstr = 'NULL') s
+        join (select website_session_id, arg_min(pageview_url, website_pageview_id) lp
+              from read_csv($dir || '/website_pageviews.csv') group by 1) using (website_session_id)"""
+    real = set(duckdb.execute(cells, {"dir": str(SHARED_RAW)}).fetchall())
+    synthetic = set(duckdb.execute(cells, {"dir": str(out)}).fetchall())
+    assert synthetic == real
