@@ -165,6 +165,9 @@ class Renderer:
             "metric": metric,
             "join": join,
             "measures": lambda: list(self.catalog["measures"]),
+            "totals": lambda: ",\n        ".join(
+                f"cast(sum({quote_ident(t['column'])}) as {t['type']}) as {quote_ident(t['column'])}"
+                for t in self.catalog["totals"]),
             "baseline_measures": lambda: list(self.catalog["baseline"]["measures"]),
             "any_flag": lambda: "(" + " or ".join(priority["flag_columns"]) + ")",
             "priority_keep": lambda: "(" + priority["keep"] + ")",

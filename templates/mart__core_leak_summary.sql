@@ -13,19 +13,15 @@ with segment_totals as (
         cast(sum(refund_amount_usd) as decimal(18, 2)) as refund_amount_usd,
         cast(sum(net_revenue_usd) as decimal(18, 2)) as net_revenue_usd
     from {{ ref('int__session_outcomes') }}
-    group by session_month, utm_source, utm_campaign, device_type, landing_page
+    group by all
 ),
 
 month_totals as (
     select
         session_month,
-        cast(sum(sessions) as bigint) as sessions,
-        cast(sum(orders) as bigint) as orders,
-        cast(sum(gross_revenue_usd) as decimal(18, 2)) as gross_revenue_usd,
-        cast(sum(refund_amount_usd) as decimal(18, 2)) as refund_amount_usd,
-        cast(sum(net_revenue_usd) as decimal(18, 2)) as net_revenue_usd
+        {{ totals() }}
     from segment_totals
-    group by session_month
+    group by all
 ),
 
 baseline as (

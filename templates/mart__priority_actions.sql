@@ -24,29 +24,21 @@ segment_totals as (
         utm_campaign,
         device_type,
         landing_page,
-        cast(sum(sessions) as bigint) as sessions,
-        cast(sum(orders) as bigint) as orders,
-        cast(sum(gross_revenue_usd) as decimal(18, 2)) as gross_revenue_usd,
-        cast(sum(refund_amount_usd) as decimal(18, 2)) as refund_amount_usd,
-        cast(sum(net_revenue_usd) as decimal(18, 2)) as net_revenue_usd,
+        {{ totals() }},
         cast(count_if({{ any_flag() }}) as bigint) as months_flagged,
         sum(conversion_leak_usd) as conversion_leak_usd,
         sum(order_value_leak_usd) as order_value_leak_usd,
         sum(refund_leak_usd) as refund_leak_usd,
         sum(revenue_gap_usd) as revenue_gap_usd
     from in_window
-    group by utm_source, utm_campaign, device_type, landing_page
+    group by all
 ),
 
 window_totals as (
     select
         min(session_month) as window_start_month,
         max(session_month) as window_end_month,
-        cast(sum(sessions) as bigint) as sessions,
-        cast(sum(orders) as bigint) as orders,
-        cast(sum(gross_revenue_usd) as decimal(18, 2)) as gross_revenue_usd,
-        cast(sum(refund_amount_usd) as decimal(18, 2)) as refund_amount_usd,
-        cast(sum(net_revenue_usd) as decimal(18, 2)) as net_revenue_usd
+        {{ totals() }}
     from in_window
 ),
 

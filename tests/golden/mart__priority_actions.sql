@@ -25,29 +25,29 @@ segment_totals as (
         utm_campaign,
         device_type,
         landing_page,
-        cast(sum(sessions) as bigint) as sessions,
-        cast(sum(orders) as bigint) as orders,
-        cast(sum(gross_revenue_usd) as decimal(18, 2)) as gross_revenue_usd,
-        cast(sum(refund_amount_usd) as decimal(18, 2)) as refund_amount_usd,
-        cast(sum(net_revenue_usd) as decimal(18, 2)) as net_revenue_usd,
+        cast(sum("sessions") as BIGINT) as "sessions",
+        cast(sum("orders") as BIGINT) as "orders",
+        cast(sum("gross_revenue_usd") as DECIMAL(18,2)) as "gross_revenue_usd",
+        cast(sum("refund_amount_usd") as DECIMAL(18,2)) as "refund_amount_usd",
+        cast(sum("net_revenue_usd") as DECIMAL(18,2)) as "net_revenue_usd",
         cast(count_if((is_low_conversion or is_weak_net_revenue or is_high_refund_drag)) as bigint) as months_flagged,
         sum(conversion_leak_usd) as conversion_leak_usd,
         sum(order_value_leak_usd) as order_value_leak_usd,
         sum(refund_leak_usd) as refund_leak_usd,
         sum(revenue_gap_usd) as revenue_gap_usd
     from in_window
-    group by utm_source, utm_campaign, device_type, landing_page
+    group by all
 ),
 
 window_totals as (
     select
         min(session_month) as window_start_month,
         max(session_month) as window_end_month,
-        cast(sum(sessions) as bigint) as sessions,
-        cast(sum(orders) as bigint) as orders,
-        cast(sum(gross_revenue_usd) as decimal(18, 2)) as gross_revenue_usd,
-        cast(sum(refund_amount_usd) as decimal(18, 2)) as refund_amount_usd,
-        cast(sum(net_revenue_usd) as decimal(18, 2)) as net_revenue_usd
+        cast(sum("sessions") as BIGINT) as "sessions",
+        cast(sum("orders") as BIGINT) as "orders",
+        cast(sum("gross_revenue_usd") as DECIMAL(18,2)) as "gross_revenue_usd",
+        cast(sum("refund_amount_usd") as DECIMAL(18,2)) as "refund_amount_usd",
+        cast(sum("net_revenue_usd") as DECIMAL(18,2)) as "net_revenue_usd"
     from in_window
 ),
 
