@@ -158,17 +158,22 @@ class Renderer:
             ]
             return f"case primary_leak {' '.join(whens)} end"
 
+        def measure_columns(prefix: str = "") -> str:
+            """The catalog's measures (the baseline's when prefixed), each `metric(m) as prefix + m`."""
+            names = self.catalog["baseline"]["measures"] if prefix else self.catalog["measures"]
+            return ",\n        ".join(f"{metric(m)} as {quote_ident(prefix + m)}" for m in names)
+
         context: dict[str, Any] = {
             "ref": ref,
             "source": source,
             "var": var,
             "metric": metric,
             "join": join,
-            "measures": lambda: list(self.catalog["measures"]),
+            "measure_columns": measure_columns,
             "totals": lambda: ",\n        ".join(
                 f"cast(sum({quote_ident(t['column'])}) as {t['type']}) as {quote_ident(t['column'])}"
                 for t in self.catalog["totals"]),
-            "baseline_measures": lambda: list(self.catalog["baseline"]["measures"]),
+            "baseline_prefix": lambda: self.catalog["baseline"]["prefix"],
             "any_flag": lambda: "(" + " or ".join(priority["flag_columns"]) + ")",
             "priority_keep": lambda: "(" + priority["keep"] + ")",
             "priority_order": lambda: ", ".join(

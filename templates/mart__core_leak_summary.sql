@@ -27,21 +27,15 @@ month_totals as (
 baseline as (
     select
         session_month,
-        {%- for measure in baseline_measures() %}
-        {{ metric(measure) }} as baseline_{{ measure }}{{ "," if not loop.last }}
-        {%- endfor %}
+        {{ measure_columns(baseline_prefix()) }}
     from month_totals
 ),
 
 measured as (
     select
         t.*,
-        {%- for measure in measures() %}
-        {{ metric(measure) }} as {{ measure }},
-        {%- endfor %}
-        {%- for measure in baseline_measures() %}
-        b.baseline_{{ measure }}{{ "," if not loop.last }}
-        {%- endfor %}
+        {{ measure_columns() }},
+        b.* exclude (session_month)
     from segment_totals as t
     inner join baseline as b on b.session_month = t.session_month
 ),

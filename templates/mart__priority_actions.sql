@@ -46,18 +46,14 @@ baseline as (
     select
         window_start_month,
         window_end_month,
-        {%- for measure in baseline_measures() %}
-        {{ metric(measure) }} as baseline_{{ measure }}{{ "," if not loop.last }}
-        {%- endfor %}
+        {{ measure_columns(baseline_prefix()) }}
     from window_totals
 ),
 
 kept as (
     select
         t.*,
-        {%- for measure in measures() %}
-        {{ metric(measure) }} as {{ measure }},
-        {%- endfor %}
+        {{ measure_columns() }},
         b.*
     from segment_totals as t
     cross join baseline as b

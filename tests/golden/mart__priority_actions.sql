@@ -55,20 +55,20 @@ baseline as (
     select
         window_start_month,
         window_end_month,
-        (cast(orders as double) / nullif(sessions, 0)) as baseline_conversion_rate,
-        (case when orders = 0 then 0 else cast(gross_revenue_usd as double) / orders end) as baseline_average_order_value_usd,
-        (cast(net_revenue_usd as double) / nullif(sessions, 0)) as baseline_net_revenue_per_session_usd,
-        (case when gross_revenue_usd = 0 then 0 else cast(refund_amount_usd as double) / cast(gross_revenue_usd as double) end) as baseline_refund_rate
+        (cast(orders as double) / nullif(sessions, 0)) as "baseline_conversion_rate",
+        (case when orders = 0 then 0 else cast(gross_revenue_usd as double) / orders end) as "baseline_average_order_value_usd",
+        (cast(net_revenue_usd as double) / nullif(sessions, 0)) as "baseline_net_revenue_per_session_usd",
+        (case when gross_revenue_usd = 0 then 0 else cast(refund_amount_usd as double) / cast(gross_revenue_usd as double) end) as "baseline_refund_rate"
     from window_totals
 ),
 
 kept as (
     select
         t.*,
-        (cast(orders as double) / nullif(sessions, 0)) as conversion_rate,
-        (case when orders = 0 then 0 else cast(gross_revenue_usd as double) / orders end) as average_order_value_usd,
-        (cast(net_revenue_usd as double) / nullif(sessions, 0)) as net_revenue_per_session_usd,
-        (case when gross_revenue_usd = 0 then 0 else cast(refund_amount_usd as double) / cast(gross_revenue_usd as double) end) as refund_rate,
+        (cast(orders as double) / nullif(sessions, 0)) as "conversion_rate",
+        (case when orders = 0 then 0 else cast(gross_revenue_usd as double) / orders end) as "average_order_value_usd",
+        (cast(net_revenue_usd as double) / nullif(sessions, 0)) as "net_revenue_per_session_usd",
+        (case when gross_revenue_usd = 0 then 0 else cast(refund_amount_usd as double) / cast(gross_revenue_usd as double) end) as "refund_rate",
         b.*
     from segment_totals as t
     cross join baseline as b
