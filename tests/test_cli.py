@@ -185,3 +185,13 @@ def test_verify_ref_discipline_catches_a_literal_name(project, leak):
     problems = " ".join(s["problem"] for s in at02["sample"])
     assert "names generated model 'stg__order_item_refunds' literally" in problems
     assert "never calls ref('stg__order_item_refunds')" in problems
+
+
+def test_help_imports_no_heavy_module():
+    import subprocess
+    import sys
+
+    code = ("import sys, leakcli.cli; heavy = {'duckdb', 'jinja2', 'jsonschema', 'rich'} & set(sys.modules); "
+            "print(sorted(heavy))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
