@@ -25,7 +25,7 @@ def _plain(v: object) -> object:
     return v.isoformat() if hasattr(v, "isoformat") else v
 
 
-def rows(con: duckdb.DuckDBPyConnection, sql: str, params: dict) -> list[dict]:
+def rows(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, object]) -> list[dict[str, object]]:
     cur = con.execute(sql, params)
     names = [d[0] for d in cur.description]
     return [dict(zip(names, [_plain(v) for v in r], strict=True)) for r in cur.fetchall()]
