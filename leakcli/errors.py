@@ -80,6 +80,9 @@ class ContractError(LeakError):
         super().__init__(message, **kw)  # type: ignore[arg-type]
         self.problems = problems or []
 
+    def to_dict(self) -> dict[str, object]:
+        return {**super().to_dict(), "problems": [p.to_dict() for p in self.problems]}
+
 
 class CycleError(LeakError):
     def __init__(self, path: list[str], **kw: object):
@@ -97,6 +100,9 @@ class BlockingAmbiguity(LeakError):
     def __init__(self, message: str, ambiguities: list[dict[str, object]], **kw: object):
         super().__init__(message, **kw)  # type: ignore[arg-type]
         self.ambiguities = ambiguities
+
+    def to_dict(self) -> dict[str, object]:
+        return {**super().to_dict(), "ambiguities": self.ambiguities}
 
 
 class StalePlanError(LeakError):

@@ -195,3 +195,20 @@ def test_help_imports_no_heavy_module():
             "print(sorted(heavy))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_json_errors_carry_every_problem(project, leak):
+    project.edit_json("contracts/model-registry.json", lambda d: (d["models"][0].update(grain="x"),
+                                                                  d["models"][1].update(layer="gold")))
+    out = leak("plan", "--json")
+    assert out.exit_code == ExitCode.USAGE
+    problems = out.json()["error"]["problems"]
+    assert [p["pointer"] for p in problems] == ["/models/0/grain", "/models/1/layer"]
+    assert len(out.stderr.splitlines()) == 2  # one line per problem
+    project.edit_json("contracts/model-registry.json", lambda d: (d["models"][0].update(grain=["website_session_id"]),
+                                                                  d["models"][1].update(layer="staging")))
+    (project.raw / "orders.csv").unlink()
+    out = leak("apply", "--json")
+    assert out.exit_code == ExitCode.USAGE
+    (blocking,) = out.json()["error"]["ambiguities"]
+    assert blocking["code"] == "missing_file" and blocking["severity"] == "blocking"
