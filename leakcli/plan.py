@@ -267,7 +267,8 @@ def build_plan(req: PlanRequest) -> Plan:
                            "data": str(data.path), "select": sorted(req.select)})
     return Plan(
         root=str(req.root),
-        read=list(c.read) + [r.template for r in rendered.values()] + [f.file for f in facts.values() if f.exists],
+        read=list(c.read) + [r.template for r in rendered.values()]
+        + [paths.rel(paths.profiles / f"{t}.json") for t in profiles] + [f.file for f in facts.values() if f.exists],
         data={**data.describe(), "path": paths.rel(data.path), "pending": pending},
         sources=[f.to_dict() for f in facts.values()],
         ambiguities=q.items,
