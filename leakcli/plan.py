@@ -260,7 +260,7 @@ def build_plan(req: PlanRequest) -> Plan:
     inputs = {rel: digest for rel, digest in c.digests.items()}
     inputs[c.prompt_path] = sha256_text(c.prompt)
     for r in rendered.values():
-        inputs[r.template] = sha256_text((req.root / r.template).read_text("utf-8"))
+        inputs[r.template] = r.text_sha256
     for f in facts.values():
         inputs[f.file] = f.sha256 or ("pending" if pending else "missing")
     fingerprint = _digest({"inputs": inputs, "steps": [(s.name, s.action, s.fingerprint) for s in steps],

@@ -8,6 +8,7 @@ texts) comes from the contracts through the helpers below.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -48,6 +49,7 @@ class Rendered:
     literal_names: list[str] = field(default_factory=list)
     metrics: list[str] = field(default_factory=list)
     joins: list[str] = field(default_factory=list)
+    text_sha256: str = ""  # of the template as read
 
 
 class Renderer:
@@ -100,6 +102,7 @@ class Renderer:
             raise RenderError(
                 f"cannot render: {exc.message}", file=path, line=_template_line(exc), model=name
             ) from None
+        out.text_sha256 = hashlib.sha256(text.encode("utf-8")).hexdigest()
         out.literal_names = self._literal_model_names(SENTINEL_RE.sub("", raw))
         out.sql = SENTINEL_RE.sub(lambda m: quote_ident(m.group(1)), raw).strip() + "\n"
         return out
