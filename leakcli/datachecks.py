@@ -1,8 +1,10 @@
-"""Data checks of `plan`: each source file against the manifest, in one DuckDB scan per file.
+"""Data checks of `plan`: each source file against the manifest (LEAK-SPEC §9).
 
 Checks headers, undeclared null-like text, values that do not parse as their declared type (the
-first one, with its line), nulls in non-null columns, values outside accepted values (with counts)
-and duplicate primary keys (LEAK-SPEC §9).
+first one, with its line), nulls in non-null columns, values outside accepted values (with counts),
+duplicate primary keys, values a profile never saw, and the manifest's cross-file `relations`.
+One typed DuckDB scan per file (a second one lists offending values when there are any); none at
+all for a file whose sha256 matches its committed profile, whose figures then answer every check.
 """
 
 from __future__ import annotations
