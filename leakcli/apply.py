@@ -95,7 +95,7 @@ def _saved_request(saved: Plan, root: Path) -> PlanRequest:
     data = saved.data
     data_dir = None
     if data.get("origin") in ("option", "environment"):
-        data_dir = str(root / data["path"]) if not Path(data["path"]).is_absolute() else data["path"]
+        data_dir = str(root / data["path"])  # an absolute path stays as it is
     return PlanRequest(root, data_dir, tuple(saved.select), saved.full_refresh)
 
 
@@ -224,8 +224,7 @@ def _build(plan: Plan, paths: Paths, c: contracts.Contracts,
     _remove(building, staging)
     previous = set(state.read_state(paths.database))
     _check_selection(plan, previous)
-    data_path = (paths.root / plan.data["path"]) if not Path(plan.data["path"]).is_absolute() \
-        else Path(plan.data["path"])
+    data_path = paths.root / plan.data["path"]  # an absolute path stays as it is
     con = connect(building)
     results: list[ModelResult] = []
     exports: list[tuple[Path, Path]] = []

@@ -224,8 +224,7 @@ def generate(req: GenerateRequest) -> GenerateResult:
     if not req.scale > 0:
         raise UsageError(f"--scale must be greater than 0, got {req.scale}")
     paths = Paths(req.root)
-    out = (req.out if req.out is not None else paths.synthetic)
-    out = out if out.is_absolute() else (Path.cwd() / out)
+    out = Path.cwd() / (req.out if req.out is not None else paths.synthetic)  # absolute stays absolute
     started = time.perf_counter()
     cal = calibration()
     params_all = {"seed": req.seed, "scale": req.scale,

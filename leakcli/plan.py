@@ -257,7 +257,7 @@ def build_plan(req: PlanRequest) -> Plan:
     built = state.read_state(paths.database)
     shas = {t: f.sha256 for t, f in facts.items()}
     steps = _actions(c, rendered, order, shas, built, chosen, req.full_refresh) if order else []
-    inputs = {rel: digest for rel, digest in c.digests.items()}
+    inputs = dict(c.digests)
     inputs[c.prompt_path] = sha256_text(c.prompt)
     for r in rendered.values():
         inputs[r.template] = r.text_sha256
