@@ -35,7 +35,6 @@ from leakcli.render import quote_ident, sql_literal
 
 BUILD_ACTIONS = ("create", "rebuild")
 DATA_ROW_CODES = ("bad_value",)
-TOP_ACTIONS = 10
 Progress = Callable[[str, ModelStep, dict[str, Any]], None]
 
 
@@ -171,7 +170,8 @@ def apply(req: ApplyRequest) -> ApplyResult:
         artifacts = _finish(plan, paths, results, exports, time.perf_counter() - started)
     return ApplyResult(plan=plan, results=results, seconds=time.perf_counter() - started,
                        database=paths.rel(paths.database), artifacts=artifacts,
-                       top_actions=top_rows(paths, c.catalog["priority"]["model"], TOP_ACTIONS))
+                       top_actions=top_rows(paths, c.catalog["priority"]["model"],
+                                           c.catalog["thresholds"]["top_actions"]))
 
 
 def top_rows(paths: Paths, model: str, limit: int) -> list[dict[str, Any]]:

@@ -14,7 +14,7 @@ from leakcli.ambiguity import Questions
 from leakcli.contracts import CONTRACT_FILES, Contracts
 from leakcli.errors import CycleError
 from leakcli.graph import topological_order
-from leakcli.render import Rendered, action_placeholders
+from leakcli.render import Rendered, action_formats, action_placeholders
 
 REGISTRY = CONTRACT_FILES["registry"][0]
 CATALOG = CONTRACT_FILES["catalog"][0]
@@ -159,17 +159,29 @@ def check_metrics(c: Contracts, q: Questions) -> None:
     summary = [m for m in c.ir["final_models"] if m != priority["model"]]
     target = columns.get(priority["model"], set())
     source_cols = set().union(*(columns.get(m, set()) for m in summary)) if summary else set()
+    texts = target | set(priority.get("comparison", {}).get("columns", []))
     checks: list[tuple[str, str, set[str]]] = []
     checks += [(f"/priority/flag_columns/{i}", col, source_cols) for i, col in enumerate(priority["flag_columns"])]
     checks += [(f"/priority/rank_by/{i}/column", r["column"], target) for i, r in enumerate(priority["rank_by"])]
-    for i, leak in enumerate(priority["leaks"]):
-        checks.append((f"/priority/leaks/{i}/column", leak["column"], target))
-        checks += [(f"/priority/leaks/{i}/action", p, target) for p in action_placeholders(leak["action"])]
+    actions = [(f"/priority/leaks/{i}", leak) for i, leak in enumerate(priority["leaks"])]
+    actions += [(f"/priority/scopes/{i}", s) for i, s in enumerate(priority["scopes"])]
+    for where, item in actions:
+        column = item.get("column") or item.get("gap")
+        checks.append((f"{where}/{'column' if 'column' in item else 'gap'}", column,
+                       target if "column" in item else source_cols))
+        checks += [(f"{where}/action", p, texts) for p in action_placeholders(item.get("action", ""))]
     for where, col, allowed in checks:
         if col not in allowed:
             q.ask("metric_unknown_column", "blocking", f"{CATALOG}#{where}",
                   f"The priority rule names column '{col}', which no model it reads declares: which "
                   f"column is meant?{_closest(col, sorted(allowed))}")
+    formats = c.catalog["formats"]
+    for where, item in actions:
+        for kind in action_formats(item.get("action", "")):
+            if kind not in formats:
+                q.ask("unknown_format", "blocking", f"{CATALOG}#{where}/action",
+                      f"The action text uses format '{kind}', which {CATALOG}#/formats does not define: "
+                      f"which format is meant?{_closest(kind, sorted(formats))}")
 
 
 def check_joins(c: Contracts, q: Questions) -> None:

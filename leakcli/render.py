@@ -18,7 +18,7 @@ from leakcli.errors import RenderError
 
 SENTINEL = "\x00ref:{}\x00"
 SENTINEL_RE = re.compile("\x00ref:([^\x00]*)\x00")
-PLACEHOLDER_RE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(?::(pct|usd))?\}")
+PLACEHOLDER_RE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(?::([A-Za-z_][A-Za-z0-9_]*))?\}")
 
 
 def quote_ident(name: str) -> str:
@@ -145,26 +145,34 @@ class Renderer:
             return f"{j['type']} join {ref(right['model'])} as {right['alias']} on {on}"
 
         priority = self.catalog["priority"]
+        scopes = {s["name"]: s for s in priority["scopes"]}
+        baselines = {b["name"]: b for b in self.catalog["baselines"]}
+
+        def lookup(table: dict[str, Any], name: str, what: str) -> dict[str, Any]:
+            if name not in table:
+                raise RenderError(f"{what}('{name}') is not in contracts/metric-catalog.json")
+            return dict(table[name])
 
         def primary_leak() -> str:
+            """Fixed for a scope that names its primary leak; else the largest leak, ties in order."""
             leaks = priority["leaks"]
-            whens = []
+            whens = [f"when action_scope = {sql_literal(s['name'])} then {sql_literal(s['primary_leak'])}"
+                     for s in priority["scopes"] if "primary_leak" in s]
             for i, leak in enumerate(leaks[:-1]):
                 later = " and ".join(f"{leak['column']} >= {o['column']}" for o in leaks[i + 1 :])
                 whens.append(f"when {later} then {sql_literal(leak['name'])}")
             return f"case {' '.join(whens)} else {sql_literal(leaks[-1]['name'])} end"
 
         def recommended_action() -> str:
-            whens = [
-                f"when {sql_literal(leak['name'])} then {_format_call(leak['action'])}"
-                for leak in priority["leaks"]
-            ]
+            texts = [(s["primary_leak"], s["action"]) for s in priority["scopes"] if "action" in s]
+            texts += [(leak["name"], leak["action"]) for leak in priority["leaks"]]
+            whens = [f"when {sql_literal(name)} then {self.format_text(text)}" for name, text in texts]
             return f"case primary_leak {' '.join(whens)} end"
 
         def measure_columns(prefix: str = "") -> str:
-            """The catalog's measures (the baseline's when prefixed), each `metric(m) as prefix + m`."""
-            names = self.catalog["baseline"]["measures"] if prefix else self.catalog["measures"]
-            return ",\n        ".join(f"{metric(m)} as {quote_ident(prefix + m)}" for m in names)
+            """The catalog's measures, each `metric(m) as prefix + m`."""
+            return ",\n        ".join(f"{metric(m)} as {quote_ident(prefix + m)}"
+                                      for m in self.catalog["measures"])
 
         context: dict[str, Any] = {
             "ref": ref,
@@ -176,9 +184,12 @@ class Renderer:
             "totals": lambda: ",\n        ".join(
                 f"cast(sum({quote_ident(t['column'])}) as {t['type']}) as {quote_ident(t['column'])}"
                 for t in self.catalog["totals"]),
-            "baseline_prefix": lambda: self.catalog["baseline"]["prefix"],
+            "baseline_prefix": lambda name: lookup(baselines, name, "baseline_prefix")["prefix"],
             "any_flag": lambda: "(" + " or ".join(priority["flag_columns"]) + ")",
-            "priority_keep": lambda: "(" + priority["keep"] + ")",
+            "all_label": lambda: sql_literal(priority["all_label"]),
+            "scope": lambda name: sql_literal(lookup(scopes, name, "scope")["name"]),
+            "scope_gap": lambda name: quote_ident(lookup(scopes, name, "scope_gap")["gap"]),
+            "scope_keep": lambda name: "(" + lookup(scopes, name, "scope_keep")["keep"] + ")",
             "priority_order": lambda: ", ".join(
                 f"{quote_ident(r['column'])} {r['order']}" for r in priority["rank_by"]
             ),
@@ -186,6 +197,25 @@ class Renderer:
             "recommended_action": recommended_action,
         }
         return context
+
+    def format_text(self, text: str) -> str:
+        """An action text with `{column}` and `{column:format}` placeholders as one SQL expression;
+        each format is the catalog's SQL for `{value}` (contracts/metric-catalog.json#/formats)."""
+        formats = self.catalog["formats"]
+        pieces: list[str] = []
+        last = 0
+        for m in PLACEHOLDER_RE.finditer(text):
+            column, kind = m.group(1), m.group(2) or "text"
+            if kind not in formats:
+                raise RenderError(f"placeholder '{m.group(0)}' names format '{kind}', which is not in "
+                                  f"contracts/metric-catalog.json#/formats")
+            if m.start() > last:
+                pieces.append(sql_literal(text[last : m.start()]))
+            pieces.append("(" + formats[kind]["sql"].replace("{value}", quote_ident(column)) + ")")
+            last = m.end()
+        if last < len(text):
+            pieces.append(sql_literal(text[last:]))
+        return "concat(" + ", ".join(pieces) + ")"
 
     def _literal_model_names(self, sql: str) -> list[str]:
         """Generated models named in the SQL itself (outside comments and string literals)."""
@@ -201,26 +231,8 @@ def action_placeholders(text: str) -> list[str]:
     return [m.group(1) for m in PLACEHOLDER_RE.finditer(text)]
 
 
-def _format_call(text: str) -> str:
-    """Turn an action text with `{column}`, `{column:pct}`, `{column:usd}` into DuckDB format()."""
-    args: list[str] = []
-    pieces: list[str] = []
-    last = 0
-    for m in PLACEHOLDER_RE.finditer(text):
-        pieces.append(text[last : m.start()].replace("{", "{{").replace("}", "}}"))
-        column, kind = m.group(1), m.group(2)
-        if kind == "pct":
-            pieces.append("{:.1f}%")
-            args.append(f"{quote_ident(column)} * 100")
-        elif kind == "usd":
-            pieces.append("${:.2f}")
-            args.append(f"cast({quote_ident(column)} as double)")
-        else:
-            pieces.append("{}")
-            args.append(quote_ident(column))
-        last = m.end()
-    pieces.append(text[last:].replace("{", "{{").replace("}", "}}"))
-    return f"format({sql_literal(''.join(pieces))}, {', '.join(args)})"
+def action_formats(text: str) -> list[str]:
+    return [m.group(2) for m in PLACEHOLDER_RE.finditer(text) if m.group(2)]
 
 
 def _template_line(exc: BaseException) -> int | None:

@@ -132,10 +132,10 @@ class Reporter:
                     ["model", "action", "status", "rows", "seconds"], rows)
         if result.top_actions:
             self._table("Top priority actions (mart__priority_actions)",
-                        ["rank", "segment", "gap usd", "share", "primary leak", "action"],
-                        [[str(a["priority_rank"]),
+                        ["rank", "scope", "segment", "gap usd", "share", "primary leak", "action"],
+                        [[str(a["priority_rank"]), a["action_scope"],
                           f"{a['utm_source']}/{a['utm_campaign']} {a['device_type']} {a['landing_page']}",
-                          f"{a['revenue_gap_usd']:,.0f}", f"{a['share_of_total_gap']:.1%}",
+                          f"{a['gap_usd']:,.0f}", f"{a['share_of_total_gap']:.1%}",
                           a["primary_leak"], a["recommended_action"]] for a in result.top_actions])
 
     def verify(self, report: Any) -> None:

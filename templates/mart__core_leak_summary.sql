@@ -1,5 +1,6 @@
--- Segment x month: volumes, the four measures, the month's baseline, indexes, flags and the
--- decomposition of the revenue gap into three leaks. Formulas: contracts/metric-catalog.json.
+-- Segment x month: volumes, the four measures, the month's site and device baselines, indexes and
+-- flags against the device, and the revenue gap split into what the device explains and what the
+-- segment owns (itself split into three leaks). Formulas: contracts/metric-catalog.json.
 with segment_totals as (
     select
         session_month,
@@ -16,28 +17,38 @@ with segment_totals as (
     group by all
 ),
 
-month_totals as (
+site_baseline as (
     select
         session_month,
-        {{ totals() }}
-    from segment_totals
-    group by all
+        {{ measure_columns(baseline_prefix('site')) }}
+    from (
+        select session_month, {{ totals() }}
+        from segment_totals
+        group by all
+    )
 ),
 
-baseline as (
+device_baseline as (
     select
         session_month,
-        {{ measure_columns(baseline_prefix()) }}
-    from month_totals
+        device_type,
+        {{ measure_columns(baseline_prefix('device')) }}
+    from (
+        select session_month, device_type, {{ totals() }}
+        from segment_totals
+        group by all
+    )
 ),
 
 measured as (
     select
         t.*,
         {{ measure_columns() }},
-        b.* exclude (session_month)
+        b.* exclude (session_month),
+        d.* exclude (session_month, device_type)
     from segment_totals as t
-    inner join baseline as b on b.session_month = t.session_month
+    inner join site_baseline as b using (session_month)
+    inner join device_baseline as d using (session_month, device_type)
 ),
 
 indexed as (
@@ -68,15 +79,21 @@ select
     baseline_average_order_value_usd,
     baseline_net_revenue_per_session_usd,
     baseline_refund_rate,
+    device_conversion_rate,
+    device_average_order_value_usd,
+    device_net_revenue_per_session_usd,
+    device_refund_rate,
     conversion_index,
     net_revenue_index,
     refund_index,
     {{ metric('is_low_conversion') }} as is_low_conversion,
     {{ metric('is_weak_net_revenue') }} as is_weak_net_revenue,
     {{ metric('is_high_refund_drag') }} as is_high_refund_drag,
+    {{ metric('revenue_gap_usd') }} as revenue_gap_usd,
+    {{ metric('device_gap_usd') }} as device_gap_usd,
+    {{ metric('segment_gap_usd') }} as segment_gap_usd,
     {{ metric('conversion_leak_usd') }} as conversion_leak_usd,
     {{ metric('order_value_leak_usd') }} as order_value_leak_usd,
-    {{ metric('refund_leak_usd') }} as refund_leak_usd,
-    {{ metric('revenue_gap_usd') }} as revenue_gap_usd
+    {{ metric('refund_leak_usd') }} as refund_leak_usd
 from indexed
 order by session_month, utm_source, utm_campaign, device_type, landing_page

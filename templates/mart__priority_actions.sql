@@ -1,6 +1,8 @@
--- One row per segment that lost revenue over the latest priority_lookback_months months of the
--- summary: sums, rates recomputed from the sums, the window's site-wide baseline, the leaks,
--- the primary leak and the catalog's recommended action. Rules: contracts/metric-catalog.json#/priority.
+-- The actions to take first, over the latest priority_lookback_months months of the summary: one
+-- per device whose device gap is positive (fix the device experience) and one per segment whose own
+-- gap is positive (fix the page or the bid), ranked together by their gap. Sums, rates recomputed
+-- from the sums, the window's site and device baselines, the leaks, the primary leak and the
+-- catalog's recommended action. Rules: contracts/metric-catalog.json#/priority.
 with summary as (
     select * from {{ ref('mart__core_leak_summary') }}
 ),
@@ -18,8 +20,54 @@ in_window as (
     inner join window_months as w on w.session_month = s.session_month
 ),
 
-segment_totals as (
+site_baseline as (
     select
+        window_start_month,
+        window_end_month,
+        {{ measure_columns(baseline_prefix('site')) }}
+    from (
+        select
+            min(session_month) as window_start_month,
+            max(session_month) as window_end_month,
+            {{ totals() }}
+        from in_window
+    )
+),
+
+device_baseline as (
+    select
+        device_type,
+        {{ measure_columns(baseline_prefix('device')) }}
+    from (
+        select device_type, {{ totals() }}
+        from in_window
+        group by all
+    )
+),
+
+device_actions as (
+    select
+        {{ scope('device') }} as action_scope,
+        {{ all_label() }} as utm_source,
+        {{ all_label() }} as utm_campaign,
+        device_type,
+        {{ all_label() }} as landing_page,
+        {{ totals() }},
+        cast(0 as bigint) as months_flagged,
+        cast(0 as double) as conversion_leak_usd,
+        cast(0 as double) as order_value_leak_usd,
+        cast(0 as double) as refund_leak_usd,
+        sum(revenue_gap_usd) as revenue_gap_usd,
+        sum(device_gap_usd) as device_gap_usd,
+        sum(segment_gap_usd) as segment_gap_usd,
+        sum({{ scope_gap('device') }}) as gap_usd
+    from in_window
+    group by device_type
+),
+
+segment_actions as (
+    select
+        {{ scope('segment') }} as action_scope,
         utm_source,
         utm_campaign,
         device_type,
@@ -29,35 +77,44 @@ segment_totals as (
         sum(conversion_leak_usd) as conversion_leak_usd,
         sum(order_value_leak_usd) as order_value_leak_usd,
         sum(refund_leak_usd) as refund_leak_usd,
-        sum(revenue_gap_usd) as revenue_gap_usd
+        sum(revenue_gap_usd) as revenue_gap_usd,
+        sum(device_gap_usd) as device_gap_usd,
+        sum(segment_gap_usd) as segment_gap_usd,
+        sum({{ scope_gap('segment') }}) as gap_usd
     from in_window
-    group by all
+    group by utm_source, utm_campaign, device_type, landing_page
 ),
 
-window_totals as (
-    select
-        min(session_month) as window_start_month,
-        max(session_month) as window_end_month,
-        {{ totals() }}
-    from in_window
+actions as (
+    select * from device_actions where {{ scope_keep('device') }}
+    union all
+    select * from segment_actions where {{ scope_keep('segment') }}
 ),
 
-baseline as (
+other_device as (
     select
-        window_start_month,
-        window_end_month,
-        {{ measure_columns(baseline_prefix()) }}
-    from window_totals
+        d.device_type,
+        o.device_type as other_device_type,
+        o.device_conversion_rate as other_device_conversion_rate
+    from device_baseline as d
+    inner join device_baseline as o on o.device_type <> d.device_type
+    qualify row_number() over (
+        partition by d.device_type
+        order by o.device_conversion_rate desc, o.device_type
+    ) = 1
 ),
 
-kept as (
+measured as (
     select
-        t.*,
+        a.*,
         {{ measure_columns() }},
-        b.*
-    from segment_totals as t
-    cross join baseline as b
-    where {{ priority_keep() }}
+        b.*,
+        d.* exclude (device_type),
+        o.* exclude (device_type)
+    from actions as a
+    cross join site_baseline as b
+    inner join device_baseline as d using (device_type)
+    left join other_device as o using (device_type)
 ),
 
 decided as (
@@ -65,11 +122,12 @@ decided as (
         *,
         {{ primary_leak() }} as primary_leak,
         {{ metric('share_of_total_gap') }} as share_of_total_gap
-    from kept
+    from measured
 )
 
 select
     row_number() over (order by {{ priority_order() }}) as priority_rank,
+    action_scope,
     utm_source,
     utm_campaign,
     device_type,
@@ -90,10 +148,17 @@ select
     baseline_average_order_value_usd,
     baseline_net_revenue_per_session_usd,
     baseline_refund_rate,
+    device_conversion_rate,
+    device_average_order_value_usd,
+    device_net_revenue_per_session_usd,
+    device_refund_rate,
     conversion_leak_usd,
     order_value_leak_usd,
     refund_leak_usd,
     revenue_gap_usd,
+    device_gap_usd,
+    segment_gap_usd,
+    gap_usd,
     share_of_total_gap,
     primary_leak,
     {{ recommended_action() }} as recommended_action

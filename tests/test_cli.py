@@ -76,7 +76,8 @@ def test_verify_fails_with_exit_1_and_reports_rows(project, leak):
 
     con = duckdb.connect(str(project.db))
     con.execute("insert into mart__core_leak_summary select * from mart__core_leak_summary limit 1")
-    con.execute("update mart__core_leak_summary set conversion_rate = 1.5 where orders = 3")
+    con.execute("update mart__core_leak_summary set conversion_rate = 1.5 "
+                "where orders = 3 and utm_campaign = 'nonbrand'")
     con.close()
     out = leak("verify", "--json")
     assert out.exit_code == ExitCode.TESTS_FAILED

@@ -101,3 +101,24 @@ def test_synthetic_resembles_the_real_shop(tmp_path):
     real = set(duckdb.execute(cells, {"dir": str(SHARED_RAW)}).fetchall())
     synthetic = set(duckdb.execute(cells, {"dir": str(out)}).fetchall())
     assert synthetic == real
+
+
+def test_the_device_comes_first_and_segments_that_trail_it_are_not_ranked_above_real_leaks(full):
+    """Revision 2 on the shared data: the mobile device is the first action; the two socialbook
+    /lander-3 desktop segments follow; no mobile segment converting at the mobile average is above them."""
+    project, _, _ = full
+    rows = project.rows("select * from mart__priority_actions order by priority_rank")
+    first, second, third = rows[:3]
+    assert (first["action_scope"], first["device_type"], first["primary_leak"]) == ("device", "mobile", "device")
+    assert first["gap_usd"] == pytest.approx(185_000, rel=0.01)
+    assert first["share_of_total_gap"] == pytest.approx(0.89, abs=0.005)
+    assert first["recommended_action"] == (
+        "Mobile converts at 3.3% vs 9.3% on desktop and 7.7% site-wide (2014-04..2015-03): "
+        "fix the mobile experience before single pages.")
+    assert [(r["utm_source"], r["utm_campaign"], r["device_type"], r["landing_page"]) for r in (second, third)] == [
+        ("socialbook", "desktop_targeted", "desktop", "/lander-3"), ("socialbook", "pilot", "desktop", "/lander-3")]
+    assert second["recommended_action"] == (
+        "Conversion leak on socialbook/desktop_targeted desktop landing on /lander-3: 6.0% vs 9.3% for desktop; "
+        "fix the page or the bid.")
+    mobile_segments = [r for r in rows if r["action_scope"] == "segment" and r["device_type"] == "mobile"]
+    assert all(r["priority_rank"] > third["priority_rank"] for r in mobile_segments)

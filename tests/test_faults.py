@@ -141,21 +141,21 @@ def test_byte_order_mark_and_crlf_simply_work(project, leak):
     out = leak("apply", "--json")
     assert out.exit_code == 0, out.stderr
     assert project.query("select sum(sessions), sum(orders), sum(gross_revenue_usd) from mart__core_leak_summary") \
-        == [(55, 9, __import__("decimal").Decimal("435.91"))]
+        == [(65, 12, __import__("decimal").Decimal("561.88"))]
     assert leak("verify").exit_code == 0
 
 
 def test_order_whose_session_is_missing_is_excluded_and_counted(project, leak):
     with (project.raw / "orders.csv").open("a") as fh:
-        fh.write("10,2014-02-20 10:00:00,999,999,1,1,49.99,19.49\n")
+        fh.write("13,2014-02-20 10:00:00,999,999,1,1,49.99,19.49\n")
     assert leak("apply").exit_code == 0
-    assert project.query("select sum(orders) from mart__core_leak_summary") == [(9,)]
+    assert project.query("select sum(orders) from mart__core_leak_summary") == [(12,)]
     out = leak("verify", "--json")
     assert out.exit_code == ExitCode.TESTS_FAILED
     at07 = next(r for r in out.json()["results"] if r["id"] == "AT-07")
     assert at07["status"] == "fail"
-    assert at07["observed"] == {"orders": 9, "orders whose session is missing": 1}
-    assert at07["sample"][0]["rows"] == [{"order_id": 10, "website_session_id": 999}]
+    assert at07["observed"] == {"orders": 12, "orders whose session is missing": 1}
+    assert at07["sample"][0]["rows"] == [{"order_id": 13, "website_session_id": 999}]
 
 
 def test_interrupted_apply_exits_130_and_keeps_the_build(project, leak, monkeypatch):

@@ -48,8 +48,8 @@ def test_ref_extraction_round_trips(model_names):
 
     class Fake:
         root = Path(".")
-        catalog = {"metrics": [], "thresholds": {}, "labels": {}, "measures": [], "baseline": {"measures": []},
-                   "priority": {"leaks": [], "flag_columns": [], "rank_by": []}}
+        catalog = {"metrics": [], "thresholds": {}, "labels": {}, "measures": [], "baselines": [],
+                   "priority": {"leaks": [], "flag_columns": [], "rank_by": [], "scopes": []}}
         joins = {"joins": []}
         models = {n: {} for n in model_names}
 
@@ -122,7 +122,7 @@ def test_refs_are_collected_by_rendering(renderer):
     assert renderer.render_model("stg__orders").sources == [("maven", "orders")]
 
 
-@pytest.mark.parametrize("model", ["int__session_outcomes", "mart__priority_actions"])
+@pytest.mark.parametrize("model", ["int__session_outcomes", "mart__core_leak_summary", "mart__priority_actions"])
 def test_compiled_sql_matches_golden(renderer, model):
     sql = renderer.render_model(model).sql
     golden = GOLDEN / f"{model}.sql"

@@ -247,3 +247,34 @@ def test_select_matching_nothing_is_an_error(project, leak):
                                   "did you mean 'mart__priority_actions'?")
     out = leak("apply", "--select", "nothing_like_it")
     assert out.exit_code == ExitCode.USAGE and out.stdout == ""
+
+
+def test_a_build_under_revision_1_says_which_models_rebuild_and_why(project, leak):
+    """Built with revision 1's rules (indexes against the site, no device columns), planned under
+    revision 2: the two marts rebuild, for their SQL and their registry contract; nothing else."""
+    rev2_catalog = project.read_json(CAT)
+    rev2_registry = project.read_json("contracts/model-registry.json")
+
+    def revision_1(cat):
+        for m in cat["metrics"]:
+            if m["name"].endswith("_index"):
+                m["sql"] = m["sql"].replace("device_", "baseline_")
+    project.edit_json(CAT, revision_1)
+    project.edit_json("contracts/model-registry.json", lambda d: next(
+        m for m in d["models"] if m["name"] == "mart__core_leak_summary")["columns"].append(
+        {"name": "revision_1_only", "type": "DOUBLE", "nullable": True}))
+    last = "as refund_leak_usd\nfrom indexed"
+    project.edit_text("templates/mart__core_leak_summary.sql", last,
+                      "as refund_leak_usd,\n    cast(null as double) as revision_1_only\nfrom indexed")
+    assert leak("apply").exit_code == 0
+    project.write_json(CAT, rev2_catalog)
+    project.write_json("contracts/model-registry.json", rev2_registry)
+    project.edit_text("templates/mart__core_leak_summary.sql",
+                      "as refund_leak_usd,\n    cast(null as double) as revision_1_only\nfrom indexed", last)
+    out = leak("plan", "--json")
+    assert out.exit_code == 0
+    actions = {m["name"]: (m["action"], m["reason"]) for m in out.json()["models"]}
+    assert actions.pop("mart__core_leak_summary") == ("rebuild", "its SQL changed; its registry contract changed")
+    assert actions.pop("mart__priority_actions") == (
+        "rebuild", "upstream model mart__core_leak_summary changed")
+    assert set(actions.values()) == {("unchanged", "fingerprint matches the built table")}
