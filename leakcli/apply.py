@@ -170,8 +170,8 @@ def apply(req: ApplyRequest) -> ApplyResult:
         artifacts = _finish(plan, paths, results, exports, time.perf_counter() - started)
     return ApplyResult(plan=plan, results=results, seconds=time.perf_counter() - started,
                        database=paths.rel(paths.database), artifacts=artifacts,
-                       top_actions=top_rows(paths, c.catalog["priority"]["model"],
-                                           c.catalog["thresholds"]["top_actions"]))
+                       top_actions=top_rows(paths, c.catalog.priority.model,
+                                           c.catalog.thresholds.top_actions))
 
 
 def top_rows(paths: Paths, model: str, limit: int) -> list[dict[str, Any]]:
@@ -211,7 +211,7 @@ def _check_selection(plan: Plan, previous: set[str]) -> None:
 
 def _build(plan: Plan, paths: Paths, c: contracts.Contracts,
            progress: Progress | None) -> tuple[list[ModelResult], list[tuple[Path, Path]]]:
-    from leakcli.engine import connect, describe, load_sources, run_model
+    from leakcli.engine import connect, count_rows, describe, load_sources, run_model
 
     building = paths.target / ".leakcli.duckdb.building"
     staging = paths.target / ".exports.building"
@@ -249,7 +249,7 @@ def _build(plan: Plan, paths: Paths, c: contracts.Contracts,
                         "dataset": dataset, "template": step.template}
             elif step.name in previous:
                 con.execute(f"create table {ident} as select * from previous.main.{ident}")
-                rows = int(con.execute(f"select count(*) from {ident}").fetchone()[0])
+                rows = count_rows(con, ident)
                 status = "copied"
                 meta = _previous_meta(con, step.name) or {}
             else:
@@ -297,12 +297,12 @@ def _previous_meta(con: Any, name: str) -> dict[str, Any] | None:
 
 
 def _enforce_contract(c: contracts.Contracts, name: str, found: list[tuple[str, str]]) -> None:
-    declared = [(col["name"], col["type"]) for col in c.models[name]["columns"]]
+    declared = [(col.name, col.type) for col in c.models[name].columns]
     if found != declared:
         from leakcli.plan import columns_diff
 
         raise ExecutionError(f"model '{name}' returns {columns_diff(found, declared)}",
-                             model=name, file=c.models[name]["template"])
+                             model=name, file=c.models[name].template)
 
 
 def _export(con: Any, c: contracts.Contracts, staging: Path, paths: Paths) -> list[tuple[Path, Path]]:
@@ -312,7 +312,7 @@ def _export(con: Any, c: contracts.Contracts, staging: Path, paths: Paths) -> li
     staging.mkdir(parents=True, exist_ok=True)
     pairs = []
     built = user_tables(con)
-    for name in (m for m in c.ir["final_models"] if m in built):
+    for name in (m for m in c.ir.final_models if m in built):
         for fmt, suffix in (("csv", "csv"), ("parquet", "parquet")):
             staged = staging / f"{name}.{suffix}"
             options = "format csv, header true" if fmt == "csv" else "format parquet"

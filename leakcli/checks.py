@@ -11,17 +11,10 @@ from collections.abc import Iterator
 from typing import Any
 
 from leakcli.ambiguity import Questions
-from leakcli.contracts import CONTRACT_FILES, Contracts
+from leakcli.contracts import CATALOG, CONTRACT_FILES, DECISIONS, JOINS, REGISTRY, TESTS, Contracts
 from leakcli.errors import CycleError
 from leakcli.graph import topological_order
 from leakcli.render import Rendered, action_formats, action_placeholders
-
-REGISTRY = CONTRACT_FILES["registry"][0]
-CATALOG = CONTRACT_FILES["catalog"][0]
-JOINS = CONTRACT_FILES["joins"][0]
-TESTS = CONTRACT_FILES["tests"][0]
-DECISIONS = CONTRACT_FILES["decisions"][0]
-OUT_OF_SCOPE = re.compile(r"experiment|funnel|launch|bundle", re.IGNORECASE)
 
 
 def _closest(name: str, options: list[str]) -> str:
@@ -30,7 +23,7 @@ def _closest(name: str, options: list[str]) -> str:
 
 
 def check_model_sets(c: Contracts, q: Questions) -> None:
-    ir_models = list(c.ir["models"])
+    ir_models = list(c.ir.models)
     registry = list(c.models)
     for name in ir_models:
         if name not in registry:
@@ -42,7 +35,7 @@ def check_model_sets(c: Contracts, q: Questions) -> None:
             q.ask("ir_registry_mismatch", "blocking", f"{REGISTRY}#{c.model_pointer(name)}",
                   f"Model '{name}' is in the registry but not in the stage IR {c.ir_path}: "
                   f"is it part of this stage?")
-    for i, name in enumerate(c.ir["final_models"]):
+    for i, name in enumerate(c.ir.final_models):
         if name not in ir_models:
             q.ask("ir_registry_mismatch", "blocking", f"{c.ir_path}#/final_models/{i}",
                   f"Final model '{name}' is not among the models of the stage IR: which model is meant?"
@@ -50,36 +43,38 @@ def check_model_sets(c: Contracts, q: Questions) -> None:
 
 
 def check_scope(c: Contracts, q: Questions) -> None:
-    for i, name in enumerate(c.ir["models"]):
-        if OUT_OF_SCOPE.search(name):
+    """Names and descriptions that speak of work this build excludes (the catalog's out_of_scope words)."""
+    out_of_scope = re.compile("|".join(re.escape(w) for w in c.catalog.out_of_scope), re.IGNORECASE)
+    for i, name in enumerate(c.ir.models):
+        if out_of_scope.search(name):
             q.ask("out_of_scope", "blocking", f"{c.ir_path}#/models/{i}",
                   f"Model '{name}' looks like experiment, funnel, launch or bundle analysis, which "
                   f"this build excludes: remove it from the stage IR?")
-    for i, model in enumerate(c.registry["models"]):
-        texts = [("name", model["name"]), ("description", model.get("description", ""))]
-        texts += [(f"columns/{j}/name", col["name"]) for j, col in enumerate(model["columns"])]
+    for i, model in enumerate(c.registry.models):
+        texts = [("name", model.name), ("description", model.description or "")]
+        texts += [(f"columns/{j}/name", col.name) for j, col in enumerate(model.columns)]
         for where, text in texts:
-            hit = OUT_OF_SCOPE.search(text)
+            hit = out_of_scope.search(text)
             if hit:
                 q.ask("out_of_scope", "blocking", f"{REGISTRY}#/models/{i}/{where}",
-                      f"Model '{model['name']}' mentions '{hit.group(0)}' ({where}): experiments, "
+                      f"Model '{model.name}' mentions '{hit.group(0)}' ({where}): experiments, "
                       f"funnel steps, launches and bundles are out of scope; remove it or record "
                       f"why it belongs to this stage?")
                 break
 
 
 def check_registry(c: Contracts, q: Questions) -> None:
-    for i, model in enumerate(c.registry["models"]):
-        names = [col["name"] for col in model["columns"]]
-        for j, g in enumerate(model["grain"]):
+    for i, model in enumerate(c.registry.models):
+        names = [col.name for col in model.columns]
+        for j, g in enumerate(model.grain):
             if g not in names:
                 q.ask("unknown_column", "blocking", f"{REGISTRY}#/models/{i}/grain/{j}",
-                      f"Grain column '{g}' of model '{model['name']}' is not one of its declared "
+                      f"Grain column '{g}' of model '{model.name}' is not one of its declared "
                       f"columns: which column is meant?{_closest(g, names)}")
         if len(set(names)) != len(names):
             dup = sorted({n for n in names if names.count(n) > 1})
             q.ask("duplicate_column", "blocking", f"{REGISTRY}#/models/{i}/columns",
-                  f"Model '{model['name']}' declares column(s) {', '.join(dup)} twice: which one holds?")
+                  f"Model '{model.name}' declares column(s) {', '.join(dup)} twice: which one holds?")
 
 
 def check_templates(c: Contracts, rendered: dict[str, Rendered], q: Questions) -> None:
@@ -88,7 +83,7 @@ def check_templates(c: Contracts, rendered: dict[str, Rendered], q: Questions) -
     for name, r in rendered.items():
         model = c.models[name]
         ptr = f"{REGISTRY}#{c.model_pointer(name)}/depends_on"
-        declared_refs = model["depends_on"]["refs"]
+        declared_refs = model.depends_on.refs
         for ref in r.refs:
             if ref not in models:
                 q.ask("unknown_ref", "blocking", r.template,
@@ -113,11 +108,11 @@ def check_templates(c: Contracts, rendered: dict[str, Rendered], q: Questions) -
                 q.ask("unknown_source", "blocking", r.template,
                       f"Template of '{name}' calls source('{s}', '{t}'), which the manifest does not "
                       f"declare: which table is meant?{_closest(t, tables)}")
-            elif f"{s}.{t}" not in model["depends_on"]["sources"]:
+            elif f"{s}.{t}" not in model.depends_on.sources:
                 q.ask("undeclared_dependency", "blocking", r.template,
                       f"Template of '{name}' reads source('{s}', '{t}') but {ptr}/sources does not "
                       f"declare it: add the dependency or remove the read?")
-        for src in model["depends_on"]["sources"]:
+        for src in model.depends_on.sources:
             if src not in used_sources:
                 q.ask("undeclared_dependency", "blocking", f"{ptr}/sources",
                       f"Model '{name}' declares source '{src}' but its template never reads it: "
@@ -131,7 +126,7 @@ def check_templates(c: Contracts, rendered: dict[str, Rendered], q: Questions) -
 
 def dependency_order(c: Contracts, rendered: dict[str, Rendered], q: Questions) -> list[str]:
     """Build order from the refs found by rendering, ties broken by the IR's order."""
-    nodes = [n for n in c.ir["models"] if n in c.models] + [n for n in c.models if n not in c.ir["models"]]
+    nodes = [n for n in c.ir.models if n in c.models] + [n for n in c.models if n not in c.ir.models]
     parents = {n: [p for p in rendered[n].refs if p in c.models] if n in rendered else [] for n in nodes}
     try:
         return topological_order(nodes, parents)
@@ -142,98 +137,96 @@ def dependency_order(c: Contracts, rendered: dict[str, Rendered], q: Questions) 
 
 
 def check_metrics(c: Contracts, q: Questions) -> None:
-    columns = {m["name"]: {col["name"] for col in m["columns"]} for m in c.registry["models"]}
-    for i, metric in enumerate(c.catalog["metrics"]):
-        for j, model in enumerate(metric["models"]):
+    columns = {m.name: {col.name for col in m.columns} for m in c.registry.models}
+    for i, metric in enumerate(c.catalog.metrics):
+        for j, model in enumerate(metric.models):
             if model not in columns:
                 q.ask("unknown_model", "blocking", f"{CATALOG}#/metrics/{i}/models/{j}",
-                      f"Metric '{metric['name']}' is computed in '{model}', which names no model: which "
+                      f"Metric '{metric.name}' is computed in '{model}', which names no model: which "
                       f"model is meant?{_closest(model, list(columns))}")
                 continue
-            for k, col in enumerate(metric["inputs"]):
+            for k, col in enumerate(metric.inputs):
                 if col not in columns[model]:
                     q.ask("metric_unknown_column", "blocking", f"{CATALOG}#/metrics/{i}/inputs/{k}",
-                          f"Metric '{metric['name']}' uses column '{col}', which model '{model}' does "
+                          f"Metric '{metric.name}' uses column '{col}', which model '{model}' does "
                           f"not declare: which column is meant?{_closest(col, sorted(columns[model]))}")
-    priority = c.catalog["priority"]
-    summary = [m for m in c.ir["final_models"] if m != priority["model"]]
-    target = columns.get(priority["model"], set())
+    priority = c.catalog.priority
+    summary = [m for m in c.ir.final_models if m != priority.model]
+    target = columns.get(priority.model, set())
     source_cols = set().union(*(columns.get(m, set()) for m in summary)) if summary else set()
-    texts = target | set(priority.get("comparison", {}).get("columns", []))
+    texts = target | set(priority.comparison.columns if priority.comparison else [])
     checks: list[tuple[str, str, set[str]]] = []
-    checks += [(f"/priority/flag_columns/{i}", col, source_cols) for i, col in enumerate(priority["flag_columns"])]
-    checks += [(f"/priority/rank_by/{i}/column", r["column"], target) for i, r in enumerate(priority["rank_by"])]
-    actions = [(f"/priority/leaks/{i}", leak) for i, leak in enumerate(priority["leaks"])]
-    actions += [(f"/priority/scopes/{i}", s) for i, s in enumerate(priority["scopes"])]
-    for where, item in actions:
-        column = item.get("column") or item.get("gap")
-        checks.append((f"{where}/{'column' if 'column' in item else 'gap'}", column,
-                       target if "column" in item else source_cols))
-        checks += [(f"{where}/action", p, texts) for p in action_placeholders(item.get("action", ""))]
+    checks += [(f"/priority/flag_columns/{i}", col, source_cols) for i, col in enumerate(priority.flag_columns)]
+    checks += [(f"/priority/rank_by/{i}/column", r.column, target) for i, r in enumerate(priority.rank_by)]
+    checks += [(f"/priority/scopes/{i}/gap", s.gap, source_cols) for i, s in enumerate(priority.scopes)]
+    checks += [(f"/priority/leaks/{i}/column", leak.column, target) for i, leak in enumerate(priority.leaks)]
+    actions = [(f"/priority/leaks/{i}/action", leak.action) for i, leak in enumerate(priority.leaks)]
+    actions += [(f"/priority/scopes/{i}/action", s.action) for i, s in enumerate(priority.scopes) if s.action]
+    checks += [(where, p, texts) for where, text in actions for p in action_placeholders(text)]
     for where, col, allowed in checks:
         if col not in allowed:
             q.ask("metric_unknown_column", "blocking", f"{CATALOG}#{where}",
                   f"The priority rule names column '{col}', which no model it reads declares: which "
                   f"column is meant?{_closest(col, sorted(allowed))}")
-    formats = c.catalog["formats"]
-    for where, item in actions:
-        for kind in action_formats(item.get("action", "")):
+    formats = c.catalog.formats
+    for where, text in actions:
+        for kind in action_formats(text):
             if kind not in formats:
-                q.ask("unknown_format", "blocking", f"{CATALOG}#{where}/action",
+                q.ask("unknown_format", "blocking", f"{CATALOG}#{where}",
                       f"The action text uses format '{kind}', which {CATALOG}#/formats does not define: "
                       f"which format is meant?{_closest(kind, sorted(formats))}")
 
 
 def check_joins(c: Contracts, q: Questions) -> None:
-    cols = {m["name"]: {col["name"]: col["type"] for col in m["columns"]} for m in c.registry["models"]}
-    for i, j in enumerate(c.joins["joins"]):
+    cols = {m.name: {col.name: col.type for col in m.columns} for m in c.registry.models}
+    for i, j in enumerate(c.joins.joins):
         loc = f"{JOINS}#/joins/{i}"
-        if "cardinality" not in j:
+        if j.cardinality is None:
             q.ask("join_cardinality", "blocking", loc,
-                  f"Join '{j['name']}' declares no cardinality: how many {j['right']['model']} rows "
-                  f"may match one {j['left']['model']} row (one_to_one, one_to_zero_or_one, ...)?")
-        sides = {side: j[side] for side in ("left", "right")}
-        if len(sides["left"]["keys"]) != len(sides["right"]["keys"]):
+                  f"Join '{j.name}' declares no cardinality: how many {j.right.model} rows "
+                  f"may match one {j.left.model} row (one_to_one, one_to_zero_or_one, ...)?")
+        sides = {"left": j.left, "right": j.right}
+        if len(sides["left"].keys) != len(sides["right"].keys):
             q.ask("join_keys", "blocking", loc,
-                  f"Join '{j['name']}' has {len(sides['left']['keys'])} left keys and "
-                  f"{len(sides['right']['keys'])} right keys: which keys pair up?")
+                  f"Join '{j.name}' has {len(sides['left'].keys)} left keys and "
+                  f"{len(sides['right'].keys)} right keys: which keys pair up?")
             continue
         for side, spec in sides.items():
-            if spec["model"] not in cols:
+            if spec.model not in cols:
                 q.ask("unknown_model", "blocking", f"{loc}/{side}/model",
-                      f"Join '{j['name']}' names model '{spec['model']}', which is not in the registry: "
-                      f"which model is meant?{_closest(spec['model'], list(cols))}")
-        if any(spec["model"] not in cols for spec in sides.values()):
+                      f"Join '{j.name}' names model '{spec.model}', which is not in the registry: "
+                      f"which model is meant?{_closest(spec.model, list(cols))}")
+        if any(spec.model not in cols for spec in sides.values()):
             continue
-        for k, (lk, rk) in enumerate(zip(sides["left"]["keys"], sides["right"]["keys"], strict=True)):
-            lt, rt = cols[sides["left"]["model"]].get(lk), cols[sides["right"]["model"]].get(rk)
+        for k, (lk, rk) in enumerate(zip(sides["left"].keys, sides["right"].keys, strict=True)):
+            lt, rt = cols[sides["left"].model].get(lk), cols[sides["right"].model].get(rk)
             for side, key, typ in (("left", lk, lt), ("right", rk, rt)):
                 if typ is None:
-                    model = sides[side]["model"]
+                    model = sides[side].model
                     q.ask("unknown_column", "blocking", f"{loc}/{side}/keys/{k}",
-                          f"Join '{j['name']}' uses key '{key}', which model '{model}' does not "
+                          f"Join '{j.name}' uses key '{key}', which model '{model}' does not "
                           f"declare: which column is meant?{_closest(key, sorted(cols[model]))}")
             if lt and rt and lt != rt:
                 q.ask("join_key_types", "blocking", f"{loc}/left/keys/{k}",
-                      f"Join '{j['name']}' compares {sides['left']['model']}.{lk} ({lt}) with "
-                      f"{sides['right']['model']}.{rk} ({rt}): which type is right?")
+                      f"Join '{j.name}' compares {sides['left'].model}.{lk} ({lt}) with "
+                      f"{sides['right'].model}.{rk} ({rt}): which type is right?")
 
 
 def check_tests(c: Contracts, q: Questions) -> None:
     models = list(c.models)
-    joins = {j["name"] for j in c.joins["joins"]}
-    for i, test in enumerate(c.tests["tests"]):
-        refs = [("model", test["model"])] + ([("to", test["to"])] if "to" in test else [])
-        refs += [(f"targets/{k}/model", t["model"]) for k, t in enumerate(test.get("targets", []))]
+    joins = {j.name for j in c.joins.joins}
+    for i, test in enumerate(c.tests.tests):
+        refs = [("model", test.model)] + ([("to", test.to)] if test.to else [])
+        refs += [(f"targets/{k}/model", t.model) for k, t in enumerate(test.targets or [])]
         for where, model in refs:
             if model != "*" and model not in models:
                 q.ask("unknown_model", "blocking", f"{TESTS}#/tests/{i}/{where}",
-                      f"Acceptance test {test['id']} names model '{model}', which is not in the "
+                      f"Acceptance test {test.id} names model '{model}', which is not in the "
                       f"registry: which model is meant?{_closest(model, models)}")
-        if test.get("join") and test["join"] not in joins:
+        if test.join and test.join not in joins:
             q.ask("unknown_join", "blocking", f"{TESTS}#/tests/{i}/join",
-                  f"Acceptance test {test['id']} names join '{test['join']}', which is not in {JOINS}: "
-                  f"which join is meant?{_closest(test['join'], sorted(joins))}")
+                  f"Acceptance test {test.id} names join '{test.join}', which is not in {JOINS}: "
+                  f"which join is meant?{_closest(test.join, sorted(joins))}")
 
 
 def _decision_marks(doc: Any, pointer: str = "") -> Iterator[tuple[str, str]]:
@@ -249,10 +242,10 @@ def _decision_marks(doc: Any, pointer: str = "") -> Iterator[tuple[str, str]]:
 
 
 def check_decisions(c: Contracts, q: Questions) -> None:
-    decided = {d["key"]: d["id"] for d in c.decisions["decisions"]}
+    decided = {d.key: d.id for d in c.decisions.decisions}
     seen: set[str] = set()
     for attr, (rel, _schema) in CONTRACT_FILES.items():
-        for ptr, key in _decision_marks(getattr(c, attr)):
+        for ptr, key in _decision_marks(getattr(c, attr).model_dump(by_alias=True, exclude_none=True)):
             if key in decided:
                 if key not in seen:
                     q.ask("decision", "info", f"{rel}#{ptr}",

@@ -1,4 +1,4 @@
-"""Load the on-disk contracts of LEAK-SPEC §3 and check each against its JSON Schema.
+"""Load the on-disk contracts of LEAK-SPEC §3 into the typed models of `leakcli.model`.
 
 Every violation of every file is collected, then raised at once as one ContractError whose
 `problems` name the file and the JSON pointer (or line and column for malformed JSON).
@@ -6,24 +6,46 @@ Every violation of every file is collected, then raised at once as one ContractE
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
-from functools import cache
-from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from leakcli.errors import ContractError
 
+if TYPE_CHECKING:
+    from leakcli.model import (
+        AcceptanceTests,
+        Decisions,
+        Document,
+        JoinContracts,
+        MetricCatalog,
+        Model,
+        ModelRegistry,
+        PhasePlan,
+        SourceManifest,
+        StageIR,
+        Table,
+    )
+
 PHASE_PLAN = "phase-plan.json"
+MANIFEST = "contracts/source-manifest.json"
+REGISTRY = "contracts/model-registry.json"
+CATALOG = "contracts/metric-catalog.json"
+JOINS = "contracts/join-contracts.json"
+TESTS = "contracts/acceptance-tests.json"
+DECISIONS = "contracts/decisions.json"
+# attribute of Contracts -> (file, document kind)
 CONTRACT_FILES = {
-    "manifest": ("contracts/source-manifest.json", "source-manifest"),
-    "registry": ("contracts/model-registry.json", "model-registry"),
-    "catalog": ("contracts/metric-catalog.json", "metric-catalog"),
-    "joins": ("contracts/join-contracts.json", "join-contracts"),
-    "tests": ("contracts/acceptance-tests.json", "acceptance-tests"),
-    "decisions": ("contracts/decisions.json", "decisions"),
+    "manifest": (MANIFEST, "source-manifest"),
+    "registry": (REGISTRY, "model-registry"),
+    "catalog": (CATALOG, "metric-catalog"),
+    "joins": (JOINS, "join-contracts"),
+    "tests": (TESTS, "acceptance-tests"),
+    "decisions": (DECISIONS, "decisions"),
 }
+D = TypeVar("D", bound="Document")
 
 
 @dataclass(frozen=True)
@@ -31,143 +53,152 @@ class Contracts:
     """Every contract of a project, validated. `read` lists the files read, in reading order."""
 
     root: Path
-    phase_plan: dict[str, Any]
+    phase_plan: PhasePlan
     prompt: str
-    ir: dict[str, Any]
-    manifest: dict[str, Any]
-    registry: dict[str, Any]
-    catalog: dict[str, Any]
-    joins: dict[str, Any]
-    tests: dict[str, Any]
-    decisions: dict[str, Any]
+    ir: StageIR
+    manifest: SourceManifest
+    registry: ModelRegistry
+    catalog: MetricCatalog
+    joins: JoinContracts
+    tests: AcceptanceTests
+    decisions: Decisions
     read: tuple[str, ...]
     ir_path: str
     prompt_path: str
     digests: dict[str, str] = field(default_factory=dict)
 
     @property
-    def models(self) -> dict[str, dict[str, Any]]:
-        return {m["name"]: m for m in self.registry["models"]}
+    def models(self) -> dict[str, Model]:
+        return {m.name: m for m in self.registry.models}
 
     @property
-    def tables(self) -> dict[str, dict[str, Any]]:
-        return {t["name"]: t for t in self.manifest["tables"]}
+    def tables(self) -> dict[str, Table]:
+        return {t.name: t for t in self.manifest.tables}
 
     @property
     def source_name(self) -> str:
-        return str(self.manifest["source"])
+        return self.manifest.source
 
     def model_pointer(self, name: str) -> str:
-        for i, m in enumerate(self.registry["models"]):
-            if m["name"] == name:
+        for i, m in enumerate(self.registry.models):
+            if m.name == name:
                 return f"/models/{i}"
         return "/models"
 
 
-@cache
-def schema(name: str) -> dict[str, Any]:
-    text = resources.files("leakcli.schemas").joinpath(f"{name}.schema.json").read_text("utf-8")
-    return json.loads(text)  # type: ignore[no-any-return]
-
-
-def pointer_of(path: Any) -> str:
+def pointer_of(path: tuple[int | str, ...] | list[int | str]) -> str:
     return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in path) or "/"
 
 
-def validate(document: Any, schema_name: str, file: str) -> list[ContractError]:
-    """All schema violations of one document, in document order."""
-    from jsonschema import Draft202012Validator
-
-    validator = Draft202012Validator(schema(schema_name))
-    errors = sorted(validator.iter_errors(document), key=lambda e: [str(p) for p in e.absolute_path])
-    return [
-        ContractError(f"schema violation: {e.message}", file=file, pointer=pointer_of(e.absolute_path))
-        for e in errors
-    ]
+def _reject_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a JSON number")
 
 
-def read_json(root: Path, rel: str, problems: list[ContractError]) -> tuple[Any, str]:
-    """Parse one JSON file; a missing or malformed file is added to `problems` (None returned)."""
-    import hashlib
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    seen: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in seen:
+            raise ValueError(f"duplicate key {key!r}")
+        seen[key] = value
+    return seen
 
+
+def parse_json(raw: bytes, rel: str) -> Any:
+    """Strict JSON: UTF-8, no NaN or Infinity, no key given twice; a problem is a ContractError."""
+    try:
+        return json.loads(raw.decode("utf-8"), object_pairs_hook=_unique_keys,
+                          parse_constant=_reject_constant)
+    except UnicodeDecodeError as exc:
+        raise ContractError(f"not UTF-8 at byte {exc.start}", file=rel) from None
+    except json.JSONDecodeError as exc:
+        raise ContractError(f"malformed JSON: {exc.msg}", file=rel, line=exc.lineno, column=exc.colno) from None
+    except ValueError as exc:
+        raise ContractError(f"malformed JSON: {exc}", file=rel) from None
+    except RecursionError:
+        raise ContractError("malformed JSON: nested too deeply", file=rel) from None
+
+
+def validate(kind: type[D], document: Any, file: str) -> tuple[D | None, list[ContractError]]:
+    """The typed document, or every violation of it in document order."""
+    from pydantic import ValidationError
+
+    try:
+        return kind.model_validate(document), []
+    except ValidationError as exc:
+        return None, [
+            ContractError(f"schema violation: {_message(e)}", file=file, pointer=pointer_of(e["loc"]))
+            for e in exc.errors(include_url=False)
+        ]
+
+
+def _message(error: Any) -> str:
+    msg = str(error["msg"])
+    if error["type"] == "missing":
+        return f"'{error['loc'][-1]}' is a required property"
+    if error["type"] == "extra_forbidden":
+        return f"additional property '{error['loc'][-1]}' is not allowed"
+    msg = msg.removeprefix("Value error, ")
+    found = repr(error.get("input"))
+    return f"{msg} (found {found[:60] + '...' if len(found) > 60 else found})" if error["loc"] else msg
+
+
+def read_document(root: Path, rel: str, kind: type[D], problems: list[ContractError],
+                  digests: dict[str, str]) -> D | None:
+    """Read, parse and validate one file; problems are added to `problems` (None returned)."""
     path = root / rel
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
         problems.append(ContractError("required file is missing", file=rel))
-        return None, ""
+        return None
     except OSError as exc:
         problems.append(ContractError(f"cannot read file: {exc.strerror}", file=rel))
-        return None, ""
-    digest = hashlib.sha256(raw).hexdigest()
+        return None
+    digests[rel] = hashlib.sha256(raw).hexdigest()
     try:
-        return json.loads(raw.decode("utf-8")), digest
-    except UnicodeDecodeError as exc:
-        problems.append(ContractError(f"not UTF-8 at byte {exc.start}", file=rel))
-    except json.JSONDecodeError as exc:
-        problems.append(
-            ContractError(f"malformed JSON: {exc.msg}", file=rel, line=exc.lineno, column=exc.colno)
-        )
-    return None, digest
+        doc = parse_json(raw, rel)
+    except ContractError as exc:
+        problems.append(exc)
+        return None
+    typed, found = validate(kind, doc, rel)
+    problems.extend(found)
+    return typed
 
 
 def load(root: Path) -> Contracts:
     """Read and validate every contract of the project at `root` (LEAK-SPEC §3)."""
+    from leakcli.model import DOCUMENTS, PhasePlan, StageIR
+
     problems: list[ContractError] = []
-    read: list[str] = []
+    read: list[str] = [PHASE_PLAN]
     digests: dict[str, str] = {}
-
-    def load_one(rel: str, schema_name: str) -> Any:
-        doc, digest = read_json(root, rel, problems)
-        read.append(rel)
-        digests[rel] = digest
-        if doc is not None:
-            found = validate(doc, schema_name, rel)
-            problems.extend(found)
-            if found:
-                return None
-        return doc
-
-    phase_plan = load_one(PHASE_PLAN, "phase-plan")
-    ir_path = prompt_path = ""
-    ir: Any = None
-    prompt = ""
+    phase_plan = read_document(root, PHASE_PLAN, PhasePlan, problems, digests)
+    ir_path = prompt_path = prompt = ""
+    ir = None
     if phase_plan is not None:
-        if len(phase_plan["phases"]) != 1:
-            problems.append(
-                ContractError(
-                    f"the light build has exactly one phase, found {len(phase_plan['phases'])}",
-                    file=PHASE_PLAN,
-                    pointer="/phases",
-                )
-            )
-        phase = phase_plan["phases"][0]
-        prompt_path, ir_path = phase["prompt"], phase["ir"]
+        if len(phase_plan.phases) != 1:
+            problems.append(ContractError(
+                f"the light build has exactly one phase, found {len(phase_plan.phases)}",
+                file=PHASE_PLAN, pointer="/phases"))
+        phase = phase_plan.phases[0]
+        prompt_path, ir_path = phase.prompt, phase.ir
         try:
             prompt = (root / prompt_path).read_text("utf-8")
             read.append(prompt_path)
         except (OSError, UnicodeDecodeError):
-            problems.append(
-                ContractError(
-                    f"prompt '{prompt_path}' named by the phase plan is missing or unreadable",
-                    file=PHASE_PLAN,
-                    pointer="/phases/0/prompt",
-                )
-            )
-        ir = load_one(ir_path, "stage-ir")
-    docs = {key: load_one(rel, name) for key, (rel, name) in CONTRACT_FILES.items()}
+            problems.append(ContractError(
+                f"prompt '{prompt_path}' named by the phase plan is missing or unreadable",
+                file=PHASE_PLAN, pointer="/phases/0/prompt"))
+        read.append(ir_path)
+        ir = read_document(root, ir_path, StageIR, problems, digests)
+    docs: dict[str, Any] = {}
+    for attr, (rel, kind) in CONTRACT_FILES.items():
+        read.append(rel)
+        docs[attr] = read_document(root, rel, DOCUMENTS[kind], problems, digests)
     if problems:
-        raise ContractError(problems[0].message, problems=problems, file=problems[0].file,
-                            pointer=problems[0].pointer, line=problems[0].line,
-                            column=problems[0].column)
-    return Contracts(
-        root=root,
-        phase_plan=phase_plan,
-        prompt=prompt,
-        ir=ir,
-        read=tuple(read),
-        ir_path=ir_path,
-        prompt_path=prompt_path,
-        digests=digests,
-        **docs,
-    )
+        first = problems[0]
+        raise ContractError(first.message, problems=problems, file=first.file, pointer=first.pointer,
+                            line=first.line, column=first.column)
+    assert phase_plan is not None and ir is not None
+    return Contracts(root=root, phase_plan=phase_plan, prompt=prompt, ir=ir, read=tuple(read),
+                     ir_path=ir_path, prompt_path=prompt_path, digests=digests, **docs)

@@ -11,15 +11,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from leakcli.ambiguity import Questions
-from leakcli.contracts import CONTRACT_FILES, Contracts
-from leakcli.engine import file_sha256, header_problem, read_header
+from leakcli.contracts import MANIFEST, Contracts
+from leakcli.engine import file_sha256, header_problem, read_header, rows_as_dicts
 from leakcli.render import quote_ident
 
-MANIFEST = CONTRACT_FILES["manifest"][0]
-NULL_LIKE = ["", "null", "n/a", "na", "none", "nan", "nil", "-"]
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from duckdb import DuckDBPyConnection
+
+    from leakcli.model import Dialect, Profile, Table
 
 
 @dataclass
@@ -36,16 +40,16 @@ class SourceFacts:
                 "sha256": self.sha256, "rows": self.rows}
 
 
-def _conditions(table: dict[str, Any], known: dict[str, list[str]] | None,
+def _conditions(table: Table, null_like: list[str], known: dict[str, list[str]] | None,
                 params: dict[str, Any]) -> list[tuple[str, str, str]]:
     """(stat key, column, SQL condition) of every per-value check of a table."""
     found = []
-    for i, col in enumerate(table["columns"]):
-        ident = quote_ident(col["name"])
-        if col["type"] == "VARCHAR":
-            params["null_like"] = NULL_LIKE
+    for i, col in enumerate(table.columns):
+        ident = quote_ident(col.name)
+        if col.type == "VARCHAR":
+            params["null_like"] = null_like
             found.append((f"c{i}_null_like", ident, f"list_contains($null_like, lower(trim({ident})))"))
-        for kind, values in (("outside", col.get("accepted_values")), ("new", (known or {}).get(col["name"]))):
+        for kind, values in (("outside", col.accepted_values), ("new", (known or {}).get(col.name))):
             if values is not None:
                 params[f"{kind}{i}"] = [str(v) for v in values]
                 found.append((f"c{i}_{kind}", ident,
@@ -53,7 +57,7 @@ def _conditions(table: dict[str, Any], known: dict[str, list[str]] | None,
     return found
 
 
-def scan_table(con: Any, table: dict[str, Any], path: Path, dialect: dict[str, Any],
+def scan_table(con: DuckDBPyConnection, table: Table, path: Path, dialect: Dialect, null_like: list[str],
                known: dict[str, list[str]] | None = None) -> dict[str, Any]:
     """A typed aggregate scan: rows, duplicate keys, and per column nulls, undeclared null-like text
     (text columns; in typed columns it fails the read), values outside accepted values and values a
@@ -62,105 +66,106 @@ def scan_table(con: Any, table: dict[str, Any], path: Path, dialect: dict[str, A
 
     read, params = read_csv_sql(table, dialect)
     params["path"] = str(path)
-    pk = ", ".join(quote_ident(k) for k in table["primary_key"])
-    pk_expr = f"({pk})" if len(table["primary_key"]) > 1 else pk
+    pk = ", ".join(quote_ident(k) for k in table.primary_key)
+    pk_expr = f"({pk})" if len(table.primary_key) > 1 else pk
     exprs = ["count(*) as n_rows", f"count(*) - count(distinct {pk_expr}) as n_dup_pk"]
-    exprs += [f"count(*) - count({quote_ident(c['name'])}) as c{i}_nulls" for i, c in enumerate(table["columns"])]
-    conditions = _conditions(table, known, params)
+    exprs += [f"count(*) - count({quote_ident(c.name)}) as c{i}_nulls" for i, c in enumerate(table.columns)]
+    conditions = _conditions(table, null_like, known, params)
     exprs += [f"count_if({cond}) as {key}" for key, _, cond in conditions]
-    row = con.execute(f"select {', '.join(exprs)} from {read}", params).fetchone()
-    stats = {d[0]: (v or 0) for d, v in zip(con.description, row, strict=True)}
+    stats: dict[str, Any] = {k: v or 0 for k, v in rows_as_dicts(con, f"select {', '.join(exprs)} from {read}",
+                                                                params)[0].items()}
     hits = [(key, ident, cond) for key, ident, cond in conditions if stats[key]]
     if hits:
         lists = ", ".join(f"histogram(cast({ident} as varchar)) filter (where {cond}) as {key}_values"
                           for key, ident, cond in hits)
         used = {k: v for k, v in params.items() if k in ("path", "columns", "delim", "quote", "escape",
                                                          "tsformat", "nulls") or f"${k}" in lists}
-        row = con.execute(f"select {lists} from {read}", used).fetchone()
-        for d, value in zip(con.description, row, strict=True):
+        for key, value in rows_as_dicts(con, f"select {lists} from {read}", used)[0].items():
+            assert isinstance(value, dict)
             ranked = sorted(value.items(), key=lambda kv: (-kv[1], kv[0]))[:5]  # the five most common
-            stats[d[0]] = [{"value": v, "n": n} for v, n in ranked]
+            stats[key] = [{"value": v, "n": n} for v, n in ranked]
     return stats
 
 
-def stats_from_profile(table: dict[str, Any], profile: dict[str, Any],
+def stats_from_profile(table: Table, profile: Profile, null_like: list[str],
                        known: dict[str, list[str]] | None = None) -> dict[str, Any] | None:
     """The stats `scan_table` would compute, read from a profile of the very same file (same sha256)
     made under the same manifest columns and null tokens; None when the profile cannot tell."""
-    cols = profile["columns"]
-    if ([(c["name"], c["type"]) for c in cols] != [(c["name"], c["type"]) for c in table["columns"]]
-            or profile.get("null_tokens") != table["null_tokens"] or len(table["primary_key"]) != 1):
+    cols = profile.columns
+    if ([(c.name, c.type) for c in cols] != [(c.name, c.type) for c in table.columns]
+            or profile.null_tokens != table.null_tokens or len(table.primary_key) != 1):
         return None
-    by_name = {c["name"]: c for c in cols}
-    pk = by_name[table["primary_key"][0]]
-    n = profile["row_count"]
-    stats: dict[str, Any] = {"n_rows": n, "n_dup_pk": n - pk["distinct_count"]}
+    by_name = {c.name: c for c in cols}
+    pk = by_name[table.primary_key[0]]
+    n = profile.row_count
+    stats: dict[str, Any] = {"n_rows": n, "n_dup_pk": n - pk.distinct_count}
     params: dict[str, Any] = {}
     for i, col in enumerate(cols):
-        stats[f"c{i}_nulls"] = col["null_count"]
-    for key, _, _ in _conditions(table, known, params):
+        stats[f"c{i}_nulls"] = col.null_count
+    for key, _, _ in _conditions(table, null_like, known, params):
         i = int(key[1:].split("_", 1)[0])
         col = cols[i]
-        values = col.get("top_values") or []
-        if col["distinct_count"] != len(values):
+        values = col.top_values
+        if col.distinct_count != len(values):
             return None  # the profile does not list every value of this column
         if key.endswith("_null_like"):
-            bad = [v for v in values if str(v["value"]).strip().lower() in NULL_LIKE]
+            bad = [v for v in values if str(v.value).strip().lower() in null_like]
         else:
             allowed = {str(v) for v in params[key.split("_", 1)[1] + str(i)]}
-            bad = [v for v in values if str(v["value"]) not in allowed]
-        stats[key] = sum(v["count"] for v in bad)
+            bad = [v for v in values if str(v.value) not in allowed]
+        stats[key] = sum(v.count for v in bad)
         if bad:
-            ranked = sorted(bad, key=lambda v: (-v["count"], str(v["value"])))[:5]
-            stats[f"{key}_values"] = [{"value": v["value"], "n": v["count"]} for v in ranked]
+            ranked = sorted(bad, key=lambda v: (-v.count, str(v.value)))[:5]
+            stats[f"{key}_values"] = [{"value": v.value, "n": v.count} for v in ranked]
     return stats
 
 
 def check_sources(c: Contracts, data_dir: Path, tables: list[str], q: Questions,
-                  display: Any, *, expect_missing: bool = False,
+                  display: Callable[[Path], str], *, expect_missing: bool = False,
                   known: dict[str, dict[str, list[str]]] | None = None,
-                  profiles: dict[str, dict[str, Any]] | None = None) -> dict[str, SourceFacts]:
+                  profiles: dict[str, Profile] | None = None) -> dict[str, SourceFacts]:
     """Check the source files of `tables`; return what was learnt of each."""
     import duckdb
 
     from leakcli.engine import connect
 
-    dialect = c.manifest["dialect"]
+    dialect = c.manifest.dialect
+    null_like = c.manifest.checks.null_like
     facts: dict[str, SourceFacts] = {}
     con = connect()
     for name in tables:
         table = c.tables[name]
         ti = list(c.tables).index(name)
         loc = f"{MANIFEST}#/tables/{ti}"
-        path = data_dir / table["file"]
+        path = data_dir / table.file
         shown = display(path)
         if not path.is_file():
             facts[name] = SourceFacts(name, shown, False)
             if not expect_missing:
                 q.ask("missing_file", "blocking", shown,
-                      f"Required source file '{table['file']}' of table '{name}' is missing from "
+                      f"Required source file '{table.file}' of table '{name}' is missing from "
                       f"{display(data_dir)}: where is it?")
             continue
         fact = SourceFacts(name, shown, True, sha256=file_sha256(path))
         facts[name] = fact
-        expected = [col["name"] for col in table["columns"]]
-        found = read_header(path, dialect["delimiter"])
+        expected = [col.name for col in table.columns]
+        found = read_header(path, dialect.delimiter)
         if found != expected:
             q.ask("header_mismatch", "blocking", f"{shown}:1",
                   f"{header_problem(found, expected)} ({loc}/columns): is the file or the manifest right?")
             continue
         profile = (profiles or {}).get(name)
         stats = None
-        if profile is not None and profile["sha256"] == fact.sha256:
-            stats = stats_from_profile(table, profile, (known or {}).get(name))
+        if profile is not None and profile.sha256 == fact.sha256:
+            stats = stats_from_profile(table, profile, null_like, (known or {}).get(name))
         try:
-            stats = stats or scan_table(con, table, path, dialect, (known or {}).get(name))
+            stats = stats or scan_table(con, table, path, dialect, null_like, (known or {}).get(name))
         except duckdb.Error as exc:
             from leakcli.engine import csv_error
 
             err = csv_error(exc, shown, table)
             value = getattr(err, "value", None)
-            if value is not None and value.strip().lower() in NULL_LIKE:
+            if value is not None and value.strip().lower() in null_like:
                 q.ask("undeclared_null_token", "blocking", err.location,
                       f"Column {name}.{err.column} holds the null-like text {value!r}, which "
                       f"{MANIFEST}#/tables/{ti}/null_tokens does not declare: is it a missing value "
@@ -172,15 +177,15 @@ def check_sources(c: Contracts, data_dir: Path, tables: list[str], q: Questions,
         fact.rows = int(stats["n_rows"])
         if not fact.rows:
             q.ask("empty_source", "warning", f"{shown}:1",
-                  f"'{table['file']}' has a header but no rows: is the export complete?")
+                  f"'{table.file}' has a header but no rows: is the export complete?")
         if stats["n_dup_pk"]:
             q.ask("duplicate_key", "blocking", f"{shown}",
-                  f"{stats['n_dup_pk']} rows of '{table['file']}' repeat a primary key "
-                  f"({', '.join(table['primary_key'])}, {loc}/primary_key): which row is right?")
-        for i, col in enumerate(table["columns"]):
+                  f"{stats['n_dup_pk']} rows of '{table.file}' repeat a primary key "
+                  f"({', '.join(table.primary_key)}, {loc}/primary_key): which row is right?")
+        for i, col in enumerate(table.columns):
             cl = f"{loc}/columns/{i}"
-            cname = f"{name}.{col['name']}"
-            fact.columns[col["name"]] = {
+            cname = f"{name}.{col.name}"
+            fact.columns[col.name] = {
                 "nulls": int(stats[f"c{i}_nulls"] or 0),
                 "new": int(stats.get(f"c{i}_new") or 0),
                 "new_values": stats.get(f"c{i}_new_values") or [],
@@ -191,13 +196,13 @@ def check_sources(c: Contracts, data_dir: Path, tables: list[str], q: Questions,
                       f"Column {cname} holds {stats[f'c{i}_null_like']} null-like value(s) ({values}) "
                       f"that {MANIFEST}#/tables/{ti}/null_tokens does not declare: are they missing "
                       f"values (add them to null_tokens) or real values?")
-            if not col["nullable"] and stats[f"c{i}_nulls"]:
+            if not col.nullable and stats[f"c{i}_nulls"]:
                 q.ask("unexpected_null", "blocking", f"{shown}",
                       f"Column {cname} is declared not null ({cl}/nullable) but holds "
                       f"{stats[f'c{i}_nulls']} null(s): what should they become?")
             if stats.get(f"c{i}_outside"):
                 values = ", ".join(f"{v['value']!r} ({v['n']})" for v in stats[f"c{i}_outside_values"])
-                q.ask("unaccepted_value", col.get("accepted_values_severity", "warning"), f"{shown}",
+                q.ask("unaccepted_value", col.accepted_values_severity, f"{shown}",
                       f"Column {cname} holds {stats[f'c{i}_outside']} value(s) outside its accepted "
                       f"values ({cl}/accepted_values): {values}. Accept them or fix the data?")
     con.close()
@@ -205,45 +210,45 @@ def check_sources(c: Contracts, data_dir: Path, tables: list[str], q: Questions,
 
 
 def check_relations(c: Contracts, data_dir: Path, facts: dict[str, SourceFacts], q: Questions,
-                    display: Any) -> None:
+                    display: Callable[[Path], str]) -> None:
     """Cross-file rules of the manifest (`relations`), e.g. refunds never exceed their order."""
     import duckdb
 
-    from leakcli.engine import connect, read_csv_sql
+    from leakcli.engine import connect, one_row, read_csv_sql
 
-    dialect = c.manifest["dialect"]
-    for ri, rel in enumerate(c.manifest.get("relations", [])):
-        child, parent = rel["child"], rel["parent"]
-        if any(facts.get(s["table"]) is None or facts[s["table"]].rows is None for s in (child, parent)):
+    dialect = c.manifest.dialect
+    for ri, rel in enumerate(c.manifest.relations):
+        child, parent = rel.child, rel.parent
+        if any(facts.get(s.table) is None or facts[s.table].rows is None for s in (child, parent)):
             continue  # a file is missing or unreadable: asked about already
         params: dict[str, Any] = {}
         reads = {}
         for side, spec in (("c", child), ("p", parent)):
-            call, p = read_csv_sql(c.tables[spec["table"]], dialect)
+            call, p = read_csv_sql(c.tables[spec.table], dialect)
             for k, v in p.items():
                 params[f"{side}_{k}"] = v
                 call = call.replace(f"${k}", f"${side}_{k}")
-            params[f"{side}_path"] = str(data_dir / c.tables[spec["table"]]["file"])
+            params[f"{side}_path"] = str(data_dir / c.tables[spec.table].file)
             reads[side] = call.replace("$path", f"${side}_path")
-        keys = ", ".join(quote_ident(k) for k in child["key"])
+        keys = ", ".join(quote_ident(k) for k in child.key)
         on = " and ".join(f"ch.{quote_ident(a)} = pa.{quote_ident(b)}"
-                          for a, b in zip(child["key"], parent["key"], strict=True))
-        sql = (f"with ch as (select {keys}, sum({quote_ident(child['value'])}) as total, min(line) as line "
+                          for a, b in zip(child.key, parent.key, strict=True))
+        sql = (f"with ch as (select {keys}, sum({quote_ident(child.value)}) as total, min(line) as line "
                f"from (select *, row_number() over () + 1 as line from {reads['c']}) group by {keys}) "
                f"select count(*), min(ch.line), arg_min(ch.total, ch.line), "
-               f"arg_min(pa.{quote_ident(parent['value'])}, ch.line) "
-               f"from ch join {reads['p']} as pa on {on} where ch.total > pa.{quote_ident(parent['value'])}")
+               f"arg_min(pa.{quote_ident(parent.value)}, ch.line) "
+               f"from ch join {reads['p']} as pa on {on} where ch.total > pa.{quote_ident(parent.value)}")
         con = connect()
         try:
-            n, line, total, limit = con.execute(sql, params).fetchone()
+            n, line, total, limit = one_row(con, sql, params)
         except duckdb.Error:
             continue  # the per-file checks report unreadable files
         finally:
             con.close()
         if n:
-            shown = display(data_dir / c.tables[child["table"]]["file"])
-            q.ask(rel["name"], rel["severity"], f"{shown}:{line}",
-                  f"{n} {parent['table']} row(s) have {child['table']} adding up to more than their "
-                  f"{parent['value']} (first at line {line}: {total} > {limit}; "
+            shown = display(data_dir / c.tables[child.table].file)
+            q.ask(rel.name, rel.severity, f"{shown}:{line}",
+                  f"{n} {parent.table} row(s) have {child.table} adding up to more than their "
+                  f"{parent.value} (first at line {line}: {total} > {limit}; "
                   f"{MANIFEST}#/relations/{ri}): which amount is right?")
 

@@ -219,7 +219,7 @@ def _load_calibration(con: Any) -> None:
 def generate(req: GenerateRequest) -> GenerateResult:
     import duckdb
 
-    from leakcli.engine import connect
+    from leakcli.engine import connect, count_rows
 
     if not req.scale > 0:
         raise UsageError(f"--scale must be greater than 0, got {req.scale}")
@@ -246,7 +246,7 @@ def generate(req: GenerateRequest) -> GenerateResult:
             target = tmp / FILES[table]
             con.execute(f"copy ({query}) to $path (format csv, header true, nullstr 'NULL', "
                         "timestampformat '%Y-%m-%d %H:%M:%S', quote '')", {"path": str(target)})
-            rows[FILES[table]] = int(con.execute(f"select count(*) from ({query})").fetchone()[0])
+            rows[FILES[table]] = count_rows(con, f"({query})")
         _clear(out)
         tmp.rename(out)
     except duckdb.Error as exc:

@@ -11,7 +11,7 @@ from typing import Any
 
 from leakcli import checks, contracts, state
 from leakcli.ambiguity import Ambiguity, Questions
-from leakcli.contracts import Contracts
+from leakcli.contracts import REGISTRY, Contracts
 from leakcli.errors import ContractError, RenderError, UsageError
 from leakcli.project import Paths, resolve_data
 from leakcli.render import Rendered, Renderer
@@ -120,7 +120,7 @@ def render_all(c: Contracts, q: Questions) -> dict[str, Rendered]:
         try:
             rendered[name] = renderer.render_model(name)
         except RenderError as exc:
-            q.ask("render_error", "blocking", exc.location or c.models[name]["template"],
+            q.ask("render_error", "blocking", exc.location or c.models[name].template,
                   f"Template of '{name}' cannot be rendered: {exc.message}. How should it read?")
     return rendered
 
@@ -128,7 +128,7 @@ def render_all(c: Contracts, q: Questions) -> dict[str, Rendered]:
 def required_tables(c: Contracts, rendered: dict[str, Rendered]) -> list[str]:
     """Tables the build reads: those the manifest marks required and those a template reads."""
     used = {t for r in rendered.values() for s, t in r.sources if s == c.source_name}
-    return [t for t in c.tables if c.tables[t]["required"] or t in used]
+    return [t for t in c.tables if c.tables[t].required or t in used]
 
 
 def bind_models(c: Contracts, rendered: dict[str, Rendered], order: list[str],
@@ -144,7 +144,7 @@ def bind_models(c: Contracts, rendered: dict[str, Rendered], order: list[str],
     create_empty_sources(con, c, [t for t in tables if t in c.tables])
     for name in order:
         model = c.models[name]
-        declared = [(col["name"], col["type"]) for col in model["columns"]]
+        declared = [(col.name, col.type) for col in model.columns]
         r = rendered[name]
         try:
             found = describe(con, r.sql)
@@ -155,7 +155,7 @@ def bind_models(c: Contracts, rendered: dict[str, Rendered], order: list[str],
             found = None
         if found is not None and found != declared:
             q.ask("contract_mismatch", "blocking",
-                  f"{checks.REGISTRY}#{c.model_pointer(name)}/columns",
+                  f"{REGISTRY}#{c.model_pointer(name)}/columns",
                   f"Model '{name}' returns {columns_diff(found, declared)}: is the template or the "
                   f"registry right?")
         cols = ", ".join(f"{quote_ident(n)} {t}" for n, t in declared)
@@ -182,8 +182,8 @@ def _actions(c: Contracts, rendered: dict[str, Rendered], order: list[str],
         model, r = c.models[name], rendered[name]
         parts = {
             "sql": sha256_text(r.sql),
-            "contract": _digest({k: model[k] for k in ("columns", "grain", "layer", "materialized")
-                                 if k in model}),
+            "contract": _digest(model.model_dump(include={"columns", "grain", "layer", "materialized"},
+                                                 exclude_none=True)),
             "upstream": {p: fps[p] for p in r.refs if p in fps},
             "sources": {t: source_shas.get(t, "") for s, t in r.sources},
         }
@@ -202,7 +202,7 @@ def _actions(c: Contracts, rendered: dict[str, Rendered], order: list[str],
             action, reason = "unchanged", "fingerprint matches the built table"
         else:
             action, reason = "rebuild", _why(parts, old_parts)
-        steps.append(ModelStep(name=name, layer=model["layer"], depends_on=list(r.refs),
+        steps.append(ModelStep(name=name, layer=model.layer, depends_on=list(r.refs),
                                sources=[f"{s}.{t}" for s, t in r.sources], action=action,
                                reason=reason, fingerprint=fp, template=r.template, sql=r.sql,
                                parts=parts))
@@ -238,8 +238,8 @@ def build_plan(req: PlanRequest) -> Plan:
     order = checks.check_contracts(c, rendered, q)
     order = [n for n in order if n in rendered]
     tables = required_tables(c, rendered)
-    data = resolve_data(req.root, req.data_dir, [c.tables[t]["file"] for t in tables])
-    pending = data.synthetic and not all((data.path / c.tables[t]["file"]).exists() for t in tables)
+    data = resolve_data(req.root, req.data_dir, [c.tables[t].file for t in tables])
+    pending = data.synthetic and not all((data.path / c.tables[t].file).exists() for t in tables)
     if data.synthetic:
         q.ask("synthetic_fallback", "info", paths.rel(data.path),
               "No Maven CSVs were found in datasets/maven-fuzzy-factory/raw/ and no data directory "

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from leakcli import contracts
 from leakcli.ambiguity import Questions
@@ -15,9 +15,10 @@ from leakcli.errors import ContractError
 from leakcli.project import DataSource, Paths, resolve_data
 from leakcli.render import quote_ident, source_relation
 
-TOP_VALUES = 20
-NULL_DRIFT = 0.01  # a change of the null share by more than one point is reported
-ROW_DRIFT = 0.10  # a change of the row count by more than 10% is reported
+if TYPE_CHECKING:
+    from leakcli.datachecks import SourceFacts
+    from leakcli.model import Profile
+
 
 
 @dataclass(frozen=True)
@@ -39,23 +40,23 @@ def profile_table(con: Any, c: Contracts, table: str, sha256: str) -> dict[str, 
     rel = quote_ident(source_relation(c.source_name, table))
     rows = con.execute(f"select count(*) from {rel}").fetchone()[0]
     columns = []
-    for col in spec["columns"]:
-        ident = quote_ident(col["name"])
+    for col in spec.columns:
+        ident = quote_ident(col.name)
         nulls, distinct, lo, hi = con.execute(
             f"select count(*) - count({ident}), count(distinct {ident}), "
             f"cast(min({ident}) as varchar), cast(max({ident}) as varchar) from {rel}"
         ).fetchone()
         top = con.execute(
             f"select cast({ident} as varchar) as v, count(*) as n from {rel} where {ident} is not null "
-            f"group by all order by n desc, v limit {TOP_VALUES}"
+            f"group by all order by n desc, v limit {int(c.manifest.checks.profile_top_values)}"
         ).fetchall()
         columns.append({
-            "name": col["name"], "type": col["type"], "null_count": int(nulls),
+            "name": col.name, "type": col.type, "null_count": int(nulls),
             "distinct_count": int(distinct), "min": lo, "max": hi,
             "top_values": [{"value": v, "count": int(n)} for v, n in top],
         })
-    return {"version": 1, "table": table, "file": spec["file"], "sha256": sha256,
-            "row_count": int(rows), "null_tokens": list(spec["null_tokens"]),
+    return {"version": 1, "table": table, "file": spec.file, "sha256": sha256,
+            "row_count": int(rows), "null_tokens": list(spec.null_tokens),
             "generated_by": "leakcli profile", "columns": columns}
 
 
@@ -65,15 +66,15 @@ def write_profiles(req: ProfileRequest) -> ProfileResult:
 
     c = contracts.load(req.root)
     paths = Paths(req.root)
-    required = [t for t, spec in c.tables.items() if spec["required"]]
-    data = resolve_data(req.root, req.data_dir, [c.tables[t]["file"] for t in required])
-    present = [t for t, spec in c.tables.items() if spec["required"] or (data.path / spec["file"]).exists()]
+    required = [t for t, spec in c.tables.items() if spec.required]
+    data = resolve_data(req.root, req.data_dir, [c.tables[t].file for t in required])
+    present = [t for t, spec in c.tables.items() if spec.required or (data.path / spec.file).exists()]
     con = connect()
     load_sources(con, c, data.path, present, display=paths.rel)
     paths.profiles.mkdir(parents=True, exist_ok=True)
     written, profiles = [], []
     for table in present:
-        doc = profile_table(con, c, table, file_sha256(data.path / c.tables[table]["file"]))
+        doc = profile_table(con, c, table, file_sha256(data.path / c.tables[table].file))
         out = paths.profiles / f"{table}.json"
         tmp = out.with_suffix(".json.tmp")
         tmp.write_text(json.dumps(doc, indent=1) + "\n", "utf-8")
@@ -84,64 +85,63 @@ def write_profiles(req: ProfileRequest) -> ProfileResult:
     return ProfileResult(data=data, written=written, profiles=profiles)
 
 
-def load_profiles(c: Contracts, paths: Paths) -> dict[str, dict[str, Any]]:
-    from leakcli.contracts import validate
+def load_profiles(c: Contracts, paths: Paths) -> dict[str, Profile]:
+    from leakcli.contracts import read_document
+    from leakcli.model import Profile
 
-    found: dict[str, dict[str, Any]] = {}
+    found: dict[str, Profile] = {}
     for table in c.tables:
         path = paths.profiles / f"{table}.json"
         if not path.exists():
             continue
         rel = paths.rel(path)
-        try:
-            doc = json.loads(path.read_text("utf-8"))
-        except json.JSONDecodeError as exc:
-            raise ContractError(f"malformed JSON: {exc.msg}", file=rel, line=exc.lineno,
-                                column=exc.colno) from None
-        problems = validate(doc, "profile", rel)
-        if problems:
-            raise ContractError(problems[0].message, problems=problems, file=rel,
-                                pointer=problems[0].pointer)
+        problems: list[ContractError] = []
+        doc = read_document(paths.root, rel, Profile, problems, {})
+        if doc is None:
+            raise ContractError(problems[0].message, problems=problems, file=rel, pointer=problems[0].pointer,
+                                line=problems[0].line, column=problems[0].column)
         found[table] = doc
     return found
 
 
-def known_values(profiles: dict[str, dict[str, Any]]) -> dict[str, dict[str, list[str]]]:
+def known_values(profiles: dict[str, Profile]) -> dict[str, dict[str, list[str]]]:
     """Per table and column, the complete list of values a profile saw (short lists only)."""
     out: dict[str, dict[str, list[str]]] = {}
     for table, doc in profiles.items():
-        for col in doc["columns"]:
-            top = col.get("top_values") or []
-            if col["type"] == "VARCHAR" and 0 < col["distinct_count"] == len(top):
-                out.setdefault(table, {})[col["name"]] = [t["value"] for t in top]
+        for col in doc.columns:
+            top = col.top_values
+            if col.type == "VARCHAR" and 0 < col.distinct_count == len(top):
+                out.setdefault(table, {})[col.name] = [str(t.value) for t in top]
     return out
 
 
-def compare_profiles(c: Contracts, paths: Paths, facts: dict[str, Any],
-                     profiles: dict[str, dict[str, Any]], q: Questions) -> None:
-    """Warn, with the figures, where the data drifted from its committed profile."""
+def compare_profiles(c: Contracts, paths: Paths, facts: dict[str, SourceFacts],
+                     profiles: dict[str, Profile], q: Questions) -> None:
+    """Warn, with the figures, where the data drifted from its committed profile (the manifest's
+    `checks` say how far is drift)."""
+    drift = c.manifest.checks
     for table, fact in facts.items():
         doc = profiles.get(table)
-        if doc is None or fact.rows is None or doc["sha256"] == fact.sha256:
+        if doc is None or fact.rows is None or doc.sha256 == fact.sha256:
             continue
         loc = paths.rel(paths.profiles / f"{table}.json")
-        before, now = doc["row_count"], fact.rows
-        if before and abs(now - before) / before > ROW_DRIFT:
+        before, now = doc.row_count, fact.rows
+        if before and abs(now - before) / before > drift.row_drift:
             q.ask("profile_drift", "warning", fact.file,
-                  f"{c.tables[table]['file']} has {now:,} rows where its profile {loc} has "
+                  f"{c.tables[table].file} has {now:,} rows where its profile {loc} has "
                   f"{before:,} ({(now - before) / before:+.1%}): is this the export you meant?")
-        for col in doc["columns"]:
-            seen = fact.columns.get(col["name"])
+        for col in doc.columns:
+            seen = fact.columns.get(col.name)
             if seen is None:
                 continue
-            share_before = col["null_count"] / before if before else 0.0
+            share_before = col.null_count / before if before else 0.0
             share_now = seen["nulls"] / now if now else 0.0
-            if abs(share_now - share_before) > NULL_DRIFT:
+            if abs(share_now - share_before) > drift.null_drift:
                 q.ask("profile_drift", "warning", fact.file,
-                      f"Column {table}.{col['name']} is {share_now:.1%} null where its profile {loc} "
+                      f"Column {table}.{col.name} is {share_now:.1%} null where its profile {loc} "
                       f"has {share_before:.1%}: did the export change?")
             if seen["new"]:
                 values = ", ".join(f"{v['value']!r} ({v['n']})" for v in seen["new_values"])
                 q.ask("profile_drift", "warning", fact.file,
-                      f"Column {table}.{col['name']} holds {seen['new']} value(s) its profile {loc} "
+                      f"Column {table}.{col.name} holds {seen['new']} value(s) its profile {loc} "
                       f"never saw: {values}. New segment or bad data?")

@@ -11,11 +11,12 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from leakcli.contracts import Contracts
 from leakcli.errors import RenderError
 
+T = TypeVar("T")
 SENTINEL = "\x00ref:{}\x00"
 SENTINEL_RE = re.compile("\x00ref:([^\x00]*)\x00")
 PLACEHOLDER_RE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(?::([A-Za-z_][A-Za-z0-9_]*))?\}")
@@ -61,13 +62,13 @@ class Renderer:
             undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True
         )
         self.catalog = contracts.catalog
-        self.metrics = {m["name"]: m for m in self.catalog["metrics"]}
-        self.joins = {j["name"]: j for j in contracts.joins["joins"]}
+        self.metrics = {m.name: m for m in self.catalog.metrics}
+        self.joins = {j.name: j for j in contracts.joins.joins}
 
     # -- public -----------------------------------------------------------------------------------
     def render_model(self, name: str) -> Rendered:
         model = self.contracts.models[name]
-        path = model["template"]
+        path = model.template
         try:
             text = (self.contracts.root / path).read_text("utf-8")
         except FileNotFoundError:
@@ -120,9 +121,10 @@ class Renderer:
             return quote_ident(source_relation(source_name, table))
 
         def var(name: str) -> str:
-            for section in ("thresholds", "labels"):
-                if name in self.catalog[section]:
-                    return sql_literal(self.catalog[section][name])
+            thresholds = self.catalog.thresholds.model_dump()
+            for section in (thresholds, self.catalog.labels):
+                if name in section:
+                    return sql_literal(section[name])
             raise RenderError(f"var('{name}') is neither a threshold nor a label of the metric catalog")
 
         def metric(name: str) -> str:
@@ -130,49 +132,49 @@ class Renderer:
                 raise RenderError(f"metric('{name}') is not in contracts/metric-catalog.json")
             if name not in out.metrics:
                 out.metrics.append(name)
-            return "(" + self.env.from_string(self.metrics[name]["sql"]).render(context) + ")"
+            return "(" + self.env.from_string(self.metrics[name].sql).render(context) + ")"
 
         def join(name: str) -> str:
             if name not in self.joins:
                 raise RenderError(f"join('{name}') is not in contracts/join-contracts.json")
             j = self.joins[name]
             out.joins.append(name)
-            left, right = j["left"], j["right"]
+            left, right = j.left, j.right
             on = " and ".join(
-                f"{right['alias']}.{quote_ident(rk)} = {left['alias']}.{quote_ident(lk)}"
-                for lk, rk in zip(left["keys"], right["keys"], strict=False)
+                f"{right.alias}.{quote_ident(rk)} = {left.alias}.{quote_ident(lk)}"
+                for lk, rk in zip(left.keys, right.keys, strict=False)
             )
-            return f"{j['type']} join {ref(right['model'])} as {right['alias']} on {on}"
+            return f"{j.type} join {ref(right.model)} as {right.alias} on {on}"
 
-        priority = self.catalog["priority"]
-        scopes = {s["name"]: s for s in priority["scopes"]}
-        baselines = {b["name"]: b for b in self.catalog["baselines"]}
+        priority = self.catalog.priority
+        scopes = {s.name: s for s in priority.scopes}
+        baselines = {b.name: b for b in self.catalog.baselines}
 
-        def lookup(table: dict[str, Any], name: str, what: str) -> dict[str, Any]:
+        def lookup(table: dict[str, T], name: str, what: str) -> T:
             if name not in table:
                 raise RenderError(f"{what}('{name}') is not in contracts/metric-catalog.json")
-            return dict(table[name])
+            return table[name]
 
         def primary_leak() -> str:
             """Fixed for a scope that names its primary leak; else the largest leak, ties in order."""
-            leaks = priority["leaks"]
-            whens = [f"when action_scope = {sql_literal(s['name'])} then {sql_literal(s['primary_leak'])}"
-                     for s in priority["scopes"] if "primary_leak" in s]
+            leaks = priority.leaks
+            whens = [f"when action_scope = {sql_literal(s.name)} then {sql_literal(s.primary_leak)}"
+                     for s in priority.scopes if s.primary_leak]
             for i, leak in enumerate(leaks[:-1]):
-                later = " and ".join(f"{leak['column']} >= {o['column']}" for o in leaks[i + 1 :])
-                whens.append(f"when {later} then {sql_literal(leak['name'])}")
-            return f"case {' '.join(whens)} else {sql_literal(leaks[-1]['name'])} end"
+                later = " and ".join(f"{leak.column} >= {o.column}" for o in leaks[i + 1 :])
+                whens.append(f"when {later} then {sql_literal(leak.name)}")
+            return f"case {' '.join(whens)} else {sql_literal(leaks[-1].name)} end"
 
         def recommended_action() -> str:
-            texts = [(s["primary_leak"], s["action"]) for s in priority["scopes"] if "action" in s]
-            texts += [(leak["name"], leak["action"]) for leak in priority["leaks"]]
+            texts = [(s.primary_leak, s.action) for s in priority.scopes if s.primary_leak and s.action]
+            texts += [(leak.name, leak.action) for leak in priority.leaks]
             whens = [f"when {sql_literal(name)} then {self.format_text(text)}" for name, text in texts]
             return f"case primary_leak {' '.join(whens)} end"
 
         def measure_columns(prefix: str = "") -> str:
             """The catalog's measures, each `metric(m) as prefix + m`."""
             return ",\n        ".join(f"{metric(m)} as {quote_ident(prefix + m)}"
-                                      for m in self.catalog["measures"])
+                                      for m in self.catalog.measures)
 
         context: dict[str, Any] = {
             "ref": ref,
@@ -182,16 +184,16 @@ class Renderer:
             "join": join,
             "measure_columns": measure_columns,
             "totals": lambda: ",\n        ".join(
-                f"cast(sum({quote_ident(t['column'])}) as {t['type']}) as {quote_ident(t['column'])}"
-                for t in self.catalog["totals"]),
-            "baseline_prefix": lambda name: lookup(baselines, name, "baseline_prefix")["prefix"],
-            "any_flag": lambda: "(" + " or ".join(priority["flag_columns"]) + ")",
-            "all_label": lambda: sql_literal(priority["all_label"]),
-            "scope": lambda name: sql_literal(lookup(scopes, name, "scope")["name"]),
-            "scope_gap": lambda name: quote_ident(lookup(scopes, name, "scope_gap")["gap"]),
-            "scope_keep": lambda name: "(" + lookup(scopes, name, "scope_keep")["keep"] + ")",
+                f"cast(sum({quote_ident(t.column)}) as {t.type}) as {quote_ident(t.column)}"
+                for t in self.catalog.totals),
+            "baseline_prefix": lambda name: lookup(baselines, name, "baseline_prefix").prefix,
+            "any_flag": lambda: "(" + " or ".join(priority.flag_columns) + ")",
+            "all_label": lambda: sql_literal(priority.all_label),
+            "scope": lambda name: sql_literal(lookup(scopes, name, "scope").name),
+            "scope_gap": lambda name: quote_ident(lookup(scopes, name, "scope_gap").gap),
+            "scope_keep": lambda name: "(" + lookup(scopes, name, "scope_keep").keep + ")",
             "priority_order": lambda: ", ".join(
-                f"{quote_ident(r['column'])} {r['order']}" for r in priority["rank_by"]
+                f"{quote_ident(r.column)} {r.order}" for r in priority.rank_by
             ),
             "primary_leak": primary_leak,
             "recommended_action": recommended_action,
@@ -201,7 +203,7 @@ class Renderer:
     def format_text(self, text: str) -> str:
         """An action text with `{column}` and `{column:format}` placeholders as one SQL expression;
         each format is the catalog's SQL for `{value}` (contracts/metric-catalog.json#/formats)."""
-        formats = self.catalog["formats"]
+        formats = self.catalog.formats
         pieces: list[str] = []
         last = 0
         for m in PLACEHOLDER_RE.finditer(text):
@@ -211,7 +213,7 @@ class Renderer:
                                   f"contracts/metric-catalog.json#/formats")
             if m.start() > last:
                 pieces.append(sql_literal(text[last : m.start()]))
-            pieces.append("(" + formats[kind]["sql"].replace("{value}", quote_ident(column)) + ")")
+            pieces.append("(" + formats[kind].sql.replace("{value}", quote_ident(column)) + ")")
             last = m.end()
         if last < len(text):
             pieces.append(sql_literal(text[last:]))

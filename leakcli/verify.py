@@ -10,13 +10,16 @@ import decimal
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from leakcli import contracts, state
 from leakcli.contracts import Contracts
 from leakcli.errors import ContractError, LeakError, UsageError
 from leakcli.project import Paths
 from leakcli.render import Renderer, quote_ident, sql_literal
+
+if TYPE_CHECKING:
+    from leakcli.model import AcceptanceTest
 
 SAMPLE_ROWS = 5
 REF_CODES = ("unknown_ref", "undeclared_dependency", "source_for_model", "unknown_source", "literal_model_name")
@@ -109,24 +112,24 @@ class Runner:
         sample = [dict(zip(names, jsonable(list(row)), strict=True)) for row in cur.fetchall()]
         return int(count), sample
 
-    def rows_result(self, test: dict[str, Any], query: str, what: str) -> CheckResult:
+    def rows_result(self, test: AcceptanceTest, query: str, what: str) -> CheckResult:
         count, sample = self.failing(query)
         return CheckResult(**_base(test), observed=count, expected=0, failing_rows=count,
                           sample=sample, message=f"{count} {what}" if count else "")
 
     # -- kinds ------------------------------------------------------------------------------------
-    def relation_set(self, test: dict[str, Any]) -> CheckResult:
+    def relation_set(self, test: AcceptanceTest) -> CheckResult:
         from leakcli.engine import user_tables
 
         found = sorted(user_tables(self.con))
-        expected = sorted(self.c.ir["models"])
+        expected = sorted(self.c.ir.models)
         bad = [{"relation": n, "problem": "not in the stage IR"} for n in found if n not in expected]
         bad += [{"relation": n, "problem": "missing"} for n in expected if n not in found]
         return CheckResult(**_base(test), observed=found, expected=expected, failing_rows=len(bad),
                           sample=bad[:SAMPLE_ROWS],
                           message=f"{len(bad)} relation(s) differ from the stage IR" if bad else "")
 
-    def ref_discipline(self, test: dict[str, Any]) -> CheckResult:
+    def ref_discipline(self, test: AcceptanceTest) -> CheckResult:
         from leakcli.ambiguity import Questions
         from leakcli.checks import check_templates
 
@@ -137,82 +140,80 @@ class Runner:
                            sample=bad[:SAMPLE_ROWS],
                            message=f"{len(bad)} dependency(ies) bypass or contradict ref()" if bad else "")
 
-    def unique(self, test: dict[str, Any]) -> CheckResult:
-        cols = ", ".join(quote_ident(c) for c in test["columns"])
-        q = (f"select {cols}, count(*) as n from {quote_ident(test['model'])} "
+    def unique(self, test: AcceptanceTest) -> CheckResult:
+        cols = ", ".join(quote_ident(c) for c in test.columns or [])
+        q = (f"select {cols}, count(*) as n from {quote_ident(test.model)} "
              f"group by {cols} having count(*) > 1")
         return self.rows_result(test, q, "duplicated grain value(s)")
 
-    def not_blank(self, test: dict[str, Any]) -> CheckResult:
-        blanks = ", ".join(sql_literal(b) for b in test.get("blank_values", [""]))
+    def not_blank(self, test: AcceptanceTest) -> CheckResult:
+        blanks = ", ".join(sql_literal(b) for b in test.blank_values)
         cond = " or ".join(f"{quote_ident(c)} is null or trim(cast({quote_ident(c)} as varchar)) in ({blanks})"
-                           for c in test["columns"])
-        cols = ", ".join(quote_ident(c) for c in test["columns"])
-        return self.rows_result(test, f"select {cols} from {quote_ident(test['model'])} where {cond}",
+                           for c in test.columns or [])
+        cols = ", ".join(quote_ident(c) for c in test.columns or [])
+        return self.rows_result(test, f"select {cols} from {quote_ident(test.model)} where {cond}",
                                 "row(s) with a null or blank key")
 
-    def row_condition(self, test: dict[str, Any]) -> CheckResult:
-        cond = self.sql(test["id"], test["condition"])
-        q = f"select * from {quote_ident(test['model'])} where not coalesce(({cond}), false)"
+    def row_condition(self, test: AcceptanceTest) -> CheckResult:
+        cond = self.sql(test.id, test.condition or '')
+        q = f"select * from {quote_ident(test.model)} where not coalesce(({cond}), false)"
         return self.rows_result(test, q, "row(s) break the condition")
 
-    def failing_rows(self, test: dict[str, Any]) -> CheckResult:
-        return self.rows_result(test, self.sql(test["id"], test["query"]), "failing row(s)")
+    def failing_rows(self, test: AcceptanceTest) -> CheckResult:
+        return self.rows_result(test, self.sql(test.id, test.query or ''), "failing row(s)")
 
-    def relationship(self, test: dict[str, Any]) -> CheckResult:
-        cols = test["columns"]
+    def relationship(self, test: AcceptanceTest) -> CheckResult:
+        cols = test.columns or []
         match = " and ".join(f"t.{quote_ident(c)} is not distinct from m.{quote_ident(c)}" for c in cols)
-        q = (f"select {', '.join('m.' + quote_ident(c) for c in cols)} from {quote_ident(test['model'])} as m "
-             f"where not exists (select 1 from {quote_ident(test['to'])} as t where {match})")
-        return self.rows_result(test, q, f"row(s) missing from {test['to']}")
+        q = (f"select {', '.join('m.' + quote_ident(c) for c in cols)} from {quote_ident(test.model)} as m "
+             f"where not exists (select 1 from {quote_ident(test.to or '')} as t where {match})")
+        return self.rows_result(test, q, f"row(s) missing from {test.to}")
 
-    def join_cardinality(self, test: dict[str, Any]) -> CheckResult:
-        join = next((j for j in self.c.joins["joins"] if j["name"] == test["join"]), None)
+    def join_cardinality(self, test: AcceptanceTest) -> CheckResult:
+        join = next((j for j in self.c.joins.joins if j.name == test.join), None)
         if join is None:
-            index = self.c.tests["tests"].index(test)
-            raise ContractError(f"join '{test['join']}' is not in contracts/join-contracts.json",
+            index = self.c.tests.tests.index(test)
+            raise ContractError(f"join '{test.join}' is not in contracts/join-contracts.json",
                                 file="contracts/acceptance-tests.json", pointer=f"/tests/{index}/join")
-        card = join.get("cardinality", "")
-        side = join["left"] if card == "one_to_many" else join["right"]
-        if card == "many_to_many":
-            return CheckResult(**_base(test), status="pass", message="many_to_many: nothing to check")
-        keys = ", ".join(quote_ident(k) for k in side["keys"])
-        q = (f"select {keys}, count(*) as n from {quote_ident(side['model'])} "
+        card = join.cardinality or ""
+        side = join.left if card == "one_to_many" else join.right
+        keys = ", ".join(quote_ident(k) for k in side.keys)
+        q = (f"select {keys}, count(*) as n from {quote_ident(side.model)} "
              f"where ({keys}) is not null group by {keys} having count(*) > 1")
-        return self.rows_result(test, q, f"key(s) of {side['model']} match more than once ({card})")
+        return self.rows_result(test, q, f"key(s) of {side.model} match more than once ({card})")
 
-    def accepted_values(self, test: dict[str, Any]) -> CheckResult:
+    def accepted_values(self, test: AcceptanceTest) -> CheckResult:
         parts = []
-        for t in test["targets"]:
-            values = ", ".join(sql_literal(v) for v in t["values"])
-            col = quote_ident(t["column"])
-            parts.append(f"select {sql_literal(t['model'])} as model, {sql_literal(t['column'])} as "
+        for t in test.targets or []:
+            values = ", ".join(sql_literal(v) for v in t.values)
+            col = quote_ident(t.column)
+            parts.append(f"select {sql_literal(t.model)} as model, {sql_literal(t.column)} as "
                          f"column_name, cast({col} as varchar) as value, count(*) as n "
-                         f"from {quote_ident(t['model'])} where {col} is null or {col} not in ({values}) "
+                         f"from {quote_ident(t.model)} where {col} is null or {col} not in ({values}) "
                          f"group by all")
         return self.rows_result(test, " union all ".join(parts), "value(s) outside the accepted list")
 
-    def reconcile(self, test: dict[str, Any]) -> CheckResult:
+    def reconcile(self, test: AcceptanceTest) -> CheckResult:
         observed, expected, bad = {}, {}, []
-        for check in test["checks"]:
-            o = self.con.execute(self.sql(test["id"], check["observed"])).fetchone()[0]
-            e = self.con.execute(self.sql(test["id"], check["expected"])).fetchone()[0]
-            observed[check["name"]], expected[check["name"]] = jsonable(o), jsonable(e)
-            tolerance = decimal.Decimal(str(check.get("tolerance", 0)))
+        for check in test.checks or []:
+            o = self.con.execute(self.sql(test.id, check.observed)).fetchone()[0]
+            e = self.con.execute(self.sql(test.id, check.expected)).fetchone()[0]
+            observed[check.name], expected[check.name] = jsonable(o), jsonable(e)
+            tolerance = decimal.Decimal(str(check.tolerance))
             if o is None or e is None or abs(decimal.Decimal(str(o)) - decimal.Decimal(str(e))) > tolerance:
-                entry: dict[str, Any] = {"check": check["name"], "observed": jsonable(o),
+                entry: dict[str, Any] = {"check": check.name, "observed": jsonable(o),
                                          "expected": jsonable(e)}
-                if "sample" in check:
-                    entry["rows"] = self.failing(self.sql(test["id"], check["sample"]))[1]
+                if check.sample:
+                    entry["rows"] = self.failing(self.sql(test.id, check.sample))[1]
                 bad.append(entry)
         return CheckResult(**_base(test), observed=observed, expected=expected, failing_rows=len(bad),
                           sample=bad, message="; ".join(
                               f"{b['check']}: {b['observed']} != {b['expected']}" for b in bad))
 
 
-def _base(test: dict[str, Any]) -> dict[str, Any]:
-    return {"id": test["id"], "model": test["model"], "kind": test["kind"],
-            "severity": test["severity"], "status": "pass", "description": test["description"]}
+def _base(test: AcceptanceTest) -> dict[str, Any]:
+    return {"id": test.id, "model": test.model, "kind": test.kind,
+            "severity": test.severity, "status": "pass", "description": test.description}
 
 
 def verify(req: VerifyRequest) -> VerifyReport:
@@ -232,8 +233,8 @@ def verify(req: VerifyRequest) -> VerifyReport:
     runner = Runner(c, con, data_dir, paths)
     results: list[CheckResult] = []
     try:
-        for test in c.tests["tests"]:
-            kind: Callable[[dict[str, Any]], CheckResult] = getattr(runner, test["kind"])
+        for test in c.tests.tests:
+            kind: Callable[[AcceptanceTest], CheckResult] = getattr(runner, test.kind)
             try:
                 result = kind(test)
             except (duckdb.Error, LeakError) as exc:
@@ -241,7 +242,7 @@ def verify(req: VerifyRequest) -> VerifyReport:
                 result = CheckResult(**_base(test), message=msg)
                 result.status = "error"
             if result.failing_rows and result.status == "pass":
-                result.status = "fail" if test["severity"] == "error" else "warn"
+                result.status = "fail" if test.severity == "error" else "warn"
             results.append(result)
     finally:
         con.close()
@@ -250,7 +251,7 @@ def verify(req: VerifyRequest) -> VerifyReport:
 
 
 def _dataset(built: dict[str, dict[str, Any] | None], c: Contracts) -> dict[str, Any]:
-    for name in c.ir["final_models"]:
+    for name in c.ir.final_models:
         meta = built.get(name)
         if meta and "dataset" in meta:
             return dict(meta["dataset"])

@@ -46,11 +46,12 @@ def test_topological_order_respects_every_edge_and_is_deterministic(dag):
 def test_ref_extraction_round_trips(model_names):
     from leakcli.render import Renderer
 
+    shipped = contracts.load(REPO)
+
     class Fake:
         root = Path(".")
-        catalog = {"metrics": [], "thresholds": {}, "labels": {}, "measures": [], "baselines": [],
-                   "priority": {"leaks": [], "flag_columns": [], "rank_by": [], "scopes": []}}
-        joins = {"joins": []}
+        catalog = shipped.catalog
+        joins = shipped.joins
         models = {n: {} for n in model_names}
 
     r = Renderer(Fake())  # type: ignore[arg-type]
