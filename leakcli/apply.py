@@ -22,6 +22,7 @@ from leakcli.errors import (
     BlockingAmbiguity,
     DataError,
     ExecutionError,
+    ExitCode,
     Interrupted,
     LockedError,
     StalePlanError,
@@ -34,7 +35,6 @@ from leakcli.project import Paths
 from leakcli.render import quote_ident, sql_literal
 
 BUILD_ACTIONS = ("create", "rebuild")
-DATA_ROW_CODES = ("bad_value",)
 Progress = Callable[[str, ModelStep, dict[str, Any]], None]
 
 
@@ -143,7 +143,7 @@ def prepare(req: ApplyRequest) -> Plan:
 def apply(req: ApplyRequest) -> ApplyResult:
     started = time.perf_counter()
     plan = prepare(req)
-    bad_rows = [a for a in plan.blocking if a.code in DATA_ROW_CODES]
+    bad_rows = [a for a in plan.blocking if a.rule.exit_code is ExitCode.EXECUTION]
     if bad_rows:  # a row that cannot be read is an execution failure (exit 3), not a question
         raise DataError(f"{bad_rows[0].question} (apply changed nothing)", file=bad_rows[0].location)
     if plan.blocking:

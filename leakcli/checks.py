@@ -10,7 +10,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from leakcli.ambiguity import Questions
+from leakcli.ambiguity import Code, Questions
 from leakcli.contracts import CATALOG, CONTRACT_FILES, DECISIONS, JOINS, REGISTRY, TESTS, Contracts
 from leakcli.errors import CycleError
 from leakcli.graph import topological_order
@@ -27,17 +27,17 @@ def check_model_sets(c: Contracts, q: Questions) -> None:
     registry = list(c.models)
     for name in ir_models:
         if name not in registry:
-            q.ask("ir_registry_mismatch", "blocking", f"{c.ir_path}#/models/{ir_models.index(name)}",
+            q.ask(Code.IR_REGISTRY_MISMATCH, f"{c.ir_path}#/models/{ir_models.index(name)}",
                   f"Model '{name}' is in the stage IR but not in {REGISTRY}: add it to the registry "
                   f"or remove it from the IR?{_closest(name, registry)}")
     for name in registry:
         if name not in ir_models:
-            q.ask("ir_registry_mismatch", "blocking", f"{REGISTRY}#{c.model_pointer(name)}",
+            q.ask(Code.IR_REGISTRY_MISMATCH, f"{REGISTRY}#{c.model_pointer(name)}",
                   f"Model '{name}' is in the registry but not in the stage IR {c.ir_path}: "
                   f"is it part of this stage?")
     for i, name in enumerate(c.ir.final_models):
         if name not in ir_models:
-            q.ask("ir_registry_mismatch", "blocking", f"{c.ir_path}#/final_models/{i}",
+            q.ask(Code.IR_REGISTRY_MISMATCH, f"{c.ir_path}#/final_models/{i}",
                   f"Final model '{name}' is not among the models of the stage IR: which model is meant?"
                   f"{_closest(name, ir_models)}")
 
@@ -47,7 +47,7 @@ def check_scope(c: Contracts, q: Questions) -> None:
     out_of_scope = re.compile("|".join(re.escape(w) for w in c.catalog.out_of_scope), re.IGNORECASE)
     for i, name in enumerate(c.ir.models):
         if out_of_scope.search(name):
-            q.ask("out_of_scope", "blocking", f"{c.ir_path}#/models/{i}",
+            q.ask(Code.OUT_OF_SCOPE, f"{c.ir_path}#/models/{i}",
                   f"Model '{name}' looks like experiment, funnel, launch or bundle analysis, which "
                   f"this build excludes: remove it from the stage IR?")
     for i, model in enumerate(c.registry.models):
@@ -56,7 +56,7 @@ def check_scope(c: Contracts, q: Questions) -> None:
         for where, text in texts:
             hit = out_of_scope.search(text)
             if hit:
-                q.ask("out_of_scope", "blocking", f"{REGISTRY}#/models/{i}/{where}",
+                q.ask(Code.OUT_OF_SCOPE, f"{REGISTRY}#/models/{i}/{where}",
                       f"Model '{model.name}' mentions '{hit.group(0)}' ({where}): experiments, "
                       f"funnel steps, launches and bundles are out of scope; remove it or record "
                       f"why it belongs to this stage?")
@@ -68,12 +68,12 @@ def check_registry(c: Contracts, q: Questions) -> None:
         names = [col.name for col in model.columns]
         for j, g in enumerate(model.grain):
             if g not in names:
-                q.ask("unknown_column", "blocking", f"{REGISTRY}#/models/{i}/grain/{j}",
+                q.ask(Code.UNKNOWN_COLUMN, f"{REGISTRY}#/models/{i}/grain/{j}",
                       f"Grain column '{g}' of model '{model.name}' is not one of its declared "
                       f"columns: which column is meant?{_closest(g, names)}")
         if len(set(names)) != len(names):
             dup = sorted({n for n in names if names.count(n) > 1})
-            q.ask("duplicate_column", "blocking", f"{REGISTRY}#/models/{i}/columns",
+            q.ask(Code.DUPLICATE_COLUMN, f"{REGISTRY}#/models/{i}/columns",
                   f"Model '{model.name}' declares column(s) {', '.join(dup)} twice: which one holds?")
 
 
@@ -86,40 +86,40 @@ def check_templates(c: Contracts, rendered: dict[str, Rendered], q: Questions) -
         declared_refs = model.depends_on.refs
         for ref in r.refs:
             if ref not in models:
-                q.ask("unknown_ref", "blocking", r.template,
+                q.ask(Code.UNKNOWN_REF, r.template,
                       f"Template of '{name}' calls ref('{ref}'), which names no model: which model is meant?"
                       f"{_closest(ref, models)}")
             elif ref not in declared_refs:
-                q.ask("undeclared_dependency", "blocking", r.template,
+                q.ask(Code.UNDECLARED_DEPENDENCY, r.template,
                       f"Template of '{name}' calls ref('{ref}') but {ptr}/refs does not declare it: "
                       f"add the dependency or remove the ref?")
         for ref in declared_refs:
             if ref not in r.refs:
-                q.ask("undeclared_dependency", "blocking", f"{ptr}/refs",
+                q.ask(Code.UNDECLARED_DEPENDENCY, f"{ptr}/refs",
                       f"Model '{name}' declares a dependency on '{ref}' but its template never calls "
                       f"ref('{ref}'): remove the declaration or use the model?")
         used_sources = [f"{s}.{t}" for s, t in r.sources]
         for s, t in r.sources:
             if t in models or s in models:
-                q.ask("source_for_model", "blocking", r.template,
+                q.ask(Code.SOURCE_FOR_MODEL, r.template,
                       f"Template of '{name}' reaches generated model '{t if t in models else s}' "
                       f"through source('{s}', '{t}'): use ref('{t if t in models else s}') instead?")
             elif s != c.source_name or t not in tables:
-                q.ask("unknown_source", "blocking", r.template,
+                q.ask(Code.UNKNOWN_SOURCE, r.template,
                       f"Template of '{name}' calls source('{s}', '{t}'), which the manifest does not "
                       f"declare: which table is meant?{_closest(t, tables)}")
             elif f"{s}.{t}" not in model.depends_on.sources:
-                q.ask("undeclared_dependency", "blocking", r.template,
+                q.ask(Code.UNDECLARED_DEPENDENCY, r.template,
                       f"Template of '{name}' reads source('{s}', '{t}') but {ptr}/sources does not "
                       f"declare it: add the dependency or remove the read?")
         for src in model.depends_on.sources:
             if src not in used_sources:
-                q.ask("undeclared_dependency", "blocking", f"{ptr}/sources",
+                q.ask(Code.UNDECLARED_DEPENDENCY, f"{ptr}/sources",
                       f"Model '{name}' declares source '{src}' but its template never reads it: "
                       f"remove the declaration?")
         for lit in r.literal_names:
             if lit != name:
-                q.ask("literal_model_name", "blocking", r.template,
+                q.ask(Code.LITERAL_MODEL_NAME, r.template,
                       f"Template of '{name}' names generated model '{lit}' literally instead of "
                       f"through ref('{lit}'): replace it with {{{{ ref('{lit}') }}}}?")
 
@@ -131,7 +131,7 @@ def dependency_order(c: Contracts, rendered: dict[str, Rendered], q: Questions) 
     try:
         return topological_order(nodes, parents)
     except CycleError as exc:
-        q.ask("cycle", "blocking", f"{REGISTRY}#{c.model_pointer(exc.path[0])}",
+        q.ask(Code.CYCLE, f"{REGISTRY}#{c.model_pointer(exc.path[0])}",
               f"The models form a cycle {' -> '.join(exc.path)}: which dependency should go?")
         return []
 
@@ -141,13 +141,13 @@ def check_metrics(c: Contracts, q: Questions) -> None:
     for i, metric in enumerate(c.catalog.metrics):
         for j, model in enumerate(metric.models):
             if model not in columns:
-                q.ask("unknown_model", "blocking", f"{CATALOG}#/metrics/{i}/models/{j}",
+                q.ask(Code.UNKNOWN_MODEL, f"{CATALOG}#/metrics/{i}/models/{j}",
                       f"Metric '{metric.name}' is computed in '{model}', which names no model: which "
                       f"model is meant?{_closest(model, list(columns))}")
                 continue
             for k, col in enumerate(metric.inputs):
                 if col not in columns[model]:
-                    q.ask("metric_unknown_column", "blocking", f"{CATALOG}#/metrics/{i}/inputs/{k}",
+                    q.ask(Code.METRIC_UNKNOWN_COLUMN, f"{CATALOG}#/metrics/{i}/inputs/{k}",
                           f"Metric '{metric.name}' uses column '{col}', which model '{model}' does "
                           f"not declare: which column is meant?{_closest(col, sorted(columns[model]))}")
     priority = c.catalog.priority
@@ -165,14 +165,14 @@ def check_metrics(c: Contracts, q: Questions) -> None:
     checks += [(where, p, texts) for where, text in actions for p in action_placeholders(text)]
     for where, col, allowed in checks:
         if col not in allowed:
-            q.ask("metric_unknown_column", "blocking", f"{CATALOG}#{where}",
+            q.ask(Code.METRIC_UNKNOWN_COLUMN, f"{CATALOG}#{where}",
                   f"The priority rule names column '{col}', which no model it reads declares: which "
                   f"column is meant?{_closest(col, sorted(allowed))}")
     formats = c.catalog.formats
     for where, text in actions:
         for kind in action_formats(text):
             if kind not in formats:
-                q.ask("unknown_format", "blocking", f"{CATALOG}#{where}",
+                q.ask(Code.UNKNOWN_FORMAT, f"{CATALOG}#{where}",
                       f"The action text uses format '{kind}', which {CATALOG}#/formats does not define: "
                       f"which format is meant?{_closest(kind, sorted(formats))}")
 
@@ -182,18 +182,18 @@ def check_joins(c: Contracts, q: Questions) -> None:
     for i, j in enumerate(c.joins.joins):
         loc = f"{JOINS}#/joins/{i}"
         if j.cardinality is None:
-            q.ask("join_cardinality", "blocking", loc,
+            q.ask(Code.JOIN_CARDINALITY, loc,
                   f"Join '{j.name}' declares no cardinality: how many {j.right.model} rows "
                   f"may match one {j.left.model} row (one_to_one, one_to_zero_or_one, ...)?")
         sides = {"left": j.left, "right": j.right}
         if len(sides["left"].keys) != len(sides["right"].keys):
-            q.ask("join_keys", "blocking", loc,
+            q.ask(Code.JOIN_KEYS, loc,
                   f"Join '{j.name}' has {len(sides['left'].keys)} left keys and "
                   f"{len(sides['right'].keys)} right keys: which keys pair up?")
             continue
         for side, spec in sides.items():
             if spec.model not in cols:
-                q.ask("unknown_model", "blocking", f"{loc}/{side}/model",
+                q.ask(Code.UNKNOWN_MODEL, f"{loc}/{side}/model",
                       f"Join '{j.name}' names model '{spec.model}', which is not in the registry: "
                       f"which model is meant?{_closest(spec.model, list(cols))}")
         if any(spec.model not in cols for spec in sides.values()):
@@ -203,11 +203,11 @@ def check_joins(c: Contracts, q: Questions) -> None:
             for side, key, typ in (("left", lk, lt), ("right", rk, rt)):
                 if typ is None:
                     model = sides[side].model
-                    q.ask("unknown_column", "blocking", f"{loc}/{side}/keys/{k}",
+                    q.ask(Code.UNKNOWN_COLUMN, f"{loc}/{side}/keys/{k}",
                           f"Join '{j.name}' uses key '{key}', which model '{model}' does not "
                           f"declare: which column is meant?{_closest(key, sorted(cols[model]))}")
             if lt and rt and lt != rt:
-                q.ask("join_key_types", "blocking", f"{loc}/left/keys/{k}",
+                q.ask(Code.JOIN_KEY_TYPES, f"{loc}/left/keys/{k}",
                       f"Join '{j.name}' compares {sides['left'].model}.{lk} ({lt}) with "
                       f"{sides['right'].model}.{rk} ({rt}): which type is right?")
 
@@ -220,11 +220,11 @@ def check_tests(c: Contracts, q: Questions) -> None:
         refs += [(f"targets/{k}/model", t.model) for k, t in enumerate(test.targets or [])]
         for where, model in refs:
             if model != "*" and model not in models:
-                q.ask("unknown_model", "blocking", f"{TESTS}#/tests/{i}/{where}",
+                q.ask(Code.UNKNOWN_MODEL, f"{TESTS}#/tests/{i}/{where}",
                       f"Acceptance test {test.id} names model '{model}', which is not in the "
                       f"registry: which model is meant?{_closest(model, models)}")
         if test.join and test.join not in joins:
-            q.ask("unknown_join", "blocking", f"{TESTS}#/tests/{i}/join",
+            q.ask(Code.UNKNOWN_JOIN, f"{TESTS}#/tests/{i}/join",
                   f"Acceptance test {test.id} names join '{test.join}', which is not in {JOINS}: "
                   f"which join is meant?{_closest(test.join, sorted(joins))}")
 
@@ -248,11 +248,11 @@ def check_decisions(c: Contracts, q: Questions) -> None:
         for ptr, key in _decision_marks(getattr(c, attr).model_dump(by_alias=True, exclude_none=True)):
             if key in decided:
                 if key not in seen:
-                    q.ask("decision", "info", f"{rel}#{ptr}",
+                    q.ask(Code.DECISION, f"{rel}#{ptr}",
                           f"Settled by {decided[key]} in {DECISIONS}: {key}.", resolved_by=decided[key])
                 seen.add(key)
             else:
-                q.ask("open_decision", "blocking", f"{rel}#{ptr}",
+                q.ask(Code.OPEN_DECISION, f"{rel}#{ptr}",
                       f"'{key}' requires a decision and {DECISIONS} has none: what is the rule (record "
                       f"it there as a decision with key '{key}')?")
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from leakcli.ambiguity import Questions
+from leakcli.ambiguity import Code, Questions
 from leakcli.contracts import MANIFEST, Contracts
 from leakcli.engine import file_sha256, header_problem, read_header, rows_as_dicts
 from leakcli.render import quote_ident
@@ -142,7 +142,7 @@ def check_sources(c: Contracts, data_dir: Path, tables: list[str], q: Questions,
         if not path.is_file():
             facts[name] = SourceFacts(name, shown, False)
             if not expect_missing:
-                q.ask("missing_file", "blocking", shown,
+                q.ask(Code.MISSING_FILE, shown,
                       f"Required source file '{table.file}' of table '{name}' is missing from "
                       f"{display(data_dir)}: where is it?")
             continue
@@ -151,7 +151,7 @@ def check_sources(c: Contracts, data_dir: Path, tables: list[str], q: Questions,
         expected = [col.name for col in table.columns]
         found = read_header(path, dialect.delimiter)
         if found != expected:
-            q.ask("header_mismatch", "blocking", f"{shown}:1",
+            q.ask(Code.HEADER_MISMATCH, f"{shown}:1",
                   f"{header_problem(found, expected)} ({loc}/columns): is the file or the manifest right?")
             continue
         profile = (profiles or {}).get(name)
@@ -166,20 +166,25 @@ def check_sources(c: Contracts, data_dir: Path, tables: list[str], q: Questions,
             err = csv_error(exc, shown, table)
             value = getattr(err, "value", None)
             if value is not None and value.strip().lower() in null_like:
-                q.ask("undeclared_null_token", "blocking", err.location,
+                q.ask(Code.UNDECLARED_NULL_TOKEN, err.location,
                       f"Column {name}.{err.column} holds the null-like text {value!r}, which "
                       f"{MANIFEST}#/tables/{ti}/null_tokens does not declare: is it a missing value "
                       f"(add it to null_tokens) or should the data be fixed?")
             else:
-                q.ask("bad_value", "blocking", err.location,
+                q.ask(Code.BAD_VALUE, err.location,
                       f"{err.message}: fix the file, or is the manifest wrong ({loc}/columns)?")
             continue
         fact.rows = int(stats["n_rows"])
         if not fact.rows:
-            q.ask("empty_source", "warning", f"{shown}:1",
-                  f"'{table.file}' has a header but no rows: is the export complete?")
+            if table.allow_empty:
+                q.ask(Code.EMPTY_SOURCE, f"{shown}:1", severity="warning",
+                      question=f"'{table.file}' has a header but no rows: is the export complete?")
+            else:
+                q.ask(Code.EMPTY_SOURCE, f"{shown}:1", severity="blocking",
+                      question=f"'{table.file}' has a header but no rows, and {loc}/allow_empty does not "
+                               f"allow it: is the export complete?")
         if stats["n_dup_pk"]:
-            q.ask("duplicate_key", "blocking", f"{shown}",
+            q.ask(Code.DUPLICATE_KEY, f"{shown}",
                   f"{stats['n_dup_pk']} rows of '{table.file}' repeat a primary key "
                   f"({', '.join(table.primary_key)}, {loc}/primary_key): which row is right?")
         for i, col in enumerate(table.columns):
@@ -192,17 +197,17 @@ def check_sources(c: Contracts, data_dir: Path, tables: list[str], q: Questions,
             }
             if stats.get(f"c{i}_null_like"):  # text columns only
                 values = ", ".join(repr(v) for v in stats[f"c{i}_null_like_values"])
-                q.ask("undeclared_null_token", "blocking", f"{shown}",
+                q.ask(Code.UNDECLARED_NULL_TOKEN, f"{shown}",
                       f"Column {cname} holds {stats[f'c{i}_null_like']} null-like value(s) ({values}) "
                       f"that {MANIFEST}#/tables/{ti}/null_tokens does not declare: are they missing "
                       f"values (add them to null_tokens) or real values?")
             if not col.nullable and stats[f"c{i}_nulls"]:
-                q.ask("unexpected_null", "blocking", f"{shown}",
+                q.ask(Code.UNEXPECTED_NULL, f"{shown}",
                       f"Column {cname} is declared not null ({cl}/nullable) but holds "
                       f"{stats[f'c{i}_nulls']} null(s): what should they become?")
             if stats.get(f"c{i}_outside"):
                 values = ", ".join(f"{v['value']!r} ({v['n']})" for v in stats[f"c{i}_outside_values"])
-                q.ask("unaccepted_value", col.accepted_values_severity, f"{shown}",
+                q.ask(Code.UNACCEPTED_VALUE, f"{shown}", severity=col.accepted_values_severity, question=
                       f"Column {cname} holds {stats[f'c{i}_outside']} value(s) outside its accepted "
                       f"values ({cl}/accepted_values): {values}. Accept them or fix the data?")
     con.close()
@@ -247,7 +252,7 @@ def check_relations(c: Contracts, data_dir: Path, facts: dict[str, SourceFacts],
             con.close()
         if n:
             shown = display(data_dir / c.tables[child.table].file)
-            q.ask(rel.name, rel.severity, f"{shown}:{line}",
+            q.ask(Code.RELATION, f"{shown}:{line}", severity=rel.severity, question=
                   f"{n} {parent.table} row(s) have {child.table} adding up to more than their "
                   f"{parent.value} (first at line {line}: {total} > {limit}; "
                   f"{MANIFEST}#/relations/{ri}): which amount is right?")

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from leakcli import checks, contracts, state
-from leakcli.ambiguity import Ambiguity, Questions
+from leakcli.ambiguity import Ambiguity, Code, Questions
 from leakcli.contracts import REGISTRY, Contracts
 from leakcli.errors import ContractError, RenderError, UsageError
 from leakcli.project import Paths, resolve_data
@@ -92,7 +92,7 @@ class Plan:
             read=doc["read"],
             data=doc["dataset"],
             sources=doc["sources"],
-            ambiguities=[Ambiguity(**a) for a in doc["ambiguities"]],
+            ambiguities=[Ambiguity(**{**a, "code": Code(a["code"])}) for a in doc["ambiguities"]],
             order=doc["order"],
             models=[ModelStep(name=m["name"], layer=m["layer"], depends_on=m["depends_on"],
                               sources=m["sources"], action=m["action"], reason=m["reason"],
@@ -120,7 +120,7 @@ def render_all(c: Contracts, q: Questions) -> dict[str, Rendered]:
         try:
             rendered[name] = renderer.render_model(name)
         except RenderError as exc:
-            q.ask("render_error", "blocking", exc.location or c.models[name].template,
+            q.ask(Code.RENDER_ERROR, exc.location or c.models[name].template,
                   f"Template of '{name}' cannot be rendered: {exc.message}. How should it read?")
     return rendered
 
@@ -150,11 +150,11 @@ def bind_models(c: Contracts, rendered: dict[str, Rendered], order: list[str],
             found = describe(con, r.sql)
         except duckdb.Error as exc:
             text = " ".join(str(exc).split())
-            q.ask("bind_error", "blocking", r.template,
+            q.ask(Code.BIND_ERROR, r.template,
                   f"Model '{name}' does not bind against its inputs: {text} Which column is meant?")
             found = None
         if found is not None and found != declared:
-            q.ask("contract_mismatch", "blocking",
+            q.ask(Code.CONTRACT_MISMATCH,
                   f"{REGISTRY}#{c.model_pointer(name)}/columns",
                   f"Model '{name}' returns {columns_diff(found, declared)}: is the template or the "
                   f"registry right?")
@@ -241,7 +241,7 @@ def build_plan(req: PlanRequest) -> Plan:
     data = resolve_data(req.root, req.data_dir, [c.tables[t].file for t in tables])
     pending = data.synthetic and not all((data.path / c.tables[t].file).exists() for t in tables)
     if data.synthetic:
-        q.ask("synthetic_fallback", "info", paths.rel(data.path),
+        q.ask(Code.SYNTHETIC_FALLBACK, paths.rel(data.path),
               "No Maven CSVs were found in datasets/maven-fuzzy-factory/raw/ and no data directory "
               "was named, so this build runs on the embedded synthetic dataset"
               + (" (apply generates it first)" if pending else "")

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from leakcli import contracts
-from leakcli.ambiguity import Questions
+from leakcli.ambiguity import Code, Questions
 from leakcli.contracts import Contracts
 from leakcli.errors import ContractError
 from leakcli.project import DataSource, Paths, resolve_data
@@ -127,7 +127,7 @@ def compare_profiles(c: Contracts, paths: Paths, facts: dict[str, SourceFacts],
         loc = paths.rel(paths.profiles / f"{table}.json")
         before, now = doc.row_count, fact.rows
         if before and abs(now - before) / before > drift.row_drift:
-            q.ask("profile_drift", "warning", fact.file,
+            q.ask(Code.PROFILE_DRIFT, fact.file,
                   f"{c.tables[table].file} has {now:,} rows where its profile {loc} has "
                   f"{before:,} ({(now - before) / before:+.1%}): is this the export you meant?")
         for col in doc.columns:
@@ -137,11 +137,11 @@ def compare_profiles(c: Contracts, paths: Paths, facts: dict[str, SourceFacts],
             share_before = col.null_count / before if before else 0.0
             share_now = seen["nulls"] / now if now else 0.0
             if abs(share_now - share_before) > drift.null_drift:
-                q.ask("profile_drift", "warning", fact.file,
+                q.ask(Code.PROFILE_DRIFT, fact.file,
                       f"Column {table}.{col.name} is {share_now:.1%} null where its profile {loc} "
                       f"has {share_before:.1%}: did the export change?")
             if seen["new"]:
                 values = ", ".join(f"{v['value']!r} ({v['n']})" for v in seen["new_values"])
-                q.ask("profile_drift", "warning", fact.file,
+                q.ask(Code.PROFILE_DRIFT, fact.file,
                       f"Column {table}.{col.name} holds {seen['new']} value(s) its profile {loc} "
                       f"never saw: {values}. New segment or bad data?")

@@ -22,7 +22,6 @@ if TYPE_CHECKING:
     from leakcli.model import AcceptanceTest
 
 SAMPLE_ROWS = 5
-REF_CODES = ("unknown_ref", "undeclared_dependency", "source_for_model", "unknown_source", "literal_model_name")
 
 
 @dataclass(frozen=True)
@@ -130,12 +129,12 @@ class Runner:
                           message=f"{len(bad)} relation(s) differ from the stage IR" if bad else "")
 
     def ref_discipline(self, test: AcceptanceTest) -> CheckResult:
-        from leakcli.ambiguity import Questions
+        from leakcli.ambiguity import Group, Questions
         from leakcli.checks import check_templates
 
         q = Questions()
         check_templates(self.c, {name: self.renderer.render_model(name) for name in self.c.models}, q)
-        bad = [{"location": a.location, "problem": a.question} for a in q.items if a.code in REF_CODES]
+        bad = [{"location": a.location, "problem": a.question} for a in q.in_group(Group.REF)]
         return CheckResult(**_base(test), observed=len(bad), expected=0, failing_rows=len(bad),
                            sample=bad[:SAMPLE_ROWS],
                            message=f"{len(bad)} dependency(ies) bypass or contradict ref()" if bad else "")

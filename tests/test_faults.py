@@ -135,6 +135,22 @@ def test_header_only_file_works_with_a_warning(project, leak):
     assert project.query("select sum(refund_amount_usd) from mart__core_leak_summary") == [(0,)]
 
 
+def test_a_required_table_with_no_rows_blocks_unless_the_manifest_allows_it(project, leak):
+    assert leak("apply").exit_code == 0
+    before = _fingerprint(project)
+    (project.raw / "website_sessions.csv").write_text((project.raw / "website_sessions.csv").read_text()
+                                                      .splitlines()[0] + "\n")
+    out = leak("apply")
+    assert out.exit_code == ExitCode.USAGE
+    (line,) = out.stderr.splitlines()[:1]
+    assert line.startswith("leakcli: error: datasets/maven-fuzzy-factory/raw/website_sessions.csv:1: ")
+    assert "contracts/source-manifest.json#/tables/0/allow_empty does not allow it" in line
+    assert _fingerprint(project) == before
+    # the manifest can allow it
+    project.edit_json("contracts/source-manifest.json", lambda d: d["tables"][0].update(allow_empty=True))
+    assert leak("apply").exit_code == 0
+
+
 def test_byte_order_mark_and_crlf_simply_work(project, leak):
     for name in ("website_sessions.csv", "orders.csv"):
         path = project.raw / name

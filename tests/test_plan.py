@@ -278,3 +278,9 @@ def test_a_build_under_revision_1_says_which_models_rebuild_and_why(project, lea
     assert actions.pop("mart__priority_actions") == (
         "rebuild", "upstream model mart__core_leak_summary changed")
     assert set(actions.values()) == {("unchanged", "fingerprint matches the built table")}
+
+
+def test_every_question_code_has_one_rule():
+    from leakcli.ambiguity import RULES, Code
+
+    assert set(RULES) == set(Code)
