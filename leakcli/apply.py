@@ -29,6 +29,7 @@ from leakcli.errors import (
     UsageError,
     is_interrupt,
 )
+from leakcli.jsonout import envelope, write_atomic
 from leakcli.lock import build_lock
 from leakcli.plan import ModelStep, Plan, PlanRequest, build_plan, load_saved
 from leakcli.project import Paths
@@ -73,7 +74,7 @@ class ApplyResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "schema_version": 1,
+            **envelope(),
             "status": "success",
             "dataset": self.plan.data,
             "database": self.database,
@@ -117,7 +118,7 @@ def stale_reasons(saved: Plan, fresh: Plan) -> list[str]:
     return reasons
 
 
-def prepare(req: ApplyRequest) -> Plan:
+def prepare(req: ApplyRequest, c: contracts.Contracts) -> Plan:
     """The plan apply will carry out: made now, or a saved one that is still current."""
     from leakcli.generate import ensure_synthetic
 
@@ -126,12 +127,12 @@ def prepare(req: ApplyRequest) -> Plan:
         fresh_req = _saved_request(saved, req.root)
     else:
         saved, fresh_req = None, _plan_request(req)
-    plan = build_plan(fresh_req)
+    plan = build_plan(fresh_req, c)
     if plan.data.get("pending"):
         generated = ensure_synthetic(req.root)
         if req.notice:
             req.notice(f"no Maven CSVs found: generated the synthetic default dataset in {generated}")
-        plan = build_plan(fresh_req)
+        plan = build_plan(fresh_req, c)
     if saved is not None:
         reasons = stale_reasons(saved, plan)
         if reasons:
@@ -142,7 +143,8 @@ def prepare(req: ApplyRequest) -> Plan:
 
 def apply(req: ApplyRequest) -> ApplyResult:
     started = time.perf_counter()
-    plan = prepare(req)
+    c = contracts.load(req.root)
+    plan = prepare(req, c)
     bad_rows = [a for a in plan.blocking if a.rule.exit_code is ExitCode.EXECUTION]
     if bad_rows:  # a row that cannot be read is an execution failure (exit 3), not a question
         raise DataError(f"{bad_rows[0].question} (apply changed nothing)", file=bad_rows[0].location)
@@ -159,7 +161,6 @@ def apply(req: ApplyRequest) -> ApplyResult:
     if req.notice and plan.data.get("kind") == "synthetic":
         req.notice(f"using the embedded synthetic dataset in {plan.data['path']} (not real data)")
     paths = Paths(req.root)
-    c = contracts.load(req.root)
     with build_lock(paths.lock, "apply"):
         if any(m.action in BUILD_ACTIONS for m in plan.models):
             results, exports = _build(plan, paths, c, req.progress)
@@ -176,16 +177,13 @@ def apply(req: ApplyRequest) -> ApplyResult:
 
 def top_rows(paths: Paths, model: str, limit: int) -> list[dict[str, Any]]:
     """The first rows of a built model, as JSON-ready dicts (empty when it was not built)."""
-    from leakcli.engine import connect, user_tables
-    from leakcli.verify import jsonable
+    from leakcli.engine import connect, rows_as_dicts, user_tables
 
     con = connect(paths.database, read_only=True)
     try:
         if model not in user_tables(con):
             return []
-        cur = con.execute(f"select * from {quote_ident(model)} limit {int(limit)}")
-        names = [d[0] for d in cur.description]
-        return [dict(zip(names, jsonable(list(r)), strict=True)) for r in cur.fetchall()]
+        return rows_as_dicts(con, f"select * from {quote_ident(model)} limit $n", {"n": limit})
     finally:
         con.close()
 
@@ -194,9 +192,7 @@ def _write_compiled(plan: Plan, paths: Paths) -> None:
     paths.compiled.mkdir(parents=True, exist_ok=True)
     for step in plan.models:
         out = paths.compiled / f"{step.name}.sql"
-        tmp = out.with_suffix(".sql.tmp")
-        tmp.write_text(f"-- compiled by leakcli from {step.template}; do not edit\n{step.sql}", "utf-8")
-        tmp.replace(out)
+        write_atomic(out, f"-- compiled by leakcli from {step.template}; do not edit\n{step.sql}")
 
 
 def _check_selection(plan: Plan, previous: set[str]) -> None:
@@ -329,7 +325,7 @@ def _finish(plan: Plan, paths: Paths, results: list[ModelResult],
         os.replace(staged, final)
     _remove(paths.target / ".exports.building")
     run_results = {
-        "schema_version": 1,
+        **envelope(),
         "command": "apply",
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
         "elapsed_seconds": round(seconds, 3),
@@ -337,9 +333,7 @@ def _finish(plan: Plan, paths: Paths, results: list[ModelResult],
         "plan_fingerprint": plan.fingerprint,
         "results": [r.to_dict() for r in results],
     }
-    tmp = paths.run_results.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(run_results, indent=2) + "\n", "utf-8")
-    tmp.replace(paths.run_results)
+    write_atomic(paths.run_results, json.dumps(run_results, indent=2) + "\n")
     return [paths.rel(p) for p in [paths.database, paths.run_results, paths.compiled]
             + [final for _, final in exports]]
 

@@ -5,7 +5,6 @@ Nothing here reads data or writes anything; every finding becomes a question (LE
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -14,12 +13,13 @@ from leakcli.ambiguity import Code, Questions
 from leakcli.contracts import CATALOG, CONTRACT_FILES, DECISIONS, JOINS, REGISTRY, TESTS, Contracts
 from leakcli.errors import CycleError
 from leakcli.graph import topological_order
+from leakcli.jsonout import closest
 from leakcli.render import Rendered, action_formats, action_placeholders
 
 
 def _closest(name: str, options: list[str]) -> str:
-    close = difflib.get_close_matches(name, options, n=1)
-    return f" Did you mean '{close[0]}'?" if close else ""
+    close = closest(name, options)
+    return f" Did you mean '{close}'?" if close else ""
 
 
 def check_model_sets(c: Contracts, q: Questions) -> None:

@@ -6,7 +6,6 @@ invalid contract, blocking ambiguity or stale plan; 3 execution failed; 130 inte
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -14,6 +13,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from leakcli.errors import ExitCode, Interrupted, LeakError, exit_code_for, is_interrupt
+from leakcli.jsonout import envelope
 
 T = TypeVar("T")
 
@@ -52,7 +52,7 @@ def _run(reporter: Any, debug: bool, fn: Callable[[], T]) -> T:
         exc = Interrupted("interrupted; the previous build is unchanged")
     reporter.error(exc)
     if reporter.json_mode:
-        reporter.emit_json({"schema_version": 1, "error": exc.to_dict()})
+        reporter.emit_json(envelope(error=exc.to_dict()))
     raise typer.Exit(int(exit_code_for(exc)))
 
 
@@ -142,7 +142,7 @@ def profile(
     reporter = _reporter(json_mode)
     result = _run(reporter, debug, lambda: write_profiles(ProfileRequest(_root(project_dir), data_dir)))
     reporter.lines(f"Profiled {result.data.label} data at {result.data.path}:", result.written,
-                   {"schema_version": 1, "dataset": result.data.describe(), "written": result.written})
+                   envelope(dataset=result.data.describe(), written=result.written))
 
 
 @app.command()
@@ -179,8 +179,3 @@ def show(
     reporter = _reporter(json_mode)
     columns, rows, doc = _run(reporter, debug, lambda: show_rows(_root(project_dir), model, limit))
     reporter.rows(f"{model} (first {len(rows)} rows)", columns, rows, doc)
-
-
-def main() -> None:  # pragma: no cover - console entry point
-    os.environ.setdefault("PYTHONUNBUFFERED", "1")
-    app()

@@ -5,7 +5,6 @@ Paths and data values reach DuckDB as parameters, never pasted into SQL.
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import re
 from collections.abc import Iterable
@@ -14,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from leakcli.contracts import Contracts
 from leakcli.errors import DataError, ExecutionError, LockedError
+from leakcli.jsonout import closest
 from leakcli.render import quote_ident, source_relation
 
 if TYPE_CHECKING:
@@ -71,8 +71,8 @@ def header_problem(found: list[str], expected: list[str]) -> str:
     extra = [c for c in found if c not in expected]
     parts = []
     for name in missing:
-        close = difflib.get_close_matches(name, extra, n=1, cutoff=0.5)
-        parts.append(f"'{name}' missing" + (f" (found '{close[0]}')" if close else ""))
+        close = closest(name, extra, cutoff=0.5)
+        parts.append(f"'{name}' missing" + (f" (found '{close}')" if close else ""))
     for name in extra:
         if not any(name in p for p in parts):
             parts.append(f"unexpected column '{name}'")

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from leakcli.errors import ExecutionError, UsageError
+from leakcli.jsonout import envelope
 from leakcli.project import Paths
 
 DEFAULT_SEED = 42
@@ -55,7 +56,7 @@ class GenerateResult:
     seed: int
 
     def to_dict(self) -> dict[str, Any]:
-        return {"schema_version": 1, "path": str(self.path), "scale": self.scale, "seed": self.seed,
+        return {**envelope(), "path": str(self.path), "scale": self.scale, "seed": self.seed,
                 "seconds": round(self.seconds, 3), "rows": self.rows}
 
 

@@ -1,10 +1,12 @@
-"""JSON output: the envelope every `--json` document shares, and values made JSON-ready."""
+"""Small shared helpers of leakcli's output: the envelope every `--json` document shares, values made
+JSON-ready, "did you mean", and files written whole or not at all."""
 
 from __future__ import annotations
 
 import datetime as dt
 import decimal
 from collections.abc import Mapping
+from pathlib import Path
 
 SCHEMA_VERSION = 1
 Json = None | bool | int | float | str | list["Json"] | dict[str, "Json"]
@@ -28,3 +30,18 @@ def jsonable(value: object) -> Json:
 def envelope(**fields: object) -> dict[str, object]:
     """One JSON document of leakcli's output: `schema_version` first, then the fields given."""
     return {"schema_version": SCHEMA_VERSION, **fields}
+
+
+def closest(name: str, options: list[str], cutoff: float = 0.6) -> str | None:
+    """The option most like `name` ("did you mean"), or None."""
+    import difflib
+
+    found = difflib.get_close_matches(name, options, n=1, cutoff=cutoff)
+    return found[0] if found else None
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write `text` next to `path`, then rename it over `path`: readers see the old file or the new one."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, "utf-8")
+    tmp.replace(path)

@@ -13,10 +13,9 @@ from leakcli import checks, contracts, state
 from leakcli.ambiguity import Ambiguity, Code, Questions
 from leakcli.contracts import REGISTRY, Contracts
 from leakcli.errors import ContractError, RenderError, UsageError
+from leakcli.jsonout import SCHEMA_VERSION, envelope, write_atomic
 from leakcli.project import Paths, resolve_data
 from leakcli.render import Rendered, Renderer
-
-SCHEMA_VERSION = 1
 
 
 @dataclass(frozen=True)
@@ -72,7 +71,7 @@ class Plan:
                 d.update(template=m.template, sql=m.sql, parts=m.parts)
             models.append(d)
         return {
-            "schema_version": SCHEMA_VERSION,
+            **envelope(),
             "read": self.read,
             "dataset": self.data,
             "sources": self.sources,
@@ -226,13 +225,14 @@ def _why(new: dict[str, Any], old: dict[str, Any]) -> str:
     return "; ".join(reasons) or "its inputs changed"
 
 
-def build_plan(req: PlanRequest) -> Plan:
-    """Read, check and decide; raises ContractError when a contract cannot be read at all."""
+def build_plan(req: PlanRequest, c: Contracts | None = None) -> Plan:
+    """Read, check and decide; raises ContractError when a contract cannot be read at all.
+    `c`: the project's contracts when the caller loaded them already (they are parsed once a command)."""
     from leakcli.datachecks import check_relations, check_sources
     from leakcli.profile import compare_profiles, known_values, load_profiles
 
     paths = Paths(req.root)
-    c = contracts.load(req.root)
+    c = c or contracts.load(req.root)
     q = Questions()
     rendered = render_all(c, q)
     order = checks.check_contracts(c, rendered, q)
@@ -312,8 +312,6 @@ def save_plan(plan: Plan, out: Path) -> None:
 
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out.with_name(out.name + ".tmp")
-        tmp.write_text(json.dumps(plan.to_dict(with_sql=True), indent=2) + "\n", "utf-8")
-        tmp.replace(out)
+        write_atomic(out, json.dumps(plan.to_dict(with_sql=True), indent=2) + "\n")
     except OSError as exc:
         raise ExecutionError(f"cannot write the plan: {exc.strerror}", file=str(out)) from None

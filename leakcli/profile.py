@@ -12,6 +12,7 @@ from leakcli import contracts
 from leakcli.ambiguity import Code, Questions
 from leakcli.contracts import Contracts
 from leakcli.errors import ContractError
+from leakcli.jsonout import write_atomic
 from leakcli.project import DataSource, Paths, resolve_data
 from leakcli.render import quote_ident, source_relation
 
@@ -76,9 +77,7 @@ def write_profiles(req: ProfileRequest) -> ProfileResult:
     for table in present:
         doc = profile_table(con, c, table, file_sha256(data.path / c.tables[table].file))
         out = paths.profiles / f"{table}.json"
-        tmp = out.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(doc, indent=1) + "\n", "utf-8")
-        tmp.replace(out)
+        write_atomic(out, json.dumps(doc, indent=1) + "\n")
         written.append(paths.rel(out))
         profiles.append(doc)
     con.close()

@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from leakcli.errors import UsageError
+from leakcli.jsonout import closest, envelope
 from leakcli.project import Paths
 
 
-def show_rows(root: Path, model: str, limit: int) -> tuple[list[str], list[list[Any]], dict[str, Any]]:
-    import difflib
-
-    from leakcli.engine import connect, user_tables
+def show_rows(root: Path, model: str, limit: int) -> tuple[list[str], list[list[object]], dict[str, object]]:
+    from leakcli.engine import connect, describe, rows_as_dicts, user_tables
     from leakcli.render import quote_ident
-    from leakcli.verify import jsonable
 
     paths = Paths(root)
     if not paths.database.exists():
@@ -26,14 +23,12 @@ def show_rows(root: Path, model: str, limit: int) -> tuple[list[str], list[list[
     try:
         tables = sorted(user_tables(con))
         if model not in tables:
-            close = difflib.get_close_matches(model, tables, n=1)
-            hint = f"; did you mean '{close[0]}'?" if close else ""
+            close = closest(model, tables)
+            hint = f"; did you mean '{close}'?" if close else ""
             raise UsageError(f"model '{model}' is not built{hint}", file=paths.rel(paths.database))
-        cur = con.execute(f"select * from {quote_ident(model)} limit $n", {"n": limit})
-        columns = [d[0] for d in cur.description]
-        rows = [jsonable(list(r)) for r in cur.fetchall()]
+        columns = [name for name, _ in describe(con, f"select * from {quote_ident(model)}")]
+        records = rows_as_dicts(con, f"select * from {quote_ident(model)} limit $n", {"n": limit})
     finally:
         con.close()
-    doc = {"schema_version": 1, "model": model, "columns": columns,
-           "rows": [dict(zip(columns, r, strict=True)) for r in rows]}
-    return columns, rows, doc
+    rows = [list(r.values()) for r in records]
+    return columns, rows, envelope(model=model, columns=columns, rows=records)

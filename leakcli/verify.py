@@ -5,7 +5,6 @@ Each test has a kind; a kind is a small generic check driven by the test's contr
 
 from __future__ import annotations
 
-import datetime as dt
 import decimal
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -15,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from leakcli import contracts, state
 from leakcli.contracts import Contracts
 from leakcli.errors import ContractError, LeakError, UsageError
+from leakcli.jsonout import envelope, jsonable
 from leakcli.project import Paths
 from leakcli.render import Renderer, quote_ident, sql_literal
 
@@ -66,24 +66,12 @@ class VerifyReport:
         keys = ("id", "model", "kind", "severity", "status", "observed", "expected",
                 "failing_rows", "sample", "message")
         return {
-            "schema_version": 1,
+            **envelope(),
             "summary": self.summary,
             "dataset": self.dataset,
             "database": self.database,
             "results": [{k: asdict(r)[k] for k in keys} for r in self.results],
         }
-
-
-def jsonable(value: Any) -> Any:
-    if isinstance(value, decimal.Decimal):
-        return float(value) if value != value.to_integral_value() else int(value)
-    if isinstance(value, (dt.date, dt.datetime)):
-        return value.isoformat()
-    if isinstance(value, (list, tuple)):
-        return [jsonable(v) for v in value]
-    if isinstance(value, dict):
-        return {k: jsonable(v) for k, v in value.items()}
-    return value
 
 
 class Runner:
@@ -104,12 +92,11 @@ class Runner:
             self.loaded.update(wanted)
         return rendered.sql
 
-    def failing(self, query: str) -> tuple[int, list[dict[str, Any]]]:
-        count = self.con.execute(f"select count(*) from ({query})").fetchone()[0]
-        cur = self.con.execute(f"select * from ({query}) limit {SAMPLE_ROWS}")
-        names = [d[0] for d in cur.description]
-        sample = [dict(zip(names, jsonable(list(row)), strict=True)) for row in cur.fetchall()]
-        return int(count), sample
+    def failing(self, query: str) -> tuple[int, list[dict[str, object]]]:
+        from leakcli.engine import count_rows, rows_as_dicts
+
+        return (count_rows(self.con, f"({query})"),
+                rows_as_dicts(self.con, f"select * from ({query}) limit {SAMPLE_ROWS}"))
 
     def rows_result(self, test: AcceptanceTest, query: str, what: str) -> CheckResult:
         count, sample = self.failing(query)

@@ -213,3 +213,23 @@ def test_json_errors_carry_every_problem(project, leak):
     assert out.exit_code == ExitCode.USAGE
     (blocking,) = out.json()["error"]["ambiguities"]
     assert blocking["code"] == "missing_file" and blocking["severity"] == "blocking"
+
+
+@pytest.mark.parametrize("command", [["plan"], ["apply"], ["verify"]])
+def test_contracts_are_parsed_once_per_command(project, leak, monkeypatch, command):
+    from collections import Counter
+
+    from leakcli import contracts
+
+    assert leak("apply").exit_code == 0
+    parsed: Counter[str] = Counter()
+    real = contracts.parse_json
+
+    def counting(raw, rel):
+        parsed[rel] += 1
+        return real(raw, rel)
+
+    monkeypatch.setattr(contracts, "parse_json", counting)
+    assert leak(*command).exit_code == 0
+    assert parsed["contracts/metric-catalog.json"] == 1
+    assert set(parsed.values()) == {1}
