@@ -1,13 +1,16 @@
-"""Open questions `plan` asks (LEAK-SPEC §9): the codes, the one table of what each means, the
-record of a question, and a collector that numbers them."""
+"""Open questions `plan` asks (LEAK-SPEC §9): the codes, the one table of what each means, and a
+collector that numbers them (the record itself is leakcli.model.Question)."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from enum import Enum
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from leakcli.errors import ExitCode
+
+if TYPE_CHECKING:
+    from leakcli.model import Question
 
 Severity = Literal["blocking", "warning", "info"]
 SEVERITIES: tuple[Severity, ...] = ("blocking", "warning", "info")
@@ -82,32 +85,11 @@ RULES: dict[Code, Rule] = {
 }
 
 
-@dataclass(frozen=True)
-class Ambiguity:
-    id: str
-    code: Code
-    severity: Severity
-    location: str  # file#/json/pointer or file:line
-    question: str
-    resolved_by: str | None = None
-
-    @property
-    def rule(self) -> Rule:
-        return RULES[self.code]
-
-    def to_dict(self) -> dict[str, object]:
-        d = asdict(self)
-        d["code"] = self.code.value
-        if d["resolved_by"] is None:
-            del d["resolved_by"]
-        return d
-
-
 class Questions:
     """Collects ambiguities in the order they are found and gives each a stable id."""
 
     def __init__(self) -> None:
-        self.items: list[Ambiguity] = []
+        self.items: list[Question] = []
 
     def ask(self, code: Code, location: str, question: str, *, severity: Severity | None = None,
             resolved_by: str | None = None) -> None:
@@ -116,12 +98,14 @@ class Questions:
         assert (fixed is None) != (severity is None), (code, severity)
         chosen = fixed or severity
         assert chosen in SEVERITIES
-        self.items.append(Ambiguity(f"Q-{len(self.items) + 1:03d}", code, chosen, location, question,
-                                    resolved_by))
+        from leakcli.model import Question
 
-    def in_group(self, group: Group) -> list[Ambiguity]:
+        self.items.append(Question(id=f"Q-{len(self.items) + 1:03d}", code=code, severity=chosen,
+                                   location=location, question=question, resolved_by=resolved_by))
+
+    def in_group(self, group: Group) -> list[Question]:
         return [a for a in self.items if a.rule.group is group]
 
     @property
-    def blocking(self) -> list[Ambiguity]:
+    def blocking(self) -> list[Question]:
         return [a for a in self.items if a.severity == "blocking"]

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from leakcli import contracts, state
 from leakcli.errors import (
@@ -31,12 +31,27 @@ from leakcli.errors import (
 )
 from leakcli.jsonout import envelope, write_atomic
 from leakcli.lock import build_lock
-from leakcli.plan import ModelStep, Plan, PlanRequest, build_plan, load_saved
+from leakcli.model import BuildMeta, ModelStep, Plan
+from leakcli.plan import PlanRequest, build_plan, load_saved
 from leakcli.project import Paths
 from leakcli.render import quote_ident, sql_literal
 
+if TYPE_CHECKING:
+    from duckdb import DuckDBPyConnection
+
 BUILD_ACTIONS = ("create", "rebuild")
-Progress = Callable[[str, ModelStep, dict[str, Any]], None]
+
+
+@dataclass(frozen=True)
+class ProgressInfo:
+    index: int
+    total: int
+    status: str | None = None
+    rows: int | None = None
+    seconds: float | None = None
+
+
+Progress = Callable[[str, ModelStep, ProgressInfo], None]
 
 
 @dataclass(frozen=True)
@@ -58,7 +73,7 @@ class ModelResult:
     rows: int | None
     seconds: float
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         return {"model": self.name, "action": self.action, "status": self.status,
                 "rows": self.rows, "seconds": round(self.seconds, 3)}
 
@@ -70,13 +85,15 @@ class ApplyResult:
     seconds: float
     database: str
     artifacts: list[str] = field(default_factory=list)
-    top_actions: list[dict[str, Any]] = field(default_factory=list)
+    top_actions: list[dict[str, object]] = field(default_factory=list)
+    priority_model: str = ""
+    segment_keys: list[str] = field(default_factory=list)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         return {
             **envelope(),
             "status": "success",
-            "dataset": self.plan.data,
+            "dataset": self.plan.dataset.to_dict(),
             "database": self.database,
             "plan_fingerprint": self.plan.fingerprint,
             "elapsed_seconds": round(self.seconds, 3),
@@ -92,10 +109,10 @@ def _plan_request(req: ApplyRequest) -> PlanRequest:
 
 
 def _saved_request(saved: Plan, root: Path) -> PlanRequest:
-    data = saved.data
+    data = saved.dataset
     data_dir = None
-    if data.get("origin") in ("option", "environment"):
-        data_dir = str(root / data["path"])  # an absolute path stays as it is
+    if data.origin in ("option", "environment"):
+        data_dir = str(root / data.path)  # an absolute path stays as it is
     return PlanRequest(root, data_dir, tuple(saved.select), saved.full_refresh)
 
 
@@ -123,12 +140,12 @@ def prepare(req: ApplyRequest, c: contracts.Contracts) -> Plan:
     from leakcli.generate import ensure_synthetic
 
     if req.plan_file is not None:
-        saved = load_saved(req.plan_file, req.root)
+        saved = load_saved(req.plan_file)
         fresh_req = _saved_request(saved, req.root)
     else:
         saved, fresh_req = None, _plan_request(req)
     plan = build_plan(fresh_req, c)
-    if plan.data.get("pending"):
+    if plan.dataset.pending:
         generated = ensure_synthetic(req.root)
         if req.notice:
             req.notice(f"no Maven CSVs found: generated the synthetic default dataset in {generated}")
@@ -158,8 +175,8 @@ def apply(req: ApplyRequest) -> ApplyResult:
     for a in plan.ambiguities:
         if a.severity == "warning" and req.notice:
             req.notice(f"warning: {a.location}: {a.question}")
-    if req.notice and plan.data.get("kind") == "synthetic":
-        req.notice(f"using the embedded synthetic dataset in {plan.data['path']} (not real data)")
+    if req.notice and plan.dataset.kind == "synthetic":
+        req.notice(f"using the embedded synthetic dataset in {plan.dataset.path} (not real data)")
     paths = Paths(req.root)
     with build_lock(paths.lock, "apply"):
         if any(m.action in BUILD_ACTIONS for m in plan.models):
@@ -171,11 +188,11 @@ def apply(req: ApplyRequest) -> ApplyResult:
         artifacts = _finish(plan, paths, results, exports, time.perf_counter() - started)
     return ApplyResult(plan=plan, results=results, seconds=time.perf_counter() - started,
                        database=paths.rel(paths.database), artifacts=artifacts,
-                       top_actions=top_rows(paths, c.catalog.priority.model,
-                                           c.catalog.thresholds.top_actions))
+                       top_actions=top_rows(paths, c.catalog.priority.model, c.catalog.thresholds.top_actions),
+                       priority_model=c.catalog.priority.model, segment_keys=list(c.catalog.segment.keys))
 
 
-def top_rows(paths: Paths, model: str, limit: int) -> list[dict[str, Any]]:
+def top_rows(paths: Paths, model: str, limit: int) -> list[dict[str, object]]:
     """The first rows of a built model, as JSON-ready dicts (empty when it was not built)."""
     from leakcli.engine import connect, rows_as_dicts, user_tables
 
@@ -220,7 +237,7 @@ def _build(plan: Plan, paths: Paths, c: contracts.Contracts,
     _remove(building, staging)
     previous = set(state.read_state(paths.database))
     _check_selection(plan, previous)
-    data_path = paths.root / plan.data["path"]  # an absolute path stays as it is
+    data_path = paths.root / plan.dataset.path  # an absolute path stays as it is
     con = connect(building)
     results: list[ModelResult] = []
     exports: list[tuple[Path, Path]] = []
@@ -230,33 +247,34 @@ def _build(plan: Plan, paths: Paths, c: contracts.Contracts,
         to_build = [m for m in plan.models if m.action in BUILD_ACTIONS]
         tables = sorted({s.split(".", 1)[1] for m in to_build for s in m.sources})
         load_sources(con, c, data_path, tables, display=paths.rel)
-        dataset = {**plan.data, "path": str(data_path.resolve())}
+        dataset = plan.dataset.model_copy(update={"path": str(data_path.resolve())})
         for i, step in enumerate(plan.models):
             if progress:
-                progress("start", step, {"index": i + 1, "total": len(plan.models)})
+                progress("start", step, ProgressInfo(i + 1, len(plan.models)))
             t0 = time.perf_counter()
             ident = quote_ident(step.name)
             if step.action in BUILD_ACTIONS:
                 rows = run_model(con, step.name, step.sql, paths.rel(paths.compiled / f"{step.name}.sql"))
                 _enforce_contract(c, step.name, describe(con, f"select * from {ident}"))
                 status = "success"
-                meta = {"fingerprint": step.fingerprint, "parts": step.parts,
-                        "built_at": time.strftime("%Y-%m-%dT%H:%M:%S"), "plan": plan.fingerprint,
-                        "dataset": dataset, "template": step.template}
+                assert step.parts is not None
+                meta: BuildMeta | None = BuildMeta(
+                    fingerprint=step.fingerprint, parts=step.parts, built_at=time.strftime("%Y-%m-%dT%H:%M:%S"),
+                    plan=plan.fingerprint, dataset=dataset, template=step.template)
             elif step.name in previous:
                 con.execute(f"create table {ident} as select * from previous.main.{ident}")
                 rows = count_rows(con, ident)
                 status = "copied"
-                meta = _previous_meta(con, step.name) or {}
+                meta = _previous_meta(con, step.name)
             else:
                 results.append(ModelResult(step.name, step.action, "skipped", None, 0.0))
                 continue
-            con.execute(f"comment on table {ident} is {sql_literal(state.encode(meta))}")
+            if meta is not None:
+                con.execute(f"comment on table {ident} is {sql_literal(state.encode(meta))}")
             seconds = time.perf_counter() - t0
             results.append(ModelResult(step.name, step.action, status, rows, seconds))
             if progress:
-                progress("done", step, {"index": i + 1, "total": len(plan.models), "rows": rows,
-                                        "seconds": seconds, "status": status})
+                progress("done", step, ProgressInfo(i + 1, len(plan.models), status, rows, seconds))
         exports = _export(con, c, staging, paths)
         if previous:
             con.execute("detach previous")
@@ -274,7 +292,7 @@ def _build(plan: Plan, paths: Paths, c: contracts.Contracts,
     return results, exports
 
 
-def attach_previous(con: Any, paths: Paths) -> None:
+def attach_previous(con: DuckDBPyConnection, paths: Paths) -> None:
     import duckdb
 
     try:
@@ -284,7 +302,7 @@ def attach_previous(con: Any, paths: Paths) -> None:
                           file=paths.rel(paths.database)) from None
 
 
-def _previous_meta(con: Any, name: str) -> dict[str, Any] | None:
+def _previous_meta(con: DuckDBPyConnection, name: str) -> BuildMeta | None:
     row = con.execute(
         "select comment from duckdb_tables() where database_name = 'previous' and table_name = $n",
         {"n": name},
@@ -301,7 +319,7 @@ def _enforce_contract(c: contracts.Contracts, name: str, found: list[tuple[str, 
                              model=name, file=c.models[name].template)
 
 
-def _export(con: Any, c: contracts.Contracts, staging: Path, paths: Paths) -> list[tuple[Path, Path]]:
+def _export(con: DuckDBPyConnection, c: contracts.Contracts, staging: Path, paths: Paths) -> list[tuple[Path, Path]]:
     """Write both marts as CSV and Parquet into a staging directory; return (staged, final) pairs."""
     from leakcli.engine import user_tables
 
@@ -329,7 +347,7 @@ def _finish(plan: Plan, paths: Paths, results: list[ModelResult],
         "command": "apply",
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
         "elapsed_seconds": round(seconds, 3),
-        "dataset": plan.data,
+        "dataset": plan.dataset.to_dict(),
         "plan_fingerprint": plan.fingerprint,
         "results": [r.to_dict() for r in results],
     }

@@ -15,10 +15,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from leakcli.errors import ContractError
 
 if TYPE_CHECKING:
+    from pydantic import BaseModel
+
     from leakcli.model import (
         AcceptanceTests,
         Decisions,
-        Document,
         JoinContracts,
         MetricCatalog,
         Model,
@@ -45,7 +46,7 @@ CONTRACT_FILES = {
     "tests": (TESTS, "acceptance-tests"),
     "decisions": (DECISIONS, "decisions"),
 }
-D = TypeVar("D", bound="Document")
+D = TypeVar("D", bound="BaseModel")
 
 
 @dataclass(frozen=True)

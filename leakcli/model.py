@@ -13,6 +13,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from leakcli.ambiguity import RULES, Code, Rule, Severity
+
 Ident = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
 ModelName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$")]
 Text = Annotated[str, StringConstraints(min_length=1)]
@@ -375,21 +377,123 @@ class Profile(Document):
     null_tokens: list[str] = []
 
 
+# -- what plan decides and apply records: target/plan.json, each built table's metadata ------------
+class Record(BaseModel):
+    """Frozen, no unknown keys; lenient on types so a record read back from JSON validates."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    def to_dict(self) -> dict[str, object]:
+        return self.model_dump(mode="json", exclude_none=True)
+
+
+class Dataset(Record):
+    kind: Literal["files", "synthetic"]
+    origin: Literal["option", "environment", "project", "synthetic"]
+    path: str
+    pending: bool = False
+
+
+class Parts(Record):
+    """What a model's fingerprint is made of."""
+
+    sql: str
+    contract: str
+    upstream: dict[str, str]
+    sources: dict[str, str]
+
+
+Action = Literal["create", "rebuild", "unchanged", "skip"]
+
+
+class ModelStep(Record):
+    name: str
+    layer: str
+    depends_on: list[str]
+    sources: list[str]
+    action: Action
+    reason: str
+    fingerprint: str
+    template: str = ""
+    sql: str = ""
+    parts: Parts | None = None
+
+
+class SourceSummary(Record):
+    table: str
+    file: str
+    exists: bool
+    sha256: str
+    rows: int | None
+
+
+class Question(Record):
+    """An open question of plan (LEAK-SPEC §9); RULES says what its code means."""
+
+    id: str
+    code: Code
+    severity: Severity
+    location: str  # file#/json/pointer or file:line
+    question: str
+    resolved_by: str | None = None
+
+    @property
+    def rule(self) -> Rule:
+        return RULES[self.code]
+
+
+class Plan(Record):
+    """What apply will do. `plan --json` prints it without the SQL; `plan --out` saves it whole."""
+
+    schema_version: Literal[1] = 1
+    read: list[str]
+    dataset: Dataset
+    sources: list[SourceSummary]
+    ambiguities: list[Question]
+    order: list[str]
+    models: list[ModelStep]
+    select: list[str]
+    full_refresh: bool
+    inputs: dict[str, str]
+    fingerprint: str
+
+    @property
+    def blocking(self) -> list[Question]:
+        return [a for a in self.ambiguities if a.severity == "blocking"]
+
+    def to_dict(self, *, with_sql: bool = False) -> dict[str, object]:
+        skip: set[str] = set() if with_sql else {"template", "sql", "parts"}
+        return {**super().to_dict(),
+                "models": [m.model_dump(mode="json", exclude_none=True, exclude=skip) for m in self.models]}
+
+
+class BuildMeta(Record):
+    """Stored as the comment of each built table, so it swaps atomically with the data."""
+
+    fingerprint: str
+    parts: Parts
+    built_at: str
+    plan: str
+    dataset: Dataset
+    template: str
+
+
 DOCUMENTS: dict[str, type[Document]] = {
     "phase-plan": PhasePlan, "stage-ir": StageIR, "source-manifest": SourceManifest,
     "model-registry": ModelRegistry, "metric-catalog": MetricCatalog, "join-contracts": JoinContracts,
     "acceptance-tests": AcceptanceTests, "decisions": Decisions, "profile": Profile,
 }
+RECORDS: dict[str, type[BaseModel]] = {"plan": Plan}
 SCHEMA_DIR = Path(__file__).parent / "schemas"
 
 
 def json_schema(name: str) -> str:
     """The JSON Schema of one document kind, as written under leakcli/schemas/."""
-    schema = DOCUMENTS[name].model_json_schema(by_alias=True)
+    schema = {**DOCUMENTS, **RECORDS}[name].model_json_schema(by_alias=True)
     schema = {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": f"leakcli:{name}", **schema}
     return json.dumps(schema, indent=1) + "\n"
 
 
 if __name__ == "__main__":  # pragma: no cover - python -m leakcli.model rewrites the schemas
-    for kind in DOCUMENTS:
+    for kind in {**DOCUMENTS, **RECORDS}:
         (SCHEMA_DIR / f"{kind}.schema.json").write_text(json_schema(kind), "utf-8")

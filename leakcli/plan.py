@@ -5,17 +5,19 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from leakcli import checks, contracts, state
-from leakcli.ambiguity import Ambiguity, Code, Questions
+from leakcli.ambiguity import Code, Questions
 from leakcli.contracts import REGISTRY, Contracts
 from leakcli.errors import ContractError, RenderError, UsageError
-from leakcli.jsonout import SCHEMA_VERSION, envelope, write_atomic
+from leakcli.jsonout import write_atomic
+from leakcli.model import Action, BuildMeta, Dataset, ModelStep, Parts, Plan, SourceSummary
 from leakcli.project import Paths, resolve_data
 from leakcli.render import Rendered, Renderer
+
+__all__ = ["ModelStep", "Plan", "PlanRequest", "build_plan", "load_saved", "save_plan"]
 
 
 @dataclass(frozen=True)
@@ -26,89 +28,11 @@ class PlanRequest:
     full_refresh: bool = False
 
 
-@dataclass(frozen=True)
-class ModelStep:
-    name: str
-    layer: str
-    depends_on: list[str]
-    sources: list[str]
-    action: str  # create | rebuild | unchanged | skip (not selected)
-    reason: str
-    fingerprint: str
-    template: str
-    sql: str
-    parts: dict[str, Any] = field(default_factory=dict)
-
-    def summary(self) -> dict[str, Any]:
-        return {"name": self.name, "layer": self.layer, "depends_on": self.depends_on,
-                "sources": self.sources, "action": self.action, "reason": self.reason,
-                "fingerprint": self.fingerprint}
-
-
-@dataclass(frozen=True)
-class Plan:
-    root: str
-    read: list[str]
-    data: dict[str, Any]
-    sources: list[dict[str, Any]]
-    ambiguities: list[Ambiguity]
-    order: list[str]
-    models: list[ModelStep]
-    select: list[str]
-    full_refresh: bool
-    inputs: dict[str, str]
-    fingerprint: str
-
-    @property
-    def blocking(self) -> list[Ambiguity]:
-        return [a for a in self.ambiguities if a.severity == "blocking"]
-
-    def to_dict(self, *, with_sql: bool = False) -> dict[str, Any]:
-        models = []
-        for m in self.models:
-            d = m.summary()
-            if with_sql:
-                d.update(template=m.template, sql=m.sql, parts=m.parts)
-            models.append(d)
-        return {
-            **envelope(),
-            "read": self.read,
-            "dataset": self.data,
-            "sources": self.sources,
-            "ambiguities": [a.to_dict() for a in self.ambiguities],
-            "order": self.order,
-            "models": models,
-            "select": self.select,
-            "full_refresh": self.full_refresh,
-            "inputs": self.inputs,
-            "fingerprint": self.fingerprint,
-        }
-
-    @classmethod
-    def from_dict(cls, doc: dict[str, Any], root: Path) -> Plan:
-        return cls(
-            root=str(root),
-            read=doc["read"],
-            data=doc["dataset"],
-            sources=doc["sources"],
-            ambiguities=[Ambiguity(**{**a, "code": Code(a["code"])}) for a in doc["ambiguities"]],
-            order=doc["order"],
-            models=[ModelStep(name=m["name"], layer=m["layer"], depends_on=m["depends_on"],
-                              sources=m["sources"], action=m["action"], reason=m["reason"],
-                              fingerprint=m["fingerprint"], template=m["template"], sql=m["sql"],
-                              parts=m["parts"]) for m in doc["models"]],
-            select=doc["select"],
-            full_refresh=doc["full_refresh"],
-            inputs=doc["inputs"],
-            fingerprint=doc["fingerprint"],
-        )
-
-
 def sha256_text(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def _digest(obj: Any) -> str:
+def _digest(obj: object) -> str:
     return sha256_text(json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str))
 
 
@@ -173,34 +97,34 @@ def columns_diff(found: list[tuple[str, str]], declared: list[tuple[str, str]]) 
 
 
 def _actions(c: Contracts, rendered: dict[str, Rendered], order: list[str],
-             source_shas: dict[str, str], built: dict[str, dict[str, Any] | None],
+             source_shas: dict[str, str], built: dict[str, BuildMeta | None],
              chosen: set[str], full_refresh: bool) -> list[ModelStep]:
     steps: list[ModelStep] = []
     fps: dict[str, str] = {}
     for name in order:
         model, r = c.models[name], rendered[name]
-        parts = {
-            "sql": sha256_text(r.sql),
-            "contract": _digest(model.model_dump(include={"columns", "grain", "layer", "materialized"},
-                                                 exclude_none=True)),
-            "upstream": {p: fps[p] for p in r.refs if p in fps},
-            "sources": {t: source_shas.get(t, "") for s, t in r.sources},
-        }
-        fp = _digest(parts)
+        parts = Parts(
+            sql=sha256_text(r.sql),
+            contract=_digest(model.model_dump(include={"columns", "grain", "layer", "materialized"},
+                                              exclude_none=True)),
+            upstream={p: fps[p] for p in r.refs if p in fps},
+            sources={t: source_shas.get(t, "") for s, t in r.sources},
+        )
+        fp = _digest(parts.model_dump())
         fps[name] = fp
         exists = name in built
-        old = built.get(name) or {}
-        old_parts = old.get("parts", {})
+        old = built.get(name)
+        action: Action
         if name not in chosen:
             action, reason = "skip", "not selected" + ("" if exists else "; not built yet")
         elif not exists:
             action, reason = "create", "not built yet"
         elif full_refresh:
             action, reason = "rebuild", "--full-refresh"
-        elif old.get("fingerprint") == fp:
+        elif old is not None and old.fingerprint == fp:
             action, reason = "unchanged", "fingerprint matches the built table"
         else:
-            action, reason = "rebuild", _why(parts, old_parts)
+            action, reason = "rebuild", _why(parts, old.parts if old else None)
         steps.append(ModelStep(name=name, layer=model.layer, depends_on=list(r.refs),
                                sources=[f"{s}.{t}" for s, t in r.sources], action=action,
                                reason=reason, fingerprint=fp, template=r.template, sql=r.sql,
@@ -208,19 +132,19 @@ def _actions(c: Contracts, rendered: dict[str, Rendered], order: list[str],
     return steps
 
 
-def _why(new: dict[str, Any], old: dict[str, Any]) -> str:
-    if not old:
+def _why(new: Parts, old: Parts | None) -> str:
+    if old is None:
         return "the built table carries no leakcli metadata"
     reasons = []
-    if new["sql"] != old.get("sql"):
+    if new.sql != old.sql:
         reasons.append("its SQL changed")
-    if new["contract"] != old.get("contract"):
+    if new.contract != old.contract:
         reasons.append("its registry contract changed")
-    for up, fp in new["upstream"].items():
-        if old.get("upstream", {}).get(up) != fp:
+    for up, fp in new.upstream.items():
+        if old.upstream.get(up) != fp:
             reasons.append(f"upstream model {up} changed")
-    for table, sha in new["sources"].items():
-        if old.get("sources", {}).get(table) != sha:
+    for table, sha in new.sources.items():
+        if old.sources.get(table) != sha:
             reasons.append(f"source file of {table} changed" if sha else f"source {table} is pending")
     return "; ".join(reasons) or "its inputs changed"
 
@@ -266,11 +190,11 @@ def build_plan(req: PlanRequest, c: Contracts | None = None) -> Plan:
     fingerprint = _digest({"inputs": inputs, "steps": [(s.name, s.action, s.fingerprint) for s in steps],
                            "data": str(data.path), "select": sorted(req.select)})
     return Plan(
-        root=str(req.root),
         read=list(c.read) + [r.template for r in rendered.values()]
         + [paths.rel(paths.profiles / f"{t}.json") for t in profiles] + [f.file for f in facts.values() if f.exists],
-        data={**data.describe(), "path": paths.rel(data.path), "pending": pending},
-        sources=[f.to_dict() for f in facts.values()],
+        dataset=Dataset(kind=data.label, origin=data.origin, path=paths.rel(data.path), pending=pending),
+        sources=[SourceSummary(table=f.table, file=f.file, exists=f.exists, sha256=f.sha256, rows=f.rows)
+                 for f in facts.values()],
         ambiguities=q.items,
         order=order,
         models=steps,
@@ -290,20 +214,28 @@ def _selection(select: tuple[str, ...], order: list[str], rendered: dict[str, Re
     return graph_select(list(select), order, parents)
 
 
-def load_saved(path: Path, root: Path) -> Plan:
+def load_saved(path: Path) -> Plan:
+    """A plan saved by `plan --out`, checked against the Plan model; anything else is one clear error."""
+    shown = str(path)
     try:
-        doc = json.loads(path.read_text("utf-8"))
+        raw = path.read_bytes()
     except FileNotFoundError:
-        raise UsageError("saved plan does not exist", file=str(path)) from None
-    except json.JSONDecodeError as exc:
-        raise ContractError(f"malformed JSON: {exc.msg}", file=str(path), line=exc.lineno,
-                            column=exc.colno) from None
-    if not isinstance(doc, dict) or doc.get("schema_version") != SCHEMA_VERSION or "inputs" not in doc:
-        raise ContractError("not a saved leakcli plan (run `leakcli plan --out FILE`)", file=str(path))
-    try:
-        return Plan.from_dict(doc, root)
-    except (KeyError, TypeError) as exc:
-        raise ContractError(f"saved plan is incomplete: {exc}", file=str(path)) from None
+        raise UsageError("saved plan does not exist", file=shown) from None
+    except IsADirectoryError:
+        raise UsageError("saved plan is a directory, not a file written by `leakcli plan --out`",
+                         file=shown) from None
+    except OSError as exc:
+        raise UsageError(f"cannot read the saved plan: {exc.strerror}", file=shown) from None
+    doc = contracts.parse_json(raw, shown)
+    if not isinstance(doc, dict) or doc.get("schema_version") != 1 or "inputs" not in doc:
+        raise ContractError("not a saved leakcli plan (run `leakcli plan --out FILE`)", file=shown)
+    plan, problems = contracts.validate(Plan, doc, shown)
+    if plan is None:
+        raise ContractError(f"saved plan does not match the plan schema: {problems[0].message}",
+                            file=shown, pointer=problems[0].pointer)
+    if any(m.parts is None or not m.sql for m in plan.models if m.action in ("create", "rebuild")):
+        raise ContractError("saved plan holds no SQL: save it with `leakcli plan --out FILE`", file=shown)
+    return plan
 
 
 def save_plan(plan: Plan, out: Path) -> None:

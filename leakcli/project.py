@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from leakcli.errors import UsageError
 
@@ -21,14 +22,14 @@ class DataSource:
     """The directory of CSVs a run reads and how it was chosen."""
 
     path: Path
-    origin: str  # "option", "environment", "project" or "synthetic"
+    origin: Literal["option", "environment", "project", "synthetic"]
 
     @property
     def synthetic(self) -> bool:
         return self.origin == "synthetic"
 
     @property
-    def label(self) -> str:
+    def label(self) -> Literal["files", "synthetic"]:
         return "synthetic" if self.synthetic else "files"
 
     def describe(self) -> dict[str, object]:

@@ -8,29 +8,36 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from leakcli.errors import ExecutionError
+
+if TYPE_CHECKING:
+    from leakcli.model import BuildMeta
 
 META_KEY = "leakcli"
 
 
-def encode(meta: dict[str, Any]) -> str:
-    return json.dumps({META_KEY: meta}, sort_keys=True, separators=(",", ":"))
+def encode(meta: BuildMeta) -> str:
+    return json.dumps({META_KEY: meta.to_dict()}, sort_keys=True, separators=(",", ":"))
 
 
-def decode(comment: str | None) -> dict[str, Any] | None:
+def decode(comment: str | None) -> BuildMeta | None:
+    """The metadata leakcli wrote; None for a table it did not build (or an older, other shape)."""
+    from pydantic import ValidationError
+
+    from leakcli.model import BuildMeta
+
     if not comment:
         return None
     try:
         doc = json.loads(comment)
-    except json.JSONDecodeError:
+        return BuildMeta.model_validate(doc[META_KEY]) if isinstance(doc, dict) and META_KEY in doc else None
+    except (json.JSONDecodeError, ValidationError):
         return None
-    meta = doc.get(META_KEY) if isinstance(doc, dict) else None
-    return meta if isinstance(meta, dict) else None
 
 
-def read_state(database: Path) -> dict[str, dict[str, Any] | None]:
+def read_state(database: Path) -> dict[str, BuildMeta | None]:
     """The tables of the built database and their metadata; empty when nothing was built."""
     if not database.exists():
         return {}

@@ -19,7 +19,7 @@ from leakcli.project import Paths
 from leakcli.render import Renderer, quote_ident, sql_literal
 
 if TYPE_CHECKING:
-    from leakcli.model import AcceptanceTest
+    from leakcli.model import AcceptanceTest, BuildMeta, Dataset
 
 SAMPLE_ROWS = 5
 
@@ -48,7 +48,7 @@ class CheckResult:
 @dataclass(frozen=True)
 class VerifyReport:
     results: list[CheckResult]
-    dataset: dict[str, Any]
+    dataset: dict[str, object]
     database: str
 
     @property
@@ -214,7 +214,7 @@ def verify(req: VerifyRequest) -> VerifyReport:
                          file=paths.rel(paths.database))
     built = state.read_state(paths.database)
     dataset = _dataset(built, c)
-    data_dir = Path(req.data_dir).resolve() if req.data_dir else Path(dataset.get("path", ""))
+    data_dir = Path(req.data_dir).resolve() if req.data_dir else Path(dataset.path if dataset else "")
     con = connect(paths.database, read_only=True)
     runner = Runner(c, con, data_dir, paths)
     results: list[CheckResult] = []
@@ -232,13 +232,13 @@ def verify(req: VerifyRequest) -> VerifyReport:
             results.append(result)
     finally:
         con.close()
-    return VerifyReport(results=results, dataset=dataset | {"path": str(data_dir)},
+    return VerifyReport(results=results, dataset={**(dataset.to_dict() if dataset else {}), "path": str(data_dir)},
                         database=paths.rel(paths.database))
 
 
-def _dataset(built: dict[str, dict[str, Any] | None], c: Contracts) -> dict[str, Any]:
+def _dataset(built: dict[str, BuildMeta | None], c: Contracts) -> Dataset | None:
     for name in c.ir.final_models:
         meta = built.get(name)
-        if meta and "dataset" in meta:
-            return dict(meta["dataset"])
-    return {}
+        if meta is not None:
+            return meta.dataset
+    return None

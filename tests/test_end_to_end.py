@@ -37,7 +37,7 @@ def _close(a, b):
 def test_plan_has_no_blocking_question(full):
     _, plan, _ = full
     assert [a.question for a in plan.ambiguities if a.severity != "info"] == []
-    assert plan.data["origin"] == "option"
+    assert plan.dataset.origin == "option"
 
 
 def test_apply_row_counts(full):
