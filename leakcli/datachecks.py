@@ -1,21 +1,22 @@
 """Data checks of `plan`: each source file against the manifest (LEAK-SPEC §9).
 
 Checks headers, undeclared null-like text, values that do not parse as their declared type (the
-first one, with its line), nulls in non-null columns, values outside accepted values (with counts),
-duplicate primary keys, values a profile never saw, and the manifest's cross-file `relations`.
-One typed DuckDB scan per file (a second one lists offending values when there are any); none at
-all for a file whose sha256 matches its committed profile, whose figures then answer every check.
+first one, with its line, from DuckDB's rejects table), nulls in non-null columns, values outside
+accepted values (with counts), duplicate primary keys, values a profile never saw, and the manifest's
+cross-file `relations`. One typed DuckDB scan per file (a second one lists offending values when there
+are any); none at all for a file whose sha256 matches its committed profile, whose figures then answer
+every check.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from leakcli.ambiguity import Code, Questions
 from leakcli.contracts import MANIFEST, Contracts
-from leakcli.engine import file_sha256, header_problem, read_header, rows_as_dicts
+from leakcli.engine import Reject, file_sha256, first_reject, header_problem, read_header, rows_as_dicts
 from leakcli.render import quote_ident
 
 if TYPE_CHECKING:
@@ -25,6 +26,41 @@ if TYPE_CHECKING:
 
     from leakcli.model import Dialect, Profile, Table
 
+TOP_OFFENDERS = 5  # offending values a question lists
+HITS = ("null_like", "outside", "new")
+
+
+@dataclass(frozen=True)
+class ValueCount:
+    value: str
+    n: int
+
+    def __str__(self) -> str:
+        return f"{self.value!r} ({self.n})"
+
+
+@dataclass
+class Hits:
+    """Rows of a column that a check flags, and the most common of their values."""
+
+    count: int = 0
+    values: list[ValueCount] = field(default_factory=list)
+
+
+@dataclass
+class ColumnStats:
+    nulls: int = 0
+    null_like: Hits = field(default_factory=Hits)  # undeclared null-like text (text columns)
+    outside: Hits = field(default_factory=Hits)  # values outside the accepted values
+    new: Hits = field(default_factory=Hits)  # values the profile never saw
+
+
+@dataclass
+class TableStats:
+    rows: int
+    dup_pk: int
+    columns: dict[str, ColumnStats]
+
 
 @dataclass
 class SourceFacts:
@@ -33,35 +69,42 @@ class SourceFacts:
     exists: bool
     sha256: str = ""
     rows: int | None = None
-    columns: dict[str, dict[str, Any]] = field(default_factory=dict)
+    columns: dict[str, ColumnStats] = field(default_factory=dict)
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"table": self.table, "file": self.file, "exists": self.exists,
-                "sha256": self.sha256, "rows": self.rows}
+
+@dataclass(frozen=True)
+class Condition:
+    key: str  # unique name of the aggregate
+    column: str
+    hit: str  # one of HITS
+    sql: str
+    allowed: list[str] | None = None  # the values a column may hold, for "outside" and "new"
 
 
 def _conditions(table: Table, null_like: list[str], known: dict[str, list[str]] | None,
-                params: dict[str, Any]) -> list[tuple[str, str, str]]:
-    """(stat key, column, SQL condition) of every per-value check of a table."""
+                params: dict[str, object]) -> list[Condition]:
+    """Every per-value check of a table as a SQL condition; its parameters are added to `params`."""
     found = []
     for i, col in enumerate(table.columns):
         ident = quote_ident(col.name)
         if col.type == "VARCHAR":
             params["null_like"] = null_like
-            found.append((f"c{i}_null_like", ident, f"list_contains($null_like, lower(trim({ident})))"))
-        for kind, values in (("outside", col.accepted_values), ("new", (known or {}).get(col.name))):
+            found.append(Condition(f"c{i}_null_like", col.name, "null_like",
+                                   f"list_contains($null_like, lower(trim({ident})))"))
+        for hit, values in (("outside", col.accepted_values), ("new", (known or {}).get(col.name))):
             if values is not None:
-                params[f"{kind}{i}"] = [str(v) for v in values]
-                found.append((f"c{i}_{kind}", ident,
-                              f"{ident} is not null and not list_contains(${kind}{i}, cast({ident} as varchar))"))
+                allowed = params[f"{hit}{i}"] = [str(v) for v in values]
+                sql = f"{ident} is not null and not list_contains(${hit}{i}, cast({ident} as varchar))"
+                found.append(Condition(f"c{i}_{hit}", col.name, hit, sql, allowed))
     return found
 
 
 def scan_table(con: DuckDBPyConnection, table: Table, path: Path, dialect: Dialect, null_like: list[str],
-               known: dict[str, list[str]] | None = None) -> dict[str, Any]:
+               known: dict[str, list[str]] | None = None) -> TableStats | Reject:
     """A typed aggregate scan: rows, duplicate keys, and per column nulls, undeclared null-like text
     (text columns; in typed columns it fails the read), values outside accepted values and values a
-    profile never saw. A second scan lists the offending values only when there are any."""
+    profile never saw. A second scan lists the offending values only when there are any. A row that
+    does not read ends the check: its Reject is returned."""
     from leakcli.engine import read_csv_sql
 
     read, params = read_csv_sql(table, dialect)
@@ -71,24 +114,40 @@ def scan_table(con: DuckDBPyConnection, table: Table, path: Path, dialect: Diale
     exprs = ["count(*) as n_rows", f"count(*) - count(distinct {pk_expr}) as n_dup_pk"]
     exprs += [f"count(*) - count({quote_ident(c.name)}) as c{i}_nulls" for i, c in enumerate(table.columns)]
     conditions = _conditions(table, null_like, known, params)
-    exprs += [f"count_if({cond}) as {key}" for key, _, cond in conditions]
-    stats: dict[str, Any] = {k: v or 0 for k, v in rows_as_dicts(con, f"select {', '.join(exprs)} from {read}",
-                                                                params)[0].items()}
-    hits = [(key, ident, cond) for key, ident, cond in conditions if stats[key]]
+    exprs += [f"count_if({c.sql}) as {c.key}" for c in conditions]
+    row = rows_as_dicts(con, f"select {', '.join(exprs)} from {read}", params)[0]
+    reject = first_reject(con, table, dialect.delimiter)
+    if reject is not None:
+        return reject
+    stats = TableStats(int(_n(row["n_rows"])), int(_n(row["n_dup_pk"])),
+                       {c.name: ColumnStats(nulls=int(_n(row[f"c{i}_nulls"]))) for i, c in enumerate(table.columns)})
+    hits = [c for c in conditions if row[c.key]]
+    for c in conditions:
+        setattr(stats.columns[c.column], c.hit, Hits(int(_n(row[c.key]))))
     if hits:
-        lists = ", ".join(f"histogram(cast({ident} as varchar)) filter (where {cond}) as {key}_values"
-                          for key, ident, cond in hits)
+        lists = ", ".join(f"histogram(cast({quote_ident(c.column)} as varchar)) filter (where {c.sql}) as {c.key}"
+                          for c in hits)
         used = {k: v for k, v in params.items() if k in ("path", "columns", "delim", "quote", "escape",
                                                          "tsformat", "nulls") or f"${k}" in lists}
-        for key, value in rows_as_dicts(con, f"select {lists} from {read}", used)[0].items():
-            assert isinstance(value, dict)
-            ranked = sorted(value.items(), key=lambda kv: (-kv[1], kv[0]))[:5]  # the five most common
-            stats[key] = [{"value": v, "n": n} for v, n in ranked]
+        found = rows_as_dicts(con, f"select {lists} from {read}", used)[0]
+        for c in hits:
+            counts = found[c.key]
+            assert isinstance(counts, dict)
+            getattr(stats.columns[c.column], c.hit).values = _top({str(k): int(_n(v)) for k, v in counts.items()})
     return stats
 
 
+def _n(value: object) -> int:
+    return int(value) if isinstance(value, (int, float)) else 0
+
+
+def _top(counts: dict[str, int]) -> list[ValueCount]:
+    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_OFFENDERS]
+    return [ValueCount(v, n) for v, n in ranked]
+
+
 def stats_from_profile(table: Table, profile: Profile, null_like: list[str],
-                       known: dict[str, list[str]] | None = None) -> dict[str, Any] | None:
+                       known: dict[str, list[str]] | None = None) -> TableStats | None:
     """The stats `scan_table` would compute, read from a profile of the very same file (same sha256)
     made under the same manifest columns and null tokens; None when the profile cannot tell."""
     cols = profile.columns
@@ -96,27 +155,20 @@ def stats_from_profile(table: Table, profile: Profile, null_like: list[str],
             or profile.null_tokens != table.null_tokens or len(table.primary_key) != 1):
         return None
     by_name = {c.name: c for c in cols}
-    pk = by_name[table.primary_key[0]]
     n = profile.row_count
-    stats: dict[str, Any] = {"n_rows": n, "n_dup_pk": n - pk.distinct_count}
-    params: dict[str, Any] = {}
-    for i, col in enumerate(cols):
-        stats[f"c{i}_nulls"] = col.null_count
-    for key, _, _ in _conditions(table, null_like, known, params):
-        i = int(key[1:].split("_", 1)[0])
-        col = cols[i]
-        values = col.top_values
-        if col.distinct_count != len(values):
+    stats = TableStats(n, n - by_name[table.primary_key[0]].distinct_count,
+                       {c.name: ColumnStats(nulls=c.null_count) for c in cols})
+    params: dict[str, object] = {}
+    for cond in _conditions(table, null_like, known, params):
+        col = by_name[cond.column]
+        if col.distinct_count != len(col.top_values):
             return None  # the profile does not list every value of this column
-        if key.endswith("_null_like"):
-            bad = [v for v in values if str(v.value).strip().lower() in null_like]
+        values = {str(v.value): v.count for v in col.top_values}
+        if cond.hit == "null_like":
+            bad = {v: n for v, n in values.items() if v.strip().lower() in null_like}
         else:
-            allowed = {str(v) for v in params[key.split("_", 1)[1] + str(i)]}
-            bad = [v for v in values if str(v.value) not in allowed]
-        stats[key] = sum(v.count for v in bad)
-        if bad:
-            ranked = sorted(bad, key=lambda v: (-v.count, str(v.value)))[:5]
-            stats[f"{key}_values"] = [{"value": v.value, "n": v.count} for v in ranked]
+            bad = {v: n for v, n in values.items() if v not in (cond.allowed or [])}
+        setattr(stats.columns[cond.column], cond.hit, Hits(sum(bad.values()), _top(bad)))
     return stats
 
 
@@ -125,8 +177,6 @@ def check_sources(c: Contracts, data_dir: Path, tables: list[str], q: Questions,
                   known: dict[str, dict[str, list[str]]] | None = None,
                   profiles: dict[str, Profile] | None = None) -> dict[str, SourceFacts]:
     """Check the source files of `tables`; return what was learnt of each."""
-    import duckdb
-
     from leakcli.engine import connect
 
     dialect = c.manifest.dialect
@@ -135,8 +185,7 @@ def check_sources(c: Contracts, data_dir: Path, tables: list[str], q: Questions,
     con = connect()
     for name in tables:
         table = c.tables[name]
-        ti = list(c.tables).index(name)
-        loc = f"{MANIFEST}#/tables/{ti}"
+        loc = f"{MANIFEST}#/tables/{list(c.tables).index(name)}"
         path = data_dir / table.file
         shown = display(path)
         if not path.is_file():
@@ -146,8 +195,7 @@ def check_sources(c: Contracts, data_dir: Path, tables: list[str], q: Questions,
                       f"Required source file '{table.file}' of table '{name}' is missing from "
                       f"{display(data_dir)}: where is it?")
             continue
-        fact = SourceFacts(name, shown, True, sha256=file_sha256(path))
-        facts[name] = fact
+        fact = facts[name] = SourceFacts(name, shown, True, sha256=file_sha256(path))
         expected = [col.name for col in table.columns]
         found = read_header(path, dialect.delimiter)
         if found != expected:
@@ -155,63 +203,59 @@ def check_sources(c: Contracts, data_dir: Path, tables: list[str], q: Questions,
                   f"{header_problem(found, expected)} ({loc}/columns): is the file or the manifest right?")
             continue
         profile = (profiles or {}).get(name)
-        stats = None
+        stats: TableStats | Reject | None = None
         if profile is not None and profile.sha256 == fact.sha256:
             stats = stats_from_profile(table, profile, null_like, (known or {}).get(name))
-        try:
-            stats = stats or scan_table(con, table, path, dialect, null_like, (known or {}).get(name))
-        except duckdb.Error as exc:
-            from leakcli.engine import csv_error
-
-            err = csv_error(exc, shown, table)
-            value = getattr(err, "value", None)
-            if value is not None and value.strip().lower() in null_like:
-                q.ask(Code.UNDECLARED_NULL_TOKEN, err.location,
-                      f"Column {name}.{err.column} holds the null-like text {value!r}, which "
-                      f"{MANIFEST}#/tables/{ti}/null_tokens does not declare: is it a missing value "
-                      f"(add it to null_tokens) or should the data be fixed?")
-            else:
-                q.ask(Code.BAD_VALUE, err.location,
-                      f"{err.message}: fix the file, or is the manifest wrong ({loc}/columns)?")
+        stats = stats or scan_table(con, table, path, dialect, null_like, (known or {}).get(name))
+        if isinstance(stats, Reject):
+            _ask_reject(stats, name, shown, loc, null_like, q)
             continue
-        fact.rows = int(stats["n_rows"])
-        if not fact.rows:
-            if table.allow_empty:
-                q.ask(Code.EMPTY_SOURCE, f"{shown}:1", severity="warning",
-                      question=f"'{table.file}' has a header but no rows: is the export complete?")
-            else:
-                q.ask(Code.EMPTY_SOURCE, f"{shown}:1", severity="blocking",
-                      question=f"'{table.file}' has a header but no rows, and {loc}/allow_empty does not "
-                               f"allow it: is the export complete?")
-        if stats["n_dup_pk"]:
-            q.ask(Code.DUPLICATE_KEY, f"{shown}",
-                  f"{stats['n_dup_pk']} rows of '{table.file}' repeat a primary key "
-                  f"({', '.join(table.primary_key)}, {loc}/primary_key): which row is right?")
-        for i, col in enumerate(table.columns):
-            cl = f"{loc}/columns/{i}"
-            cname = f"{name}.{col.name}"
-            fact.columns[col.name] = {
-                "nulls": int(stats[f"c{i}_nulls"] or 0),
-                "new": int(stats.get(f"c{i}_new") or 0),
-                "new_values": stats.get(f"c{i}_new_values") or [],
-            }
-            if stats.get(f"c{i}_null_like"):  # text columns only
-                values = ", ".join(repr(v) for v in stats[f"c{i}_null_like_values"])
-                q.ask(Code.UNDECLARED_NULL_TOKEN, f"{shown}",
-                      f"Column {cname} holds {stats[f'c{i}_null_like']} null-like value(s) ({values}) "
-                      f"that {MANIFEST}#/tables/{ti}/null_tokens does not declare: are they missing "
-                      f"values (add them to null_tokens) or real values?")
-            if not col.nullable and stats[f"c{i}_nulls"]:
-                q.ask(Code.UNEXPECTED_NULL, f"{shown}",
-                      f"Column {cname} is declared not null ({cl}/nullable) but holds "
-                      f"{stats[f'c{i}_nulls']} null(s): what should they become?")
-            if stats.get(f"c{i}_outside"):
-                values = ", ".join(f"{v['value']!r} ({v['n']})" for v in stats[f"c{i}_outside_values"])
-                q.ask(Code.UNACCEPTED_VALUE, f"{shown}", severity=col.accepted_values_severity, question=
-                      f"Column {cname} holds {stats[f'c{i}_outside']} value(s) outside its accepted "
-                      f"values ({cl}/accepted_values): {values}. Accept them or fix the data?")
+        fact.rows, fact.columns = stats.rows, stats.columns
+        _ask_table(stats, table, shown, loc, q)
     con.close()
     return facts
+
+
+def _ask_reject(reject: Reject, name: str, shown: str, loc: str, null_like: list[str], q: Questions) -> None:
+    where = f"{shown}:{reject.line}"
+    if reject.value is not None and reject.value.strip().lower() in null_like:
+        q.ask(Code.UNDECLARED_NULL_TOKEN, where,
+              f"Column {name}.{reject.column} holds the null-like text {reject.value!r}, which "
+              f"{loc}/null_tokens does not declare: is it a missing value (add it to null_tokens) or "
+              f"should the data be fixed?")
+    else:
+        q.ask(Code.BAD_VALUE, where, f"{reject.problem}: fix the file, or is the manifest wrong ({loc}/columns)?")
+
+
+def _ask_table(stats: TableStats, table: Table, shown: str, loc: str, q: Questions) -> None:
+    if not stats.rows:
+        if table.allow_empty:
+            q.ask(Code.EMPTY_SOURCE, f"{shown}:1", severity="warning",
+                  question=f"'{table.file}' has a header but no rows: is the export complete?")
+        else:
+            q.ask(Code.EMPTY_SOURCE, f"{shown}:1", severity="blocking",
+                  question=f"'{table.file}' has a header but no rows, and {loc}/allow_empty does not "
+                           f"allow it: is the export complete?")
+    if stats.dup_pk:
+        q.ask(Code.DUPLICATE_KEY, shown,
+              f"{stats.dup_pk} rows of '{table.file}' repeat a primary key "
+              f"({', '.join(table.primary_key)}, {loc}/primary_key): which row is right?")
+    for i, col in enumerate(table.columns):
+        cl, cname, seen = f"{loc}/columns/{i}", f"{table.name}.{col.name}", stats.columns[col.name]
+        if seen.null_like.count:
+            q.ask(Code.UNDECLARED_NULL_TOKEN, shown,
+                  f"Column {cname} holds {seen.null_like.count} null-like value(s) "
+                  f"({', '.join(map(str, seen.null_like.values))}) that {loc}/null_tokens does not declare: "
+                  f"are they missing values (add them to null_tokens) or real values?")
+        if not col.nullable and seen.nulls:
+            q.ask(Code.UNEXPECTED_NULL, shown,
+                  f"Column {cname} is declared not null ({cl}/nullable) but holds {seen.nulls} null(s): "
+                  f"what should they become?")
+        if seen.outside.count:
+            q.ask(Code.UNACCEPTED_VALUE, shown, severity=col.accepted_values_severity,
+                  question=f"Column {cname} holds {seen.outside.count} value(s) outside its accepted values "
+                           f"({cl}/accepted_values): {', '.join(map(str, seen.outside.values))}. "
+                           f"Accept them or fix the data?")
 
 
 def check_relations(c: Contracts, data_dir: Path, facts: dict[str, SourceFacts], q: Questions,
@@ -226,10 +270,10 @@ def check_relations(c: Contracts, data_dir: Path, facts: dict[str, SourceFacts],
         child, parent = rel.child, rel.parent
         if any(facts.get(s.table) is None or facts[s.table].rows is None for s in (child, parent)):
             continue  # a file is missing or unreadable: asked about already
-        params: dict[str, Any] = {}
+        params: dict[str, object] = {}
         reads = {}
         for side, spec in (("c", child), ("p", parent)):
-            call, p = read_csv_sql(c.tables[spec.table], dialect)
+            call, p = read_csv_sql(c.tables[spec.table], dialect, rejects=False)
             for k, v in p.items():
                 params[f"{side}_{k}"] = v
                 call = call.replace(f"${k}", f"${side}_{k}")

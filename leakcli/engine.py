@@ -6,8 +6,8 @@ Paths and data values reach DuckDB as parameters, never pasted into SQL.
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -81,8 +81,13 @@ def header_problem(found: list[str], expected: list[str]) -> str:
     return "header differs from the manifest: " + "; ".join(parts)
 
 
-def read_csv_sql(table: Table, dialect: Dialect) -> tuple[str, dict[str, object]]:
-    """A read_csv call with explicit columns, types and null tokens, and its parameters."""
+REJECTS_TABLE, REJECTS_SCAN = "leakcli_rejects", "leakcli_reject_scans"
+
+
+def read_csv_sql(table: Table, dialect: Dialect, *, rejects: bool = True) -> tuple[str, dict[str, object]]:
+    """A read_csv call with explicit columns, types and null tokens, and its parameters. With `rejects`,
+    a row that does not read is not fatal: DuckDB stores its line, column and kind in REJECTS_TABLE
+    (see `first_reject`); without, it fails the query."""
     params: dict[str, object] = {
         "columns": {c.name: c.type for c in table.columns},
         "delim": dialect.delimiter,
@@ -94,15 +99,48 @@ def read_csv_sql(table: Table, dialect: Dialect) -> tuple[str, dict[str, object]
         "columns = $columns, header = true, auto_detect = false, delim = $delim, quote = $quote, "
         "escape = $escape, timestampformat = $tsformat, strict_mode = true"
     )
+    if rejects:
+        options += f", store_rejects = true, rejects_table = '{REJECTS_TABLE}', rejects_scan = '{REJECTS_SCAN}'"
     if table.null_tokens:
         params["nulls"] = list(table.null_tokens)
         options += ", nullstr = $nulls"
     return f"read_csv($path, {options})", params
 
 
+@dataclass(frozen=True)
+class Reject:
+    """The first row of the last scan that did not read: its line, column, raw value and what is wrong."""
+
+    line: int
+    column: str | None
+    value: str | None
+    problem: str
+
+
+def first_reject(con: DuckDBPyConnection, table: Table, delimiter: str) -> Reject | None:
+    row = con.execute(
+        f"select line, column_name, error_type, csv_line from {REJECTS_TABLE} "
+        f"where scan_id = (select max(scan_id) from {REJECTS_SCAN}) order by line limit 1").fetchone()
+    if row is None:
+        return None
+    line, column, kind, csv_line = int(row[0]), row[1], str(row[2]), str(row[3] or "")
+    fields = csv_line.split(delimiter)
+    names = [c.name for c in table.columns]
+    if kind == "CAST" and column in names and names.index(column) < len(fields):
+        value = fields[names.index(column)]
+        declared = table.columns[names.index(column)].type
+        return Reject(line, column, value, f"column '{column}': cannot read {value!r} as {declared}")
+    if kind in ("MISSING COLUMNS", "TOO MANY COLUMNS"):
+        return Reject(line, None, None, f"expected {len(names)} fields, found {len(fields)}")
+    if kind == "INVALID ENCODING":
+        return Reject(line, column, None, "bytes that are not valid UTF-8")
+    return Reject(line, column, None, f"the row does not read ({kind.lower()})")
+
+
 def load_sources(con: DuckDBPyConnection, contracts: Contracts, data_dir: Path, tables: Iterable[str],
                  display: Callable[[Path], str] = str) -> dict[str, int]:
-    """Load each source table into a temporary relation; return the row counts."""
+    """Load each source table into a temporary relation; return the row counts. A row that does not
+    read is a DataError naming its file, line and column."""
     import duckdb
 
     counts: dict[str, int] = {}
@@ -122,7 +160,10 @@ def load_sources(con: DuckDBPyConnection, contracts: Contracts, data_dir: Path, 
         except duckdb.InterruptException:
             raise KeyboardInterrupt from None
         except duckdb.Error as exc:
-            raise csv_error(exc, shown, table) from None
+            raise DataError(f"cannot read the file: {_first_line(str(exc))}", file=shown) from None
+        reject = first_reject(con, table, dialect.delimiter)
+        if reject is not None:
+            raise DataError(reject.problem, file=shown, line=reject.line, column=reject.column)
         counts[name] = count_rows(con, relation)
     return counts
 
@@ -134,30 +175,6 @@ def create_empty_sources(con: DuckDBPyConnection, contracts: Contracts, tables: 
         cols = ", ".join(f"{quote_ident(col.name)} {col.type}" for col in table.columns)
         relation = quote_ident(source_relation(contracts.source_name, name))
         con.execute(f"create or replace temp table {relation} ({cols})")
-
-
-def csv_error(exc: Exception, file: str, table: Table | None = None) -> DataError:
-    """Translate a DuckDB CSV error into one line naming the file, line and column (and the type the
-    manifest declares for it)."""
-    text = str(exc)
-    line_match = re.search(r"CSV Error on Line: (\d+)", text)
-    line = int(line_match.group(1)) if line_match else None
-    column_match = re.search(r'Error when converting column "([^"]+)"', text)
-    column = column_match.group(1) if column_match else None
-    convert = re.search(r"Could not convert string \"(.*?)\" to '([A-Z0-9(), ]+)'", text)
-    fields = re.search(r"Expected Number of Columns: (\d+) Found: (\d+)", text)
-    declared = {c.name: c.type for c in (table.columns if table else [])}
-    if convert:
-        msg = f"column '{column}': cannot read {convert.group(1)!r} as {declared.get(column or '', convert.group(2))}"
-    elif fields:
-        msg = f"expected {fields.group(1)} fields, found {fields.group(2)}"
-    elif "unicode" in text.lower() or "utf-8" in text.lower() or "utf8" in text.lower():
-        msg = "bytes that are not valid UTF-8"
-    else:
-        msg = _first_line(text)
-    error = DataError(msg, file=file, line=line, column=column)
-    error.value = convert.group(1) if convert else None  # type: ignore[attr-defined]
-    return error
 
 
 def run_model(con: DuckDBPyConnection, name: str, sql: str, sql_path: str) -> int:

@@ -134,13 +134,12 @@ def compare_profiles(c: Contracts, paths: Paths, facts: dict[str, SourceFacts],
             if seen is None:
                 continue
             share_before = col.null_count / before if before else 0.0
-            share_now = seen["nulls"] / now if now else 0.0
+            share_now = seen.nulls / now if now else 0.0
             if abs(share_now - share_before) > drift.null_drift:
                 q.ask(Code.PROFILE_DRIFT, fact.file,
                       f"Column {table}.{col.name} is {share_now:.1%} null where its profile {loc} "
                       f"has {share_before:.1%}: did the export change?")
-            if seen["new"]:
-                values = ", ".join(f"{v['value']!r} ({v['n']})" for v in seen["new_values"])
+            if seen.new.count:
                 q.ask(Code.PROFILE_DRIFT, fact.file,
-                      f"Column {table}.{col.name} holds {seen['new']} value(s) its profile {loc} "
-                      f"never saw: {values}. New segment or bad data?")
+                      f"Column {table}.{col.name} holds {seen.new.count} value(s) its profile {loc} "
+                      f"never saw: {', '.join(map(str, seen.new.values))}. New segment or bad data?")
