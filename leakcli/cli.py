@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 
 from leakcli.errors import ExitCode, Interrupted, LeakError, exit_code_for, is_interrupt
 from leakcli.jsonout import envelope
+
+if TYPE_CHECKING:
+    from leakcli.report import Reporter
 
 T = TypeVar("T")
 
@@ -38,7 +41,7 @@ FullOpt = Annotated[bool, typer.Option("--full-refresh", help="Rebuild every sel
 DebugOpt = Annotated[bool, typer.Option("--debug", help="Show the traceback of an error.")]
 
 
-def _run(reporter: Any, debug: bool, fn: Callable[[], T]) -> T:
+def _run(reporter: Reporter, debug: bool, fn: Callable[[], T]) -> T:
     """The one error boundary: a LeakError becomes a one-line message and its exit code."""
     try:
         return fn()
@@ -56,7 +59,7 @@ def _run(reporter: Any, debug: bool, fn: Callable[[], T]) -> T:
     raise typer.Exit(int(exit_code_for(exc)))
 
 
-def _reporter(json_mode: bool) -> Any:
+def _reporter(json_mode: bool) -> Reporter:
     from leakcli.report import Reporter
 
     return Reporter(json_mode=json_mode)

@@ -10,12 +10,13 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from leakcli.errors import ContractError
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
+    from pydantic_core import ErrorDetails
 
     from leakcli.model import (
         AcceptanceTests,
@@ -37,7 +38,7 @@ CATALOG = "contracts/metric-catalog.json"
 JOINS = "contracts/join-contracts.json"
 TESTS = "contracts/acceptance-tests.json"
 DECISIONS = "contracts/decisions.json"
-# attribute of Contracts -> (file, document kind)
+# attribute of Contracts -> (file, document kind); the attributes `check_decisions` walks
 CONTRACT_FILES = {
     "manifest": (MANIFEST, "source-manifest"),
     "registry": (REGISTRY, "model-registry"),
@@ -95,8 +96,8 @@ def _reject_constant(name: str) -> float:
     raise ValueError(f"{name} is not a JSON number")
 
 
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    seen: dict[str, Any] = {}
+def _unique_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    seen: dict[str, object] = {}
     for key, value in pairs:
         if key in seen:
             raise ValueError(f"duplicate key {key!r}")
@@ -104,7 +105,7 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return seen
 
 
-def parse_json(raw: bytes, rel: str) -> Any:
+def parse_json(raw: bytes, rel: str) -> object:
     """Strict JSON: UTF-8, no NaN or Infinity, no key given twice; a problem is a ContractError."""
     try:
         return json.loads(raw.decode("utf-8"), object_pairs_hook=_unique_keys,
@@ -119,7 +120,7 @@ def parse_json(raw: bytes, rel: str) -> Any:
         raise ContractError("malformed JSON: nested too deeply", file=rel) from None
 
 
-def validate(kind: type[D], document: Any, file: str) -> tuple[D | None, list[ContractError]]:
+def validate(kind: type[D], document: object, file: str) -> tuple[D | None, list[ContractError]]:
     """The typed document, or every violation of it in document order."""
     from pydantic import ValidationError
 
@@ -132,7 +133,7 @@ def validate(kind: type[D], document: Any, file: str) -> tuple[D | None, list[Co
         ]
 
 
-def _message(error: Any) -> str:
+def _message(error: ErrorDetails) -> str:
     msg = str(error["msg"])
     if error["type"] == "missing":
         return f"'{error['loc'][-1]}' is a required property"
@@ -168,7 +169,16 @@ def read_document(root: Path, rel: str, kind: type[D], problems: list[ContractEr
 
 def load(root: Path) -> Contracts:
     """Read and validate every contract of the project at `root` (LEAK-SPEC §3)."""
-    from leakcli.model import DOCUMENTS, PhasePlan, StageIR
+    from leakcli.model import (
+        AcceptanceTests,
+        Decisions,
+        JoinContracts,
+        MetricCatalog,
+        ModelRegistry,
+        PhasePlan,
+        SourceManifest,
+        StageIR,
+    )
 
     problems: list[ContractError] = []
     read: list[str] = [PHASE_PLAN]
@@ -192,14 +202,18 @@ def load(root: Path) -> Contracts:
                 file=PHASE_PLAN, pointer="/phases/0/prompt"))
         read.append(ir_path)
         ir = read_document(root, ir_path, StageIR, problems, digests)
-    docs: dict[str, Any] = {}
-    for attr, (rel, kind) in CONTRACT_FILES.items():
-        read.append(rel)
-        docs[attr] = read_document(root, rel, DOCUMENTS[kind], problems, digests)
+    read.extend(rel for rel, _ in CONTRACT_FILES.values())
+    manifest = read_document(root, MANIFEST, SourceManifest, problems, digests)
+    registry = read_document(root, REGISTRY, ModelRegistry, problems, digests)
+    catalog = read_document(root, CATALOG, MetricCatalog, problems, digests)
+    joins = read_document(root, JOINS, JoinContracts, problems, digests)
+    tests = read_document(root, TESTS, AcceptanceTests, problems, digests)
+    decisions = read_document(root, DECISIONS, Decisions, problems, digests)
     if problems:
         first = problems[0]
         raise ContractError(first.message, problems=problems, file=first.file, pointer=first.pointer,
                             line=first.line, column=first.column)
-    assert phase_plan is not None and ir is not None
-    return Contracts(root=root, phase_plan=phase_plan, prompt=prompt, ir=ir, read=tuple(read),
-                     ir_path=ir_path, prompt_path=prompt_path, digests=digests, **docs)
+    assert phase_plan and ir and manifest and registry and catalog and joins and tests and decisions
+    return Contracts(root=root, phase_plan=phase_plan, prompt=prompt, ir=ir, manifest=manifest,
+                     registry=registry, catalog=catalog, joins=joins, tests=tests, decisions=decisions,
+                     read=tuple(read), ir_path=ir_path, prompt_path=prompt_path, digests=digests)

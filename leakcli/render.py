@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from leakcli.contracts import Contracts
 from leakcli.errors import RenderError
@@ -109,7 +110,7 @@ class Renderer:
         return out
 
     # -- helpers exposed to templates --------------------------------------------------------------
-    def _context(self, out: Rendered) -> dict[str, Any]:
+    def _context(self, out: Rendered) -> dict[str, Callable[..., str]]:
         def ref(name: str) -> str:
             if name not in out.refs:
                 out.refs.append(name)
@@ -176,7 +177,7 @@ class Renderer:
             return ",\n        ".join(f"{metric(m)} as {quote_ident(prefix + m)}"
                                       for m in self.catalog.measures)
 
-        context: dict[str, Any] = {
+        context: dict[str, Callable[..., str]] = {
             "ref": ref,
             "source": source,
             "var": var,

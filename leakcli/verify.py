@@ -6,19 +6,22 @@ Each test has a kind; a kind is a small generic check driven by the test's contr
 from __future__ import annotations
 
 import decimal
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from leakcli import contracts, state
 from leakcli.contracts import Contracts
+from leakcli.engine import one_row
 from leakcli.errors import ContractError, LeakError, UsageError
 from leakcli.jsonout import envelope, jsonable
 from leakcli.project import Paths
 from leakcli.render import Renderer, quote_ident, sql_literal
 
 if TYPE_CHECKING:
+    from duckdb import DuckDBPyConnection
+
     from leakcli.model import AcceptanceTest, BuildMeta, Dataset
 
 SAMPLE_ROWS = 5
@@ -37,12 +40,12 @@ class CheckResult:
     kind: str
     severity: str
     status: str  # pass | fail | warn | error
-    observed: Any = None
-    expected: Any = None
+    description: str
+    observed: object = None
+    expected: object = None
     failing_rows: int = 0
-    sample: list[Any] = field(default_factory=list)
+    sample: Sequence[Mapping[str, object]] = field(default_factory=list)
     message: str = ""
-    description: str = ""
 
 
 @dataclass(frozen=True)
@@ -62,7 +65,7 @@ class VerifyReport:
     def ok(self) -> bool:
         return not any(r.status in ("fail", "error") for r in self.results)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         keys = ("id", "model", "kind", "severity", "status", "observed", "expected",
                 "failing_rows", "sample", "message")
         return {
@@ -75,7 +78,7 @@ class VerifyReport:
 
 
 class Runner:
-    def __init__(self, c: Contracts, con: Any, data_dir: Path, paths: Paths) -> None:
+    def __init__(self, c: Contracts, con: DuckDBPyConnection, data_dir: Path, paths: Paths) -> None:
         self.c, self.con, self.data_dir, self.paths = c, con, data_dir, paths
         self.renderer = Renderer(c)
         self.loaded: set[str] = set()
@@ -100,7 +103,7 @@ class Runner:
 
     def rows_result(self, test: AcceptanceTest, query: str, what: str) -> CheckResult:
         count, sample = self.failing(query)
-        return CheckResult(**_base(test), observed=count, expected=0, failing_rows=count,
+        return CheckResult(*_base(test), observed=count, expected=0, failing_rows=count,
                           sample=sample, message=f"{count} {what}" if count else "")
 
     # -- kinds ------------------------------------------------------------------------------------
@@ -111,7 +114,7 @@ class Runner:
         expected = sorted(self.c.ir.models)
         bad = [{"relation": n, "problem": "not in the stage IR"} for n in found if n not in expected]
         bad += [{"relation": n, "problem": "missing"} for n in expected if n not in found]
-        return CheckResult(**_base(test), observed=found, expected=expected, failing_rows=len(bad),
+        return CheckResult(*_base(test), observed=found, expected=expected, failing_rows=len(bad),
                           sample=bad[:SAMPLE_ROWS],
                           message=f"{len(bad)} relation(s) differ from the stage IR" if bad else "")
 
@@ -122,7 +125,7 @@ class Runner:
         q = Questions()
         check_templates(self.c, {name: self.renderer.render_model(name) for name in self.c.models}, q)
         bad = [{"location": a.location, "problem": a.question} for a in q.in_group(Group.REF)]
-        return CheckResult(**_base(test), observed=len(bad), expected=0, failing_rows=len(bad),
+        return CheckResult(*_base(test), observed=len(bad), expected=0, failing_rows=len(bad),
                            sample=bad[:SAMPLE_ROWS],
                            message=f"{len(bad)} dependency(ies) bypass or contradict ref()" if bad else "")
 
@@ -182,24 +185,24 @@ class Runner:
     def reconcile(self, test: AcceptanceTest) -> CheckResult:
         observed, expected, bad = {}, {}, []
         for check in test.checks or []:
-            o = self.con.execute(self.sql(test.id, check.observed)).fetchone()[0]
-            e = self.con.execute(self.sql(test.id, check.expected)).fetchone()[0]
+            (o,) = one_row(self.con, self.sql(test.id, check.observed))
+            (e,) = one_row(self.con, self.sql(test.id, check.expected))
             observed[check.name], expected[check.name] = jsonable(o), jsonable(e)
             tolerance = decimal.Decimal(str(check.tolerance))
             if o is None or e is None or abs(decimal.Decimal(str(o)) - decimal.Decimal(str(e))) > tolerance:
-                entry: dict[str, Any] = {"check": check.name, "observed": jsonable(o),
+                entry: dict[str, object] = {"check": check.name, "observed": jsonable(o),
                                          "expected": jsonable(e)}
                 if check.sample:
                     entry["rows"] = self.failing(self.sql(test.id, check.sample))[1]
                 bad.append(entry)
-        return CheckResult(**_base(test), observed=observed, expected=expected, failing_rows=len(bad),
+        return CheckResult(*_base(test), observed=observed, expected=expected, failing_rows=len(bad),
                           sample=bad, message="; ".join(
                               f"{b['check']}: {b['observed']} != {b['expected']}" for b in bad))
 
 
-def _base(test: AcceptanceTest) -> dict[str, Any]:
-    return {"id": test.id, "model": test.model, "kind": test.kind,
-            "severity": test.severity, "status": "pass", "description": test.description}
+def _base(test: AcceptanceTest) -> tuple[str, str, str, str, str, str]:
+    """The leading fields of a CheckResult for `test`, status pass."""
+    return test.id, test.model, test.kind, test.severity, "pass", test.description
 
 
 def verify(req: VerifyRequest) -> VerifyReport:
@@ -225,7 +228,7 @@ def verify(req: VerifyRequest) -> VerifyReport:
                 result = kind(test)
             except (duckdb.Error, LeakError) as exc:
                 msg = exc.one_line() if isinstance(exc, LeakError) else " ".join(str(exc).split())
-                result = CheckResult(**_base(test), message=msg)
+                result = CheckResult(*_base(test), message=msg)
                 result.status = "error"
             if result.failing_rows and result.status == "pass":
                 result.status = "fail" if test.severity == "error" else "warn"
