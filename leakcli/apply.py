@@ -34,7 +34,7 @@ from leakcli.lock import build_lock
 from leakcli.model import BuildMeta, ModelStep, Plan
 from leakcli.plan import PlanRequest, build_plan, load_saved
 from leakcli.project import Paths
-from leakcli.render import quote_ident, sql_literal
+from leakcli.sql import quote_ident, sql_literal
 
 if TYPE_CHECKING:
     from duckdb import DuckDBPyConnection

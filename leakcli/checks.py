@@ -11,8 +11,6 @@ from typing import Any
 
 from leakcli.ambiguity import Code, Questions
 from leakcli.contracts import CATALOG, CONTRACT_FILES, DECISIONS, JOINS, REGISTRY, TESTS, Contracts
-from leakcli.errors import CycleError
-from leakcli.graph import topological_order
 from leakcli.jsonout import closest
 from leakcli.render import Rendered, action_formats, action_placeholders
 
@@ -122,18 +120,6 @@ def check_templates(c: Contracts, rendered: dict[str, Rendered], q: Questions) -
                 q.ask(Code.LITERAL_MODEL_NAME, r.template,
                       f"Template of '{name}' names generated model '{lit}' literally instead of "
                       f"through ref('{lit}'): replace it with {{{{ ref('{lit}') }}}}?")
-
-
-def dependency_order(c: Contracts, rendered: dict[str, Rendered], q: Questions) -> list[str]:
-    """Build order from the refs found by rendering, ties broken by the IR's order."""
-    nodes = [n for n in c.ir.models if n in c.models] + [n for n in c.models if n not in c.ir.models]
-    parents = {n: [p for p in rendered[n].refs if p in c.models] if n in rendered else [] for n in nodes}
-    try:
-        return topological_order(nodes, parents)
-    except CycleError as exc:
-        q.ask(Code.CYCLE, f"{REGISTRY}#{c.model_pointer(exc.path[0])}",
-              f"The models form a cycle {' -> '.join(exc.path)}: which dependency should go?")
-        return []
 
 
 def check_metrics(c: Contracts, q: Questions) -> None:
@@ -257,15 +243,13 @@ def check_decisions(c: Contracts, q: Questions) -> None:
                       f"it there as a decision with key '{key}')?")
 
 
-def check_contracts(c: Contracts, rendered: dict[str, Rendered], q: Questions) -> list[str]:
-    """Run every contract check; return the build order (empty when the graph has a cycle)."""
+def check_contracts(c: Contracts, rendered: dict[str, Rendered], q: Questions) -> None:
+    """Run every contract check."""
     check_model_sets(c, q)
     check_scope(c, q)
     check_registry(c, q)
     check_templates(c, rendered, q)
-    order = dependency_order(c, rendered, q)
     check_metrics(c, q)
     check_joins(c, q)
     check_tests(c, q)
     check_decisions(c, q)
-    return order

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from leakcli.ambiguity import Code, Questions
 from leakcli.contracts import MANIFEST, Contracts
 from leakcli.engine import Reject, file_sha256, first_reject, header_problem, read_header, rows_as_dicts
-from leakcli.render import quote_ident
+from leakcli.sql import quote_ident
 
 if TYPE_CHECKING:
     from collections.abc import Callable

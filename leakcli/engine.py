@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from leakcli.contracts import Contracts
 from leakcli.errors import DataError, ExecutionError, LockedError
 from leakcli.jsonout import closest
-from leakcli.render import quote_ident, source_relation
+from leakcli.sql import quote_ident, source_relation
 
 if TYPE_CHECKING:
     from collections.abc import Callable

@@ -11,7 +11,8 @@ from pathlib import Path
 from leakcli import checks, contracts, state
 from leakcli.ambiguity import Code, Questions
 from leakcli.contracts import REGISTRY, Contracts
-from leakcli.errors import ContractError, RenderError, UsageError
+from leakcli.errors import ContractError, CycleError, RenderError, UsageError
+from leakcli.graph import topological_order
 from leakcli.jsonout import write_atomic
 from leakcli.model import Action, BuildMeta, Dataset, ModelStep, Parts, Plan, SourceSummary
 from leakcli.project import Paths, resolve_data
@@ -34,6 +35,18 @@ def sha256_text(text: str) -> str:
 
 def _digest(obj: object) -> str:
     return sha256_text(json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str))
+
+
+def build_order(c: Contracts, rendered: dict[str, Rendered], q: Questions) -> list[str]:
+    """Build order from the refs found by rendering, ties broken by the IR's order."""
+    nodes = [n for n in c.ir.models if n in c.models] + [n for n in c.models if n not in c.ir.models]
+    parents = {n: [p for p in rendered[n].refs if p in c.models] if n in rendered else [] for n in nodes}
+    try:
+        return topological_order(nodes, parents)
+    except CycleError as exc:
+        q.ask(Code.CYCLE, f"{REGISTRY}#{c.model_pointer(exc.path[0])}",
+              f"The models form a cycle {' -> '.join(exc.path)}: which dependency should go?")
+        return []
 
 
 def render_all(c: Contracts, q: Questions) -> dict[str, Rendered]:
@@ -61,7 +74,7 @@ def bind_models(c: Contracts, rendered: dict[str, Rendered], order: list[str],
     import duckdb
 
     from leakcli.engine import connect, create_empty_sources, describe
-    from leakcli.render import quote_ident
+    from leakcli.sql import quote_ident
 
     con = connect()
     create_empty_sources(con, c, [t for t in tables if t in c.tables])
@@ -153,14 +166,15 @@ def build_plan(req: PlanRequest, c: Contracts | None = None) -> Plan:
     """Read, check and decide; raises ContractError when a contract cannot be read at all.
     `c`: the project's contracts when the caller loaded them already (they are parsed once a command)."""
     from leakcli.datachecks import check_relations, check_sources
-    from leakcli.profile import compare_profiles, known_values, load_profiles
+    from leakcli.drift import compare_profiles, known_values
+    from leakcli.profile import load_profiles
 
     paths = Paths(req.root)
     c = c or contracts.load(req.root)
     q = Questions()
     rendered = render_all(c, q)
-    order = checks.check_contracts(c, rendered, q)
-    order = [n for n in order if n in rendered]
+    checks.check_contracts(c, rendered, q)
+    order = [n for n in build_order(c, rendered, q) if n in rendered]
     tables = required_tables(c, rendered)
     data = resolve_data(req.root, req.data_dir, [c.tables[t].file for t in tables])
     pending = data.synthetic and not all((data.path / c.tables[t].file).exists() for t in tables)

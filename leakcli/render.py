@@ -16,29 +16,13 @@ from typing import TypeVar
 
 from leakcli.contracts import Contracts
 from leakcli.errors import RenderError
+from leakcli.sql import quote_ident, source_relation, sql_literal
 
 T = TypeVar("T")
+Helper = Callable[..., str]
 SENTINEL = "\x00ref:{}\x00"
 SENTINEL_RE = re.compile("\x00ref:([^\x00]*)\x00")
 PLACEHOLDER_RE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(?::([A-Za-z_][A-Za-z0-9_]*))?\}")
-
-
-def quote_ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def sql_literal(value: object) -> str:
-    """A SQL literal for a contract value: numbers as written, text single-quoted and escaped."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return repr(value)
-    return "'" + str(value).replace("'", "''") + "'"
-
-
-def source_relation(source: str, table: str) -> str:
-    """The temporary relation a source table is loaded into for one run."""
-    return f"source__{source}__{table}"
 
 
 @dataclass
@@ -110,7 +94,15 @@ class Renderer:
         return out
 
     # -- helpers exposed to templates --------------------------------------------------------------
-    def _context(self, out: Rendered) -> dict[str, Callable[..., str]]:
+    def _context(self, out: Rendered) -> dict[str, Helper]:
+        """Every name a template may call: the graph (ref, source), the catalog's rules, the priority rule."""
+        context = self._graph_helpers(out)
+        context.update(self._catalog_helpers(out, context))
+        context.update(self._priority_helpers())
+        return context
+
+    def _graph_helpers(self, out: Rendered) -> dict[str, Helper]:
+        """ref() and source(), recorded while rendering: the DAG comes from rendering."""
         def ref(name: str) -> str:
             if name not in out.refs:
                 out.refs.append(name)
@@ -121,9 +113,15 @@ class Renderer:
                 out.sources.append((source_name, table))
             return quote_ident(source_relation(source_name, table))
 
+        return {"ref": ref, "source": source}
+
+    def _catalog_helpers(self, out: Rendered, context: dict[str, Helper]) -> dict[str, Helper]:
+        """Thresholds and labels, metric formulas, joins, totals and baselines of the contracts."""
+        catalog = self.catalog
+        baselines = {b.name: b for b in catalog.baselines}
+
         def var(name: str) -> str:
-            thresholds = self.catalog.thresholds.model_dump()
-            for section in (thresholds, self.catalog.labels):
+            for section in (catalog.thresholds.model_dump(), catalog.labels):
                 if name in section:
                     return sql_literal(section[name])
             raise RenderError(f"var('{name}') is neither a threshold nor a label of the metric catalog")
@@ -140,21 +138,26 @@ class Renderer:
                 raise RenderError(f"join('{name}') is not in contracts/join-contracts.json")
             j = self.joins[name]
             out.joins.append(name)
-            left, right = j.left, j.right
-            on = " and ".join(
-                f"{right.alias}.{quote_ident(rk)} = {left.alias}.{quote_ident(lk)}"
-                for lk, rk in zip(left.keys, right.keys, strict=False)
-            )
-            return f"{j.type} join {ref(right.model)} as {right.alias} on {on}"
+            on = " and ".join(f"{j.right.alias}.{quote_ident(rk)} = {j.left.alias}.{quote_ident(lk)}"
+                              for lk, rk in zip(j.left.keys, j.right.keys, strict=False))
+            return f"{j.type} join {context['ref'](j.right.model)} as {j.right.alias} on {on}"
 
+        def measure_columns(prefix: str = "") -> str:
+            """The catalog's measures, each `metric(m) as prefix + m`."""
+            return ",\n        ".join(f"{metric(m)} as {quote_ident(prefix + m)}" for m in catalog.measures)
+
+        def totals() -> str:
+            return ",\n        ".join(f"cast(sum({quote_ident(t.column)}) as {t.type}) as {quote_ident(t.column)}"
+                                      for t in catalog.totals)
+
+        return {"var": var, "metric": metric, "join": join, "measure_columns": measure_columns,
+                "totals": totals,
+                "baseline_prefix": lambda name: _lookup(baselines, name, "baseline_prefix").prefix}
+
+    def _priority_helpers(self) -> dict[str, Helper]:
+        """The priority rule: scopes, the (all) label, rank order, primary leak and action texts."""
         priority = self.catalog.priority
         scopes = {s.name: s for s in priority.scopes}
-        baselines = {b.name: b for b in self.catalog.baselines}
-
-        def lookup(table: dict[str, T], name: str, what: str) -> T:
-            if name not in table:
-                raise RenderError(f"{what}('{name}') is not in contracts/metric-catalog.json")
-            return table[name]
 
         def primary_leak() -> str:
             """Fixed for a scope that names its primary leak; else the largest leak, ties in order."""
@@ -172,34 +175,16 @@ class Renderer:
             whens = [f"when {sql_literal(name)} then {self.format_text(text)}" for name, text in texts]
             return f"case primary_leak {' '.join(whens)} end"
 
-        def measure_columns(prefix: str = "") -> str:
-            """The catalog's measures, each `metric(m) as prefix + m`."""
-            return ",\n        ".join(f"{metric(m)} as {quote_ident(prefix + m)}"
-                                      for m in self.catalog.measures)
-
-        context: dict[str, Callable[..., str]] = {
-            "ref": ref,
-            "source": source,
-            "var": var,
-            "metric": metric,
-            "join": join,
-            "measure_columns": measure_columns,
-            "totals": lambda: ",\n        ".join(
-                f"cast(sum({quote_ident(t.column)}) as {t.type}) as {quote_ident(t.column)}"
-                for t in self.catalog.totals),
-            "baseline_prefix": lambda name: lookup(baselines, name, "baseline_prefix").prefix,
+        return {
             "any_flag": lambda: "(" + " or ".join(priority.flag_columns) + ")",
             "all_label": lambda: sql_literal(priority.all_label),
-            "scope": lambda name: sql_literal(lookup(scopes, name, "scope").name),
-            "scope_gap": lambda name: quote_ident(lookup(scopes, name, "scope_gap").gap),
-            "scope_keep": lambda name: "(" + lookup(scopes, name, "scope_keep").keep + ")",
-            "priority_order": lambda: ", ".join(
-                f"{quote_ident(r.column)} {r.order}" for r in priority.rank_by
-            ),
+            "scope": lambda name: sql_literal(_lookup(scopes, name, "scope").name),
+            "scope_gap": lambda name: quote_ident(_lookup(scopes, name, "scope_gap").gap),
+            "scope_keep": lambda name: "(" + _lookup(scopes, name, "scope_keep").keep + ")",
+            "priority_order": lambda: ", ".join(f"{quote_ident(r.column)} {r.order}" for r in priority.rank_by),
             "primary_leak": primary_leak,
             "recommended_action": recommended_action,
         }
-        return context
 
     def format_text(self, text: str) -> str:
         """An action text with `{column}` and `{column:format}` placeholders as one SQL expression;
@@ -228,6 +213,12 @@ class Renderer:
             if re.search(rf"(?<![A-Za-z0-9_]){re.escape(name)}(?![A-Za-z0-9_])", sql):
                 names.append(name)
         return names
+
+
+def _lookup(table: dict[str, T], name: str, what: str) -> T:
+    if name not in table:
+        raise RenderError(f"{what}('{name}') is not in contracts/metric-catalog.json")
+    return table[name]
 
 
 def action_placeholders(text: str) -> list[str]:

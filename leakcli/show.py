@@ -11,7 +11,7 @@ from leakcli.project import Paths
 
 def show_rows(root: Path, model: str, limit: int) -> tuple[list[str], list[list[object]], dict[str, object]]:
     from leakcli.engine import connect, describe, rows_as_dicts, user_tables
-    from leakcli.render import quote_ident
+    from leakcli.sql import quote_ident
 
     paths = Paths(root)
     if not paths.database.exists():

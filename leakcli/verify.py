@@ -17,7 +17,8 @@ from leakcli.engine import one_row
 from leakcli.errors import ContractError, LeakError, UsageError
 from leakcli.jsonout import envelope, jsonable
 from leakcli.project import Paths
-from leakcli.render import Renderer, quote_ident, sql_literal
+from leakcli.render import Renderer
+from leakcli.sql import quote_ident, sql_literal
 
 if TYPE_CHECKING:
     from duckdb import DuckDBPyConnection

@@ -192,7 +192,7 @@ def test_help_imports_no_heavy_module():
     import subprocess
     import sys
 
-    code = ("import sys, leakcli.cli; heavy = {'duckdb', 'jinja2', 'jsonschema', 'rich'} & set(sys.modules); "
+    code = ("import sys, leakcli.cli; heavy = {'duckdb', 'jinja2', 'pydantic', 'rich'} & set(sys.modules); "
             "print(sorted(heavy))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
@@ -233,3 +233,20 @@ def test_contracts_are_parsed_once_per_command(project, leak, monkeypatch, comma
     assert leak(*command).exit_code == 0
     assert parsed["contracts/metric-catalog.json"] == 1
     assert set(parsed.values()) == {1}
+
+
+def test_the_top_actions_table_has_a_column_per_segment_key_of_the_catalog(project, leak):
+    project.edit_json("contracts/metric-catalog.json",
+                      lambda d: d["segment"].update(keys=["device_type", "utm_source"]))
+    out = leak("apply")
+    assert out.exit_code == 0, out.stderr
+    table = out.stdout.split("Top priority actions (mart__priority_actions)\n")[1]
+    assert table.splitlines()[0].split()[:6] == ["rank", "scope", "device_type", "utm_source", "gap", "usd"]
+
+
+def test_the_json_schemas_are_generated_from_the_models():
+    from leakcli.model import DOCUMENTS, RECORDS, SCHEMA_DIR, json_schema
+
+    for kind in {**DOCUMENTS, **RECORDS}:
+        assert (SCHEMA_DIR / f"{kind}.schema.json").read_text() == json_schema(kind), (
+            f"run `python -m leakcli.model` to regenerate {kind}.schema.json")

@@ -156,3 +156,14 @@ def test_named_data_dir_with_missing_files_is_an_error(project, leak, tmp_path):
     out = leak("plan", env={"LEAKCLI_DATA_DIR": str(tmp_path / "nope")})
     assert out.exit_code == ExitCode.USAGE
     assert out.stderr.strip().endswith("nope: data directory named by LEAKCLI_DATA_DIR does not exist")
+
+
+def test_drift_thresholds_come_from_the_manifest(project, leak):
+    assert leak("profile").exit_code == 0
+    with (project.raw / "website_sessions.csv").open("a") as fh:
+        fh.write("66,2014-02-20 10:00:00,66,0,gsearch,nonbrand,g_ad_1,desktop,https://www.gsearch.com\n")
+    drift = [a for a in leak("plan", "--json").json()["ambiguities"] if a["code"] == "profile_drift"]
+    assert not [a for a in drift if "rows where its profile" in a["question"]]  # +1.5% < 10%
+    project.edit_json("contracts/source-manifest.json", lambda d: d["checks"].update(row_drift=0.01))
+    drift = [a for a in leak("plan", "--json").json()["ambiguities"] if a["code"] == "profile_drift"]
+    assert [a for a in drift if "has 66 rows where its profile" in a["question"] and "(+1.5%)" in a["question"]]

@@ -284,3 +284,43 @@ def test_every_question_code_has_one_rule():
     from leakcli.ambiguity import RULES, Code
 
     assert set(RULES) == set(Code)
+
+
+def test_the_out_of_scope_words_come_from_the_catalog(project, leak):
+    project.edit_json("contracts/model-registry.json", lambda d: d["models"][-1].update(
+        description="Ranks segments by cohort."))
+    assert not [a for a in leak("plan", "--json").json()["ambiguities"] if a["code"] == "out_of_scope"]
+    project.edit_json(CAT, lambda d: d["out_of_scope"].append("cohort"))
+    out = leak("plan", "--json")
+    assert out.exit_code == ExitCode.USAGE
+    (a,) = [a for a in out.json()["ambiguities"] if a["code"] == "out_of_scope"]
+    assert "'cohort'" in a["question"]
+
+
+def test_the_null_like_tokens_come_from_the_manifest(project, leak):
+    _csv_replace("website_sessions.csv", "gsearch,nonbrand", "unset,nonbrand", 3)(project)
+    assert not [a for a in leak("plan", "--json").json()["ambiguities"] if a["code"] == "undeclared_null_token"]
+    project.edit_json("contracts/source-manifest.json", lambda d: d["checks"]["null_like"].append("unset"))
+    out = leak("plan", "--json")
+    (a,) = [a for a in out.json()["ambiguities"] if a["code"] == "undeclared_null_token"]
+    assert "'unset' (3)" in a["question"]
+
+
+def test_the_leak_order_is_the_tie_order(project):
+    """Two leaks of exactly the same size: the one listed first in the catalog is the primary leak."""
+    from leakcli import contracts
+    from leakcli.render import Renderer
+
+    def sql_of(order):
+        project.edit_json(CAT, lambda d: d["priority"].update(leaks=[
+            next(x for x in d["priority"]["leaks"] if x["name"] == n) for n in order]))
+        return Renderer(contracts.load(project.root)).render_model("mart__priority_actions").sql
+
+    import duckdb
+
+    for order in (["conversion", "order_value", "refund_drag"], ["refund_drag", "conversion", "order_value"]):
+        case = sql_of(order).split("case when action_scope")[1].split(" end as primary_leak")[0]
+        (leak,), = duckdb.execute("select case when action_scope" + case + " end from (select 'segment' "
+                                  "as action_scope, 1.0 as conversion_leak_usd, 1.0 as order_value_leak_usd, "
+                                  "1.0 as refund_leak_usd)").fetchall()
+        assert leak == order[0]
