@@ -6,13 +6,15 @@ invalid contract, blocking ambiguity or stale plan; 3 execution failed; 130 inte
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
+from typer.core import TyperGroup
 
-from leakcli.errors import ExitCode, Interrupted, LeakError, exit_code_for, is_interrupt
+from leakcli.errors import MAX_LINE, ExitCode, Interrupted, LeakError, exit_code_for, is_interrupt
 from leakcli.jsonout import envelope
 
 if TYPE_CHECKING:
@@ -20,8 +22,75 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
+class _Group(TyperGroup):
+    """Every failure is one line on stderr, usage errors of the parser included, with the documented
+    exit code; SIGTERM stops a command as Ctrl-C does (exit 130)."""
+
+    def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,
+             complete_var: str | None = None, standalone_mode: bool = True, windows_expand_args: bool = True,
+             **extra: Any) -> Any:
+        click = _click()
+        previous = _on_sigterm()
+        try:
+            code = super().main(args=args, prog_name=prog_name, complete_var=complete_var,
+                                standalone_mode=False, windows_expand_args=windows_expand_args, **extra)
+        except click.NoArgsIsHelpError as exc:
+            typer.echo(exc.ctx.get_help() if exc.ctx else "")
+            code = 0
+        except click.ClickException as exc:
+            ctx = getattr(exc, "ctx", None)
+            where = ctx.command_path if ctx is not None else "leakcli"
+            line = " ".join(f"{where}: {exc.format_message()}; see `{where} --help`".split())
+            typer.echo(f"leakcli: error: {line[:MAX_LINE]}", err=True)
+            code = exc.exit_code
+            if "--json" in (sys.argv[1:] if args is None else list(args)):
+                import json
+
+                typer.echo(json.dumps(envelope(error={"type": "UsageError", "message": line,
+                                                      "exit_code": code}), indent=2))
+        except click.Abort:
+            typer.echo("leakcli: error: interrupted", err=True)
+            code = int(ExitCode.INTERRUPTED)
+        finally:
+            _restore_sigterm(previous)
+        if standalone_mode:
+            sys.exit(code or 0)
+        return code
+
+
+def _click() -> Any:
+    """The exceptions of the click that typer runs on (typer >= 0.29 carries its own copy)."""
+    try:
+        from typer._click import exceptions  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:  # pragma: no cover - older typer on the click package
+        from click import exceptions  # type: ignore[import-not-found,no-redef,unused-ignore]
+    return exceptions
+
+
+def _on_sigterm() -> Any:
+    """SIGTERM raises KeyboardInterrupt, so it unwinds like Ctrl-C (main thread only)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    return signal.signal(signal.SIGTERM, interrupt)
+
+
+def _restore_sigterm(previous: Any) -> None:
+    import signal
+
+    if previous is not None:
+        signal.signal(signal.SIGTERM, previous)
+
+
 app = typer.Typer(
     name="leakcli",
+    cls=_Group,
     help="Find where the Maven Fuzzy Factory shop leaks revenue: plan, apply, verify.",
     no_args_is_help=True,
     add_completion=False,
@@ -39,6 +108,8 @@ SelectOpt = Annotated[list[str] | None, typer.Option(
     "--select", "-s", help="Models to build, with dbt graph operators: model, +model, model+.")]
 FullOpt = Annotated[bool, typer.Option("--full-refresh", help="Rebuild every selected model.")]
 DebugOpt = Annotated[bool, typer.Option("--debug", help="Show the traceback of an error.")]
+ForceOpt = Annotated[bool, typer.Option("--force", help="Overwrite what leakcli did not write (or an existing "
+                                        "output) where this command writes.")]
 
 
 def _run(reporter: Reporter, debug: bool, fn: Callable[[], T]) -> T:
@@ -77,6 +148,7 @@ def plan(
     select: SelectOpt = None,
     full_refresh: FullOpt = False,
     project_dir: ProjectOpt = Path("."),
+    force: ForceOpt = False,
     debug: DebugOpt = False,
 ) -> None:
     """Read every contract, check them against each other and the data, report open questions,
@@ -87,7 +159,7 @@ def plan(
     req = PlanRequest(_root(project_dir), data_dir, tuple(select or ()), full_refresh)
     result = _run(reporter, debug, lambda: build_plan(req))
     if out is not None:
-        _run(reporter, debug, lambda: save_plan(result, out))
+        _run(reporter, debug, lambda: save_plan(result, out, req.root, force=force))
         reporter.notice(f"plan saved to {out}")
     reporter.plan(result)
     if result.blocking:
@@ -102,15 +174,17 @@ def apply(
     select: SelectOpt = None,
     full_refresh: FullOpt = False,
     project_dir: ProjectOpt = Path("."),
+    force: ForceOpt = False,
     debug: DebugOpt = False,
 ) -> None:
-    """Render the ref-linked SQL and build the models in DuckDB, all or nothing."""
+    """Render the ref-linked SQL, build the models in DuckDB, audit the build with the error-severity
+    acceptance tests, and publish it only when they pass: all or nothing."""
     from leakcli.apply import ApplyRequest
     from leakcli.apply import apply as run_apply
 
     reporter = _reporter(json_mode)
     req = ApplyRequest(_root(project_dir), data_dir, tuple(select or ()), full_refresh, plan_file,
-                       progress=reporter.progress, notice=reporter.notice)
+                       progress=reporter.progress, notice=reporter.notice, force=force)
     reporter.apply(_run(reporter, debug, lambda: run_apply(req)))
 
 
@@ -134,16 +208,21 @@ def verify(
 
 @app.command()
 def profile(
+    out: Annotated[Path | None, typer.Option("--out", help="Folder for the profiles. Default: "
+                                             "datasets/maven-fuzzy-factory/profile/.")] = None,
     json_mode: JsonOpt = False,
     data_dir: DataOpt = None,
     project_dir: ProjectOpt = Path("."),
+    force: ForceOpt = False,
     debug: DebugOpt = False,
 ) -> None:
-    """Write datasets/maven-fuzzy-factory/profile/<table>.json from the data."""
+    """Write one profile per source table (<table>.json) from the data; existing profiles are
+    replaced only with --force."""
     from leakcli.profile import ProfileRequest, write_profiles
 
     reporter = _reporter(json_mode)
-    result = _run(reporter, debug, lambda: write_profiles(ProfileRequest(_root(project_dir), data_dir)))
+    req = ProfileRequest(_root(project_dir), data_dir, out, force)
+    result = _run(reporter, debug, lambda: write_profiles(req))
     reporter.lines(f"Profiled {result.data.label} data at {result.data.path}:", result.written,
                    envelope(dataset=result.data.describe(), written=result.written))
 
@@ -152,17 +231,20 @@ def profile(
 def generate(
     scale: Annotated[float, typer.Option(help="Size relative to the real shop (1 = same size).")] = 1.0,
     seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same files.")] = 42,
-    out: Annotated[Path | None, typer.Option("--out", help="Output directory.")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Output folder. Default: the embedded dataset "
+                                             "target/synthetic/maven-fuzzy-factory/.")] = None,
     json_mode: JsonOpt = False,
     project_dir: ProjectOpt = Path("."),
+    force: ForceOpt = False,
     debug: DebugOpt = False,
 ) -> None:
-    """Write a synthetic Maven Fuzzy Factory dataset with the real schema and key relations."""
+    """Write a synthetic Maven Fuzzy Factory dataset with the real schema and key relations; an
+    existing dataset is replaced only with --force."""
     from leakcli.generate import GenerateRequest
     from leakcli.generate import generate as run_generate
 
     reporter = _reporter(json_mode)
-    req = GenerateRequest(_root(project_dir), scale, seed, out)
+    req = GenerateRequest(_root(project_dir), scale, seed, out, force)
     result = _run(reporter, debug, lambda: run_generate(req))
     reporter.rows(f"Generated {result.path} (scale {scale}, seed {seed}) in {result.seconds:.1f}s",
                   ["file", "rows"], [[f, f"{n:,}"] for f, n in result.rows.items()], result.to_dict())
@@ -171,7 +253,7 @@ def generate(
 @app.command()
 def show(
     model: Annotated[str, typer.Argument(help="A built model.")],
-    limit: Annotated[int, typer.Option(help="Rows to show.")] = 10,
+    limit: Annotated[int, typer.Option(help="Rows to show.", min=0, max=1_000_000_000)] = 10,
     json_mode: JsonOpt = False,
     project_dir: ProjectOpt = Path("."),
     debug: DebugOpt = False,

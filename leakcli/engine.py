@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from leakcli.contracts import Contracts
 from leakcli.errors import DataError, ExecutionError, LockedError
 from leakcli.jsonout import closest
-from leakcli.sql import quote_ident, source_relation
+from leakcli.sql import first_line, quote_ident, source_relation
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -32,11 +32,11 @@ def connect(path: Path | None = None, *, read_only: bool = False) -> DuckDBPyCon
     except duckdb.IOException as exc:
         text = str(exc)
         if "lock" in text.lower():
-            raise LockedError(f"database is locked by another process: {_first_line(text)}",
+            raise LockedError(f"database is locked by another process: {first_line(text)}",
                               file=str(path)) from None
-        raise ExecutionError(f"cannot open database: {_first_line(text)}", file=str(path)) from None
+        raise ExecutionError(f"cannot open database: {first_line(text)}", file=str(path)) from None
     except duckdb.Error as exc:
-        raise ExecutionError(f"cannot open database: {_first_line(str(exc))}", file=str(path)) from None
+        raise ExecutionError(f"cannot open database: {first_line(str(exc))}", file=str(path)) from None
 
 
 def file_sha256(path: Path) -> str:
@@ -160,12 +160,24 @@ def load_sources(con: DuckDBPyConnection, contracts: Contracts, data_dir: Path, 
         except duckdb.InterruptException:
             raise KeyboardInterrupt from None
         except duckdb.Error as exc:
-            raise DataError(f"cannot read the file: {_first_line(str(exc))}", file=shown) from None
+            raise DataError(f"cannot read the file: {first_line(str(exc))}", file=shown) from None
         reject = first_reject(con, table, dialect.delimiter)
         if reject is not None:
             raise DataError(reject.problem, file=shown, line=reject.line, column=reject.column)
         counts[name] = count_rows(con, relation)
     return counts
+
+
+def lockdown(con: DuckDBPyConnection, allowed: Iterable[Path] = ()) -> None:
+    """From here on the connection reads and writes files only under `allowed` (none: no file at
+    all), installs and loads no extension, and its configuration cannot be changed back."""
+    dirs = [str(p.resolve()) + "/" for p in allowed]
+    if dirs:
+        con.execute("set allowed_directories = $dirs", {"dirs": dirs})
+    for setting in ("enable_external_access", "autoinstall_known_extensions", "autoload_known_extensions",
+                    "allow_community_extensions"):
+        con.execute(f"set {setting} = false")
+    con.execute("set lock_configuration = true")
 
 
 def create_empty_sources(con: DuckDBPyConnection, contracts: Contracts, tables: Iterable[str]) -> None:
@@ -187,7 +199,7 @@ def run_model(con: DuckDBPyConnection, name: str, sql: str, sql_path: str) -> in
         raise KeyboardInterrupt from None
     except duckdb.Error as exc:
         raise ExecutionError(
-            f"model '{name}' failed: {_first_line(str(exc))} (compiled SQL: {sql_path})",
+            f"model '{name}' failed: {first_line(str(exc))}",
             model=name, file=sql_path, sql_path=sql_path,
         ) from None
     return count_rows(con, quote_ident(name))
@@ -231,10 +243,3 @@ def user_tables(con: DuckDBPyConnection, catalog: str | None = None) -> dict[str
         {"db": catalog},
     ).fetchall()
     return {r[0]: r[1] for r in rows}
-
-
-def _first_line(text: str) -> str:
-    for line in text.splitlines():
-        if line.strip():
-            return line.strip()
-    return text.strip()

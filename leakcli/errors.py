@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from enum import IntEnum
+from typing import Any
+
+MAX_LINE = 300  # characters of a one-line error
 
 
 class ExitCode(IntEnum):
@@ -27,9 +30,11 @@ class LeakError(Exception):
         line: int | None = None,
         column: str | int | None = None,
         model: str | None = None,
+        hint: str | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
+        self.hint = hint
         self.file = file
         self.pointer = pointer
         self.line = line
@@ -49,9 +54,13 @@ class LeakError(Exception):
                 loc += f":{self.column}"
         return loc
 
-    def one_line(self) -> str:
+    def one_line(self, limit: int = MAX_LINE) -> str:
+        """`<culprit>: <what>; <what to do>` on one line of at most `limit` characters."""
         text = " ".join(self.message.split())
-        return f"{self.location}: {text}" if self.location else text
+        if self.hint:
+            text += f"; {' '.join(self.hint.split())}"
+        line = f"{self.location}: {text}" if self.location else text
+        return line if len(line) <= limit else line[: limit - 3] + "..."
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -62,6 +71,7 @@ class LeakError(Exception):
             "line": self.line,
             "column": self.column,
             "model": self.model,
+            "hint": self.hint,
             "exit_code": int(self.exit_code),
         }
 
@@ -125,6 +135,19 @@ class DataError(ExecutionError):
 
 class LockedError(ExecutionError):
     """Another apply holds the build lock."""
+
+
+class AuditFailure(LeakError):
+    """A new build failed an error-severity acceptance test: it is not published (sqlmesh's AuditError)."""
+
+    exit_code = ExitCode.TESTS_FAILED
+
+    def __init__(self, failed: list[Any], **kw: object) -> None:
+        first = failed[0]
+        rows = f" ({first.failing_rows} failing row(s))" if first.failing_rows else ""
+        super().__init__(f"build rejected: {first.id} {first.status}ed{rows}: {first.message or first.description}",
+                         **kw)  # type: ignore[arg-type]
+        self.failed = failed
 
 
 class Interrupted(LeakError):

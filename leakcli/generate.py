@@ -14,6 +14,7 @@ order, never more than their price; no product sells before its launch.
 from __future__ import annotations
 
 import json
+import os
 import time
 from dataclasses import dataclass
 from functools import cache
@@ -23,6 +24,7 @@ from typing import Any
 
 from leakcli.errors import ExecutionError, UsageError
 from leakcli.jsonout import envelope
+from leakcli.layout import guard_folder, is_ours, mark, own_target
 from leakcli.project import Paths
 
 DEFAULT_SEED = 42
@@ -45,6 +47,7 @@ class GenerateRequest:
     scale: float = 1.0
     seed: int = DEFAULT_SEED
     out: Path | None = None
+    force: bool = False  # replace an existing dataset (files leakcli did not write are kept)
 
 
 @dataclass(frozen=True)
@@ -226,6 +229,7 @@ def generate(req: GenerateRequest) -> GenerateResult:
         raise UsageError(f"--scale must be greater than 0, got {req.scale}")
     paths = Paths(req.root)
     out = Path.cwd() / (req.out if req.out is not None else paths.synthetic)  # absolute stays absolute
+    _check_out(out, paths, embedded=req.out is None, force=req.force)
     started = time.perf_counter()
     cal = calibration()
     params_all = {"seed": req.seed, "scale": req.scale,
@@ -248,8 +252,8 @@ def generate(req: GenerateRequest) -> GenerateResult:
             con.execute(f"copy ({query}) to $path (format csv, header true, nullstr 'NULL', "
                         "timestampformat '%Y-%m-%d %H:%M:%S', quote '')", {"path": str(target)})
             rows[FILES[table]] = count_rows(con, f"({query})")
-        _clear(out)
-        tmp.rename(out)
+        mark(tmp, "synthetic dataset")
+        _place(tmp, out)
     except duckdb.Error as exc:
         _clear(tmp)
         raise ExecutionError(f"generation failed: {str(exc).splitlines()[0]}") from None
@@ -265,8 +269,32 @@ def ensure_synthetic(root: Path) -> str:
     """Generate the embedded default dataset once under target/; return where it is."""
     paths = Paths(root)
     if not all((paths.synthetic / f).exists() for f in FILES.values()):
-        generate(GenerateRequest(root))
+        generate(GenerateRequest(root, force=True))
     return paths.rel(paths.synthetic)
+
+
+def _check_out(out: Path, paths: Paths, *, embedded: bool, force: bool) -> None:
+    """Refuse to write over an existing dataset or into a folder of someone else's without --force."""
+    shown = paths.rel(out)
+    if embedded:
+        own_target(paths.target)
+    guard_folder(out, shown, force=force)
+    if out.is_dir() and any(out.iterdir()) and not force:
+        what = "the embedded synthetic dataset" if embedded else "a dataset"
+        raise UsageError(f"holds {what} already; pass --force to replace it", file=shown)
+
+
+def _place(tmp: Path, out: Path) -> None:
+    """Move the generated files to `out`: a folder leakcli made is replaced whole; into anyone else's
+    folder only the generated files go, and nothing else in it is touched."""
+    if out.is_dir() and not is_ours(out) and any(out.iterdir()):
+        for f in tmp.iterdir():
+            os.replace(f, out / f.name)
+        _clear(tmp)
+        return
+    _clear(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp.rename(out)
 
 
 def _clear(path: Path) -> None:

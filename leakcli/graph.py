@@ -73,6 +73,8 @@ def select(selectors: list[str], nodes: list[str], parents: Mapping[str, Iterabl
     """
     chosen: set[str] = set()
     kids = children_of(parents)
+    if not any(s.strip() for s in selectors):
+        raise UsageError("--select is empty", hint="name a model, or leave the option out to build them all")
     for raw in (s for sel in selectors for s in sel.replace(",", " ").split()):
         name = raw.strip("+")
         if name not in nodes:

@@ -12,16 +12,19 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from leakcli.errors import ExecutionError, LockedError
+from leakcli.errors import ExecutionError, LockedError, UsageError
 
 
 @contextmanager
 def build_lock(path: Path, command: str) -> Iterator[None]:
     import fcntl
 
+    if path.is_symlink():
+        raise UsageError("is a symbolic link; leakcli does not write through links", file=str(path),
+                         hint="remove it")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
     except OSError as exc:
         raise ExecutionError(f"cannot write the target directory: {exc.strerror}",
                              file=str(path.parent)) from None

@@ -326,6 +326,11 @@ class AcceptanceTest(Strict):
     checks: Annotated[list[ReconcileCheck], Field(min_length=1)] | None = None
     targets: Annotated[list[ValueTarget], Field(min_length=1)] | None = None
 
+    def models_read(self, stage_models: list[str]) -> list[str]:
+        """The models this test reads ('*': every model of the stage)."""
+        named = [self.model, *([self.to] if self.to else []), *(t.model for t in self.targets or [])]
+        return list(stage_models) if "*" in named else named
+
     @model_validator(mode="after")
     def _fields_of_kind(self) -> AcceptanceTest:
         missing = [f for f in NEEDS.get(self.kind, ()) if getattr(self, f) is None]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -228,6 +229,14 @@ def _selection(select: tuple[str, ...], order: list[str], rendered: dict[str, Re
     return graph_select(list(select), order, parents)
 
 
+def _is_saved_plan(path: Path) -> bool:
+    try:
+        doc = json.loads(path.read_bytes()[:10_000_000])
+    except (OSError, ValueError):
+        return False
+    return isinstance(doc, dict) and doc.get("schema_version") == 1 and "inputs" in doc and "models" in doc
+
+
 def load_saved(path: Path) -> Plan:
     """A plan saved by `plan --out`, checked against the Plan model; anything else is one clear error."""
     shown = str(path)
@@ -252,10 +261,17 @@ def load_saved(path: Path) -> Plan:
     return plan
 
 
-def save_plan(plan: Plan, out: Path) -> None:
-    """Write the plan, with the SQL apply will run, for `apply PLAN_FILE`."""
+def save_plan(plan: Plan, out: Path, root: Path, *, force: bool = False) -> None:
+    """Write the plan, with the SQL apply will run, for `apply PLAN_FILE`; never over a database, a
+    link or a file that is not a saved plan (unless `force`)."""
     from leakcli.errors import ExecutionError
+    from leakcli.layout import guard_file, own_target
 
+    paths = Paths(root)
+    out = Path.cwd() / out
+    guard_file(out, paths.rel(out), ours=_is_saved_plan(out), force=force)
+    if Path(os.path.abspath(out)).is_relative_to(os.path.abspath(paths.target)):
+        own_target(paths.target)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(out, json.dumps(plan.to_dict(with_sql=True), indent=2) + "\n")

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from leakcli import contracts
 from leakcli.contracts import Contracts
-from leakcli.errors import ContractError
+from leakcli.errors import ContractError, UsageError
 from leakcli.jsonout import write_atomic
 from leakcli.project import DataSource, Paths, resolve_data
 from leakcli.sql import quote_ident, source_relation
@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 class ProfileRequest:
     root: Path
     data_dir: str | None = None
+    out: Path | None = None  # default: the project's profile folder
+    force: bool = False  # replace existing profiles
 
 
 @dataclass(frozen=True)
@@ -68,18 +70,42 @@ def write_profiles(req: ProfileRequest) -> ProfileResult:
     required = [t for t, spec in c.tables.items() if spec.required]
     data = resolve_data(req.root, req.data_dir, [c.tables[t].file for t in required])
     present = [t for t, spec in c.tables.items() if spec.required or (data.path / spec.file).exists()]
+    folder = Path.cwd() / req.out if req.out is not None else paths.profiles
+    _check_out(folder, [folder / f"{t}.json" for t in present], paths, force=req.force)
     con = connect()
     load_sources(con, c, data.path, present, display=paths.rel)
-    paths.profiles.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(parents=True, exist_ok=True)
     written, profiles = [], []
     for table in present:
         doc = profile_table(con, c, table, file_sha256(data.path / c.tables[table].file))
-        out = paths.profiles / f"{table}.json"
+        out = folder / f"{table}.json"
         write_atomic(out, json.dumps(doc, indent=1) + "\n")
         written.append(paths.rel(out))
         profiles.append(doc)
     con.close()
     return ProfileResult(data=data, written=written, profiles=profiles)
+
+
+def _check_out(folder: Path, files: list[Path], paths: Paths, *, force: bool) -> None:
+    """Profiles are replaced only with --force; never through a link, never over a foreign file."""
+    from leakcli.layout import guard_file
+
+    if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
+        raise UsageError("is not a folder leakcli can write profiles into", file=paths.rel(folder))
+    existing = [f for f in files if f.exists() or f.is_symlink()]
+    for f in existing:
+        guard_file(f, paths.rel(f), ours=_is_profile(f), force=force)
+    if existing and not force:
+        raise UsageError(f"holds {len(existing)} profile(s) already", file=paths.rel(folder),
+                         hint="pass --force to replace them, or --out DIR to write elsewhere")
+
+
+def _is_profile(path: Path) -> bool:
+    try:
+        doc = json.loads(path.read_bytes()[:10_000_000])
+    except (OSError, ValueError):
+        return False
+    return isinstance(doc, dict) and doc.get("generated_by") == "leakcli profile"
 
 
 def load_profiles(c: Contracts, paths: Paths) -> dict[str, Profile]:

@@ -73,16 +73,22 @@ class Paths:
         return self.root / SYNTHETIC_DIR
 
     def rel(self, path: Path) -> str:
-        try:
-            return str(path.resolve().relative_to(self.root.resolve()))
-        except ValueError:
-            return str(path)
+        """`path` relative to the project root when inside it (links in it are not followed)."""
+        for base, full in ((os.path.abspath(self.root), os.path.abspath(path)),
+                           (self.root.resolve(), path.resolve())):
+            try:
+                return str(Path(full).relative_to(base))
+            except ValueError:
+                continue
+        return str(path)
 
 
 def resolve_data(root: Path, option: str | None, required_files: list[str]) -> DataSource:
     """Pick the data directory: --data-dir, then LEAKCLI_DATA_DIR, then the project's raw
     directory when it holds any required file, else the embedded synthetic default."""
-    if option:
+    if option is not None:
+        if not option.strip():
+            raise UsageError("--data-dir is empty", hint="name the folder of the Maven CSVs, or leave the option out")
         return DataSource(_existing_dir(Path(option), "--data-dir"), "option")
     env = os.environ.get(DATA_ENV)
     if env:

@@ -1,4 +1,4 @@
-"""Render the Jinja SQL templates of the registry (StrictUndefined).
+"""Render the Jinja SQL templates of the registry (StrictUndefined, in the sandbox of sandbox.py).
 
 Templates reach generated models with `{{ ref('m') }}` and raw files with `{{ source('maven', 't') }}`;
 both are recorded while rendering, so the DAG comes from rendering, not from guessing. Everything
@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+from leakcli import sandbox
 from leakcli.contracts import Contracts
 from leakcli.errors import RenderError
 from leakcli.sql import quote_ident, source_relation, sql_literal
@@ -40,12 +41,12 @@ class Rendered:
 
 class Renderer:
     def __init__(self, contracts: Contracts) -> None:
-        from jinja2 import Environment, StrictUndefined
+        from jinja2 import Environment
 
         self.contracts = contracts
-        self.env = Environment(
-            undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True
-        )
+        env = sandbox.environment()
+        assert isinstance(env, Environment)
+        self.env = env
         self.catalog = contracts.catalog
         self.metrics = {m.name: m for m in self.catalog.metrics}
         self.joins = {j.name: j for j in contracts.joins.joins}
@@ -70,11 +71,23 @@ class Renderer:
 
     def render_text(self, name: str, path: str, text: str) -> Rendered:
         from jinja2 import TemplateError, TemplateSyntaxError
+        from jinja2.exceptions import SecurityError
 
         out = Rendered(name=name, template=path, sql="")
         try:
             template = self.env.from_string(text)
-            raw = template.render(self._context(out))
+            raw = sandbox.render(template, dict(self._context(out)))
+        except SecurityError as exc:
+            what = "reaches Python internals" if "unsafe" in str(exc) else "is refused by the sandbox"
+            raise RenderError(f"{what}: {exc}", file=path, line=_template_line(exc), model=name) from None
+        except OverflowError as exc:
+            raise RenderError(f"a loop or value is too large: {exc}", file=path, line=_template_line(exc),
+                              model=name) from None
+        except sandbox.RenderTimeout as exc:
+            raise RenderError(f"rendering takes more than {sandbox.RENDER_SECONDS:g} s: is a loop too large?",
+                              file=path, line=_template_line(exc), model=name) from None
+        except RecursionError:
+            raise RenderError("rendering recurses too deeply", file=path, model=name) from None
         except TemplateSyntaxError as exc:
             raise RenderError(
                 f"Jinja syntax error: {exc.message}", file=path, line=exc.lineno, model=name
@@ -131,7 +144,7 @@ class Renderer:
                 raise RenderError(f"metric('{name}') is not in contracts/metric-catalog.json")
             if name not in out.metrics:
                 out.metrics.append(name)
-            return "(" + self.env.from_string(self.metrics[name].sql).render(context) + ")"
+            return "(" + sandbox.render(self.env.from_string(self.metrics[name].sql), dict(context)) + ")"
 
         def join(name: str) -> str:
             if name not in self.joins:

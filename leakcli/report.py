@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, TextIO
 from leakcli.errors import BlockingAmbiguity, ContractError, LeakError
 
 if TYPE_CHECKING:
-    from leakcli.apply import ApplyResult, ProgressInfo
+    from leakcli.apply import ApplyResult
+    from leakcli.build import ProgressInfo
     from leakcli.model import ModelStep, Plan
     from leakcli.verify import VerifyReport
 

@@ -22,3 +22,57 @@ def sql_literal(value: object) -> str:
 def source_relation(source: str, table: str) -> str:
     """The temporary relation a source table is loaded into for one run."""
     return f"source__{source}__{table}"
+
+
+def select_problem(sql: str) -> str | None:
+    """Why `sql` is not exactly one SELECT that reads only relations (no table function, no file named
+    as a table), by DuckDB's own parser; None when it is."""
+    import json
+
+    import duckdb
+
+    try:
+        statements = duckdb.extract_statements(sql)
+    except duckdb.Error as exc:
+        return f"does not parse: {first_line(str(exc))}"
+    if len(statements) != 1:
+        return f"holds {len(statements)} SQL statements where exactly one SELECT is allowed"
+    if statements[0].type != duckdb.StatementType.SELECT:
+        return f"is a {statements[0].type.name} statement where only a SELECT is allowed"
+    con = duckdb.connect()
+    try:
+        (text,) = con.execute("select json_serialize_sql($sql)", {"sql": sql}).fetchall()[0]
+    finally:
+        con.close()
+    tree = json.loads(text)
+    if tree.get("error"):
+        return f"does not parse: {tree.get('error_message', '')}"
+    for node in _nodes(tree):
+        if node.get("type") == "TABLE_FUNCTION":
+            function = node.get("function")
+            name = function.get("function_name", "?") if isinstance(function, dict) else "?"
+            return f"calls the table function {name}(); files are read only through source()"
+        if node.get("type") == "BASE_TABLE":
+            table = str(node.get("table_name", ""))
+            if any(ch in table for ch in "./\\:"):
+                return f"reads {table!r} directly; files are read only through source()"
+            if node.get("catalog_name") or node.get("schema_name"):
+                return f"names {table!r} in another schema or database; use ref() and source()"
+    return None
+
+
+def _nodes(tree: object) -> list[dict[str, object]]:
+    found: list[dict[str, object]] = []
+    todo = [tree]
+    while todo:
+        item = todo.pop()
+        if isinstance(item, dict):
+            found.append(item)
+            todo.extend(item.values())
+        elif isinstance(item, list):
+            todo.extend(item)
+    return found
+
+
+def first_line(text: str) -> str:
+    return next((line.strip() for line in text.splitlines() if line.strip()), text.strip())

@@ -12,13 +12,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from leakcli import contracts, state
-from leakcli.contracts import Contracts
+from leakcli.contracts import TESTS, Contracts
 from leakcli.engine import one_row
 from leakcli.errors import ContractError, LeakError, UsageError
 from leakcli.jsonout import envelope, jsonable
 from leakcli.project import Paths
 from leakcli.render import Renderer
-from leakcli.sql import quote_ident, sql_literal
+from leakcli.sql import quote_ident, select_problem, sql_literal
 
 if TYPE_CHECKING:
     from duckdb import DuckDBPyConnection
@@ -96,6 +96,13 @@ class Runner:
             self.loaded.update(wanted)
         return rendered.sql
 
+    def checked(self, test_id: str, query: str) -> str:
+        """`query` if it is exactly one SELECT that reads no file; a ContractError otherwise."""
+        problem = select_problem(query)
+        if problem:
+            raise ContractError(f"the SQL of acceptance test {test_id} {problem}", file=TESTS)
+        return query
+
     def failing(self, query: str) -> tuple[int, list[dict[str, object]]]:
         from leakcli.engine import count_rows, rows_as_dicts
 
@@ -103,7 +110,7 @@ class Runner:
                 rows_as_dicts(self.con, f"select * from ({query}) limit {SAMPLE_ROWS}"))
 
     def rows_result(self, test: AcceptanceTest, query: str, what: str) -> CheckResult:
-        count, sample = self.failing(query)
+        count, sample = self.failing(self.checked(test.id, query))
         return CheckResult(*_base(test), observed=count, expected=0, failing_rows=count,
                           sample=sample, message=f"{count} {what}" if count else "")
 
@@ -186,15 +193,15 @@ class Runner:
     def reconcile(self, test: AcceptanceTest) -> CheckResult:
         observed, expected, bad = {}, {}, []
         for check in test.checks or []:
-            (o,) = one_row(self.con, self.sql(test.id, check.observed))
-            (e,) = one_row(self.con, self.sql(test.id, check.expected))
+            (o,) = one_row(self.con, self.checked(test.id, self.sql(test.id, check.observed)))
+            (e,) = one_row(self.con, self.checked(test.id, self.sql(test.id, check.expected)))
             observed[check.name], expected[check.name] = jsonable(o), jsonable(e)
             tolerance = decimal.Decimal(str(check.tolerance))
             if o is None or e is None or abs(decimal.Decimal(str(o)) - decimal.Decimal(str(e))) > tolerance:
                 entry: dict[str, object] = {"check": check.name, "observed": jsonable(o),
                                          "expected": jsonable(e)}
                 if check.sample:
-                    entry["rows"] = self.failing(self.sql(test.id, check.sample))[1]
+                    entry["rows"] = self.failing(self.checked(test.id, self.sql(test.id, check.sample)))[1]
                 bad.append(entry)
         return CheckResult(*_base(test), observed=observed, expected=expected, failing_rows=len(bad),
                           sample=bad, message="; ".join(
@@ -206,10 +213,27 @@ def _base(test: AcceptanceTest) -> tuple[str, str, str, str, str, str]:
     return test.id, test.model, test.kind, test.severity, "pass", test.description
 
 
-def verify(req: VerifyRequest) -> VerifyReport:
+def run_tests(runner: Runner, tests: list[AcceptanceTest]) -> list[CheckResult]:
+    """Run each test; a test that cannot run is an `error` result, not a crash."""
     import duckdb
 
-    from leakcli.engine import connect
+    results = []
+    for test in tests:
+        kind: Callable[[AcceptanceTest], CheckResult] = getattr(runner, test.kind)
+        try:
+            result = kind(test)
+        except (duckdb.Error, LeakError) as exc:
+            msg = exc.one_line() if isinstance(exc, LeakError) else " ".join(str(exc).split())
+            result = CheckResult(*_base(test), message=msg)
+            result.status = "error"
+        if result.failing_rows and result.status == "pass":
+            result.status = "fail" if test.severity == "error" else "warn"
+        results.append(result)
+    return results
+
+
+def verify(req: VerifyRequest) -> VerifyReport:
+    from leakcli.engine import connect, lockdown
 
     c = contracts.load(req.root)
     paths = Paths(req.root)
@@ -220,20 +244,9 @@ def verify(req: VerifyRequest) -> VerifyReport:
     dataset = _dataset(built, c)
     data_dir = Path(req.data_dir).resolve() if req.data_dir else Path(dataset.path if dataset else "")
     con = connect(paths.database, read_only=True)
-    runner = Runner(c, con, data_dir, paths)
-    results: list[CheckResult] = []
     try:
-        for test in c.tests.tests:
-            kind: Callable[[AcceptanceTest], CheckResult] = getattr(runner, test.kind)
-            try:
-                result = kind(test)
-            except (duckdb.Error, LeakError) as exc:
-                msg = exc.one_line() if isinstance(exc, LeakError) else " ".join(str(exc).split())
-                result = CheckResult(*_base(test), message=msg)
-                result.status = "error"
-            if result.failing_rows and result.status == "pass":
-                result.status = "fail" if test.severity == "error" else "warn"
-            results.append(result)
+        lockdown(con, [data_dir, paths.target])
+        results = run_tests(Runner(c, con, data_dir, paths), c.tests.tests)
     finally:
         con.close()
     return VerifyReport(results=results, dataset={**(dataset.to_dict() if dataset else {}), "path": str(data_dir)},

@@ -4,6 +4,7 @@ names the file and the line, column or JSON pointer, no traceback, and the previ
 from __future__ import annotations
 
 import hashlib
+import json
 
 import pytest
 
@@ -78,14 +79,20 @@ FAULTS = {
 
 
 def _block_target(p):
-    """Put a file where apply writes the compiled SQL (as root, permission bits do not stop writes)."""
-    (p.root / "target/compiled").rename(p.root / "target/compiled.old")
-    (p.root / "target/compiled").write_text("not a directory")
+    """Put a file where apply writes its builds (as root, permission bits do not stop writes)."""
+    (p.root / "target/builds").rename(p.root / "target/builds.old")
+    (p.root / "target/builds").write_text("not a directory")
 
 
 def _fingerprint(project):
-    digest = hashlib.sha256(project.db.read_bytes()).hexdigest()
-    return digest, sorted(p.name for p in (project.root / "target").iterdir())
+    """The published build, all of it: database, exports, compiled SQL and run results (the kept
+    attempt target/rejected aside)."""
+    target = project.root / "target"
+    digest = hashlib.sha256()
+    for path in sorted([target / "leakcli.duckdb", target / "run_results.json",
+                        *(target / "exports").iterdir(), *(target / "compiled").iterdir()]):
+        digest.update(path.name.encode() + hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest(), sorted(p.name for p in target.iterdir() if p.name != "rejected")
 
 
 @pytest.mark.parametrize("case", sorted(FAULTS))
@@ -102,8 +109,8 @@ def test_fault(project, leak, case):
         assert word in first
     assert "Traceback" not in out.stderr and out.stdout == ""
     if case == "target_not_writable":
-        (project.root / "target/compiled").unlink()
-        (project.root / "target/compiled.old").rename(project.root / "target/compiled")
+        (project.root / "target/builds").unlink()
+        (project.root / "target/builds.old").rename(project.root / "target/builds")
     assert _fingerprint(project) == before
 
 
@@ -116,12 +123,15 @@ def test_sql_error_at_run_time_names_model_and_compiled_sql(project, leak):
     out = leak("apply")
     assert out.exit_code == ExitCode.EXECUTION
     (line,) = out.stderr.splitlines()
-    assert line.startswith("leakcli: error: target/compiled/stg__orders.sql: model 'stg__orders' failed: "
+    assert line.startswith("leakcli: error: target/rejected/compiled/stg__orders.sql: model 'stg__orders' failed: "
                            "Conversion Error")
-    assert line.endswith("(compiled SQL: target/compiled/stg__orders.sql)")
-    assert "|| 'x'" in (project.root / "target/compiled/stg__orders.sql").read_text()
-    digest, files = _fingerprint(project)
-    assert digest == before[0] and ".leakcli.duckdb.building" not in files
+    assert line.endswith("; the published build is unchanged; the attempt is kept in target/rejected/")
+    # the failed attempt is kept whole for inspection; the published build is the previous one
+    assert "|| 'x'" in (project.root / "target/rejected/compiled/stg__orders.sql").read_text()
+    assert "|| 'x'" not in (project.root / "target/compiled/stg__orders.sql").read_text()
+    attempt = json.loads((project.root / "target/rejected/run_results.json").read_text())
+    assert attempt["status"] == "error" and "stg__orders" in attempt["message"]
+    assert _fingerprint(project) == before
 
 
 def test_header_only_file_works_with_a_warning(project, leak):
@@ -146,9 +156,11 @@ def test_a_required_table_with_no_rows_blocks_unless_the_manifest_allows_it(proj
     assert line.startswith("leakcli: error: datasets/maven-fuzzy-factory/raw/website_sessions.csv:1: ")
     assert "contracts/source-manifest.json#/tables/0/allow_empty does not allow it" in line
     assert _fingerprint(project) == before
-    # the manifest can allow it
+    # the manifest can allow it: then it is a warning
     project.edit_json("contracts/source-manifest.json", lambda d: d["tables"][0].update(allow_empty=True))
-    assert leak("apply").exit_code == 0
+    out = leak("plan", "--json")
+    (a,) = [a for a in out.json()["ambiguities"] if a["code"] == "empty_source"]
+    assert a["severity"] == "warning"
 
 
 def test_byte_order_mark_and_crlf_simply_work(project, leak):
@@ -162,17 +174,28 @@ def test_byte_order_mark_and_crlf_simply_work(project, leak):
     assert leak("verify").exit_code == 0
 
 
-def test_order_whose_session_is_missing_is_excluded_and_counted(project, leak):
+def test_a_build_that_fails_its_audit_is_not_published(project, leak):
+    """An order whose session is missing is left out of the marts and counted by AT-07, which fails:
+    apply exits 1, keeps the previous build published, and keeps the rejected attempt to inspect."""
+    assert leak("apply").exit_code == 0
+    before = _fingerprint(project)
     with (project.raw / "orders.csv").open("a") as fh:
         fh.write("13,2014-02-20 10:00:00,999,999,1,1,49.99,19.49\n")
-    assert leak("apply").exit_code == 0
-    assert project.query("select sum(orders) from mart__core_leak_summary") == [(12,)]
-    out = leak("verify", "--json")
+    out = leak("apply")
     assert out.exit_code == ExitCode.TESTS_FAILED
-    at07 = next(r for r in out.json()["results"] if r["id"] == "AT-07")
-    assert at07["status"] == "fail"
-    assert at07["observed"] == {"orders": 12, "orders whose session is missing": 1}
-    assert at07["sample"][0]["rows"] == [{"order_id": 13, "website_session_id": 999}]
+    (line,) = out.stderr.splitlines()
+    assert line == ("leakcli: error: build rejected: AT-07 failed (1 failing row(s)): orders whose session is "
+                    "missing: 1 != 0; the published build is unchanged; the attempt is kept in target/rejected/")
+    assert _fingerprint(project) == before
+    attempt = json.loads((project.root / "target/rejected/run_results.json").read_text())
+    assert attempt["status"] == "rejected"
+    assert {"id": "AT-07", "status": "fail", "failing_rows": 1} in [
+        {k: a[k] for k in ("id", "status", "failing_rows")} for a in attempt["audit"]]
+    import duckdb
+
+    con = duckdb.connect(str(project.root / "target/rejected/leakcli.duckdb"), read_only=True)
+    assert con.execute("select sum(orders) from mart__core_leak_summary").fetchall() == [(12,)]
+    con.close()
 
 
 def test_interrupted_apply_exits_130_and_keeps_the_build(project, leak, monkeypatch):

@@ -1,8 +1,8 @@
 """Kill and interrupt `apply` on the full shared dataset (skipped when it is absent).
 
-SIGKILL at 20 random moments: after each, the database is the previous build byte for byte (or the
-new one, when the kill came after the swap) and it verifies. SIGINT: exit 130, previous build kept,
-no temporary file left. LEAKCLI_KILLS changes the number of kills."""
+SIGKILL at 20 random moments: after each, target/ shows one whole build, old or new: the database
+verifies, and its exports, compiled SQL and run results are those of the same build. SIGINT and
+SIGTERM: exit 130, previous build kept, the attempt removed. LEAKCLI_KILLS changes the number of kills."""
 
 from __future__ import annotations
 
@@ -43,6 +43,35 @@ def _verifies(root):
     return verify(VerifyRequest(root)).summary["passed"] == 14
 
 
+def _one_whole_build(root):
+    """The published database, exports, compiled SQL and run results all come from one build."""
+    import json
+
+    import duckdb
+
+    from leakcli import state
+
+    target = root / "target"
+    results = json.loads((target / "run_results.json").read_text())
+    assert results["status"] == "success"
+    meta = state.read_state(target / "leakcli.duckdb")["mart__priority_actions"]
+    assert meta is not None and meta.plan == results["plan_fingerprint"]
+    con = duckdb.connect(str(target / "leakcli.duckdb"), read_only=True)
+    try:
+        for mart in ("mart__core_leak_summary", "mart__priority_actions"):
+            table = con.execute(f"select * from {mart} order by all").fetchall()
+            for suffix in ("csv", "parquet"):
+                export = con.execute(f"select * from '{target}/exports/{mart}.{suffix}' order by all").fetchall()
+                assert len(export) == len(table)
+            assert con.execute(f"select * from '{target}/exports/{mart}.parquet' order by all").fetchall() == table
+    finally:
+        con.close()
+    for name, model_meta in state.read_state(target / "leakcli.duckdb").items():
+        assert model_meta is not None
+        compiled = (target / "compiled" / f"{name}.sql").read_text().split("\n", 1)[1]
+        assert hashlib.sha256(compiled.encode()).hexdigest() == model_meta.parts.sql, name
+
+
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     project = make_project(tmp_path_factory.mktemp("kill") / "proj", data=None)
@@ -62,28 +91,32 @@ def test_sigkill_at_random_moments_keeps_a_build_that_verifies(built):
         proc.kill()
         _finish(proc, 60)
         after = _sha(project.db)
-        swapped += after != before  # the kill came after the swap: the new build is complete
+        swapped += after != before  # the kill came after the publish: the new build is complete
         assert _verifies(project.root)
+        _one_whole_build(project.root)
     # the next apply takes the lock at once and clears whatever a kill left behind
     assert _finish(_start(project.root, subprocess.PIPE)) == (0, "")
-    leftovers = sorted(p.name for p in (project.root / "target").iterdir() if "building" in p.name)
-    assert leftovers == []
+    kept = {(project.root / "target" / p).resolve().name for p in ("current", "previous")}
+    assert {b.name for b in (project.root / "target/builds").iterdir()} <= kept
     print(f"{KILLS} kills, {swapped} after the swap; apply takes {seconds:.1f}s")
 
 
-def test_sigint_exits_130_and_keeps_the_build(built):
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_sigint_and_sigterm_exit_130_and_keep_the_build(built, sig):
     project, seconds = built
     before = _sha(project.db)
+    builds = project.root / "target" / "builds"
+    existing = set(builds.iterdir())
     proc = _start(project.root, subprocess.PIPE)
-    building = project.root / "target" / ".leakcli.duckdb.building"
     deadline = time.monotonic() + 60
-    while not building.exists() and time.monotonic() < deadline:  # interrupt the build itself
+    while not (set(builds.iterdir()) - existing) and time.monotonic() < deadline:  # interrupt the build
         time.sleep(0.01)
     time.sleep(0.3)
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(sig)
     code, err = _finish(proc, 60)
     assert code == 130, err
     assert err.strip().splitlines()[-1] == "leakcli: error: interrupted; the previous build is unchanged"
     assert "Traceback" not in err
     assert _sha(project.db) == before
-    assert not [p for p in (project.root / "target").iterdir() if "building" in p.name]
+    assert set(builds.iterdir()) == existing  # the interrupted attempt is removed
+    _one_whole_build(project.root)

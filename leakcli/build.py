@@ -1,0 +1,190 @@
+"""Write and audit one build: the planned models in a new DuckDB file under target/builds/<id>/,
+with its compiled SQL and exports, checked against the registry and audited with the error-severity
+acceptance tests before anything is published (apply.py publishes it)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from leakcli import state
+from leakcli.contracts import Contracts
+from leakcli.errors import AuditFailure, ExecutionError, UsageError
+from leakcli.jsonout import write_atomic
+from leakcli.layout import Build
+from leakcli.model import BuildMeta, ModelStep, Plan
+from leakcli.project import Paths
+from leakcli.sql import quote_ident, sql_literal
+
+if TYPE_CHECKING:
+    from duckdb import DuckDBPyConnection
+
+    from leakcli.verify import CheckResult
+
+BUILD_ACTIONS = ("create", "rebuild")
+
+
+@dataclass(frozen=True)
+class ProgressInfo:
+    index: int
+    total: int
+    status: str | None = None
+    rows: int | None = None
+    seconds: float | None = None
+
+
+Progress = Callable[[str, ModelStep, ProgressInfo], None]
+
+
+@dataclass(frozen=True)
+class ModelResult:
+    name: str
+    action: str
+    status: str  # success | copied | unchanged | skipped
+    rows: int | None
+    seconds: float
+
+
+@dataclass
+class Outcome:
+    """What the build did so far: kept when it fails, for run_results.json of the attempt."""
+
+    results: list[ModelResult]
+    audit: list[CheckResult]
+
+
+def write_build(plan: Plan, c: Contracts, paths: Paths, build: Build, previous: Build | None,
+                progress: Progress | None, outcome: Outcome) -> None:
+    """Build every planned model into `build`; raise ExecutionError, DataError or AuditFailure."""
+    from leakcli.engine import connect, load_sources, lockdown
+
+    _write_compiled(plan, build)
+    previous_tables = set(state.read_state(previous.database)) if previous else set()
+    _check_selection(plan, previous_tables)
+    data_path = paths.root / plan.dataset.path  # an absolute path stays as it is
+    con = connect(build.database)
+    try:
+        if previous_tables and previous is not None:
+            _attach_previous(con, previous, paths)
+        to_build = [m for m in plan.models if m.action in BUILD_ACTIONS]
+        tables = sorted({s.split(".", 1)[1] for m in to_build for s in m.sources})
+        loaded = load_sources(con, c, data_path, tables, display=paths.rel)
+        lockdown(con, [data_path, build.path])
+        _run_models(con, plan, c, data_path, previous_tables, progress, outcome)
+        outcome.audit = _audit(con, c, paths, data_path, set(loaded))
+        failed = [r for r in outcome.audit if r.status in ("fail", "error")]
+        if failed:
+            raise AuditFailure(failed)
+        _export(con, c, build)
+        if previous_tables:
+            con.execute("detach previous")
+        con.execute("checkpoint")
+    finally:
+        con.close()
+
+
+def _write_compiled(plan: Plan, build: Build) -> None:
+    build.compiled.mkdir(parents=True, exist_ok=True)
+    for step in plan.models:
+        write_atomic(build.compiled / f"{step.name}.sql",
+                     f"-- compiled by leakcli from {step.template}; do not edit\n{step.sql}")
+
+
+def _check_selection(plan: Plan, previous: set[str]) -> None:
+    building = {m.name for m in plan.models if m.action in BUILD_ACTIONS}
+    for step in plan.models:
+        if step.name in building:
+            for up in step.depends_on:
+                if up not in building and up not in previous:
+                    raise UsageError(f"model '{step.name}' needs '{up}', which is neither selected "
+                                     f"nor built; select it too (--select +{step.name})")
+
+
+def _attach_previous(con: DuckDBPyConnection, previous: Build, paths: Paths) -> None:
+    import duckdb
+
+    try:
+        con.execute("attach $path as previous (read_only)", {"path": str(previous.database)})
+    except duckdb.Error as exc:
+        raise ExecutionError(f"cannot read the published build: {' '.join(str(exc).split())}",
+                             file=paths.rel(previous.database),
+                             hint="run `leakcli apply --full-refresh` to rebuild without it") from None
+
+
+def _run_models(con: DuckDBPyConnection, plan: Plan, c: Contracts, data_path: Path, previous: set[str],
+                progress: Progress | None, outcome: Outcome) -> None:
+    from leakcli.engine import count_rows, describe, run_model
+
+    dataset = plan.dataset.model_copy(update={"path": str(data_path.resolve())})
+    total = len(plan.models)
+    for i, step in enumerate(plan.models, start=1):
+        if progress:
+            progress("start", step, ProgressInfo(i, total))
+        t0 = time.perf_counter()
+        ident = quote_ident(step.name)
+        meta: BuildMeta | None
+        if step.action in BUILD_ACTIONS:
+            rows = run_model(con, step.name, step.sql, f"target/rejected/compiled/{step.name}.sql")
+            _enforce_contract(c, step.name, describe(con, f"select * from {ident}"))
+            status = "success"
+            assert step.parts is not None
+            meta = BuildMeta(fingerprint=step.fingerprint, parts=step.parts, plan=plan.fingerprint,
+                             built_at=time.strftime("%Y-%m-%dT%H:%M:%S"), dataset=dataset, template=step.template)
+        elif step.name in previous:
+            con.execute(f"create table {ident} as select * from previous.main.{ident}")
+            rows, status, meta = count_rows(con, ident), "copied", _previous_meta(con, step.name)
+        else:
+            outcome.results.append(ModelResult(step.name, step.action, "skipped", None, 0.0))
+            continue
+        if meta is not None:
+            con.execute(f"comment on table {ident} is {sql_literal(state.encode(meta))}")
+        seconds = time.perf_counter() - t0
+        outcome.results.append(ModelResult(step.name, step.action, status, rows, seconds))
+        if progress:
+            progress("done", step, ProgressInfo(i, total, status, rows, seconds))
+
+
+def _previous_meta(con: DuckDBPyConnection, name: str) -> BuildMeta | None:
+    row = con.execute(
+        "select comment from duckdb_tables() where database_name = 'previous' and table_name = $n",
+        {"n": name},
+    ).fetchone()
+    return state.decode(row[0]) if row else None
+
+
+def _enforce_contract(c: Contracts, name: str, found: list[tuple[str, str]]) -> None:
+    declared = c.models[name].declared
+    if found != declared:
+        from leakcli.plan import columns_diff
+
+        raise ExecutionError(f"model '{name}' returns {columns_diff(found, declared)}",
+                             model=name, file=c.models[name].template)
+
+
+def _audit(con: DuckDBPyConnection, c: Contracts, paths: Paths, data_dir: Path,
+           loaded: set[str]) -> list[CheckResult]:
+    """The error-severity acceptance tests whose models this build holds, run on the build itself."""
+    from leakcli.engine import user_tables
+    from leakcli.verify import Runner, run_tests
+
+    built = set(user_tables(con))
+    tests = [t for t in c.tests.tests
+             if t.severity == "error" and all(m in built for m in t.models_read(c.ir.models))]
+    runner = Runner(c, con, data_dir, paths)
+    runner.loaded.update(loaded)
+    return run_tests(runner, tests)
+
+
+def _export(con: DuckDBPyConnection, c: Contracts, build: Build) -> None:
+    """Both marts as CSV and Parquet, into the build."""
+    from leakcli.engine import user_tables
+
+    build.exports.mkdir(parents=True, exist_ok=True)
+    built = user_tables(con)
+    for name in (m for m in c.ir.final_models if m in built):
+        for options, suffix in (("format csv, header true", "csv"), ("format parquet", "parquet")):
+            con.execute(f"copy (select * from {quote_ident(name)}) to $path ({options})",
+                        {"path": str(build.exports / f"{name}.{suffix}")})
