@@ -50,6 +50,8 @@ class Code(str, Enum):
     RENDER_ERROR = "render_error"
     BIND_ERROR = "bind_error"
     CONTRACT_MISMATCH = "contract_mismatch"
+    NOT_ONE_SELECT = "not_one_select"
+    DAMAGED_BUILD = "damaged_build"
 
 
 class Group(Enum):
@@ -82,6 +84,7 @@ RULES: dict[Code, Rule] = {
     Code.JOIN_CARDINALITY: BLOCKING, Code.JOIN_KEYS: BLOCKING, Code.JOIN_KEY_TYPES: BLOCKING,
     Code.UNKNOWN_JOIN: BLOCKING, Code.DECISION: INFO, Code.OPEN_DECISION: BLOCKING,
     Code.RENDER_ERROR: BLOCKING, Code.BIND_ERROR: BLOCKING, Code.CONTRACT_MISMATCH: BLOCKING,
+    Code.NOT_ONE_SELECT: BLOCKING, Code.DAMAGED_BUILD: WARNING,
 }
 
 

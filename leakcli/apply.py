@@ -6,9 +6,10 @@ Ctrl-C, SIGTERM or SIGKILL at any moment leaves the published build, all of it, 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -173,7 +174,9 @@ def _write_and_publish(req: ApplyRequest, plan: Plan, c: contracts.Contracts, pa
     build = layout.new_build()
     outcome = Outcome([], [])
     try:
-        write_build(plan, c, paths, build, previous, req.progress, outcome)
+        with _write_errors(paths):
+            write_build(plan, c, paths, build, previous, req.progress, outcome)
+            _write_run_results(build, plan, outcome, started, status="success", message="")
     except BaseException as exc:
         if is_interrupt(exc):
             layout.discard(build)
@@ -181,14 +184,29 @@ def _write_and_publish(req: ApplyRequest, plan: Plan, c: contracts.Contracts, pa
         if not isinstance(exc, LeakError):
             layout.discard(build)
             raise
-        _write_run_results(build, plan, outcome, started, status="rejected" if isinstance(exc, AuditFailure)
-                           else "error", message=exc.one_line())
-        layout.reject(build)
+        with contextlib.suppress(OSError, LeakError):  # best effort: the disk may be full
+            _write_run_results(build, plan, outcome, started, message=exc.one_line(),
+                               status="rejected" if isinstance(exc, AuditFailure) else "error")
+            layout.reject(build)
         exc.hint = exc.hint or "the published build is unchanged; the attempt is kept in target/rejected/"
         raise
-    _write_run_results(build, plan, outcome, started, status="success", message="")
-    layout.publish(build)
+    with _write_errors(paths):
+        layout.publish(build)
     return outcome.results
+
+
+@contextlib.contextmanager
+def _write_errors(paths: Paths) -> Iterator[None]:
+    """A full disk, no inodes left, a file that cannot be written: one ExecutionError (exit 3)."""
+    import duckdb
+
+    try:
+        yield
+    except OSError as exc:
+        where = paths.rel(Path(exc.filename)) if exc.filename else "target"
+        raise ExecutionError(f"cannot write the build: {exc.strerror or exc}", file=where) from None
+    except duckdb.IOException as exc:
+        raise ExecutionError(f"cannot write the build: {' '.join(str(exc).split())}", file="target") from None
 
 
 def _write_run_results(build: Build, plan: Plan, outcome: Outcome, started: float, *, status: str,
@@ -210,17 +228,14 @@ def _write_run_results(build: Build, plan: Plan, outcome: Outcome, started: floa
         "audit": [{k: v for k, v in asdict(r).items() if k in ("id", "status", "failing_rows", "message")}
                   for r in outcome.audit],
     }
-    try:
-        write_atomic(build.run_results, json.dumps(doc, indent=2, default=str) + "\n")
-    except OSError as exc:
-        raise ExecutionError(f"cannot write the run results: {exc.strerror}", file=str(build.run_results)) from None
+    write_atomic(build.run_results, json.dumps(doc, indent=2, default=str) + "\n")
 
 
 def top_rows(paths: Paths, model: str, limit: int) -> list[dict[str, object]]:
     """The first rows of a built model, as JSON-ready dicts (empty when it was not built)."""
     from leakcli.engine import connect, rows_as_dicts, user_tables
 
-    con = connect(paths.database, read_only=True)
+    con = connect(paths.database, read_only=True, shown=paths.rel(paths.database))
     try:
         if model not in user_tables(con):
             return []

@@ -62,7 +62,7 @@ def write_build(plan: Plan, c: Contracts, paths: Paths, build: Build, previous: 
     from leakcli.engine import connect, load_sources, lockdown
 
     _write_compiled(plan, build)
-    previous_tables = set(state.read_state(previous.database)) if previous else set()
+    previous_tables = _tables_of(previous, paths)
     _check_selection(plan, previous_tables)
     data_path = paths.root / plan.dataset.path  # an absolute path stays as it is
     con = connect(build.database)
@@ -84,6 +84,18 @@ def write_build(plan: Plan, c: Contracts, paths: Paths, build: Build, previous: 
         con.execute("checkpoint")
     finally:
         con.close()
+
+
+def _tables_of(previous: Build | None, paths: Paths) -> set[str]:
+    """The tables of the published build to reuse; none when it is damaged (everything is rebuilt)."""
+    from leakcli.engine import DamagedDatabase
+
+    if previous is None:
+        return set()
+    try:
+        return set(state.read_state(previous.database, paths.rel(previous.database)))
+    except DamagedDatabase:
+        return set()
 
 
 def _write_compiled(plan: Plan, build: Build) -> None:

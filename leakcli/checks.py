@@ -12,7 +12,7 @@ from typing import Any
 from leakcli.ambiguity import Code, Questions
 from leakcli.contracts import CATALOG, CONTRACT_FILES, DECISIONS, JOINS, REGISTRY, TESTS, Contracts
 from leakcli.jsonout import closest
-from leakcli.render import Rendered, action_formats, action_placeholders
+from leakcli.render import Rendered, Renderer, action_formats, action_placeholders
 
 
 def _closest(name: str, options: list[str]) -> str:
@@ -215,6 +215,40 @@ def check_tests(c: Contracts, q: Questions) -> None:
                   f"which join is meant?{_closest(test.join, sorted(joins))}")
 
 
+def check_fragments(c: Contracts, q: Questions) -> None:
+    """Every SQL fragment of the contracts renders in the sandbox and makes exactly one SELECT that
+    reads no file: metric formulas, number formats, and the acceptance tests' SQL."""
+    from leakcli.errors import RenderError
+    from leakcli.sql import select_problem
+
+    renderer = Renderer(c)
+    fragments: list[tuple[str, str, str]] = []  # (location, text, how it is wrapped into a query)
+    fragments += [(f"{CATALOG}#/metrics/{i}/sql", m.sql, "select ({}) from t") for i, m in enumerate(c.catalog.metrics)]
+    fragments += [(f"{CATALOG}#/formats/{name}/sql", f.sql.replace("{value}", "x"), "select ({}) from t")
+                  for name, f in c.catalog.formats.items()]
+    for i, test in enumerate(c.tests.tests):
+        where = f"{TESTS}#/tests/{i}"
+        if test.condition:
+            fragments.append((f"{where}/condition", test.condition, "select * from t where not coalesce(({}), false)"))
+        if test.query:
+            fragments.append((f"{where}/query", test.query, "{}"))
+        for k, check in enumerate(test.checks or []):
+            fragments += [(f"{where}/checks/{k}/{part}", text, "{}") for part, text in
+                          (("observed", check.observed), ("expected", check.expected), ("sample", check.sample))
+                          if text]
+    for location, text, wrap in fragments:
+        try:
+            sql = renderer.render_sql(location, text).sql.strip()
+        except RenderError as exc:
+            q.ask(Code.RENDER_ERROR, location, f"This SQL fragment cannot be rendered: {exc.message.rstrip('.')}. "
+                                               f"How should it read?")
+            continue
+        problem = select_problem(wrap.replace("{}", sql))
+        if problem:
+            q.ask(Code.NOT_ONE_SELECT, location,
+                  f"This SQL fragment, put in its query, {problem}: how should it read?")
+
+
 def _decision_marks(doc: Any, pointer: str = "") -> Iterator[tuple[str, str]]:
     if isinstance(doc, dict):
         for key, value in doc.items():
@@ -252,4 +286,5 @@ def check_contracts(c: Contracts, rendered: dict[str, Rendered], q: Questions) -
     check_metrics(c, q)
     check_joins(c, q)
     check_tests(c, q)
+    check_fragments(c, q)
     check_decisions(c, q)

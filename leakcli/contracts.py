@@ -88,36 +88,76 @@ class Contracts:
         return "/models"
 
 
+def inside(root: Path, rel: str) -> bool:
+    """`rel` names a file within the project, links followed (contracts never reach outside it)."""
+    return (root / rel).resolve().is_relative_to(root.resolve())
+
+
 def pointer_of(path: tuple[int | str, ...] | list[int | str]) -> str:
     return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in path) or "/"
 
 
-def _reject_constant(name: str) -> float:
-    raise ValueError(f"{name} is not a JSON number")
+class _NotANumber(float):
+    """NaN or Infinity as written in a JSON file: kept while parsing, refused at its pointer."""
+
+    def __new__(cls, text: str) -> _NotANumber:
+        value = super().__new__(cls, text)
+        value.text = text
+        return value
+
+    text: str
 
 
-def _unique_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
-    seen: dict[str, object] = {}
-    for key, value in pairs:
-        if key in seen:
-            raise ValueError(f"duplicate key {key!r}")
-        seen[key] = value
-    return seen
+class _Object(dict[str, object]):
+    """A JSON object that remembers the keys given twice."""
+
+    duplicates: list[str]
+
+
+def _object(pairs: list[tuple[str, object]]) -> _Object:
+    obj = _Object()
+    obj.duplicates = [k for i, (k, _) in enumerate(pairs) if any(k == other for other, _ in pairs[:i])]
+    obj.update(pairs)
+    return obj
+
+
+def _strict_problems(doc: object, rel: str, pointer: str = "") -> list[ContractError]:
+    """Numbers that are not numbers and keys given twice, each at its JSON pointer."""
+    found: list[ContractError] = []
+    todo: list[tuple[object, str]] = [(doc, pointer)]
+    while todo:
+        value, ptr = todo.pop()
+        if isinstance(value, _NotANumber):
+            found.append(ContractError(f"{value.text} is not a JSON number", file=rel, pointer=ptr or "/"))
+        elif isinstance(value, dict):
+            if isinstance(value, _Object):
+                found += [ContractError(f"key '{k}' is given twice; which one holds?", file=rel,
+                                        pointer=f"{ptr}/{_escape(k)}") for k in dict.fromkeys(value.duplicates)]
+            todo += [(v, f"{ptr}/{_escape(k)}") for k, v in value.items()]
+        elif isinstance(value, list):
+            todo += [(v, f"{ptr}/{i}") for i, v in enumerate(value)]
+    return sorted(found, key=lambda e: e.pointer or "")
+
+
+def _escape(key: str) -> str:
+    return key.replace("~", "~0").replace("/", "~1")
 
 
 def parse_json(raw: bytes, rel: str) -> object:
-    """Strict JSON: UTF-8, no NaN or Infinity, no key given twice; a problem is a ContractError."""
+    """Strict JSON: UTF-8, no NaN or Infinity, no key given twice; a problem is a ContractError (all
+    of them at once, each with its JSON pointer)."""
     try:
-        return json.loads(raw.decode("utf-8"), object_pairs_hook=_unique_keys,
-                          parse_constant=_reject_constant)
+        doc = json.loads(raw.decode("utf-8"), object_pairs_hook=_object, parse_constant=_NotANumber)
     except UnicodeDecodeError as exc:
         raise ContractError(f"not UTF-8 at byte {exc.start}", file=rel) from None
     except json.JSONDecodeError as exc:
         raise ContractError(f"malformed JSON: {exc.msg}", file=rel, line=exc.lineno, column=exc.colno) from None
-    except ValueError as exc:
-        raise ContractError(f"malformed JSON: {exc}", file=rel) from None
     except RecursionError:
         raise ContractError("malformed JSON: nested too deeply", file=rel) from None
+    problems = _strict_problems(doc, rel)
+    if problems:
+        raise ContractError(problems[0].message, problems=problems, file=rel, pointer=problems[0].pointer)
+    return doc
 
 
 def validate(kind: type[D], document: object, file: str) -> tuple[D | None, list[ContractError]]:
@@ -160,7 +200,7 @@ def read_document(root: Path, rel: str, kind: type[D], problems: list[ContractEr
     try:
         doc = parse_json(raw, rel)
     except ContractError as exc:
-        problems.append(exc)
+        problems.extend(exc.problems or [exc])
         return None
     typed, found = validate(kind, doc, rel)
     problems.extend(found)
@@ -193,7 +233,13 @@ def load(root: Path) -> Contracts:
                 file=PHASE_PLAN, pointer="/phases"))
         phase = phase_plan.phases[0]
         prompt_path, ir_path = phase.prompt, phase.ir
+        for key, rel in (("prompt", prompt_path), ("ir", ir_path)):
+            if not inside(root, rel):
+                problems.append(ContractError(f"'{rel}' points outside the project", file=PHASE_PLAN,
+                                              pointer=f"/phases/0/{key}"))
         try:
+            if not inside(root, prompt_path):
+                raise OSError
             prompt = (root / prompt_path).read_text("utf-8")
             read.append(prompt_path)
         except (OSError, UnicodeDecodeError):
@@ -201,7 +247,7 @@ def load(root: Path) -> Contracts:
                 f"prompt '{prompt_path}' named by the phase plan is missing or unreadable",
                 file=PHASE_PLAN, pointer="/phases/0/prompt"))
         read.append(ir_path)
-        ir = read_document(root, ir_path, StageIR, problems, digests)
+        ir = read_document(root, ir_path, StageIR, problems, digests) if inside(root, ir_path) else None
     read.extend(rel for rel, _ in CONTRACT_FILES.values())
     manifest = read_document(root, MANIFEST, SourceManifest, problems, digests)
     registry = read_document(root, REGISTRY, ModelRegistry, problems, digests)

@@ -24,19 +24,28 @@ if TYPE_CHECKING:
     from leakcli.model import Dialect, Table
 
 
-def connect(path: Path | None = None, *, read_only: bool = False) -> DuckDBPyConnection:
+def connect(path: Path | None = None, *, read_only: bool = False, shown: str | None = None) -> DuckDBPyConnection:
+    """A DuckDB connection (in memory without `path`); `shown` names the file in errors."""
     import duckdb
 
+    shown = shown or str(path)
     try:
         return duckdb.connect(str(path) if path else ":memory:", read_only=read_only)
     except duckdb.IOException as exc:
         text = str(exc)
         if "lock" in text.lower():
-            raise LockedError(f"database is locked by another process: {first_line(text)}",
-                              file=str(path)) from None
-        raise ExecutionError(f"cannot open database: {first_line(text)}", file=str(path)) from None
-    except duckdb.Error as exc:
-        raise ExecutionError(f"cannot open database: {first_line(str(exc))}", file=str(path)) from None
+            raise LockedError(f"database is locked by another process: {first_line(text)}", file=shown) from None
+        raise DamagedDatabase(shown) from None
+    except duckdb.Error:
+        raise DamagedDatabase(shown) from None
+
+
+class DamagedDatabase(ExecutionError):
+    """A database file that DuckDB cannot open: truncated, corrupt, or not a DuckDB file."""
+
+    def __init__(self, shown: str) -> None:
+        super().__init__("cannot be read: the database is damaged or not a DuckDB file", file=shown,
+                         hint="rebuild it with `leakcli apply --full-refresh`")
 
 
 def file_sha256(path: Path) -> str:
@@ -48,11 +57,13 @@ def file_sha256(path: Path) -> str:
 
 
 def read_header(path: Path, delimiter: str = ",") -> list[str]:
-    """The header fields of a CSV file (a UTF-8 byte-order mark and CRLF are accepted)."""
+    """The header fields of a CSV file (a UTF-8 byte-order mark and CRLF or CR line ends are accepted;
+    only the first 64 KiB are read)."""
     with path.open("rb") as fh:
-        first = fh.readline()
-    text = first.decode("utf-8-sig", errors="replace").rstrip("\r\n")
-    return [f.strip().strip('"') for f in text.split(delimiter)] if text else []
+        head = fh.read(1 << 16)
+    text = head.decode("utf-8-sig", errors="replace").replace("\r\n", "\n").replace("\r", "\n")
+    first = text.split("\n", 1)[0]
+    return [f.strip().strip('"') for f in first.split(delimiter)] if first else []
 
 
 def check_header(path: Path, display: str, table: Table, delimiter: str) -> None:

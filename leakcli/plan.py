@@ -18,6 +18,7 @@ from leakcli.jsonout import write_atomic
 from leakcli.model import Action, BuildMeta, Dataset, ModelStep, Parts, Plan, SourceSummary
 from leakcli.project import Paths, resolve_data
 from leakcli.render import Rendered, Renderer
+from leakcli.sql import select_problem
 
 __all__ = ["ModelStep", "Plan", "PlanRequest", "build_plan", "load_saved", "save_plan"]
 
@@ -55,10 +56,17 @@ def render_all(c: Contracts, q: Questions) -> dict[str, Rendered]:
     rendered: dict[str, Rendered] = {}
     for name in c.models:
         try:
-            rendered[name] = renderer.render_model(name)
+            r = renderer.render_model(name)
         except RenderError as exc:
             q.ask(Code.RENDER_ERROR, exc.location or c.models[name].template,
-                  f"Template of '{name}' cannot be rendered: {exc.message}. How should it read?")
+                  f"Template of '{name}' cannot be rendered: {exc.message.rstrip('.')}. How should it read?")
+            continue
+        problem = select_problem(r.sql)
+        if problem:  # never bound nor run
+            q.ask(Code.NOT_ONE_SELECT, r.template,
+                  f"Template of '{name}' {problem}: a model is exactly one SELECT; how should it read?")
+            continue
+        rendered[name] = r
     return rendered
 
 
@@ -74,11 +82,12 @@ def bind_models(c: Contracts, rendered: dict[str, Rendered], order: list[str],
     sources and its upstream models' declared columns; compare the result with the registry."""
     import duckdb
 
-    from leakcli.engine import connect, create_empty_sources, describe
+    from leakcli.engine import connect, create_empty_sources, describe, lockdown
     from leakcli.sql import quote_ident
 
     con = connect()
     create_empty_sources(con, c, [t for t in tables if t in c.tables])
+    lockdown(con)  # binding reads no file and loads nothing
     for name in order:
         model = c.models[name]
         declared = [(col.name, col.type) for col in model.columns]
@@ -193,7 +202,7 @@ def build_plan(req: PlanRequest, c: Contracts | None = None) -> Plan:
     if order and not q.blocking:
         bind_models(c, rendered, order, tables, q)
     chosen = _selection(req.select, order, rendered)
-    built = state.read_state(paths.database)
+    built = _published_state(paths, q)
     shas = {t: f.sha256 for t, f in facts.items()}
     steps = _actions(c, rendered, order, shas, built, chosen, req.full_refresh) if order else []
     inputs = dict(c.digests)
@@ -218,6 +227,18 @@ def build_plan(req: PlanRequest, c: Contracts | None = None) -> Plan:
         inputs=inputs,
         fingerprint=fingerprint,
     )
+
+
+def _published_state(paths: Paths, q: Questions) -> dict[str, BuildMeta | None]:
+    """The published build's tables and metadata; a damaged one is a warning and counts as none."""
+    from leakcli.engine import DamagedDatabase
+
+    try:
+        return state.read_state(paths.database, paths.rel(paths.database))
+    except DamagedDatabase as exc:
+        q.ask(Code.DAMAGED_BUILD, paths.rel(paths.database),
+              f"The published build {exc.message}; apply builds every model anew. Is that what you want?")
+        return {}
 
 
 def _selection(select: tuple[str, ...], order: list[str], rendered: dict[str, Rendered]) -> set[str]:

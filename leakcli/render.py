@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from leakcli import sandbox
-from leakcli.contracts import Contracts
+from leakcli.contracts import Contracts, inside
 from leakcli.errors import RenderError
 from leakcli.sql import quote_ident, source_relation, sql_literal
 
@@ -55,6 +55,8 @@ class Renderer:
     def render_model(self, name: str) -> Rendered:
         model = self.contracts.models[name]
         path = model.template
+        if not inside(self.contracts.root, path):
+            raise RenderError(f"template of model '{name}' points outside the project", file=path, model=name)
         try:
             text = (self.contracts.root / path).read_text("utf-8")
         except FileNotFoundError:

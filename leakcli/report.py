@@ -8,7 +8,7 @@ import sys
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, TextIO
 
-from leakcli.errors import BlockingAmbiguity, ContractError, LeakError
+from leakcli.errors import MAX_LINE, BlockingAmbiguity, ContractError, LeakError
 
 if TYPE_CHECKING:
     from leakcli.apply import ApplyResult
@@ -37,13 +37,15 @@ class Reporter:
         print(f"leakcli: {message}", file=self.err, flush=True)
 
     def error(self, exc: LeakError) -> None:
-        print(f"leakcli: error: {exc.one_line()}", file=self.err, flush=True)
+        """One line per problem, each at most MAX_LINE characters: the first is the error."""
+        limit = MAX_LINE - len("leakcli: error: ")
+        print(f"leakcli: error: {exc.one_line(limit)}", file=self.err, flush=True)
         if isinstance(exc, ContractError):
             for problem in exc.problems[1:]:
-                print(f"leakcli: error: {problem.one_line()}", file=self.err)
+                print(f"leakcli: error: {problem.one_line(limit)}", file=self.err)
         if isinstance(exc, BlockingAmbiguity):
             for a in exc.ambiguities[1:]:
-                print(f"leakcli: blocking: {a['location']}: {a['question']}", file=self.err)
+                print(f"leakcli: blocking: {a['location']}: {a['question']}"[:MAX_LINE], file=self.err)
 
     def progress(self, event: str, step: ModelStep, info: ProgressInfo) -> None:
         if not self.err_tty:

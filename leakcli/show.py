@@ -19,7 +19,7 @@ def show_rows(root: Path, model: str, limit: int) -> tuple[list[str], list[list[
                          file=paths.rel(paths.database))
     if limit < 0:
         raise UsageError("--limit must be 0 or more")
-    con = connect(paths.database, read_only=True)
+    con = connect(paths.database, read_only=True, shown=paths.rel(paths.database))
     try:
         tables = sorted(user_tables(con))
         if model not in tables:

@@ -5,6 +5,12 @@ Data values and paths never go through here: they reach DuckDB as parameters.
 
 from __future__ import annotations
 
+import functools
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from duckdb import DuckDBPyConnection
+
 
 def quote_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
@@ -31,19 +37,16 @@ def select_problem(sql: str) -> str | None:
 
     import duckdb
 
+    con = _parser()
     try:
-        statements = duckdb.extract_statements(sql)
+        statements = con.extract_statements(sql)
     except duckdb.Error as exc:
         return f"does not parse: {first_line(str(exc))}"
     if len(statements) != 1:
         return f"holds {len(statements)} SQL statements where exactly one SELECT is allowed"
     if statements[0].type != duckdb.StatementType.SELECT:
         return f"is a {statements[0].type.name} statement where only a SELECT is allowed"
-    con = duckdb.connect()
-    try:
-        (text,) = con.execute("select json_serialize_sql($sql)", {"sql": sql}).fetchall()[0]
-    finally:
-        con.close()
+    (text,) = con.execute("select json_serialize_sql($sql)", {"sql": sql}).fetchall()[0]
     tree = json.loads(text)
     if tree.get("error"):
         return f"does not parse: {tree.get('error_message', '')}"
@@ -59,6 +62,14 @@ def select_problem(sql: str) -> str | None:
             if node.get("catalog_name") or node.get("schema_name"):
                 return f"names {table!r} in another schema or database; use ref() and source()"
     return None
+
+
+@functools.cache
+def _parser() -> DuckDBPyConnection:
+    """One in-memory connection that only parses (it runs nothing it is given)."""
+    import duckdb
+
+    return duckdb.connect()
 
 
 def _nodes(tree: object) -> list[dict[str, object]]:

@@ -10,8 +10,6 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from leakcli.errors import ExecutionError
-
 if TYPE_CHECKING:
     from leakcli.model import BuildMeta
 
@@ -37,18 +35,19 @@ def decode(comment: str | None) -> BuildMeta | None:
         return None
 
 
-def read_state(database: Path) -> dict[str, BuildMeta | None]:
-    """The tables of the built database and their metadata; empty when nothing was built."""
+def read_state(database: Path, shown: str | None = None) -> dict[str, BuildMeta | None]:
+    """The tables of the built database and their metadata; empty when nothing was built. A database
+    that cannot be read is a DamagedDatabase error."""
     if not database.exists():
         return {}
     import duckdb
 
-    from leakcli.engine import connect, user_tables
+    from leakcli.engine import DamagedDatabase, connect, user_tables
 
-    con = connect(database, read_only=True)
+    con = connect(database, read_only=True, shown=shown)
     try:
         return {name: decode(comment) for name, comment in user_tables(con).items()}
-    except duckdb.Error as exc:
-        raise ExecutionError(f"cannot read the built database: {exc}", file=str(database)) from None
+    except duckdb.Error:
+        raise DamagedDatabase(shown or str(database)) from None
     finally:
         con.close()

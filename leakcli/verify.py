@@ -240,10 +240,12 @@ def verify(req: VerifyRequest) -> VerifyReport:
     if not paths.database.exists():
         raise UsageError("nothing is built yet: run `leakcli apply` first",
                          file=paths.rel(paths.database))
-    built = state.read_state(paths.database)
+    built = state.read_state(paths.database, paths.rel(paths.database))
     dataset = _dataset(built, c)
+    if req.data_dir is not None and not req.data_dir.strip():
+        raise UsageError("--data-dir is empty", hint="name the folder of the Maven CSVs, or leave the option out")
     data_dir = Path(req.data_dir).resolve() if req.data_dir else Path(dataset.path if dataset else "")
-    con = connect(paths.database, read_only=True)
+    con = connect(paths.database, read_only=True, shown=paths.rel(paths.database))
     try:
         lockdown(con, [data_dir, paths.target])
         results = run_tests(Runner(c, con, data_dir, paths), c.tests.tests)

@@ -72,7 +72,7 @@ FAULTS = {
                            ["templates/stg__orders.sql:11: 1 blocking", "Jinja syntax error"]),
     "sql_error_at_run_time": (_replace("templates/stg__website_pageviews.sql", b"from {{ source",
                                        b"where cast(pageview_url as integer) > 0 from {{ source"),
-                              ExitCode.USAGE, ["templates/stg__website_pageviews.sql", "does not bind"]),
+                              ExitCode.USAGE, ["templates/stg__website_pageviews.sql", "does not parse"]),
     "target_not_writable": (lambda p: _block_target(p),
                             ExitCode.EXECUTION, ["target: cannot write the target directory"]),
 }
