@@ -29,8 +29,8 @@ from leakcli.errors import (
 from leakcli.jsonout import envelope, write_atomic
 from leakcli.layout import Build, Layout
 from leakcli.lock import build_lock
-from leakcli.model import Plan
-from leakcli.plan import PlanRequest, build_plan, load_saved
+from leakcli.model import Plan, Question
+from leakcli.plan import DataChecks, PlanRequest, load_saved, plan_and_checks
 from leakcli.project import Paths
 from leakcli.sql import quote_ident
 
@@ -105,8 +105,9 @@ def stale_reasons(saved: Plan, fresh: Plan) -> list[str]:
     return reasons
 
 
-def prepare(req: ApplyRequest, c: contracts.Contracts) -> Plan:
-    """The plan apply will carry out: made now, or a saved one that is still current."""
+def prepare(req: ApplyRequest, c: contracts.Contracts) -> tuple[Plan, DataChecks]:
+    """The plan apply will carry out, made now (a saved one must still be current), with the data
+    checks it leaves for the build to finish on the tables it loads."""
     from leakcli.generate import ensure_synthetic
 
     if req.plan_file is not None:
@@ -114,28 +115,26 @@ def prepare(req: ApplyRequest, c: contracts.Contracts) -> Plan:
         fresh_req = _saved_request(saved, req.root)
     else:
         saved, fresh_req = None, _plan_request(req)
-    plan = build_plan(fresh_req, c)
+    plan, checks = plan_and_checks(fresh_req, c, defer=True)
     if plan.dataset.pending:
         generated = ensure_synthetic(req.root)
         if req.notice:
             req.notice(f"no Maven CSVs found: generated the synthetic default dataset in {generated}")
-        plan = build_plan(fresh_req, c)
+        plan, checks = plan_and_checks(fresh_req, c, defer=True)
     if saved is not None:
         reasons = stale_reasons(saved, plan)
         if reasons:
             raise StalePlanError(f"saved plan is stale: {'; '.join(reasons)}; run `leakcli plan` again",
                                  file=str(req.plan_file))
-    return plan
+    return plan, checks
 
 
 def apply(req: ApplyRequest) -> ApplyResult:
     started = time.perf_counter()
     c = contracts.load(req.root)
-    plan = prepare(req, c)
-    _refuse_blocked(plan)
-    for a in plan.ambiguities:
-        if a.severity == "warning" and req.notice:
-            req.notice(f"warning: {a.location}: {a.question}")
+    plan, checks = prepare(req, c)
+    refuse_blocked(plan.blocking)
+    _warn(req, plan.ambiguities)
     if req.notice and plan.dataset.kind == "synthetic":
         req.notice(f"using the embedded synthetic dataset in {plan.dataset.path} (not real data)")
     paths = Paths(req.root)
@@ -144,7 +143,7 @@ def apply(req: ApplyRequest) -> ApplyResult:
     with build_lock(paths.lock, "apply"):
         layout.prepare(force=req.force)
         if any(m.action in BUILD_ACTIONS for m in plan.models):
-            results = _write_and_publish(req, plan, c, paths, layout, started)
+            results = _write_and_publish(req, plan, checks, c, paths, layout, started)
         else:  # nothing to build: the published build stays as it is, run results included
             results = [ModelResult(m.name, m.action, "unchanged" if m.action == "unchanged" else "skipped",
                                    None, 0.0) for m in plan.models]
@@ -156,26 +155,33 @@ def apply(req: ApplyRequest) -> ApplyResult:
                        priority_model=c.catalog.priority.model, segment_keys=list(c.catalog.segment.keys))
 
 
-def _refuse_blocked(plan: Plan) -> None:
-    bad_rows = [a for a in plan.blocking if a.rule.exit_code is ExitCode.EXECUTION]
+def refuse_blocked(blocking: list[Question]) -> None:
+    bad_rows = [a for a in blocking if a.rule.exit_code is ExitCode.EXECUTION]
     if bad_rows:  # a row that cannot be read is an execution failure (exit 3), not a question
         raise DataError(f"{bad_rows[0].question} (apply changed nothing)", file=bad_rows[0].location)
-    if plan.blocking:
-        first = plan.blocking[0]
+    if blocking:
+        first = blocking[0]
         raise BlockingAmbiguity(
-            f"{len(plan.blocking)} blocking question(s) open; apply changed nothing. First: {first.question}",
-            [a.to_dict() for a in plan.blocking], file=first.location)
+            f"{len(blocking)} blocking question(s) open; apply changed nothing. First: {first.question}",
+            [a.to_dict() for a in blocking], file=first.location)
 
 
-def _write_and_publish(req: ApplyRequest, plan: Plan, c: contracts.Contracts, paths: Paths, layout: Layout,
-                       started: float) -> list[ModelResult]:
+def _warn(req: ApplyRequest, questions: list[Question]) -> None:
+    for a in questions:
+        if a.severity == "warning" and req.notice:
+            req.notice(f"warning: {a.location}: {a.question}")
+
+
+def _write_and_publish(req: ApplyRequest, plan: Plan, checks: DataChecks, c: contracts.Contracts, paths: Paths,
+                       layout: Layout, started: float) -> list[ModelResult]:
     """Build, audit and publish; on any failure keep the attempt as target/rejected and re-raise."""
     previous = None if req.full_refresh else layout.build_of("current")
     build = layout.new_build()
     outcome = Outcome([], [])
     try:
         with _write_errors(paths):
-            write_build(plan, c, paths, build, previous, req.progress, outcome)
+            write_build(plan, checks, c, paths, build, previous, outcome, req.progress,
+                        lambda questions: _warn(req, questions))
             _write_run_results(build, plan, outcome, started, status="success", message="")
     except BaseException as exc:
         if is_interrupt(exc):

@@ -15,13 +15,14 @@ from leakcli.contracts import Contracts
 from leakcli.errors import AuditFailure, ExecutionError, UsageError
 from leakcli.jsonout import write_atomic
 from leakcli.layout import Build
-from leakcli.model import BuildMeta, ModelStep, Plan
+from leakcli.model import BuildMeta, ModelStep, Plan, Question
 from leakcli.project import Paths
 from leakcli.sql import quote_ident, sql_literal
 
 if TYPE_CHECKING:
     from duckdb import DuckDBPyConnection
 
+    from leakcli.plan import DataChecks
     from leakcli.verify import CheckResult
 
 BUILD_ACTIONS = ("create", "rebuild")
@@ -56,10 +57,12 @@ class Outcome:
     audit: list[CheckResult]
 
 
-def write_build(plan: Plan, c: Contracts, paths: Paths, build: Build, previous: Build | None,
-                progress: Progress | None, outcome: Outcome) -> None:
-    """Build every planned model into `build`; raise ExecutionError, DataError or AuditFailure."""
-    from leakcli.engine import connect, load_sources, lockdown
+def write_build(plan: Plan, checks: DataChecks, c: Contracts, paths: Paths, build: Build, previous: Build | None,
+                outcome: Outcome, progress: Progress | None = None,
+                warn: Callable[[list[Question]], None] | None = None) -> None:
+    """Build every planned model into `build`; raise ExecutionError, DataError, BlockingAmbiguity or
+    AuditFailure."""
+    from leakcli.engine import connect, lockdown
 
     _write_compiled(plan, build)
     previous_tables = _tables_of(previous, paths)
@@ -69,9 +72,7 @@ def write_build(plan: Plan, c: Contracts, paths: Paths, build: Build, previous: 
     try:
         if previous_tables and previous is not None:
             _attach_previous(con, previous, paths)
-        to_build = [m for m in plan.models if m.action in BUILD_ACTIONS]
-        tables = sorted({s.split(".", 1)[1] for m in to_build for s in m.sources})
-        loaded = load_sources(con, c, data_path, tables, display=paths.rel)
+        loaded = _load_and_check(con, plan, checks, c, paths, data_path, warn)
         lockdown(con, [data_path, build.path])
         _run_models(con, plan, c, data_path, previous_tables, progress, outcome)
         outcome.audit = _audit(con, c, paths, data_path, set(loaded))
@@ -96,6 +97,38 @@ def _tables_of(previous: Build | None, paths: Paths) -> set[str]:
         return set(state.read_state(previous.database, paths.rel(previous.database)))
     except DamagedDatabase:
         return set()
+
+
+def _load_and_check(con: DuckDBPyConnection, plan: Plan, checks: DataChecks, c: Contracts, paths: Paths,
+                    data_path: Path, warn: Callable[[list[Question]], None] | None) -> list[str]:
+    """Load the sources the build reads (and those whose checks plan left to apply), finish the
+    data checks on them, and stop on a blocking question as plan would have."""
+    from leakcli.ambiguity import Questions
+    from leakcli.apply import refuse_blocked
+    from leakcli.cache import check_key
+    from leakcli.datachecks import check_loaded, check_relations, read_in_place
+    from leakcli.drift import compare_profiles
+    from leakcli.engine import Reject, load_sources
+    from leakcli.sql import source_relation
+
+    to_build = [m for m in plan.models if m.action in BUILD_ACTIONS]
+    tables = {s.split(".", 1)[1] for m in to_build for s in m.sources}
+    tables |= {t for t, f in checks.facts.items() if f.deferred}
+    rejects: dict[str, Reject | None] = {}
+    loaded = load_sources(con, c, data_path, sorted(tables), display=paths.rel, rejects=rejects)
+    relation = {t: quote_ident(source_relation(c.source_name, t)) for t in loaded}
+    q = Questions()
+    check_loaded(con, c, checks.facts, lambda t: relation[t], rejects, checks.known, q)
+    check_relations(c, checks.facts, q, con=con, relation_of=lambda t: (relation[t], {}) if t in relation
+                    else read_in_place(c, checks.facts[t].path))
+    compare_profiles(c, paths, {t: f for t, f in checks.facts.items() if t in rejects}, checks.profiles, q)
+    checks.cache.remember(checks.facts, {t: check_key(c.tables[t], c.manifest.checks.null_like, checks.known.get(t))
+                                         for t in checks.facts})
+    checks.cache.write()
+    refuse_blocked(q.blocking)
+    if warn:
+        warn(q.items)
+    return sorted(loaded)
 
 
 def _write_compiled(plan: Plan, build: Build) -> None:

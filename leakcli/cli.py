@@ -48,7 +48,7 @@ class _Group(TyperGroup):
 
                 typer.echo(json.dumps(envelope(error={"type": "UsageError", "message": line,
                                                       "exit_code": code}), indent=2))
-        except click.Abort:
+        except typer.Abort:
             typer.echo("leakcli: error: interrupted", err=True)
             code = int(ExitCode.INTERRUPTED)
         finally:

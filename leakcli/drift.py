@@ -32,16 +32,16 @@ def compare_profiles(c: Contracts, paths: Paths, facts: dict[str, SourceFacts],
     drift = c.manifest.checks
     for table, fact in facts.items():
         doc = profiles.get(table)
-        if doc is None or fact.rows is None or doc.sha256 == fact.sha256:
+        if doc is None or fact.stats is None or doc.sha256 == fact.sha256:
             continue
         loc = paths.rel(paths.profiles / f"{table}.json")
-        before, now = doc.row_count, fact.rows
+        before, now = doc.row_count, fact.stats.rows
         if before and abs(now - before) / before > drift.row_drift:
             q.ask(Code.PROFILE_DRIFT, fact.file,
                   f"{c.tables[table].file} has {now:,} rows where its profile {loc} has "
                   f"{before:,} ({(now - before) / before:+.1%}): is this the export you meant?")
         for col in doc.columns:
-            seen = fact.columns.get(col.name)
+            seen = fact.stats.columns.get(col.name)
             if seen is None:
                 continue
             share_before = col.null_count / before if before else 0.0

@@ -149,9 +149,11 @@ def first_reject(con: DuckDBPyConnection, table: Table, delimiter: str) -> Rejec
 
 
 def load_sources(con: DuckDBPyConnection, contracts: Contracts, data_dir: Path, tables: Iterable[str],
-                 display: Callable[[Path], str] = str) -> dict[str, int]:
+                 display: Callable[[Path], str] = str, rejects: dict[str, Reject | None] | None = None
+                 ) -> dict[str, int]:
     """Load each source table into a temporary relation; return the row counts. A row that does not
-    read is a DataError naming its file, line and column."""
+    read is a DataError naming its file, line and column, or, given `rejects`, is noted there (the
+    rows that read are loaded) for the caller to ask about."""
     import duckdb
 
     counts: dict[str, int] = {}
@@ -173,7 +175,9 @@ def load_sources(con: DuckDBPyConnection, contracts: Contracts, data_dir: Path, 
         except duckdb.Error as exc:
             raise DataError(f"cannot read the file: {first_line(str(exc))}", file=shown) from None
         reject = first_reject(con, table, dialect.delimiter)
-        if reject is not None:
+        if rejects is not None:
+            rejects[name] = reject
+        elif reject is not None:
             raise DataError(reject.problem, file=shown, line=reject.line, column=reject.column)
         counts[name] = count_rows(con, relation)
     return counts

@@ -8,6 +8,7 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from leakcli import checks, contracts, state
 from leakcli.ambiguity import Code, Questions
@@ -19,6 +20,11 @@ from leakcli.model import Action, BuildMeta, Dataset, ModelStep, Parts, Plan, So
 from leakcli.project import Paths, resolve_data
 from leakcli.render import Rendered, Renderer
 from leakcli.sql import select_problem
+
+if TYPE_CHECKING:
+    from leakcli.cache import SourceCache
+    from leakcli.datachecks import SourceFacts
+    from leakcli.model import Profile
 
 __all__ = ["ModelStep", "Plan", "PlanRequest", "build_plan", "load_saved", "save_plan"]
 
@@ -172,9 +178,27 @@ def _why(new: Parts, old: Parts | None) -> str:
     return "; ".join(reasons) or "its inputs changed"
 
 
+@dataclass
+class DataChecks:
+    """What plan learnt of the data, for apply to finish the checks it deferred."""
+
+    facts: dict[str, SourceFacts]
+    known: dict[str, dict[str, list[str]]]
+    profiles: dict[str, Profile]
+    cache: SourceCache
+
+
 def build_plan(req: PlanRequest, c: Contracts | None = None) -> Plan:
     """Read, check and decide; raises ContractError when a contract cannot be read at all.
     `c`: the project's contracts when the caller loaded them already (they are parsed once a command)."""
+    return plan_and_checks(req, c)[0]
+
+
+def plan_and_checks(req: PlanRequest, c: Contracts | None = None, *,
+                    defer: bool = False) -> tuple[Plan, DataChecks]:
+    """The plan, and its data checks; with `defer` (apply), files the cache and the profiles know
+    nothing of are left for apply to check from the tables it loads."""
+    from leakcli.cache import SourceCache
     from leakcli.datachecks import check_relations, check_sources
     from leakcli.drift import compare_profiles, known_values
     from leakcli.profile import load_profiles
@@ -195,9 +219,11 @@ def build_plan(req: PlanRequest, c: Contracts | None = None) -> Plan:
               + (" (apply generates it first)" if pending else "")
               + ". Name the real files with --data-dir or LEAKCLI_DATA_DIR?")
     profiles = load_profiles(c, paths)
-    facts = check_sources(c, data.path, tables, q, paths.rel, expect_missing=pending,
-                          known=known_values(profiles), profiles=profiles)
-    check_relations(c, data.path, facts, q, paths.rel)
+    known = known_values(profiles)
+    cache = SourceCache.read(paths.target)
+    facts = check_sources(c, data.path, tables, q, paths.rel, expect_missing=pending, known=known,
+                          profiles=profiles, cache=cache, defer=defer)
+    check_relations(c, facts, q)
     compare_profiles(c, paths, facts, profiles, q)
     if order and not q.blocking:
         bind_models(c, rendered, order, tables, q)
@@ -213,7 +239,7 @@ def build_plan(req: PlanRequest, c: Contracts | None = None) -> Plan:
         inputs[f.file] = f.sha256 or ("pending" if pending else "missing")
     fingerprint = _digest({"inputs": inputs, "steps": [(s.name, s.action, s.fingerprint) for s in steps],
                            "data": str(data.path), "select": sorted(req.select)})
-    return Plan(
+    plan = Plan(
         read=list(c.read) + [r.template for r in rendered.values()]
         + [paths.rel(paths.profiles / f"{t}.json") for t in profiles] + [f.file for f in facts.values() if f.exists],
         dataset=Dataset(kind=data.label, origin=data.origin, path=paths.rel(data.path), pending=pending),
@@ -227,6 +253,7 @@ def build_plan(req: PlanRequest, c: Contracts | None = None) -> Plan:
         inputs=inputs,
         fingerprint=fingerprint,
     )
+    return plan, DataChecks(facts, known, profiles, cache)
 
 
 def _published_state(paths: Paths, q: Questions) -> dict[str, BuildMeta | None]:
