@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from leakcli.verify import CheckResult
 
 BUILD_ACTIONS = ("create", "rebuild")
+SOURCES_FILE = "sources.duckdb"  # the loaded sources, beside the build while it is written
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,8 @@ def write_build(plan: Plan, checks: DataChecks, c: Contracts, paths: Paths, buil
     data_path = paths.root / plan.dataset.path  # an absolute path stays as it is
     con = connect(build.database)
     try:
+        con.execute("set checkpoint_on_detach = 'DISABLED'")  # the loaded sources are never checkpointed
+        con.execute("attach $path as sources", {"path": str(build.path / SOURCES_FILE)})
         if previous_tables and previous is not None:
             _attach_previous(con, previous, paths)
         loaded = _load_and_check(con, plan, checks, c, paths, data_path, warn)
@@ -82,9 +85,12 @@ def write_build(plan: Plan, checks: DataChecks, c: Contracts, paths: Paths, buil
         _export(con, c, build)
         if previous_tables:
             con.execute("detach previous")
+        con.execute("detach sources")
         con.execute("checkpoint")
     finally:
         con.close()
+        for leftover in build.path.glob(SOURCES_FILE + "*"):
+            leftover.unlink()
 
 
 def _tables_of(previous: Build | None, paths: Paths) -> set[str]:
@@ -115,7 +121,7 @@ def _load_and_check(con: DuckDBPyConnection, plan: Plan, checks: DataChecks, c: 
     tables = {s.split(".", 1)[1] for m in to_build for s in m.sources}
     tables |= {t for t, f in checks.facts.items() if f.deferred}
     rejects: dict[str, Reject | None] = {}
-    loaded = load_sources(con, c, data_path, sorted(tables), display=paths.rel, rejects=rejects)
+    loaded = load_sources(con, c, data_path, sorted(tables), display=paths.rel, rejects=rejects, into="sources")
     relation = {t: quote_ident(source_relation(c.source_name, t)) for t in loaded}
     q = Questions()
     check_loaded(con, c, checks.facts, lambda t: relation[t], rejects, checks.known, q)

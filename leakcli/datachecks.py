@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from leakcli.model import Dialect, Profile, Relation, Table
 
 TOP_OFFENDERS = 5  # offending values a question lists
+HISTOGRAM_LIMIT = 50_000  # distinct values of a loaded column counted in one histogram
 
 
 class ValueCount(BaseModel):
@@ -152,6 +153,63 @@ def table_stats(con: DuckDBPyConnection, table: Table, relation: str, params: di
     for c in conditions:
         setattr(columns[c.column], c.hit, Hits(count=_n(row[c.key]), values=values.get(c.key, [])))
     return TableStats(rows=_n(row["n_rows"]), dup_pk=_n(row["n_dup_pk"]), columns=columns)
+
+
+def loaded_table_stats(con: DuckDBPyConnection, table: Table, relation: str, null_like: list[str],
+                       known: dict[str, list[str]] | None) -> TableStats:
+    """The stats of `table_stats` for a table already loaded, where a pass costs little and a
+    distinct count much: an integer key is checked with a bitmap of its range, and the values of a
+    column of few distinct values are counted once (a histogram) and checked here."""
+    conditions = _conditions(table, null_like, known, {})
+    checked = list(dict.fromkeys(c.column for c in conditions))
+    pk = table.primary_key[0]
+    integer_key = len(table.primary_key) == 1 and next(
+        col.type for col in table.columns if col.name == pk) in ("BIGINT", "INTEGER", "SMALLINT", "TINYINT")
+    first = ["count(*) as n_rows"]
+    first += [f"count(*) - count({quote_ident(c.name)}) as c{i}_nulls" for i, c in enumerate(table.columns)]
+    first += [f"approx_count_distinct({quote_ident(col)}) as d{j}" for j, col in enumerate(checked)]
+    if integer_key:
+        first += [f"min({quote_ident(pk)}) as pk_min", f"max({quote_ident(pk)}) as pk_max"]
+    row = rows_as_dicts(con, f"select {', '.join(first)} from {relation}")[0]
+    rows, lo, hi = _n(row["n_rows"]), row.get("pk_min"), row.get("pk_max")
+    second: list[str] = []
+    if integer_key and isinstance(lo, int) and isinstance(hi, int) and hi - lo < max(8 * rows, 1 << 20):
+        second.append(f"bit_count(bitstring_agg({quote_ident(pk)}, {lo}, {hi})) as n_distinct")
+    else:
+        keys = ", ".join(quote_ident(k) for k in table.primary_key)
+        second.append(f"count(distinct {'(' + keys + ')' if len(table.primary_key) > 1 else keys}) as n_distinct")
+    few = {col for j, col in enumerate(checked) if _n(row[f"d{j}"]) <= HISTOGRAM_LIMIT}
+    second += [f"histogram(cast({quote_ident(col)} as varchar)) as h{j}" for j, col in enumerate(checked)
+               if col in few]
+    params: dict[str, object] = {}
+    many = [c for c in _conditions(table, null_like, known, params) if c.column not in few]
+    second += [f"count_if({c.sql}) as {c.key}" for c in many]
+    found = rows_as_dicts(con, f"select {', '.join(second)} from {relation}", _used(params, second, relation))[0]
+    columns = {c.name: ColumnStats(nulls=_n(row[f"c{i}_nulls"])) for i, c in enumerate(table.columns)}
+    for c in conditions:
+        if c.column in few:
+            histogram = found[f"h{checked.index(c.column)}"] or {}  # NULL for a table with no rows
+            assert isinstance(histogram, dict)
+            bad = {str(v): _n(n) for v, n in histogram.items() if v is not None and _flags(c, str(v), null_like)}
+            setattr(columns[c.column], c.hit, Hits(count=sum(bad.values()), values=_top(bad)))
+    hits = [c for c in many if _n(found[c.key])]
+    for c in many:
+        setattr(columns[c.column], c.hit, Hits(count=_n(found[c.key])))
+    if hits:
+        lists = [f"histogram(cast({quote_ident(c.column)} as varchar)) filter (where {c.sql}) as {c.key}" for c in hits]
+        offending = rows_as_dicts(con, f"select {', '.join(lists)} from {relation}", _used(params, lists, relation))[0]
+        for c in hits:
+            counts = offending[c.key]
+            assert isinstance(counts, dict)
+            getattr(columns[c.column], c.hit).values = _top({str(k): _n(v) for k, v in counts.items()})
+    return TableStats(rows=rows, dup_pk=rows - _n(found["n_distinct"]), columns=columns)
+
+
+def _flags(c: Condition, value: str, null_like: list[str]) -> bool:
+    """What the SQL of condition `c` says of one non-null value."""
+    if c.hit == "null_like":
+        return value.strip(" ").lower() in null_like
+    return value not in (c.allowed or [])
 
 
 def _used(params: dict[str, object], exprs: list[str], relation: str) -> dict[str, object]:
@@ -288,9 +346,8 @@ def check_loaded(con: DuckDBPyConnection, c: Contracts, facts: dict[str, SourceF
         loc = f"{MANIFEST}#/tables/{list(c.tables).index(name)}"
         fact.reject = rejects.get(name)
         if fact.reject is None:
-            stats = table_stats(con, table, relation_of(name), {}, c.manifest.checks.null_like, known.get(name))
-            assert isinstance(stats, TableStats)
-            fact.stats = stats
+            fact.stats = loaded_table_stats(con, table, relation_of(name), c.manifest.checks.null_like,
+                                            known.get(name))
         fact.deferred = False
         ask_about(fact, table, loc, c.manifest.checks.null_like, q)
 

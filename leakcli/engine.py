@@ -149,11 +149,13 @@ def first_reject(con: DuckDBPyConnection, table: Table, delimiter: str) -> Rejec
 
 
 def load_sources(con: DuckDBPyConnection, contracts: Contracts, data_dir: Path, tables: Iterable[str],
-                 display: Callable[[Path], str] = str, rejects: dict[str, Reject | None] | None = None
-                 ) -> dict[str, int]:
-    """Load each source table into a temporary relation; return the row counts. A row that does not
-    read is a DataError naming its file, line and column, or, given `rejects`, is noted there (the
-    rows that read are loaded) for the caller to ask about."""
+                 display: Callable[[Path], str] = str, rejects: dict[str, Reject | None] | None = None,
+                 into: str | None = None) -> dict[str, int]:
+    """Load each source table; return the row counts. The relation is a temporary table, or with
+    `into` (an attached database) a table there, written compressed to its file as it loads so that
+    it holds no memory, behind a temporary view of the same name. A row that does not read is a
+    DataError naming its file, line and column, or, given `rejects`, is noted there (the rows that
+    read are loaded) for the caller to ask about."""
     import duckdb
 
     counts: dict[str, int] = {}
@@ -167,9 +169,12 @@ def load_sources(con: DuckDBPyConnection, contracts: Contracts, data_dir: Path, 
         check_header(path, shown, table, dialect.delimiter)
         call, params = read_csv_sql(table, dialect)
         relation = quote_ident(source_relation(contracts.source_name, name))
+        stored = f"{quote_ident(into)}.main.{relation}" if into else relation
         try:
-            con.execute(f"create or replace temp table {relation} as select * from {call}",
+            con.execute(f"create or replace {'' if into else 'temp '}table {stored} as select * from {call}",
                         {**params, "path": str(path)})
+            if into:
+                con.execute(f"create or replace temp view {relation} as select * from {stored}")
         except duckdb.InterruptException:
             raise KeyboardInterrupt from None
         except duckdb.Error as exc:

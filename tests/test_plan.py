@@ -324,3 +324,33 @@ def test_the_leak_order_is_the_tie_order(project):
                                   "as action_scope, 1.0 as conversion_leak_usd, 1.0 as order_value_leak_usd, "
                                   "1.0 as refund_leak_usd)").fetchall()
         assert leak == order[0]
+
+
+@pytest.mark.parametrize("mutate", [
+    lambda p: None,
+    _csv_replace("website_sessions.csv", "gsearch,nonbrand", "N/A,nonbrand", 3),
+    _csv_replace("website_sessions.csv", "gsearch,nonbrand", "tiktok,nonbrand", 2),
+    _csv_replace("orders.csv", "\n2,", "\n1,"),
+    _csv_replace("website_pageviews.csv", "/products", " NULL ", 5),
+    lambda p: (p.raw / "order_item_refunds.csv").write_text(
+        "order_item_refund_id,created_at,order_item_id,order_id,refund_amount_usd\n"),
+])
+def test_checks_of_a_loaded_table_equal_the_checks_of_its_file(project, mutate):
+    """apply's fast path (bitmap keys, histograms) finds what plan's scan of the file finds."""
+    from leakcli import contracts
+    from leakcli.datachecks import loaded_table_stats, scan_file
+    from leakcli.engine import connect, load_sources
+
+    mutate(project)
+    c = contracts.load(project.root)
+    null_like = c.manifest.checks.null_like
+    known = {"utm_source": ["gsearch", "bsearch"]}
+    con = connect()
+    present = {n: t for n, t in c.tables.items() if (project.raw / t.file).exists()}
+    load_sources(con, c, project.raw, list(present), rejects={})
+    assert len(present) >= 6
+    for name, table in present.items():
+        scanned = scan_file(con, table, project.raw / table.file, c.manifest.dialect, null_like, known)
+        loaded = loaded_table_stats(con, table, f'"source__maven__{name}"', null_like, known)
+        assert loaded == scanned, name
+    con.close()
