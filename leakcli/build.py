@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from leakcli import state
 from leakcli.contracts import Contracts
+from leakcli.datachecks import SourceFacts, read_in_place
 from leakcli.errors import AuditFailure, ExecutionError, UsageError
 from leakcli.jsonout import write_atomic
 from leakcli.layout import Build
@@ -78,7 +79,7 @@ def write_build(plan: Plan, checks: DataChecks, c: Contracts, paths: Paths, buil
         loaded = _load_and_check(con, plan, checks, c, paths, data_path, warn)
         lockdown(con, [data_path, build.path])
         _run_models(con, plan, c, data_path, previous_tables, progress, outcome)
-        outcome.audit = _audit(con, c, paths, data_path, set(loaded))
+        outcome.audit = _audit(con, c, paths, data_path, set(loaded), checks)
         failed = [r for r in outcome.audit if r.status in ("fail", "error")]
         if failed:
             raise AuditFailure(failed)
@@ -112,7 +113,7 @@ def _load_and_check(con: DuckDBPyConnection, plan: Plan, checks: DataChecks, c: 
     from leakcli.ambiguity import Questions
     from leakcli.apply import refuse_blocked
     from leakcli.cache import check_key
-    from leakcli.datachecks import check_loaded, check_relations, read_in_place
+    from leakcli.datachecks import check_loaded, check_relations
     from leakcli.drift import compare_profiles
     from leakcli.engine import Reject, load_sources
     from leakcli.sql import source_relation
@@ -120,8 +121,14 @@ def _load_and_check(con: DuckDBPyConnection, plan: Plan, checks: DataChecks, c: 
     to_build = [m for m in plan.models if m.action in BUILD_ACTIONS]
     tables = {s.split(".", 1)[1] for m in to_build for s in m.sources}
     tables |= {t for t, f in checks.facts.items() if f.deferred}
+    clean = {t for t in tables if _known_clean(checks.facts.get(t))}
+    for t in sorted(clean):  # the checks vouch for these files: read them in place, as raw DuckDB would
+        read, params = read_in_place(c, checks.facts[t].path)
+        con.execute(f"create or replace temp view {quote_ident(source_relation(c.source_name, t))} as "
+                    f"select * from {_inline(read, params)}")
     rejects: dict[str, Reject | None] = {}
-    loaded = load_sources(con, c, data_path, sorted(tables), display=paths.rel, rejects=rejects, into="sources")
+    loaded = load_sources(con, c, data_path, sorted(tables - clean), display=paths.rel, rejects=rejects,
+                          into="sources")
     relation = {t: quote_ident(source_relation(c.source_name, t)) for t in loaded}
     q = Questions()
     check_loaded(con, c, checks.facts, lambda t: relation[t], rejects, checks.known, q)
@@ -134,7 +141,26 @@ def _load_and_check(con: DuckDBPyConnection, plan: Plan, checks: DataChecks, c: 
     refuse_blocked(q.blocking)
     if warn:
         warn(q.items)
-    return sorted(loaded)
+    return sorted(set(loaded) | clean)
+
+
+def _known_clean(fact: SourceFacts | None) -> bool:
+    return fact is not None and fact.stats is not None and fact.reject is None and not fact.deferred
+
+
+def _inline(call: str, params: dict[str, object]) -> str:
+    """A read_csv call with its parameters written as literals (a view cannot hold parameters)."""
+    for name in sorted(params, key=len, reverse=True):
+        call = call.replace(f"${name}", _literal(params[name]))
+    return call
+
+
+def _literal(value: object) -> str:
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{sql_literal(k)}: {sql_literal(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(sql_literal(v) for v in value) + "]"
+    return sql_literal(value)
 
 
 def _write_compiled(plan: Plan, build: Build) -> None:
@@ -215,18 +241,23 @@ def _enforce_contract(c: Contracts, name: str, found: list[tuple[str, str]]) -> 
                              model=name, file=c.models[name].template)
 
 
-def _audit(con: DuckDBPyConnection, c: Contracts, paths: Paths, data_dir: Path,
-           loaded: set[str]) -> list[CheckResult]:
-    """The error-severity acceptance tests whose models this build holds, run on the build itself."""
+def _audit(con: DuckDBPyConnection, c: Contracts, paths: Paths, data_dir: Path, loaded: set[str],
+           checks: DataChecks) -> list[CheckResult]:
+    """The error-severity acceptance tests whose models this build holds, run on the build itself;
+    the results of queries of unchanged source files alone come from the cache, and go back to it."""
     from leakcli.engine import user_tables
-    from leakcli.verify import Runner, run_tests
+    from leakcli.verify import KnownResults, Runner, run_tests
 
     built = set(user_tables(con))
     tests = [t for t in c.tests.tests
              if t.severity == "error" and all(m in built for m in t.models_read(c.ir.models))]
-    runner = Runner(c, con, data_dir, paths)
+    known = KnownResults({t: f.sha256 for t, f in checks.facts.items() if f.sha256}, dict(checks.cache.doc.queries))
+    runner = Runner(c, con, data_dir, paths, known)
     runner.loaded.update(loaded)
-    return run_tests(runner, tests)
+    results = run_tests(runner, tests)
+    checks.cache.doc.queries = {k: known.values[k] for k in known.used if k in known.values}
+    checks.cache.write()
+    return results
 
 
 def _export(con: DuckDBPyConnection, c: Contracts, build: Build) -> None:

@@ -41,6 +41,7 @@ class CacheDoc(BaseModel):
     version: int = VERSION
     written_ns: int = 0
     files: dict[str, Entry] = {}
+    queries: dict[str, object] = {}  # results of acceptance-test queries of source files alone
 
 
 def file_identity(path: Path) -> tuple[int, ...]:
