@@ -4,6 +4,7 @@ acceptance tests before anything is published (apply.py publishes it)."""
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -70,22 +71,23 @@ def write_build(plan: Plan, checks: DataChecks, c: Contracts, paths: Paths, buil
     previous_tables = _tables_of(previous, paths)
     _check_selection(plan, previous_tables)
     data_path = paths.root / plan.dataset.path  # an absolute path stays as it is
-    con = connect(build.database)
+    kept = {m.name for m in plan.models if m.action not in BUILD_ACTIONS and m.name in previous_tables}
+    if kept and previous is not None:  # start from a copy of the published build: reuse costs no query
+        shutil.copyfile(previous.database, build.database)
+    con = connect(build.database, memory_limit=c.phase_plan.engine.limit())
     try:
+        for name in sorted(previous_tables - kept if kept else set()):
+            con.execute(f"drop table if exists {quote_ident(name)}")
         con.execute("set checkpoint_on_detach = 'DISABLED'")  # the loaded sources are never checkpointed
         con.execute("attach $path as sources", {"path": str(build.path / SOURCES_FILE)})
-        if previous_tables and previous is not None:
-            _attach_previous(con, previous, paths)
         loaded = _load_and_check(con, plan, checks, c, paths, data_path, warn)
         lockdown(con, [data_path, build.path])
-        _run_models(con, plan, c, data_path, previous_tables, progress, outcome)
+        _run_models(con, plan, c, data_path, kept, progress, outcome)
         outcome.audit = _audit(con, c, paths, data_path, set(loaded), checks)
         failed = [r for r in outcome.audit if r.status in ("fail", "error")]
         if failed:
             raise AuditFailure(failed)
         _export(con, c, build)
-        if previous_tables:
-            con.execute("detach previous")
         con.execute("detach sources")
         con.execute("checkpoint")
     finally:
@@ -180,19 +182,9 @@ def _check_selection(plan: Plan, previous: set[str]) -> None:
                                      f"nor built; select it too (--select +{step.name})")
 
 
-def _attach_previous(con: DuckDBPyConnection, previous: Build, paths: Paths) -> None:
-    import duckdb
-
-    try:
-        con.execute("attach $path as previous (read_only)", {"path": str(previous.database)})
-    except duckdb.Error as exc:
-        raise ExecutionError(f"cannot read the published build: {' '.join(str(exc).split())}",
-                             file=paths.rel(previous.database),
-                             hint="run `leakcli apply --full-refresh` to rebuild without it") from None
-
-
-def _run_models(con: DuckDBPyConnection, plan: Plan, c: Contracts, data_path: Path, previous: set[str],
+def _run_models(con: DuckDBPyConnection, plan: Plan, c: Contracts, data_path: Path, kept: set[str],
                 progress: Progress | None, outcome: Outcome) -> None:
+    """Build each planned model in order; a model kept from the published build is already there."""
     from leakcli.engine import count_rows, describe, run_model
 
     dataset = plan.dataset.model_copy(update={"path": str(data_path.resolve())})
@@ -210,9 +202,8 @@ def _run_models(con: DuckDBPyConnection, plan: Plan, c: Contracts, data_path: Pa
             assert step.parts is not None
             meta = BuildMeta(fingerprint=step.fingerprint, parts=step.parts, plan=plan.fingerprint,
                              built_at=time.strftime("%Y-%m-%dT%H:%M:%S"), dataset=dataset, template=step.template)
-        elif step.name in previous:
-            con.execute(f"create table {ident} as select * from previous.main.{ident}")
-            rows, status, meta = count_rows(con, ident), "copied", _previous_meta(con, step.name)
+        elif step.name in kept:
+            rows, status, meta = count_rows(con, ident), "copied", None  # its metadata came with it
         else:
             outcome.results.append(ModelResult(step.name, step.action, "skipped", None, 0.0))
             continue
@@ -222,14 +213,6 @@ def _run_models(con: DuckDBPyConnection, plan: Plan, c: Contracts, data_path: Pa
         outcome.results.append(ModelResult(step.name, step.action, status, rows, seconds))
         if progress:
             progress("done", step, ProgressInfo(i, total, status, rows, seconds))
-
-
-def _previous_meta(con: DuckDBPyConnection, name: str) -> BuildMeta | None:
-    row = con.execute(
-        "select comment from duckdb_tables() where database_name = 'previous' and table_name = $n",
-        {"n": name},
-    ).fetchone()
-    return state.decode(row[0]) if row else None
 
 
 def _enforce_contract(c: Contracts, name: str, found: list[tuple[str, str]]) -> None:

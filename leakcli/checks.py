@@ -12,7 +12,7 @@ from typing import Any
 from leakcli.ambiguity import Code, Questions
 from leakcli.contracts import CATALOG, CONTRACT_FILES, DECISIONS, JOINS, REGISTRY, TESTS, Contracts
 from leakcli.jsonout import closest
-from leakcli.render import Rendered, Renderer, action_formats, action_placeholders
+from leakcli.render import Rendered, action_formats, action_placeholders, renderer_for
 
 
 def _closest(name: str, options: list[str]) -> str:
@@ -221,7 +221,7 @@ def check_fragments(c: Contracts, q: Questions) -> None:
     from leakcli.errors import RenderError
     from leakcli.sql import select_problem
 
-    renderer = Renderer(c)
+    renderer = renderer_for(c)
     fragments: list[tuple[str, str, str]] = []  # (location, text, how it is wrapped into a query)
     fragments += [(f"{CATALOG}#/metrics/{i}/sql", m.sql, "select ({}) from t") for i, m in enumerate(c.catalog.metrics)]
     fragments += [(f"{CATALOG}#/formats/{name}/sql", f.sql.replace("{value}", "x"), "select ({}) from t")

@@ -50,7 +50,7 @@ CONTRACT_FILES = {
 D = TypeVar("D", bound="BaseModel")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # one object per load: hashed by identity
 class Contracts:
     """Every contract of a project, validated. `read` lists the files read, in reading order."""
 

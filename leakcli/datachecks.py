@@ -299,7 +299,7 @@ def check_sources(c: Contracts, data_dir: Path, tables: list[str], q: Questions,
             if defer:
                 fact.deferred = True
                 continue
-            con = con or connect()
+            con = con or connect(memory_limit=c.phase_plan.engine.limit())
             result = scan_file(con, table, path, c.manifest.dialect, c.manifest.checks.null_like,
                                (known or {}).get(name))
             fact.stats, fact.reject = (result, None) if isinstance(result, TableStats) else (None, result)
@@ -411,7 +411,7 @@ def check_relations(c: Contracts, facts: dict[str, SourceFacts], q: Questions,
         if cached is None or cached.parent_sha256 != parent.sha256:
             reads = relation_of or (lambda t: read_in_place(c, facts[t].path))
             sql, params = _relation_sql(rel, reads(rel.child.table), reads(rel.parent.table))
-            run = con or connect()
+            run = con or connect(memory_limit=c.phase_plan.engine.limit())
             try:
                 n, line, total, limit = one_row(run, sql, params)
             except duckdb.Error:

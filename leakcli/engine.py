@@ -6,6 +6,7 @@ Paths and data values reach DuckDB as parameters, never pasted into SQL.
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,13 +25,23 @@ if TYPE_CHECKING:
     from leakcli.model import Dialect, Table
 
 
-def connect(path: Path | None = None, *, read_only: bool = False, shown: str | None = None) -> DuckDBPyConnection:
-    """A DuckDB connection (in memory without `path`); `shown` names the file in errors."""
+def connect(path: Path | None = None, *, read_only: bool = False, shown: str | None = None,
+            memory_limit: str | None = None) -> DuckDBPyConnection:
+    """A DuckDB connection (in memory without `path`); `shown` names the file in errors. With a
+    `memory_limit`, work past it spills to disk: beside the database, or for a connection in memory
+    to the system's temporary folder (never to the current folder)."""
     import duckdb
 
     shown = shown or str(path)
+    config: dict[str, str | bool | int | float | list[str]] = {}
+    if memory_limit:
+        config["memory_limit"] = memory_limit
+        if path is None:
+            import tempfile
+
+            config["temp_directory"] = str(Path(tempfile.gettempdir()) / f"leakcli-spill-{os.getuid()}")
     try:
-        return duckdb.connect(str(path) if path else ":memory:", read_only=read_only)
+        return duckdb.connect(str(path) if path else ":memory:", read_only=read_only, config=config)
     except duckdb.IOException as exc:
         text = str(exc)
         if "lock" in text.lower():

@@ -25,6 +25,7 @@ from typing import Any
 from leakcli.errors import ExecutionError, UsageError
 from leakcli.jsonout import envelope
 from leakcli.layout import guard_folder, is_ours, mark, own_target
+from leakcli.model import Engine
 from leakcli.project import Paths
 
 DEFAULT_SEED = 42
@@ -234,7 +235,7 @@ def generate(req: GenerateRequest) -> GenerateResult:
     cal = calibration()
     params_all = {"seed": req.seed, "scale": req.scale,
                   "min_days": cal["refund_days"]["min_days"], "max_days": cal["refund_days"]["max_days"]}
-    con = connect()
+    con = connect(memory_limit=Engine().limit())  # the tables spill to disk past it: generation streams
     tmp = out.with_name(out.name + ".generating")
     try:
         _load_calibration(con)

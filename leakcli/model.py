@@ -44,8 +44,21 @@ class Phase(Strict):
     ir: Annotated[str, StringConstraints(pattern=r"^ir/.+\.json$")]
 
 
+class Engine(Strict):
+    """How DuckDB may use this machine; LEAKCLI_MEMORY_LIMIT overrides `memory_limit`."""
+
+    memory_limit: Annotated[str, StringConstraints(pattern=r"^[0-9]+(\.[0-9]+)?\s*([KMGT]i?B|%)$")] = Field(
+        default="1GB", description="DuckDB's memory_limit: past it, work spills to disk")
+
+    def limit(self) -> str:
+        import os
+
+        return os.environ.get("LEAKCLI_MEMORY_LIMIT") or self.memory_limit
+
+
 class PhasePlan(Document):
     build: str | None = None
+    engine: Engine = Engine()
     phases: Annotated[list[Phase], Field(min_length=1)]
 
 

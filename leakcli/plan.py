@@ -18,7 +18,7 @@ from leakcli.graph import topological_order
 from leakcli.jsonout import write_atomic
 from leakcli.model import Action, BuildMeta, Dataset, ModelStep, Parts, Plan, SourceSummary
 from leakcli.project import Paths, resolve_data
-from leakcli.render import Rendered, Renderer
+from leakcli.render import Rendered, renderer_for
 from leakcli.sql import select_problem
 
 if TYPE_CHECKING:
@@ -58,7 +58,7 @@ def build_order(c: Contracts, rendered: dict[str, Rendered], q: Questions) -> li
 
 
 def render_all(c: Contracts, q: Questions) -> dict[str, Rendered]:
-    renderer = Renderer(c)
+    renderer = renderer_for(c)
     rendered: dict[str, Rendered] = {}
     for name in c.models:
         try:
@@ -91,7 +91,7 @@ def bind_models(c: Contracts, rendered: dict[str, Rendered], order: list[str],
     from leakcli.engine import connect, create_empty_sources, describe, lockdown
     from leakcli.sql import quote_ident
 
-    con = connect()
+    con = connect(memory_limit=c.phase_plan.engine.limit())
     create_empty_sources(con, c, [t for t in tables if t in c.tables])
     lockdown(con)  # binding reads no file and loads nothing
     for name in order:

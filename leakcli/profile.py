@@ -72,7 +72,7 @@ def write_profiles(req: ProfileRequest) -> ProfileResult:
     present = [t for t, spec in c.tables.items() if spec.required or (data.path / spec.file).exists()]
     folder = Path.cwd() / req.out if req.out is not None else paths.profiles
     _check_out(folder, [folder / f"{t}.json" for t in present], paths, force=req.force)
-    con = connect()
+    con = connect(memory_limit=c.phase_plan.engine.limit())
     load_sources(con, c, data.path, present, display=paths.rel)
     folder.mkdir(parents=True, exist_ok=True)
     written, profiles = [], []

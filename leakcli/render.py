@@ -8,6 +8,7 @@ texts) comes from the contracts through the helpers below.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from collections.abc import Callable
@@ -39,6 +40,16 @@ class Rendered:
     text_sha256: str = ""  # of the template as read
 
 
+def renderer_for(contracts: Contracts) -> Renderer:
+    """The one renderer of these contracts in this command: each template renders once."""
+    return _renderers(contracts)
+
+
+@functools.lru_cache(maxsize=4)
+def _renderers(contracts: Contracts) -> Renderer:
+    return Renderer(contracts)
+
+
 class Renderer:
     def __init__(self, contracts: Contracts) -> None:
         from jinja2 import Environment
@@ -49,10 +60,17 @@ class Renderer:
         self.env = env
         self.catalog = contracts.catalog
         self.metrics = {m.name: m for m in self.catalog.metrics}
+        self._models: dict[str, Rendered] = {}
         self.joins = {j.name: j for j in contracts.joins.joins}
 
     # -- public -----------------------------------------------------------------------------------
     def render_model(self, name: str) -> Rendered:
+        """The model's template rendered (once per renderer)."""
+        if name not in self._models:
+            self._models[name] = self._render_model(name)
+        return self._models[name]
+
+    def _render_model(self, name: str) -> Rendered:
         model = self.contracts.models[name]
         path = model.template
         if not inside(self.contracts.root, path):

@@ -30,6 +30,7 @@ def source_relation(source: str, table: str) -> str:
     return f"source__{source}__{table}"
 
 
+@functools.lru_cache(maxsize=1024)
 def select_problem(sql: str) -> str | None:
     """Why `sql` is not exactly one SELECT that reads only relations (no table function, no file named
     as a table), by DuckDB's own parser; None when it is."""

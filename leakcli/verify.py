@@ -17,7 +17,7 @@ from leakcli.engine import one_row
 from leakcli.errors import ContractError, LeakError, UsageError
 from leakcli.jsonout import envelope, jsonable
 from leakcli.project import Paths
-from leakcli.render import Renderer
+from leakcli.render import renderer_for
 from leakcli.sql import quote_ident, select_problem, sql_literal
 
 if TYPE_CHECKING:
@@ -82,7 +82,7 @@ class Runner:
     def __init__(self, c: Contracts, con: DuckDBPyConnection, data_dir: Path, paths: Paths,
                  known: KnownResults | None = None) -> None:
         self.c, self.con, self.data_dir, self.paths = c, con, data_dir, paths
-        self.renderer = Renderer(c)
+        self.renderer = renderer_for(c)
         self.loaded: set[str] = set()
         self.known = known  # results of queries that read only source files, by their files' sha256
 
@@ -292,7 +292,8 @@ def verify(req: VerifyRequest) -> VerifyReport:
     if req.data_dir is not None and not req.data_dir.strip():
         raise UsageError("--data-dir is empty", hint="name the folder of the Maven CSVs, or leave the option out")
     data_dir = Path(req.data_dir).resolve() if req.data_dir else Path(dataset.path if dataset else "")
-    con = connect(paths.database, read_only=True, shown=paths.rel(paths.database))
+    con = connect(paths.database, read_only=True, shown=paths.rel(paths.database),
+                  memory_limit=c.phase_plan.engine.limit())
     try:
         lockdown(con, [data_dir, paths.target])
         known = KnownResults.for_files(paths, c, data_dir)
