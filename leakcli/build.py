@@ -18,6 +18,7 @@ from leakcli.errors import AuditFailure, ExecutionError, UsageError
 from leakcli.jsonout import write_atomic
 from leakcli.layout import Build
 from leakcli.model import BuildMeta, ModelStep, Plan, Question
+from leakcli.progress import phase
 from leakcli.project import Paths
 from leakcli.sql import quote_ident, sql_literal
 
@@ -83,13 +84,15 @@ def write_build(plan: Plan, checks: DataChecks, c: Contracts, paths: Paths, buil
         loaded = _load_and_check(con, plan, checks, c, paths, data_path, warn)
         lockdown(con, [data_path, build.path])
         _run_models(con, plan, c, data_path, kept, progress, outcome)
-        outcome.audit = _audit(con, c, paths, data_path, set(loaded), checks)
+        with phase("auditing the build"):
+            outcome.audit = _audit(con, c, paths, data_path, set(loaded), checks)
         failed = [r for r in outcome.audit if r.status in ("fail", "error")]
         if failed:
             raise AuditFailure(failed)
-        _export(con, c, build)
-        con.execute("detach sources")
-        con.execute("checkpoint")
+        with phase("exporting and writing the build"):
+            _export(con, c, build)
+            con.execute("detach sources")
+            con.execute("checkpoint")
     finally:
         con.close()
         for leftover in build.path.glob(SOURCES_FILE + "*"):

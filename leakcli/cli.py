@@ -114,8 +114,11 @@ ForceOpt = Annotated[bool, typer.Option("--force", help="Overwrite what leakcli 
 
 def _run(reporter: Reporter, debug: bool, fn: Callable[[], T]) -> T:
     """The one error boundary: a LeakError becomes a one-line message and its exit code."""
+    from leakcli.progress import tracking
+
     try:
-        return fn()
+        with tracking(reporter):
+            return fn()
     except LeakError as caught:
         if debug:
             raise

@@ -23,6 +23,7 @@ from pydantic import BaseModel
 from leakcli.ambiguity import Code, Questions
 from leakcli.contracts import MANIFEST, Contracts
 from leakcli.engine import Reject, first_reject, header_problem, read_header, rows_as_dicts
+from leakcli.progress import phase
 from leakcli.sql import quote_ident
 
 if TYPE_CHECKING:
@@ -300,8 +301,9 @@ def check_sources(c: Contracts, data_dir: Path, tables: list[str], q: Questions,
                 fact.deferred = True
                 continue
             con = con or connect(memory_limit=c.phase_plan.engine.limit())
-            result = scan_file(con, table, path, c.manifest.dialect, c.manifest.checks.null_like,
-                               (known or {}).get(name))
+            with phase(f"checking {shown}"):
+                result = scan_file(con, table, path, c.manifest.dialect, c.manifest.checks.null_like,
+                                   (known or {}).get(name))
             fact.stats, fact.reject = (result, None) if isinstance(result, TableStats) else (None, result)
         ask_about(fact, table, loc, c.manifest.checks.null_like, q)
     if con is not None:
@@ -319,7 +321,11 @@ def _known(c: Contracts, table: Table, path: Path, shown: str, cache: SourceCach
     identity = file_identity(path)
     key = check_key(table, c.manifest.checks.null_like, known)
     entry = cache.lookup(table.name, identity) if cache else None
-    sha = entry.sha256 if entry is not None else file_sha256(path)
+    if entry is not None:
+        sha = entry.sha256
+    else:
+        with phase(f"hashing {shown}"):
+            sha = file_sha256(path)
     fact = SourceFacts(table.name, shown, path, True, sha256=sha, identity=identity)
     if cache is not None:
         hit = cache.results(table.name, sha, key)
@@ -346,8 +352,9 @@ def check_loaded(con: DuckDBPyConnection, c: Contracts, facts: dict[str, SourceF
         loc = f"{MANIFEST}#/tables/{list(c.tables).index(name)}"
         fact.reject = rejects.get(name)
         if fact.reject is None:
-            fact.stats = loaded_table_stats(con, table, relation_of(name), c.manifest.checks.null_like,
-                                            known.get(name))
+            with phase(f"checking {fact.file}"):
+                fact.stats = loaded_table_stats(con, table, relation_of(name), c.manifest.checks.null_like,
+                                                known.get(name))
         fact.deferred = False
         ask_about(fact, table, loc, c.manifest.checks.null_like, q)
 

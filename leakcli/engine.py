@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from leakcli.contracts import Contracts
 from leakcli.errors import DataError, ExecutionError, LockedError
 from leakcli.jsonout import closest
+from leakcli.progress import phase
 from leakcli.sql import first_line, quote_ident, source_relation
 
 if TYPE_CHECKING:
@@ -182,8 +183,9 @@ def load_sources(con: DuckDBPyConnection, contracts: Contracts, data_dir: Path, 
         relation = quote_ident(source_relation(contracts.source_name, name))
         stored = f"{quote_ident(into)}.main.{relation}" if into else relation
         try:
-            con.execute(f"create or replace {'' if into else 'temp '}table {stored} as select * from {call}",
-                        {**params, "path": str(path)})
+            with phase(f"loading {shown}"):
+                con.execute(f"create or replace {'' if into else 'temp '}table {stored} as select * from {call}",
+                            {**params, "path": str(path)})
             if into:
                 con.execute(f"create or replace temp view {relation} as select * from {stored}")
         except duckdb.InterruptException:

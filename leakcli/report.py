@@ -9,8 +9,11 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, TextIO
 
 from leakcli.errors import MAX_LINE, BlockingAmbiguity, ContractError, LeakError
+from leakcli.progress import LONG
 
 if TYPE_CHECKING:
+    from rich.status import Status
+
     from leakcli.apply import ApplyResult
     from leakcli.build import ProgressInfo
     from leakcli.model import ModelStep, Plan
@@ -31,6 +34,7 @@ class Reporter:
         self.err = stderr or sys.stderr
         self.rich = _is_tty(self.out) and not json_mode
         self.err_tty = _is_tty(self.err)
+        self._status: Status | None = None
 
     # -- stderr -----------------------------------------------------------------------------------
     def notice(self, message: str) -> None:
@@ -48,14 +52,41 @@ class Reporter:
                 print(f"leakcli: blocking: {a['location']}: {a['question']}"[:MAX_LINE], file=self.err)
 
     def progress(self, event: str, step: ModelStep, info: ProgressInfo) -> None:
-        if not self.err_tty:
-            return
+        """Each model as it builds on a terminal; elsewhere a timestamped line for a long one."""
         i, n = info.index, info.total
+        if not self.err_tty:
+            if event == "done" and (info.seconds or 0) >= LONG:
+                self._log(f"[{i}/{n}] {step.name}: {info.status}, {info.rows or 0:,} rows", info.seconds or 0)
+            return
         if event == "start":
             print(f"[{i}/{n}] {step.name} ({step.action}) ...", end="", file=self.err, flush=True)
         else:
             rows = f"{info.rows:,} rows" if info.rows is not None else "-"
             print(f" {info.status}, {rows} in {info.seconds or 0:.2f}s", file=self.err, flush=True)
+
+    # progress.Tracker: phases of long work (hashing, scanning, loading, auditing, ...)
+    def started(self, label: str) -> None:
+        if self.err_tty and not self.json_mode:
+            from rich.console import Console
+
+            self._status = Console(file=self.err).status(f"{label} ...")
+            self._status.start()
+
+    def finished(self, label: str, seconds: float) -> None:
+        if self._status is not None:
+            self._status.stop()
+            self._status = None
+        if seconds >= LONG:
+            if self.err_tty:
+                print(f"{label}: {seconds:.1f}s", file=self.err, flush=True)
+            else:
+                self._log(label, seconds)
+
+    def _log(self, label: str, seconds: float) -> None:
+        import datetime as dt
+
+        stamp = dt.datetime.now().isoformat(timespec="seconds")
+        print(f"leakcli: {stamp} {label}: {seconds:.1f}s", file=self.err, flush=True)
 
     # -- stdout -----------------------------------------------------------------------------------
     def emit_json(self, doc: Mapping[str, object]) -> None:
