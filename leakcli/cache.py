@@ -42,6 +42,7 @@ class CacheDoc(BaseModel):
     written_ns: int = 0
     files: dict[str, Entry] = {}
     queries: dict[str, object] = {}  # results of acceptance-test queries of source files alone
+    clean_sql: list[str] = []  # sha256 of the SQL found to be one clean SELECT
 
 
 def file_identity(path: Path) -> tuple[int, ...]:
@@ -64,11 +65,15 @@ class SourceCache:
     def read(cls, target: Path) -> SourceCache:
         """The cache under `target`; an unreadable or foreign one counts as empty."""
         path = target / CACHE_FILE
+        from leakcli import sql
+
         try:
             doc = CacheDoc.model_validate_json(path.read_bytes()) if path.is_file() else CacheDoc()
         except (OSError, ValidationError):
             doc = CacheDoc()
-        return cls(target, doc if doc.version == VERSION else CacheDoc())
+        doc = doc if doc.version == VERSION else CacheDoc()
+        sql.PASSED.update(doc.clean_sql)
+        return cls(target, doc)
 
     def lookup(self, table: str, identity: tuple[int, ...]) -> Entry | None:
         """The entry of a file whose identity is unchanged, unless it changed too close to when the
@@ -97,7 +102,10 @@ class SourceCache:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             tmp = self.path.with_name(self.path.name + ".tmp")
+            from leakcli import sql
+
             self.doc.written_ns = time.time_ns()
+            self.doc.clean_sql = sorted(sql.SEEN)
             tmp.write_text(self.doc.model_dump_json(), "utf-8")
             os.replace(tmp, self.path)
         except OSError:

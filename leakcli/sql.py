@@ -30,10 +30,25 @@ def source_relation(source: str, table: str) -> str:
     return f"source__{source}__{table}"
 
 
-@functools.lru_cache(maxsize=1024)
+PASSED: set[str] = set()  # sha256 of SQL found to be one clean SELECT (kept across commands by cache.py)
+SEEN: set[str] = set()  # of those, the ones this command met (what the cache keeps next time)
+
+
 def select_problem(sql: str) -> str | None:
     """Why `sql` is not exactly one SELECT that reads only relations (no table function, no file named
     as a table), by DuckDB's own parser; None when it is."""
+    import hashlib
+
+    digest = hashlib.sha256(sql.encode()).hexdigest()
+    problem = None if digest in PASSED else _select_problem(sql)
+    if problem is None:
+        PASSED.add(digest)
+        SEEN.add(digest)
+    return problem
+
+
+@functools.lru_cache(maxsize=1024)
+def _select_problem(sql: str) -> str | None:
     import json
 
     import duckdb

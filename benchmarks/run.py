@@ -1,0 +1,213 @@
+"""Benchmark leakcli against raw DuckDB and dbt-duckdb running the same SQL, at several scales.
+
+    python benchmarks/run.py --scale 1 10 [--rounds 3] [--work DIR]
+
+Every measurement is a whole process (wall time and peak resident memory from the kernel), and the
+rounds are paired and interleaved: round k runs every contender once, so a busy moment of the machine
+falls on all of them alike. Printed: the median of each, and the ratios the README quotes.
+
+Contenders, all on the same data and the same nine statements (leakcli's own compiled SQL):
+  leakcli first apply    `leakcli apply` into an empty target/ (no cache: every file is checked)
+  leakcli apply --full-refresh   every model rebuilt; the files are known from the cache
+  leakcli no-op apply / plan / verify
+  leakcli one mart changed       a comment and a clause of mart__priority_actions edited, then apply
+  raw DuckDB             the compiled SQL in one process, sources as views over read_csv
+  dbt run                dbt-core + dbt-duckdb (the optional [bench] extra) on the same SQL, --threads 1
+  CSV floor              reading the four CSVs, every column typed
+Scale 1 uses the shared Maven dataset when it is beside the repository, else a generated one; other
+scales are generated once into the work folder (`leakcli generate --scale N`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared" / "datasets" / "maven-fuzzy-factory" / "raw"
+PROJECT_FILES = ["phase-plan.json", "contracts", "templates", "ir", "prompts"]
+LEAKCLI = [sys.executable, "-m", "leakcli"]
+
+
+def measure(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MiB) of one process; a failure stops the benchmark."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            env={**os.environ, **(env or {})})
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - started
+    err = proc.stderr.read().decode() if proc.stderr else ""
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed in {cwd}:\n{err}")
+    return seconds, usage.ru_maxrss / 1024
+
+
+def project(work: Path, name: str) -> Path:
+    root = work / name
+    if root.exists():
+        shutil.rmtree(root)
+    root.mkdir(parents=True)
+    for item in PROJECT_FILES:
+        src = REPO / item
+        (shutil.copytree if src.is_dir() else shutil.copy)(src, root / item)
+    return root
+
+
+def dataset(work: Path, scale: float) -> Path:
+    if scale == 1 and (SHARED / "website_sessions.csv").exists():
+        return SHARED
+    out = work / f"data-{scale:g}"
+    if not (out / "website_pageviews.csv").exists():
+        print(f"generating scale {scale:g} into {out} ...", file=sys.stderr, flush=True)
+        subprocess.run([*LEAKCLI, "generate", "--scale", str(scale), "--out", str(out), "--force"], check=True,
+                       stdout=subprocess.DEVNULL, cwd=REPO)
+    return out
+
+
+RAW = r'''
+import json, sys, duckdb
+from pathlib import Path
+proj, data, db = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
+man = json.loads((proj / "contracts/source-manifest.json").read_text())
+con = duckdb.connect(db)
+for t in man["tables"]:
+    if t["required"]:
+        con.execute(f"""create temp view "source__maven__{t['name']}" as select * from read_csv($p, columns=$c,
+            header=true, auto_detect=false, timestampformat=$ts, nullstr=$n, strict_mode=true)"""
+            .replace("$p", repr(str(data / t["file"]))).replace("$ts", repr(man["dialect"]["timestamp_format"]))
+            .replace("$n", repr(t["null_tokens"]))
+            .replace("$c", "{" + ", ".join(f"'{c['name']}': '{c['type']}'" for c in t["columns"]) + "}"))
+for m in json.loads((proj / "ir/stage-01.json").read_text())["models"]:
+    con.execute(f'create table "{m}" as ' + (proj / "target/compiled" / f"{m}.sql").read_text())
+con.execute("checkpoint")
+'''
+
+FLOOR = r'''
+import json, sys, duckdb
+from pathlib import Path
+proj, data = Path(sys.argv[1]), Path(sys.argv[2])
+man = json.loads((proj / "contracts/source-manifest.json").read_text())
+con = duckdb.connect()
+for t in man["tables"]:
+    if t["required"]:
+        cols = {c["name"]: c["type"] for c in t["columns"]}
+        counts = ", ".join(f'count("{c}")' for c in cols)
+        con.execute(f"select {counts} from read_csv($p, columns=$c, header=true, auto_detect=false, "
+                    f"timestampformat=$ts, nullstr=$n)", {"p": str(data / t["file"]), "c": cols,
+                    "ts": man["dialect"]["timestamp_format"], "n": t["null_tokens"]}).fetchall()
+'''
+
+
+def dbt_project(work: Path, proj: Path, data: Path, name: str) -> Path | None:
+    """A dbt project of leakcli's compiled SQL (refs for the model names, sources as views)."""
+    dbt = shutil.which("dbt") or os.environ.get("LEAKCLI_BENCH_DBT")
+    if not dbt:
+        return None
+    root = work / name
+    if root.exists():
+        shutil.rmtree(root)
+    (root / "models").mkdir(parents=True)
+    man = json.loads((proj / "contracts/source-manifest.json").read_text())
+    models = json.loads((proj / "ir/stage-01.json").read_text())["models"]
+    for t in (t for t in man["tables"] if t["required"]):
+        cols = "{" + ", ".join(f"'{c['name']}': '{c['type']}'" for c in t["columns"]) + "}"
+        (root / "models" / f"source__maven__{t['name']}.sql").write_text(
+            "{{ config(materialized='view') }}\n"
+            f"select * from read_csv('{data / t['file']}', columns={cols}, header=true, auto_detect=false, "
+            f"timestampformat='{man['dialect']['timestamp_format']}', nullstr={t['null_tokens']!r}, "
+            "strict_mode=true)\n")
+    names = models + [f"source__maven__{t['name']}" for t in man["tables"] if t["required"]]
+    for m in models:
+        sql = (proj / "target/compiled" / f"{m}.sql").read_text()
+        sql = re.sub(r'"(' + "|".join(map(re.escape, names)) + r')"', lambda x: "{{ ref('" + x.group(1) + "') }}", sql)
+        (root / "models" / f"{m}.sql").write_text("{{ config(materialized='table') }}\n" + sql)
+    (root / "dbt_project.yml").write_text("name: bench\nversion: '1.0'\nprofile: bench\nmodel-paths: [models]\n")
+    (root / "profiles.yml").write_text(
+        f"bench:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: {root / 'dbt.duckdb'}\n"
+        "      threads: 1\n")
+    return root
+
+
+def one_mart_changed(proj: Path) -> None:
+    path = proj / "templates" / "mart__priority_actions.sql"
+    text = path.read_text()
+    flip = ("order by session_month desc\n", "order by session_month desc nulls first\n")
+    a, b = flip if flip[0] in text else flip[::-1]
+    path.write_text(text.replace(a, b, 1))
+
+
+def run_scale(scale: float, rounds: int, work: Path) -> dict[str, list[tuple[float, float]]]:
+    data = dataset(work, scale)
+    proj = project(work, f"proj-{scale:g}")
+    measure([*LEAKCLI, "apply", "--data-dir", str(data)], proj)  # compiled SQL, cache
+    dbt = dbt_project(work, proj, data, f"dbt-{scale:g}")
+    times: dict[str, list[tuple[float, float]]] = {}
+
+    def add(label: str, cmd: list[str], cwd: Path) -> None:
+        times.setdefault(label, []).append(measure(cmd, cwd))
+
+    for k in range(rounds):
+        print(f"scale {scale:g}: round {k + 1}/{rounds}", file=sys.stderr, flush=True)
+        first = project(work, f"first-{scale:g}")
+        add("leakcli first apply (empty target/)", [*LEAKCLI, "apply", "--data-dir", str(data)], first)
+        add("leakcli apply --full-refresh", [*LEAKCLI, "apply", "--full-refresh", "--data-dir", str(data)], proj)
+        add("raw DuckDB, same SQL, one process",
+            [sys.executable, "-c", RAW, str(proj), str(data), str(work / f"raw-{scale:g}.duckdb")], proj)
+        if dbt is not None:
+            (dbt / "dbt.duckdb").unlink(missing_ok=True)
+            add("dbt run --threads 1, same SQL", [shutil.which("dbt") or os.environ["LEAKCLI_BENCH_DBT"], "run",
+                                                  "--threads", "1", "--profiles-dir", str(dbt), "--project-dir",
+                                                  str(dbt), "--quiet"], dbt)
+        add("leakcli apply, nothing changed", [*LEAKCLI, "apply", "--data-dir", str(data)], proj)
+        add("leakcli plan, nothing changed", [*LEAKCLI, "plan", "--data-dir", str(data)], proj)
+        add("leakcli verify", [*LEAKCLI, "verify"], proj)
+        one_mart_changed(proj)
+        add("leakcli apply, one mart changed", [*LEAKCLI, "apply", "--data-dir", str(data)], proj)
+        add("reading the four CSVs, every column typed", [sys.executable, "-c", FLOOR, str(proj), str(data)], proj)
+        for path in (work / f"raw-{scale:g}.duckdb",):
+            path.unlink(missing_ok=True)
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", type=float, nargs="+", default=[1.0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "leakcli-bench")
+    args = parser.parse_args()
+    args.work.mkdir(parents=True, exist_ok=True)
+    results = {scale: run_scale(scale, args.rounds, args.work) for scale in args.scale}
+    import duckdb
+
+    print(f"\n{time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores, Python {sys.version.split()[0]}, "
+          f"DuckDB {duckdb.__version__}, {args.rounds} paired rounds, medians (peak RSS)\n")
+    labels = list(next(iter(results.values())))
+    print("| | " + " | ".join(f"scale {s:g}" for s in results) + " |")
+    print("|---|" + "---|" * len(results))
+    med = {s: {k: (statistics.median(t for t, _ in v), statistics.median(m for _, m in v)) for k, v in r.items()}
+           for s, r in results.items()}
+    for label in labels:
+        print(f"| {label} | " + " | ".join(f"{med[s][label][0]:.2f} s, {med[s][label][1]:,.0f} MiB"
+                                           if label in med[s] else "-" for s in results) + " |")
+    print()
+    for s, m in med.items():
+        full, raw = m["leakcli apply --full-refresh"][0], m["raw DuckDB, same SQL, one process"][0]
+        line = f"scale {s:g}: apply --full-refresh = {full / raw:.2f}x raw DuckDB"
+        dbt = m.get("dbt run --threads 1, same SQL")
+        if dbt:
+            line += f"; dbt run = {dbt[0] / full:.2f}x apply --full-refresh"
+        line += f"; one mart changed = {m['leakcli apply, one mart changed'][0] / full:.0%} of apply --full-refresh"
+        print(line)
+
+
+if __name__ == "__main__":
+    main()
