@@ -205,6 +205,7 @@ def plan_and_checks(req: PlanRequest, c: Contracts | None = None, *,
 
     paths = Paths(req.root)
     c = c or contracts.load(req.root)
+    cache = SourceCache.read(paths.target)  # first: it also knows which SQL was found clean before
     q = Questions()
     rendered = render_all(c, q)
     checks.check_contracts(c, rendered, q)
@@ -220,7 +221,6 @@ def plan_and_checks(req: PlanRequest, c: Contracts | None = None, *,
               + ". Name the real files with --data-dir or LEAKCLI_DATA_DIR?")
     profiles = load_profiles(c, paths)
     known = known_values(profiles)
-    cache = SourceCache.read(paths.target)
     facts = check_sources(c, data.path, tables, q, paths.rel, expect_missing=pending, known=known,
                           profiles=profiles, cache=cache, defer=defer)
     check_relations(c, facts, q)
