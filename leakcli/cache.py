@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -99,15 +98,14 @@ class SourceCache:
 
     def write(self) -> None:
         """Best effort: a cache that cannot be written only costs time."""
+        from leakcli import sql
+        from leakcli.jsonout import write_atomic
+
+        self.doc.written_ns = time.time_ns()
+        self.doc.clean_sql = sorted(sql.SEEN)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.path.with_name(self.path.name + ".tmp")
-            from leakcli import sql
-
-            self.doc.written_ns = time.time_ns()
-            self.doc.clean_sql = sorted(sql.SEEN)
-            tmp.write_text(self.doc.model_dump_json(), "utf-8")
-            os.replace(tmp, self.path)
+            write_atomic(self.path, self.doc.model_dump_json())
         except OSError:
             pass
 

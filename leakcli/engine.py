@@ -73,9 +73,11 @@ def read_header(path: Path, delimiter: str = ",") -> list[str]:
     only the first 64 KiB are read)."""
     with path.open("rb") as fh:
         head = fh.read(1 << 16)
+    import csv
+
     text = head.decode("utf-8-sig", errors="replace").replace("\r\n", "\n").replace("\r", "\n")
     first = text.split("\n", 1)[0]
-    return [f.strip().strip('"') for f in first.split(delimiter)] if first else []
+    return [f.strip() for f in next(csv.reader([first], delimiter=delimiter))] if first else []
 
 
 def check_header(path: Path, display: str, table: Table, delimiter: str) -> None:
