@@ -45,6 +45,7 @@ class ApplyRequest:
     progress: Progress | None = None
     notice: Callable[[str], None] | None = None
     force: bool = False  # take over a target/ that leakcli did not create
+    exclude: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -75,7 +76,7 @@ class ApplyResult:
 
 
 def _plan_request(req: ApplyRequest) -> PlanRequest:
-    return PlanRequest(req.root, req.data_dir, req.select, req.full_refresh)
+    return PlanRequest(req.root, req.data_dir, req.select, req.full_refresh, req.exclude)
 
 
 def _saved_request(saved: Plan, root: Path) -> PlanRequest:
@@ -83,7 +84,8 @@ def _saved_request(saved: Plan, root: Path) -> PlanRequest:
     data_dir = None
     if data.origin in ("option", "environment"):
         data_dir = str(root / data.path)  # an absolute path stays as it is
-    return PlanRequest(root, data_dir, tuple(saved.select), saved.full_refresh)
+    return PlanRequest(root, data_dir, tuple(saved.select), saved.full_refresh,
+                       None if saved.exclude is None else tuple(saved.exclude))
 
 
 def stale_reasons(saved: Plan, fresh: Plan) -> list[str]:

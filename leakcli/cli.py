@@ -91,11 +91,28 @@ def _restore_sigterm(previous: Any) -> None:
 app = typer.Typer(
     name="leakcli",
     cls=_Group,
+    context_settings={"help_option_names": ["-h", "--help"]},
     help="Find where the Maven Fuzzy Factory shop leaks revenue: plan, apply, verify.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_show_locals=False,
 )
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"leakcli {version('leakcli')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.", callback=_version,
+                                          is_eager=True)] = False,
+) -> None:
+    """Find where the Maven Fuzzy Factory shop leaks revenue: plan, apply, verify."""
+
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print exactly one JSON document on stdout.")]
 DataOpt = Annotated[str | None, typer.Option(
@@ -105,7 +122,10 @@ DataOpt = Annotated[str | None, typer.Option(
 ProjectOpt = Annotated[Path, typer.Option("--project-dir", envvar="LEAKCLI_PROJECT_DIR",
                                           help="Project root holding phase-plan.json.")]
 SelectOpt = Annotated[list[str] | None, typer.Option(
-    "--select", "-s", help="Models to build, with dbt graph operators: model, +model, model+.")]
+    "--select", "-s", help="Models to build, in dbt's grammar: a space joins selections, a comma intersects "
+    "them; +m, m+, 2+m, m+1, @m; shell wildcards (stg__*).")]
+ExcludeOpt = Annotated[list[str] | None, typer.Option(
+    "--exclude", help="Models to leave out, in the grammar of --select.")]
 FullOpt = Annotated[bool, typer.Option("--full-refresh", help="Rebuild every selected model.")]
 DebugOpt = Annotated[bool, typer.Option("--debug", help="Show the traceback of an error.")]
 ForceOpt = Annotated[bool, typer.Option("--force", help="Overwrite what leakcli did not write (or an existing "
@@ -149,9 +169,13 @@ def plan(
     out: Annotated[Path | None, typer.Option("--out", help="Save the plan (for `apply PLAN_FILE`).")] = None,
     data_dir: DataOpt = None,
     select: SelectOpt = None,
+    exclude: ExcludeOpt = None,
     full_refresh: FullOpt = False,
     project_dir: ProjectOpt = Path("."),
     force: ForceOpt = False,
+    detailed_exitcode: Annotated[bool, typer.Option(
+        "--detailed-exitcode", help="Exit 4 when apply would change something (0: nothing to do, 2: blocked).",
+    )] = False,
     debug: DebugOpt = False,
 ) -> None:
     """Read every contract, check them against each other and the data, report open questions,
@@ -159,7 +183,8 @@ def plan(
     from leakcli.plan import PlanRequest, build_plan, save_plan
 
     reporter = _reporter(json_mode)
-    req = PlanRequest(_root(project_dir), data_dir, tuple(select or ()), full_refresh)
+    req = PlanRequest(_root(project_dir), data_dir, tuple(select or ()), full_refresh,
+                      None if exclude is None else tuple(exclude))
     result = _run(reporter, debug, lambda: build_plan(req))
     if out is not None:
         _run(reporter, debug, lambda: save_plan(result, out, req.root, force=force))
@@ -167,6 +192,8 @@ def plan(
     reporter.plan(result)
     if result.blocking:
         raise typer.Exit(int(ExitCode.USAGE))
+    if detailed_exitcode and any(m.action in ("create", "rebuild") for m in result.models):
+        raise typer.Exit(int(ExitCode.CHANGES))
 
 
 @app.command()
@@ -175,6 +202,7 @@ def apply(
     json_mode: JsonOpt = False,
     data_dir: DataOpt = None,
     select: SelectOpt = None,
+    exclude: ExcludeOpt = None,
     full_refresh: FullOpt = False,
     project_dir: ProjectOpt = Path("."),
     force: ForceOpt = False,
@@ -187,7 +215,8 @@ def apply(
 
     reporter = _reporter(json_mode)
     req = ApplyRequest(_root(project_dir), data_dir, tuple(select or ()), full_refresh, plan_file,
-                       progress=reporter.progress, notice=reporter.notice, force=force)
+                       progress=reporter.progress, notice=reporter.notice, force=force,
+                       exclude=None if exclude is None else tuple(exclude))
     reporter.apply(_run(reporter, debug, lambda: run_apply(req)))
 
 

@@ -13,6 +13,7 @@ class ExitCode(IntEnum):
     TESTS_FAILED = 1
     USAGE = 2  # usage error, invalid contract, blocking ambiguity, stale plan
     EXECUTION = 3  # bad data row, SQL error, locked database
+    CHANGES = 4  # plan --detailed-exitcode: apply would change something
     INTERRUPTED = 130
 
 

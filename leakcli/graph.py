@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 
 from leakcli.errors import CycleError, UsageError
@@ -53,37 +54,73 @@ def children_of(parents: Mapping[str, Iterable[str]]) -> dict[str, set[str]]:
     return kids
 
 
-def _closure(start: str, edges: Mapping[str, Iterable[str]]) -> set[str]:
+def _closure(start: str, edges: Mapping[str, Iterable[str]], depth: int | None = None) -> set[str]:
+    """Every node reachable from `start` along `edges` (at most `depth` steps), `start` excluded."""
     seen: set[str] = set()
-    todo = [start]
-    while todo:
-        n = todo.pop()
-        for m in edges.get(n, ()):
-            if m not in seen:
-                seen.add(m)
-                todo.append(m)
+    frontier = [start]
+    steps = 0
+    while frontier and (depth is None or steps < depth):
+        steps += 1
+        nxt = []
+        for n in frontier:
+            for m in edges.get(n, ()):
+                if m not in seen and m != start:
+                    seen.add(m)
+                    nxt.append(m)
+        frontier = nxt
     return seen
 
 
-def select(selectors: list[str], nodes: list[str], parents: Mapping[str, Iterable[str]]) -> set[str]:
-    """dbt graph operators: `model`, `+model` (with its ancestors), `model+` (with descendants).
+ATOM = re.compile(r"^(?P<at>@)?(?:(?P<up>\d*)\+)?(?P<name>[^+@]+)(?:\+(?P<down>\d*))?$")
 
-    Each selector may hold several, separated by commas or spaces. A selector that matches no
-    model is a usage error with the closest names.
-    """
-    chosen: set[str] = set()
-    kids = children_of(parents)
+
+def select(selectors: list[str], nodes: list[str], parents: Mapping[str, Iterable[str]],
+           exclude: list[str] | None = None) -> set[str]:
+    """dbt's selection grammar: a space separates terms whose selections are joined (union), a comma
+    separates atoms whose selections must all hold (intersection). An atom is a model name (shell
+    wildcards allowed) with graph operators: `+m` (and its ancestors), `m+` (and its descendants),
+    `2+m` / `m+1` (at most that many steps), `@m` (m, its descendants and their ancestors).
+    `exclude` takes the same grammar and is taken away. A term that matches no model is a usage error
+    with the closest names."""
     if not any(s.strip() for s in selectors):
         raise UsageError("--select is empty", hint="name a model, or leave the option out to build them all")
-    for raw in (s for sel in selectors for s in sel.replace(",", " ").split()):
-        name = raw.strip("+")
-        if name not in nodes:
-            close = closest(name, nodes)
-            hint = f"; did you mean '{close}'?" if close else ""
-            raise UsageError(f"--select '{raw}' matches no model{hint}")
-        chosen.add(name)
-        if raw.startswith("+"):
-            chosen |= _closure(name, parents)
-        if raw.endswith("+"):
-            chosen |= _closure(name, kids)
+    chosen = _terms(selectors, nodes, parents, "--select")
+    if exclude is not None:
+        if not any(s.strip() for s in exclude):
+            raise UsageError("--exclude is empty", hint="name a model, or leave the option out")
+        chosen -= _terms(exclude, nodes, parents, "--exclude")
     return chosen
+
+
+def _terms(selectors: list[str], nodes: list[str], parents: Mapping[str, Iterable[str]], option: str) -> set[str]:
+    kids = children_of(parents)
+    chosen: set[str] = set()
+    for term in (t for sel in selectors for t in sel.split()):
+        atoms = [_atom(a, nodes, parents, kids, option) for a in term.split(",") if a]
+        chosen |= set.intersection(*atoms) if atoms else set()
+    return chosen
+
+
+def _atom(raw: str, nodes: list[str], parents: Mapping[str, Iterable[str]],
+          kids: Mapping[str, Iterable[str]], option: str) -> set[str]:
+    import fnmatch
+
+    m = ATOM.match(raw)
+    names = [n for n in nodes if m and fnmatch.fnmatchcase(n, m.group("name"))] if m else []
+    if not names:
+        close = closest(raw.strip("+@0123456789"), nodes)
+        hint = f"; did you mean '{close}'?" if close else ""
+        raise UsageError(f"{option} '{raw}' matches no model{hint}")
+    assert m is not None
+    found: set[str] = set()
+    for name in names:
+        found.add(name)
+        if m.group("up") is not None:
+            found |= _closure(name, parents, int(m.group("up")) if m.group("up") else None)
+        if m.group("down") is not None or m.group("at"):
+            down = _closure(name, kids, int(m.group("down")) if m.group("down") else None)
+            found |= down
+            if m.group("at"):
+                for d in down | {name}:
+                    found |= _closure(d, parents)
+    return found

@@ -471,6 +471,7 @@ class Plan(Record):
     order: list[str]
     models: list[ModelStep]
     select: list[str]
+    exclude: list[str] | None = None
     full_refresh: bool
     inputs: dict[str, str]
     fingerprint: str

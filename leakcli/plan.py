@@ -35,6 +35,7 @@ class PlanRequest:
     data_dir: str | None = None
     select: tuple[str, ...] = ()
     full_refresh: bool = False
+    exclude: tuple[str, ...] | None = None
 
 
 def sha256_text(text: str) -> str:
@@ -227,7 +228,7 @@ def plan_and_checks(req: PlanRequest, c: Contracts | None = None, *,
     compare_profiles(c, paths, facts, profiles, q)
     if order and not q.blocking:
         bind_models(c, rendered, order, tables, q)
-    chosen = _selection(req.select, order, rendered)
+    chosen = _selection(req.select, req.exclude, order, rendered)
     built = _published_state(paths, q)
     shas = {t: f.sha256 for t, f in facts.items()}
     steps = _actions(c, rendered, order, shas, built, chosen, req.full_refresh) if order else []
@@ -238,7 +239,8 @@ def plan_and_checks(req: PlanRequest, c: Contracts | None = None, *,
     for f in facts.values():
         inputs[f.file] = f.sha256 or ("pending" if pending else "missing")
     fingerprint = _digest({"inputs": inputs, "steps": [(s.name, s.action, s.fingerprint) for s in steps],
-                           "data": str(data.path), "select": sorted(req.select)})
+                           "data": str(data.path), "select": sorted(req.select),
+                           **({"exclude": sorted(req.exclude)} if req.exclude is not None else {})})
     plan = Plan(
         read=list(c.read) + [r.template for r in rendered.values()]
         + [paths.rel(paths.profiles / f"{t}.json") for t in profiles] + [f.file for f in facts.values() if f.exists],
@@ -249,6 +251,7 @@ def plan_and_checks(req: PlanRequest, c: Contracts | None = None, *,
         order=order,
         models=steps,
         select=list(req.select),
+        exclude=None if req.exclude is None else list(req.exclude),
         full_refresh=req.full_refresh,
         inputs=inputs,
         fingerprint=fingerprint,
@@ -268,13 +271,14 @@ def _published_state(paths: Paths, q: Questions) -> dict[str, BuildMeta | None]:
         return {}
 
 
-def _selection(select: tuple[str, ...], order: list[str], rendered: dict[str, Rendered]) -> set[str]:
-    if not select:
+def _selection(select: tuple[str, ...], exclude: tuple[str, ...] | None, order: list[str],
+               rendered: dict[str, Rendered]) -> set[str]:
+    if not select and exclude is None:
         return set(order)
     from leakcli.graph import select as graph_select
 
     parents = {n: [p for p in rendered[n].refs if p in rendered] for n in order}
-    return graph_select(list(select), order, parents)
+    return graph_select(list(select) or ["*"], order, parents, None if exclude is None else list(exclude))
 
 
 def _is_saved_plan(path: Path) -> bool:

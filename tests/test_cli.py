@@ -250,3 +250,12 @@ def test_the_json_schemas_are_generated_from_the_models():
     for kind in {**DOCUMENTS, **RECORDS}:
         assert (SCHEMA_DIR / f"{kind}.schema.json").read_text() == json_schema(kind), (
             f"run `python -m leakcli.model` to regenerate {kind}.schema.json")
+
+
+def test_version_and_short_help(leak):
+    from importlib.metadata import version
+
+    out = leak("--version")
+    assert out.exit_code == 0 and out.stdout.strip() == f"leakcli {version('leakcli')}"
+    out = leak("plan", "-h")
+    assert out.exit_code == 0 and "--detailed-exitcode" in out.stdout and "--exclude" in out.stdout

@@ -79,7 +79,11 @@ def test_select_operators_and_errors():
     assert select(["b"], nodes, parents) == {"b"}
     assert select(["+c"], nodes, parents) == {"a", "b", "c"}
     assert select(["a+"], nodes, parents) == {"a", "b", "c", "d"}
-    assert select(["b+,d"], nodes, parents) == {"b", "c", "d"}
+    assert select(["b+ d"], nodes, parents) == {"b", "c", "d"}  # a space joins (dbt)
+    assert select(["b+,c"], nodes, parents) == {"c"}  # a comma intersects (dbt)
+    assert select(["a+1"], nodes, parents) == {"a", "b", "d"}
+    assert select(["@b"], nodes, parents) == {"a", "b", "c"}
+    assert select(["*"], nodes, parents, exclude=["a+1"]) == {"c"}
     with pytest.raises(UsageError, match="--select 'e' matches no model"):
         select(["e"], nodes, parents)
 

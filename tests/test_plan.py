@@ -354,3 +354,35 @@ def test_checks_of_a_loaded_table_equal_the_checks_of_its_file(project, mutate):
         loaded = loaded_table_stats(con, table, f'"source__maven__{name}"', null_like, known)
         assert loaded == scanned, name
     con.close()
+
+
+@pytest.mark.parametrize("select, exclude, expected", [
+    (["stg__orders+,int__order_refunds+"], None, {"int__session_outcomes", "mart__core_leak_summary",
+                                                   "mart__priority_actions"}),  # comma: both hold
+    (["stg__orders int__order_refunds"], None, {"stg__orders", "int__order_refunds"}),  # space: either
+    (["1+int__session_outcomes"], None, {"int__session_outcomes", "stg__website_sessions",
+                                         "int__session_landing_pages", "stg__orders", "int__order_refunds"}),
+    (["stg__order_item_refunds+1"], None, {"stg__order_item_refunds", "int__order_refunds"}),
+    (["@int__order_refunds"], None, {"int__order_refunds", "stg__order_item_refunds", "int__session_outcomes",
+                                     "stg__website_sessions", "int__session_landing_pages",
+                                     "stg__website_pageviews", "stg__orders", "mart__core_leak_summary",
+                                     "mart__priority_actions"}),
+    (["stg__*"], ["stg__website_*"], {"stg__orders", "stg__order_item_refunds"}),
+    ([], ["mart__*"], {"stg__website_sessions", "stg__website_pageviews", "stg__orders",
+                       "stg__order_item_refunds", "int__session_landing_pages", "int__order_refunds",
+                       "int__session_outcomes"}),
+])
+def test_select_and_exclude_follow_dbt(project, leak, select, exclude, expected):
+    args = [a for s in select for a in ("--select", s)] + [a for s in exclude or [] for a in ("--exclude", s)]
+    out = leak("plan", "--json", *args)
+    assert out.exit_code == 0, out.stderr
+    assert {m["name"] for m in out.json()["models"] if m["action"] != "skip"} == expected
+
+
+def test_detailed_exitcode_says_whether_apply_would_change_anything(project, leak):
+    assert leak("plan", "--detailed-exitcode").exit_code == 4  # nothing built yet
+    assert leak("apply").exit_code == 0
+    assert leak("plan", "--detailed-exitcode").exit_code == 0
+    project.edit_json(CAT, lambda d: d["thresholds"].update(min_orders=2))
+    assert leak("plan", "--detailed-exitcode").exit_code == 4
+    assert leak("plan").exit_code == 0
