@@ -159,6 +159,12 @@ def _reporter(json_mode: bool) -> Reporter:
     return Reporter(json_mode=json_mode)
 
 
+def _usage(message: str) -> None:
+    from leakcli.errors import UsageError
+
+    raise UsageError(message)
+
+
 def _root(project_dir: Path) -> Path:
     return project_dir.resolve()
 
@@ -223,17 +229,24 @@ def apply(
 @app.command()
 def verify(
     json_mode: JsonOpt = False,
+    fmt: Annotated[str, typer.Option("--format", help="table, or markdown (for $GITHUB_STEP_SUMMARY).")] = "table",
+    junit_xml: Annotated[Path | None, typer.Option("--junit-xml", help="Also write JUnit XML to this file.")] = None,
     data_dir: DataOpt = None,
     project_dir: ProjectOpt = Path("."),
+    force: ForceOpt = False,
     debug: DebugOpt = False,
 ) -> None:
     """Run the acceptance tests against the built database. Exits 1 when an error-severity test fails."""
-    from leakcli.verify import VerifyRequest
+    from leakcli.verify import VerifyRequest, save_junit
     from leakcli.verify import verify as run_verify
 
     reporter = _reporter(json_mode)
+    if fmt not in ("table", "markdown"):
+        _run(reporter, debug, lambda: _usage(f"--format must be table or markdown, not {fmt!r}"))
     report = _run(reporter, debug, lambda: run_verify(VerifyRequest(_root(project_dir), data_dir)))
-    reporter.verify(report)
+    if junit_xml is not None:
+        _run(reporter, debug, lambda: save_junit(report, junit_xml, _root(project_dir), force=force))
+    reporter.verify(report, fmt)
     if not report.ok:
         raise typer.Exit(int(ExitCode.TESTS_FAILED))
 

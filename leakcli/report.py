@@ -178,9 +178,12 @@ class Reporter:
                           f"{_number(a['gap_usd']):,.0f}", f"{_number(a['share_of_total_gap']):.1%}",
                           str(a["primary_leak"]), str(a["recommended_action"])] for a in result.top_actions])
 
-    def verify(self, report: VerifyReport) -> None:
+    def verify(self, report: VerifyReport, fmt: str = "table") -> None:
         if self.json_mode:
             return self.emit_json(report.to_dict())
+        if fmt == "markdown":
+            self.out.write(verify_markdown(report))
+            return None
         rows = [[r.id, r.status.upper(), r.severity, r.model, r.kind, str(r.failing_rows),
                  r.message or r.description] for r in report.results]
         s = report.summary
@@ -202,6 +205,42 @@ class Reporter:
         if self.json_mode:
             return self.emit_json(doc)
         self._table(title, columns, [["" if v is None else str(v) for v in r] for r in rows])
+
+
+def verify_markdown(report: VerifyReport) -> str:
+    """The acceptance tests as GitHub-flavoured markdown (for $GITHUB_STEP_SUMMARY)."""
+    s = report.summary
+    mark = {"pass": "✅ pass", "fail": "❌ fail", "warn": "⚠️ warn", "error": "💥 error"}
+    lines = [f"### leakcli verify: {s['passed']}/{s['total']} passed, {s['failed']} failed, "
+             f"{s['warned']} warned, {s['errored']} errored", "",
+             f"Database `{report.database}`", "", "| id | status | severity | model | failing | detail |",
+             "|---|---|---|---|---|---|"]
+    for r in report.results:
+        detail = (r.message or r.description).replace("|", "\\|")
+        lines.append(f"| {r.id} | {mark.get(r.status, r.status)} | {r.severity} | `{r.model}` | {r.failing_rows} "
+                     f"| {detail} |")
+    return "\n".join(lines) + "\n"
+
+
+def verify_junit(report: VerifyReport) -> str:
+    """One JUnit testcase per acceptance test; failures and errors carry their sample rows."""
+    import xml.etree.ElementTree as ET
+
+    s = report.summary
+    suites = ET.Element("testsuites", name="leakcli", tests=str(s["total"]), failures=str(s["failed"]),
+                        errors=str(s["errored"]))
+    suite = ET.SubElement(suites, "testsuite", name="leakcli verify", tests=str(s["total"]),
+                          failures=str(s["failed"]), errors=str(s["errored"]), skipped="0")
+    for r in report.results:
+        case = ET.SubElement(suite, "testcase", classname=f"leakcli.{r.model}", name=f"{r.id} {r.kind}")
+        if r.status in ("fail", "error", "warn"):
+            tag = {"fail": "failure", "error": "error", "warn": "system-out"}[r.status]
+            node = ET.SubElement(case, tag, message=r.message or r.description) if tag != "system-out" \
+                else ET.SubElement(case, tag)
+            node.text = (f"{r.message}\n" if tag == "system-out" else "") + json.dumps(r.sample, default=str,
+                                                                                       indent=1)
+    ET.indent(suites)
+    return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
 
 
 def _number(value: object) -> float:

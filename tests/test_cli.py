@@ -259,3 +259,31 @@ def test_version_and_short_help(leak):
     assert out.exit_code == 0 and out.stdout.strip() == f"leakcli {version('leakcli')}"
     out = leak("plan", "-h")
     assert out.exit_code == 0 and "--detailed-exitcode" in out.stdout and "--exclude" in out.stdout
+
+
+def test_verify_writes_junit_xml_and_markdown_for_ci(project, leak, tmp_path):
+    import xml.etree.ElementTree as ET
+
+    import duckdb
+
+    assert leak("apply").exit_code == 0
+    con = duckdb.connect(str(project.db))
+    con.execute("insert into mart__core_leak_summary select * from mart__core_leak_summary limit 1")
+    con.close()
+    junit = tmp_path / "junit.xml"
+    out = leak("verify", "--junit-xml", str(junit), "--format", "markdown")
+    assert out.exit_code == ExitCode.TESTS_FAILED
+    # the repeated row breaks the grain (AT-03) and the three reconciliations (AT-06, 07, 08)
+    assert out.stdout.startswith("### leakcli verify: 10/14 passed, 4 failed, 0 warned, 0 errored\n")
+    assert "| AT-03 | ❌ fail | error | `mart__core_leak_summary` | 1 |" in out.stdout
+    suite = ET.parse(junit).getroot().find("testsuite")
+    assert suite is not None and suite.get("tests") == "14" and suite.get("failures") == "4"
+    failed = {c.get("name"): c.find("failure") for c in suite.findall("testcase") if c.find("failure") is not None}
+    assert sorted(failed) == ["AT-03 unique", "AT-06 reconcile", "AT-07 reconcile", "AT-08 reconcile"]
+    assert '"n": 2' in (failed["AT-03 unique"].text or "")
+    assert leak("verify", "--junit-xml", str(junit)).exit_code == ExitCode.TESTS_FAILED  # its own file: replaced
+    other = tmp_path / "notes.xml"
+    other.write_text("<mine/>")
+    out = leak("verify", "--junit-xml", str(other))
+    assert out.exit_code == ExitCode.USAGE and "did not write it" in out.stderr
+    assert other.read_text() == "<mine/>"
