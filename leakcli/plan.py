@@ -19,7 +19,7 @@ from leakcli.jsonout import write_atomic
 from leakcli.model import Action, BuildMeta, Dataset, ModelStep, Parts, Plan, SourceSummary
 from leakcli.project import Paths, resolve_data
 from leakcli.render import Rendered, renderer_for
-from leakcli.sql import select_problem
+from leakcli.sql import select_problem, sql_digest
 
 if TYPE_CHECKING:
     from leakcli.cache import SourceCache
@@ -134,7 +134,7 @@ def _actions(c: Contracts, rendered: dict[str, Rendered], order: list[str],
     for name in order:
         model, r = c.models[name], rendered[name]
         parts = Parts(
-            sql=sha256_text(r.sql),
+            sql=sql_digest(r.sql),
             contract=_digest(model.model_dump(include={"columns", "grain", "layer", "materialized"},
                                               exclude_none=True)),
             upstream={p: fps[p] for p in r.refs if p in fps},

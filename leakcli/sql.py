@@ -80,6 +80,27 @@ def _select_problem(sql: str) -> str | None:
     return None
 
 
+def sql_digest(sql: str) -> str:
+    """The sha256 of what `sql` means, by DuckDB's parse tree: comments, whitespace and layout do
+    not change it (the fingerprint of a model, so such an edit rebuilds nothing)."""
+    import hashlib
+    import json
+
+    import duckdb
+
+    try:
+        (text,) = _parser().execute("select json_serialize_sql($sql)", {"sql": sql}).fetchall()[0]
+        tree = json.loads(text)
+    except (duckdb.Error, ValueError):  # what does not parse is fingerprinted as written
+        tree = {"error": True}
+    if tree.get("error"):
+        return hashlib.sha256(sql.encode()).hexdigest()
+    for node in _nodes(tree):
+        node.pop("query_location", None)
+        node.pop("query_location_length", None)
+    return hashlib.sha256(json.dumps(tree, sort_keys=True).encode()).hexdigest()
+
+
 @functools.cache
 def _parser() -> DuckDBPyConnection:
     """One in-memory connection that only parses (it runs nothing it is given)."""

@@ -386,3 +386,14 @@ def test_detailed_exitcode_says_whether_apply_would_change_anything(project, lea
     project.edit_json(CAT, lambda d: d["thresholds"].update(min_orders=2))
     assert leak("plan", "--detailed-exitcode").exit_code == 4
     assert leak("plan").exit_code == 0
+
+
+def test_a_comment_or_layout_edit_rebuilds_nothing(project, leak):
+    assert leak("apply").exit_code == 0
+    project.edit_text("templates/int__order_refunds.sql", "select", "-- why: one row per order\nselect  ")
+    project.edit_text("templates/mart__core_leak_summary.sql", "    group by all", "    group   by   all  -- all keys")
+    out = leak("plan", "--json")
+    assert {m["action"] for m in out.json()["models"]} == {"unchanged"}
+    project.edit_text("templates/int__order_refunds.sql", "select  ", "select distinct ")
+    actions = {m["name"]: m["action"] for m in leak("plan", "--json").json()["models"]}
+    assert actions["int__order_refunds"] == "rebuild" and actions["stg__orders"] == "unchanged"
