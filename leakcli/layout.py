@@ -36,9 +36,10 @@ def is_ours(folder: Path) -> bool:
     return (folder / MARKER).is_file() or (folder / ".leakcli.lock").is_file()
 
 
-def own_target(target: Path) -> None:
-    """Create target/ (or take an empty one) as leakcli's, with its marker; refuse a foreign one."""
-    guard_folder(target, "target", force=False)
+def own_target(target: Path, *, force: bool = False) -> None:
+    """Create target/ (or take an empty one) as leakcli's, with its marker; refuse a foreign one
+    unless `force`."""
+    guard_folder(target, "target", force=force)
     try:
         target.mkdir(parents=True, exist_ok=True)
         if not (target / MARKER).exists():
@@ -115,11 +116,9 @@ class Layout:
 
     def prepare(self, *, force: bool = False) -> None:
         """Make target/ leakcli's, adopt a build of the older flat layout, remove leftovers."""
-        self.check(force=force)
+        own_target(self.target, force=force)
         try:
             self.builds.mkdir(parents=True, exist_ok=True)
-            if not (self.target / MARKER).exists():
-                mark(self.target, "build artifacts")
             self._adopt_flat_layout()
             self._clean()
             self._link_stable_names()
