@@ -40,6 +40,16 @@ def closest(name: str, options: list[str], cutoff: float = 0.6) -> str | None:
     return found[0] if found else None
 
 
+def read_json_file(path: Path, limit: int = 10_000_000) -> object:
+    """The JSON document in `path` (its first `limit` bytes), or None when it is not one."""
+    import json
+
+    try:
+        return json.loads(path.read_bytes()[:limit])
+    except (OSError, ValueError):
+        return None
+
+
 def write_atomic(path: Path, text: str) -> None:
     """Write `text` next to `path`, then rename it over `path`: readers see the old file or the new one."""
     tmp = path.with_name(path.name + ".tmp")

@@ -15,7 +15,7 @@ from leakcli.ambiguity import Code, Questions
 from leakcli.contracts import REGISTRY, Contracts
 from leakcli.errors import ContractError, CycleError, RenderError, UsageError
 from leakcli.graph import topological_order
-from leakcli.jsonout import write_atomic
+from leakcli.jsonout import read_json_file, write_atomic
 from leakcli.model import Action, BuildMeta, Dataset, ModelStep, Parts, Plan, SourceSummary
 from leakcli.project import Paths, resolve_data
 from leakcli.render import Rendered, renderer_for
@@ -282,10 +282,7 @@ def _selection(select: tuple[str, ...], exclude: tuple[str, ...] | None, order: 
 
 
 def _is_saved_plan(path: Path) -> bool:
-    try:
-        doc = json.loads(path.read_bytes()[:10_000_000])
-    except (OSError, ValueError):
-        return False
+    doc = read_json_file(path)
     return isinstance(doc, dict) and doc.get("schema_version") == 1 and "inputs" in doc and "models" in doc
 
 

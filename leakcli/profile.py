@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from leakcli import contracts
 from leakcli.contracts import Contracts
 from leakcli.errors import ContractError, UsageError
-from leakcli.jsonout import write_atomic
+from leakcli.jsonout import read_json_file, write_atomic
 from leakcli.project import DataSource, Paths, resolve_data
 from leakcli.sql import quote_ident, source_relation
 
@@ -101,10 +101,7 @@ def _check_out(folder: Path, files: list[Path], paths: Paths, *, force: bool) ->
 
 
 def _is_profile(path: Path) -> bool:
-    try:
-        doc = json.loads(path.read_bytes()[:10_000_000])
-    except (OSError, ValueError):
-        return False
+    doc = read_json_file(path)
     return isinstance(doc, dict) and doc.get("generated_by") == "leakcli profile"
 
 
