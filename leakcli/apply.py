@@ -7,13 +7,12 @@ Ctrl-C, SIGTERM or SIGKILL at any moment leaves the published build, all of it, 
 from __future__ import annotations
 
 import contextlib
-import json
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from leakcli import contracts
+from leakcli import contracts, runresults
 from leakcli.build import BUILD_ACTIONS, ModelResult, Outcome, Progress, write_build
 from leakcli.errors import (
     AuditFailure,
@@ -26,12 +25,13 @@ from leakcli.errors import (
     StalePlanError,
     is_interrupt,
 )
-from leakcli.jsonout import envelope, write_atomic
-from leakcli.layout import Build, Layout
+from leakcli.jsonout import envelope
+from leakcli.layout import Layout
 from leakcli.lock import build_lock
 from leakcli.model import Plan, Question
 from leakcli.plan import DataChecks, PlanRequest, load_saved, plan_and_checks
 from leakcli.project import Paths
+from leakcli.runresults import Invocation
 from leakcli.sql import quote_ident
 
 
@@ -132,29 +132,56 @@ def prepare(req: ApplyRequest, c: contracts.Contracts) -> tuple[Plan, DataChecks
 
 
 def apply(req: ApplyRequest) -> ApplyResult:
-    started = time.perf_counter()
+    """Carry out the plan; whatever happens, target/run_results.json records this apply."""
+    paths = Paths(req.root)
+    inv = Invocation()
+    try:
+        result = _apply(req, paths, inv)
+    except BaseException as exc:
+        status = ("interrupted" if is_interrupt(exc) or isinstance(exc, Interrupted) else
+                  "rejected" if isinstance(exc, AuditFailure) else
+                  "blocked" if isinstance(exc, BlockingAmbiguity) else "error")
+        _record(paths, inv.document(status, exc.one_line() if isinstance(exc, LeakError) else repr(exc)))
+        raise
+    _record(paths, inv.document("success"))
+    return result
+
+
+def _apply(req: ApplyRequest, paths: Paths, inv: Invocation) -> ApplyResult:
     c = contracts.load(req.root)
     plan, checks = prepare(req, c)
+    inv.plan = plan
     refuse_blocked(plan.blocking)
     _warn(req, plan.ambiguities)
     if req.notice and plan.dataset.kind == "synthetic":
         req.notice(f"using the embedded synthetic dataset in {plan.dataset.path} (not real data)")
-    paths = Paths(req.root)
     layout = Layout(paths.target)
     layout.check(force=req.force)
     with build_lock(paths.lock, "apply"):
         layout.prepare(force=req.force)
         if any(m.action in BUILD_ACTIONS for m in plan.models):
-            results = _write_and_publish(req, plan, checks, c, paths, layout, started)
-        else:  # nothing to build: the published build stays as it is, run results included
-            results = [ModelResult(m.name, m.action, "unchanged" if m.action == "unchanged" else "skipped",
-                                   None, 0.0) for m in plan.models]
-    return ApplyResult(plan=plan, results=results, seconds=time.perf_counter() - started,
+            inv.results = _write_and_publish(req, plan, checks, c, paths, layout, inv)
+        else:  # nothing to build: the published build stays as it is, its own run results included
+            rows = published_rows(paths, [m.name for m in plan.models if m.action == "unchanged"])
+            inv.results = [ModelResult(m.name, m.action, "unchanged" if m.action == "unchanged" else "skipped",
+                                       rows.get(m.name), 0.0) for m in plan.models]
+            current = layout.build_of("current")
+            inv.build = current.id if current else None
+    return ApplyResult(plan=plan, results=inv.results, seconds=time.perf_counter() - inv.started,
                        database=paths.rel(paths.database),
                        artifacts=[paths.rel(paths.target / n) for n in ("leakcli.duckdb", "compiled", "exports",
                                                                         "run_results.json")],
                        top_actions=top_rows(paths, c.catalog.priority.model, c.catalog.thresholds.top_actions),
                        priority_model=c.catalog.priority.model, segment_keys=list(c.catalog.segment.keys))
+
+
+def _record(paths: Paths, doc: dict[str, object]) -> None:
+    """target/run_results.json: the last apply, as dbt keeps it; never in a target/ leakcli does not own."""
+    from leakcli.layout import own_target
+
+    with contextlib.suppress(OSError, LeakError):  # best effort: the disk may be full
+        own_target(paths.target)
+        runresults.write(paths.run_results, doc)
 
 
 def refuse_blocked(blocking: list[Question]) -> None:
@@ -175,16 +202,17 @@ def _warn(req: ApplyRequest, questions: list[Question]) -> None:
 
 
 def _write_and_publish(req: ApplyRequest, plan: Plan, checks: DataChecks, c: contracts.Contracts, paths: Paths,
-                       layout: Layout, started: float) -> list[ModelResult]:
+                       layout: Layout, inv: Invocation) -> list[ModelResult]:
     """Build, audit and publish; on any failure keep the attempt as target/rejected and re-raise."""
     previous = None if req.full_refresh else layout.build_of("current")
     build = layout.new_build()
-    outcome = Outcome([], [])
+    inv.build = build.id
+    outcome = Outcome(inv.results, inv.audit)
     try:
         with _write_errors(paths):
             write_build(plan, checks, c, paths, build, previous, outcome, req.progress,
                         lambda questions: _warn(req, questions))
-            _write_run_results(build, plan, outcome, started, status="success", message="")
+            runresults.write(build.run_results, inv.document("success"))
     except BaseException as exc:
         if is_interrupt(exc):
             layout.discard(build)
@@ -193,8 +221,8 @@ def _write_and_publish(req: ApplyRequest, plan: Plan, checks: DataChecks, c: con
             layout.discard(build)
             raise
         with contextlib.suppress(OSError, LeakError):  # best effort: the disk may be full
-            _write_run_results(build, plan, outcome, started, message=exc.one_line(),
-                               status="rejected" if isinstance(exc, AuditFailure) else "error")
+            runresults.write(build.run_results, inv.document(
+                "rejected" if isinstance(exc, AuditFailure) else "error", exc.one_line()))
             layout.reject(build)
         exc.hint = exc.hint or "the published build is unchanged; the attempt is kept in target/rejected/"
         raise
@@ -217,26 +245,18 @@ def _write_errors(paths: Paths) -> Iterator[None]:
         raise ExecutionError(f"cannot write the build: {' '.join(str(exc).split())}", file="target") from None
 
 
-def _write_run_results(build: Build, plan: Plan, outcome: Outcome, started: float, *, status: str,
-                       message: str) -> None:
-    from dataclasses import asdict
+def published_rows(paths: Paths, models: list[str]) -> dict[str, int]:
+    """Row counts of published tables (a no-op apply still reports what its tables hold)."""
+    from leakcli.engine import connect, count_rows, user_tables
 
-    doc = {
-        **envelope(),
-        "command": "apply",
-        "status": status,
-        "message": message,
-        "build": build.id,
-        "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
-        "elapsed_seconds": round(time.perf_counter() - started, 3),
-        "dataset": plan.dataset.to_dict(),
-        "plan_fingerprint": plan.fingerprint,
-        "results": [{"model": r.name, "action": r.action, "status": r.status, "rows": r.rows,
-                     "seconds": round(r.seconds, 3)} for r in outcome.results],
-        "audit": [{k: v for k, v in asdict(r).items() if k in ("id", "status", "failing_rows", "message")}
-                  for r in outcome.audit],
-    }
-    write_atomic(build.run_results, json.dumps(doc, indent=2, default=str) + "\n")
+    if not models or not paths.database.exists():
+        return {}
+    con = connect(paths.database, read_only=True, shown=paths.rel(paths.database))
+    try:
+        built = user_tables(con)
+        return {m: count_rows(con, quote_ident(m)) for m in models if m in built}
+    finally:
+        con.close()
 
 
 def top_rows(paths: Paths, model: str, limit: int) -> list[dict[str, object]]:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from leakcli import state
+from leakcli.changes import COMPILED_HEADER, SNAPSHOT, snapshot
 from leakcli.contracts import Contracts
 from leakcli.datachecks import SourceFacts, read_in_place
 from leakcli.errors import AuditFailure, ExecutionError, UsageError
@@ -68,7 +69,8 @@ def write_build(plan: Plan, checks: DataChecks, c: Contracts, paths: Paths, buil
     AuditFailure."""
     from leakcli.engine import connect, lockdown
 
-    _write_compiled(plan, build)
+    _write_compiled(plan, build, previous)
+    write_atomic(build.path / SNAPSHOT, snapshot(c))
     previous_tables = _tables_of(previous, paths)
     _check_selection(plan, previous_tables)
     data_path = paths.root / plan.dataset.path  # an absolute path stays as it is
@@ -85,7 +87,7 @@ def write_build(plan: Plan, checks: DataChecks, c: Contracts, paths: Paths, buil
         lockdown(con, [data_path, build.path])
         _run_models(con, plan, c, data_path, kept, progress, outcome)
         with phase("auditing the build"):
-            outcome.audit = _audit(con, c, paths, data_path, set(loaded), checks)
+            outcome.audit.extend(_audit(con, c, paths, data_path, set(loaded), checks))
         failed = [r for r in outcome.audit if r.status in ("fail", "error")]
         if failed:
             raise AuditFailure(failed)
@@ -168,11 +170,16 @@ def _literal(value: object) -> str:
     return sql_literal(value)
 
 
-def _write_compiled(plan: Plan, build: Build) -> None:
+def _write_compiled(plan: Plan, build: Build, previous: Build | None) -> None:
+    """The SQL each table of the build was made from: a model it keeps keeps its published SQL."""
     build.compiled.mkdir(parents=True, exist_ok=True)
     for step in plan.models:
-        write_atomic(build.compiled / f"{step.name}.sql",
-                     f"-- compiled by leakcli from {step.template}; do not edit\n{step.sql}")
+        old = previous.compiled / f"{step.name}.sql" if previous is not None else None
+        if step.action not in BUILD_ACTIONS and old is not None and old.is_file():
+            shutil.copyfile(old, build.compiled / old.name)
+        else:
+            write_atomic(build.compiled / f"{step.name}.sql",
+                         f"{COMPILED_HEADER}{step.template}; do not edit\n{step.sql}")
 
 
 def _check_selection(plan: Plan, previous: set[str]) -> None:

@@ -68,6 +68,7 @@ class Contracts:
     ir_path: str
     prompt_path: str
     digests: dict[str, str] = field(default_factory=dict)
+    documents: dict[str, object] = field(default_factory=dict)  # file -> its parsed JSON, for diffs
 
     @property
     def models(self) -> dict[str, Model]:
@@ -185,7 +186,7 @@ def _message(error: ErrorDetails) -> str:
 
 
 def read_document(root: Path, rel: str, kind: type[D], problems: list[ContractError],
-                  digests: dict[str, str]) -> D | None:
+                  digests: dict[str, str], documents: dict[str, object] | None = None) -> D | None:
     """Read, parse and validate one file; problems are added to `problems` (None returned)."""
     path = root / rel
     try:
@@ -202,6 +203,8 @@ def read_document(root: Path, rel: str, kind: type[D], problems: list[ContractEr
     except ContractError as exc:
         problems.extend(exc.problems or [exc])
         return None
+    if documents is not None:
+        documents[rel] = doc
     typed, found = validate(kind, doc, rel)
     problems.extend(found)
     return typed
@@ -223,7 +226,8 @@ def load(root: Path) -> Contracts:
     problems: list[ContractError] = []
     read: list[str] = [PHASE_PLAN]
     digests: dict[str, str] = {}
-    phase_plan = read_document(root, PHASE_PLAN, PhasePlan, problems, digests)
+    docs: dict[str, object] = {}
+    phase_plan = read_document(root, PHASE_PLAN, PhasePlan, problems, digests, docs)
     ir_path = prompt_path = prompt = ""
     ir = None
     if phase_plan is not None:
@@ -247,14 +251,14 @@ def load(root: Path) -> Contracts:
                 f"prompt '{prompt_path}' named by the phase plan is missing or unreadable",
                 file=PHASE_PLAN, pointer="/phases/0/prompt"))
         read.append(ir_path)
-        ir = read_document(root, ir_path, StageIR, problems, digests) if inside(root, ir_path) else None
+        ir = read_document(root, ir_path, StageIR, problems, digests, docs) if inside(root, ir_path) else None
     read.extend(rel for rel, _ in CONTRACT_FILES.values())
-    manifest = read_document(root, MANIFEST, SourceManifest, problems, digests)
-    registry = read_document(root, REGISTRY, ModelRegistry, problems, digests)
-    catalog = read_document(root, CATALOG, MetricCatalog, problems, digests)
-    joins = read_document(root, JOINS, JoinContracts, problems, digests)
-    tests = read_document(root, TESTS, AcceptanceTests, problems, digests)
-    decisions = read_document(root, DECISIONS, Decisions, problems, digests)
+    manifest = read_document(root, MANIFEST, SourceManifest, problems, digests, docs)
+    registry = read_document(root, REGISTRY, ModelRegistry, problems, digests, docs)
+    catalog = read_document(root, CATALOG, MetricCatalog, problems, digests, docs)
+    joins = read_document(root, JOINS, JoinContracts, problems, digests, docs)
+    tests = read_document(root, TESTS, AcceptanceTests, problems, digests, docs)
+    decisions = read_document(root, DECISIONS, Decisions, problems, digests, docs)
     if problems:
         first = problems[0]
         raise ContractError(first.message, problems=problems, file=first.file, pointer=first.pointer,
@@ -262,4 +266,5 @@ def load(root: Path) -> Contracts:
     assert phase_plan and ir and manifest and registry and catalog and joins and tests and decisions
     return Contracts(root=root, phase_plan=phase_plan, prompt=prompt, ir=ir, manifest=manifest,
                      registry=registry, catalog=catalog, joins=joins, tests=tests, decisions=decisions,
-                     read=tuple(read), ir_path=ir_path, prompt_path=prompt_path, digests=digests)
+                     read=tuple(read), ir_path=ir_path, prompt_path=prompt_path, digests=digests,
+                     documents=docs)

@@ -1,11 +1,13 @@
 """What leakcli writes, and where: the builds under target/, their atomic publication, the cleanup of
 leftovers, and the checks that keep it from overwriting anything it did not write.
 
-    target/builds/<id>/          one build: leakcli.duckdb, compiled/, exports/, run_results.json
+    target/builds/<id>/          one build: leakcli.duckdb, compiled/, exports/, run_results.json,
+                                 contracts.json (the contracts it was built from)
     target/current  -> builds/<id>     the published build (one symlink: publishing is one rename)
     target/previous -> builds/<id>     the build before it (for `leakcli diff`)
     target/rejected -> builds/<id>     the last attempt that failed or failed its audit, kept to inspect
-    target/leakcli.duckdb, compiled, exports, run_results.json -> current/...   stable names
+    target/leakcli.duckdb, compiled, exports -> current/...   stable names
+    target/run_results.json      the last apply, whatever became of it (as dbt's)
 
 A kill at any moment leaves `current` pointing at one whole build, old or new.
 """
@@ -23,6 +25,7 @@ from leakcli.errors import ExecutionError, UsageError
 
 MARKER = ".leakcli"  # in a folder leakcli created: target/, a generated dataset
 ARTIFACTS = ("leakcli.duckdb", "compiled", "exports", "run_results.json")
+LINKED = ARTIFACTS[:3]  # target/run_results.json is a file: the last apply's, whatever became of it
 POINTERS = ("current", "previous", "rejected")
 FORCE_HINT = "pass --force to overwrite it"
 
@@ -163,7 +166,7 @@ class Layout:
         os.replace(tmp, self.target / pointer)
 
     def _link_stable_names(self) -> None:
-        for name in ARTIFACTS:
+        for name in LINKED:
             link = self.target / name
             if not link.is_symlink() and not link.exists():
                 link.symlink_to(Path("current") / name)
@@ -190,7 +193,8 @@ class Layout:
         """A target/ written by leakcli 0.1 holds the artifacts themselves: make them one build."""
         flat = [self.target / n for n in ARTIFACTS
                 if (self.target / n).exists() and not (self.target / n).is_symlink()]
-        if not flat or not (self.target / "leakcli.duckdb").is_file():
+        database = self.target / "leakcli.duckdb"
+        if not flat or database.is_symlink() or not database.is_file():
             return
         build = self.new_build()
         for path in flat:

@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, StringConstraints, model_validator
 
 from leakcli.ambiguity import RULES, Code, Rule, Severity
 
@@ -435,6 +435,17 @@ class ModelStep(Record):
     template: str = ""
     sql: str = ""
     parts: Parts | None = None
+    diff: list[str] | None = None  # unified diff of its SQL against the published build's
+
+
+class ContractChange(Record):
+    """One changed value of a contract since the published build: `op` is + added, - removed, ~ changed."""
+
+    file: str
+    pointer: str
+    op: Literal["+", "-", "~"]
+    old: JsonValue = None
+    new: JsonValue = None
 
 
 class SourceSummary(Record):
@@ -475,6 +486,7 @@ class Plan(Record):
     full_refresh: bool
     inputs: dict[str, str]
     fingerprint: str
+    contract_changes: list[ContractChange] | None = None  # None: no published build to compare with
 
     @property
     def blocking(self) -> list[Question]:
@@ -482,7 +494,8 @@ class Plan(Record):
 
     def to_dict(self, *, with_sql: bool = False) -> dict[str, object]:
         skip: set[str] = set() if with_sql else {"template", "sql", "parts"}
-        return {**super().to_dict(),
+        return {**super().to_dict(), "contract_changes": None if self.contract_changes is None else
+                [ch.to_dict() for ch in self.contract_changes],
                 "models": [m.model_dump(mode="json", exclude_none=True, exclude=skip) for m in self.models]}
 
 

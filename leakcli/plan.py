@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from leakcli import checks, contracts, state
 from leakcli.ambiguity import Code, Questions
+from leakcli.changes import SNAPSHOT, contract_changes, published_sql, sql_diff
 from leakcli.contracts import REGISTRY, Contracts
 from leakcli.errors import ContractError, CycleError, RenderError, UsageError
 from leakcli.graph import topological_order
@@ -232,6 +233,8 @@ def plan_and_checks(req: PlanRequest, c: Contracts | None = None, *,
     built = _published_state(paths, q)
     shas = {t: f.sha256 for t, f in facts.items()}
     steps = _actions(c, rendered, order, shas, built, chosen, req.full_refresh) if order else []
+    if built:
+        steps = [_with_diff(s, paths) for s in steps]
     inputs = dict(c.digests)
     inputs[c.prompt_path] = sha256_text(c.prompt)
     for r in rendered.values():
@@ -255,8 +258,22 @@ def plan_and_checks(req: PlanRequest, c: Contracts | None = None, *,
         full_refresh=req.full_refresh,
         inputs=inputs,
         fingerprint=fingerprint,
+        contract_changes=contract_changes(c, paths.target / "current" / SNAPSHOT) if built else None,
     )
     return plan, DataChecks(facts, known, profiles, cache)
+
+
+def _with_diff(step: ModelStep, paths: Paths) -> ModelStep:
+    """A rebuild carries the diff of its SQL against the published build's; an unchanged model whose
+    text moved only in comments or layout says so."""
+    old = published_sql(paths.compiled, step.name)
+    if old is None or old == step.sql:
+        return step
+    if step.action == "rebuild":
+        return step.model_copy(update={"diff": sql_diff(old, step.sql, step.name)})
+    if step.action == "unchanged":
+        return step.model_copy(update={"reason": f"{step.reason} (its SQL text changed in comments or layout only)"})
+    return step
 
 
 def _published_state(paths: Paths, q: Questions) -> dict[str, BuildMeta | None]:

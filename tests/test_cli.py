@@ -56,9 +56,13 @@ def test_apply_then_verify_json(project, leak):
                 "exports/mart__core_leak_summary.csv", "exports/mart__priority_actions.parquet"):
         assert (target / rel).exists(), rel
     run_results = json.loads((target / "run_results.json").read_text())
-    assert {r["model"] for r in run_results["results"]} == set(doc["order"] if "order" in doc else
-                                                              [r["model"] for r in doc["results"]])
-    assert all({"status", "rows", "seconds"} <= set(r) for r in run_results["results"])
+    assert run_results["results"] == json.loads((target / "current/run_results.json").read_text())["results"]
+    models = [r for r in run_results["results"] if r["resource_type"] == "model"]
+    assert [(r["unique_id"], r["status"], r["adapter_response"]["rows_affected"]) for r in models] == [
+        (f"model.leakcli.{r['model']}", "success", r["rows"]) for r in doc["results"]]
+    tests = [r for r in run_results["results"] if r["resource_type"] == "test"]
+    assert tests and all(r["status"] == "pass" and r["failures"] == 0 for r in tests)
+    assert all(isinstance(r["execution_time"], float) and r["message"] for r in run_results["results"])
 
     out = leak("verify", "--json")
     assert out.exit_code == 0, out.stdout
@@ -287,3 +291,23 @@ def test_verify_writes_junit_xml_and_markdown_for_ci(project, leak, tmp_path):
     out = leak("verify", "--junit-xml", str(other))
     assert out.exit_code == ExitCode.USAGE and "did not write it" in out.stderr
     assert other.read_text() == "<mine/>"
+
+
+def test_run_results_record_every_apply_blocked_and_no_op_included(project, leak):
+    target = project.root / "target"
+    assert leak("apply").exit_code == 0
+    built = json.loads((target / "run_results.json").read_text())
+    assert leak("apply").exit_code == 0  # nothing to do: still recorded, with what the tables hold
+    noop = json.loads((target / "run_results.json").read_text())
+    assert noop["status"] == "success" and noop["build"] == built["build"]
+    models = {r["model"]: r for r in noop["results"]}
+    assert {r["status"] for r in models.values()} == {"no-op"}
+    rows = {r["model"]: r["adapter_response"]["rows_affected"] for r in built["results"]
+            if r["resource_type"] == "model"}
+    assert {m: r["adapter_response"]["rows_affected"] for m, r in models.items()} == rows
+    (project.raw / "orders.csv").unlink()
+    assert leak("apply").exit_code == ExitCode.USAGE
+    blocked = json.loads((target / "run_results.json").read_text())
+    assert blocked["status"] == "blocked" and "orders.csv" in blocked["message"]
+    assert {r["status"] for r in blocked["results"]} == {"skipped"}
+    assert json.loads((target / "current/run_results.json").read_text())["build"] == built["build"]

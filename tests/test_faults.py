@@ -89,7 +89,7 @@ def _fingerprint(project):
     attempt target/rejected aside)."""
     target = project.root / "target"
     digest = hashlib.sha256()
-    for path in sorted([target / "leakcli.duckdb", target / "run_results.json",
+    for path in sorted([target / "leakcli.duckdb", target / "current/run_results.json",
                         *(target / "exports").iterdir(), *(target / "compiled").iterdir()]):
         digest.update(path.name.encode() + hashlib.sha256(path.read_bytes()).digest())
     return digest.hexdigest(), sorted(p.name for p in target.iterdir() if p.name != "rejected")
@@ -189,8 +189,12 @@ def test_a_build_that_fails_its_audit_is_not_published(project, leak):
     assert _fingerprint(project) == before
     attempt = json.loads((project.root / "target/rejected/run_results.json").read_text())
     assert attempt["status"] == "rejected"
-    assert {"id": "AT-07", "status": "fail", "failing_rows": 1} in [
-        {k: a[k] for k in ("id", "status", "failing_rows")} for a in attempt["audit"]]
+    assert {"unique_id": "test.leakcli.AT-07", "status": "fail", "failures": 1} in [
+        {k: a[k] for k in ("unique_id", "status", "failures")} for a in attempt["results"]]
+    # target/run_results.json is this apply's, as in dbt; the published build keeps its own
+    last = json.loads((project.root / "target/run_results.json").read_text())
+    assert last["status"] == "rejected" and last["build"] == attempt["build"]
+    assert json.loads((project.root / "target/current/run_results.json").read_text())["status"] == "success"
     import duckdb
 
     con = duckdb.connect(str(project.root / "target/rejected/leakcli.duckdb"), read_only=True)

@@ -53,7 +53,7 @@ def _one_whole_build(root):
     from leakcli.sql import sql_digest
 
     target = root / "target"
-    results = json.loads((target / "run_results.json").read_text())
+    results = json.loads((target / "current/run_results.json").read_text())
     assert results["status"] == "success"
     meta = state.read_state(target / "leakcli.duckdb")["mart__priority_actions"]
     assert meta is not None and meta.plan == results["plan_fingerprint"]

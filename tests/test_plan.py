@@ -397,3 +397,55 @@ def test_a_comment_or_layout_edit_rebuilds_nothing(project, leak):
     project.edit_text("templates/int__order_refunds.sql", "select  ", "select distinct ")
     actions = {m["name"]: m["action"] for m in leak("plan", "--json").json()["models"]}
     assert actions["int__order_refunds"] == "rebuild" and actions["stg__orders"] == "unchanged"
+    # the comment edit is named, not hidden
+    assert "comments or layout only" in _model(out.json(), "mart__core_leak_summary")["reason"]
+
+
+def test_plan_shows_contract_values_and_sql_diff(project, leak):
+    assert leak("plan", "--json").json()["contract_changes"] is None  # nothing published to compare with
+    assert leak("apply").exit_code == 0
+    assert leak("plan", "--json").json()["contract_changes"] == []
+    project.edit_json(CAT, lambda d: d["thresholds"].update(min_sessions=200))
+    doc = leak("plan", "--json").json()
+    assert doc["contract_changes"] == [{"file": CAT, "pointer": "/thresholds/min_sessions", "op": "~",
+                                        "old": 5, "new": 200}]
+    summary = _model(doc, "mart__core_leak_summary")
+    assert summary["action"] == "rebuild"
+    diff = summary["diff"]
+    assert diff[0] == "--- published/mart__core_leak_summary.sql"
+    assert any(line.startswith("-") and ">= 5 " in line for line in diff[2:])
+    assert any(line.startswith("+") and ">= 200" in line for line in diff[2:])
+    assert "diff" not in _model(doc, "mart__priority_actions")  # its own SQL did not change
+    text = leak("plan").stdout
+    assert "  ~ contracts/metric-catalog.json#/thresholds/min_sessions: 5 -> 200" in text
+    assert "  ~ mart__core_leak_summary: rebuild (its SQL changed)" in text
+    assert "  = stg__orders: unchanged" in text
+    # what apply builds is what plan diffed against next time: no change left
+    assert leak("apply").exit_code == 0
+    doc = leak("plan", "--json").json()
+    assert doc["contract_changes"] == [] and not any("diff" in m for m in doc["models"])
+
+
+def test_a_blocked_plan_puts_its_questions_first_and_last(project, leak):
+    _csv_replace("orders.csv", "price_usd", "price_in_usd")(project)
+    out = leak("plan")
+    assert out.exit_code == 2
+    lines = [line for line in out.stdout.splitlines() if line.strip()]
+    assert lines[0].startswith("Blocked: 1 blocking question(s) open")
+    assert "header_mismatch" in lines[1]
+    assert lines[-1] == "Apply will not run until the blocking questions are answered."
+    assert "header_mismatch" in lines[-2]
+    assert "Apply will:" not in out.stdout
+
+
+def test_contract_changes_name_added_removed_and_changed_values():
+    from leakcli.changes import _walk
+
+    out = []
+    old = {"a": 1, "gone": [1, 2], "models": [{"name": "m", "cols": ["x"]}], "list": [1, 2]}
+    new = {"a": 2, "models": [{"name": "m", "cols": ["x", "y"]}, {"name": "n"}], "list": [2, 1], "b/c": None}
+    _walk("f.json", (), old, new, out)
+    got = [(c.op, c.pointer, c.old, c.new) for c in out]
+    assert got == [("~", "/a", 1, 2), ("-", "/gone", [1, 2], None), ("+", "/models/0/cols/1", None, "y"),
+                   ("+", "/models/1", None, {"name": "n"}), ("~", "/list/0", 1, 2), ("~", "/list/1", 2, 1),
+                   ("+", "/b~1c", None, None)]
