@@ -6,7 +6,7 @@ from __future__ import annotations
 import difflib
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from leakcli.contracts import pointer_of
 from leakcli.model import ContractChange
@@ -52,9 +52,10 @@ def _walk(file: str, path: tuple[int | str, ...], old: object, new: object, out:
         for i in range(max(len(old), len(new))):
             _walk(file, (*path, i), old[i] if i < len(old) else _MISSING, new[i] if i < len(new) else _MISSING, out)
     elif old != new or type(old) is not type(new):
-        op = "+" if old is _MISSING else "-" if new is _MISSING else "~"
-        out.append(ContractChange(file=file, pointer=pointer_of(path), op=op,
-                                  old=None if old is _MISSING else old, new=None if new is _MISSING else new))
+        op: Literal["+", "-", "~"] = "+" if old is _MISSING else "-" if new is _MISSING else "~"
+        out.append(ContractChange.model_validate({"file": file, "pointer": pointer_of(path), "op": op,
+                                                  "old": None if old is _MISSING else old,
+                                                  "new": None if new is _MISSING else new}))
 
 
 def _same_shape(old: list[object], new: list[object]) -> bool:
