@@ -299,13 +299,22 @@ def generate(
 def show(
     model: Annotated[str, typer.Argument(help="A built model.")],
     limit: Annotated[int, typer.Option(help="Rows to show.", min=0, max=1_000_000_000)] = 10,
+    columns: Annotated[str | None, typer.Option("--columns", "-c", help="Columns to show, comma-separated.")] = None,
+    where: Annotated[str | None, typer.Option(help="Keep rows where this SQL expression holds.")] = None,
+    order_by: Annotated[str | None, typer.Option("--order-by", help="Order rows by these SQL expressions.")] = None,
+    vertical: Annotated[bool, typer.Option("--vertical", "-x", help="One row at a time, a line per column "
+                                           "(also when a row does not fit the terminal).")] = False,
+    fmt: Annotated[str, typer.Option("--format", help="table, or csv (raw values).")] = "table",
     json_mode: JsonOpt = False,
     project_dir: ProjectOpt = Path("."),
     debug: DebugOpt = False,
 ) -> None:
-    """Preview the first rows of a built model."""
-    from leakcli.show import show_rows
+    """Preview rows of a built model, formatted to fit the terminal."""
+    from leakcli.show import ShowRequest, show_rows
 
     reporter = _reporter(json_mode)
-    columns, rows, doc = _run(reporter, debug, lambda: show_rows(_root(project_dir), model, limit))
-    reporter.rows(f"{model} (first {len(rows)} rows)", columns, rows, doc)
+    if fmt not in ("table", "csv"):
+        _run(reporter, debug, lambda: _usage(f"--format must be table or csv, not {fmt!r}"))
+    cols = tuple(c.strip() for c in columns.split(",") if c.strip()) if columns is not None else ()
+    req = ShowRequest(_root(project_dir), model, limit, cols, where, order_by)
+    reporter.show(_run(reporter, debug, lambda: show_rows(req)), fmt, vertical)

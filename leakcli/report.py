@@ -19,9 +19,12 @@ if TYPE_CHECKING:
     from leakcli.apply import ApplyResult
     from leakcli.build import ProgressInfo
     from leakcli.model import ModelStep, Plan, Question
+    from leakcli.show import Shown
     from leakcli.verify import VerifyReport
 
 LAYERS = ("staging", "intermediate", "mart")
+NUMERIC = {"BIGINT", "INTEGER", "HUGEINT", "SMALLINT", "TINYINT", "UBIGINT", "UINTEGER", "DOUBLE", "FLOAT",
+           "DECIMAL", "REAL"}
 ACTION_SYMBOL = {"create": "+", "rebuild": "~", "unchanged": "=", "skip": "."}
 CHANGE_STYLE = {"+": "green", "~": "yellow", "-": "red"}
 SEVERITY_STYLE = {"blocking": "bold red", "warning": "yellow", "info": "dim"}
@@ -101,24 +104,28 @@ class Reporter:
         self.out.write(json.dumps(doc, indent=2, default=str) + "\n")
         self.out.flush()
 
-    def _table(self, title: str, columns: list[str], rows: list[list[str]]) -> None:
+    def _table(self, title: str, columns: list[str], rows: list[list[str]], numeric: list[bool] | None = None,
+               status: int | None = None) -> None:
+        """A table; on a terminal a Rich one, with column `status` coloured by its value."""
         if self.rich:
-            from rich.console import Console
             from rich.table import Table
+            from rich.text import Text
 
             table = Table(title=title, title_justify="left")
-            for col in columns:
-                table.add_column(col, overflow="fold")
+            for i, col in enumerate(columns):
+                table.add_column(col, overflow="fold", justify="right" if numeric and numeric[i] else "left")
             for row in rows:
-                table.add_row(*row)
-            Console(file=self.out).print(table)
+                table.add_row(*(Text(v, style=STATUS_STYLE.get(v.lower(), "") if i == status else "")
+                                for i, v in enumerate(row)))
+            self._console().print(table)
         else:
             print(title, file=self.out)
             widths = [max(len(c), *(len(r[i]) for r in rows)) if rows else len(c)
                       for i, c in enumerate(columns)]
-            print("  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip(), file=self.out)
-            for row in rows:
-                print("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip(), file=self.out)
+            right = numeric or [False] * len(columns)
+            for row in [columns, *rows]:
+                print("  ".join(v.rjust(w) if r else v.ljust(w) for v, w, r in zip(row, widths, right, strict=True))
+                      .rstrip(), file=self.out)
         print(file=self.out)
 
     def plan(self, plan: Plan) -> None:
@@ -222,7 +229,7 @@ class Reporter:
                  f"{r.seconds:.2f}"] for r in result.results]
         self._table(f"Built {result.database} in {result.seconds:.2f}s "
                     f"(dataset: {result.plan.dataset.kind} at {result.plan.dataset.path})",
-                    ["model", "action", "status", "rows", "seconds"], rows)
+                    ["model", "action", "status", "rows", "seconds"], rows, [False, False, False, True, True], status=2)
         if result.top_actions:
             keys = result.segment_keys
             self._table(f"Top priority actions ({result.priority_model})",
@@ -242,7 +249,7 @@ class Reporter:
         s = report.summary
         self._table(f"Acceptance tests on {report.database}: {s['passed']}/{s['total']} passed, "
                     f"{s['failed']} failed, {s['warned']} warned, {s['errored']} errored",
-                    ["id", "status", "severity", "model", "kind", "failing", "detail"], rows)
+                    ["id", "status", "severity", "model", "kind", "failing", "detail"], rows, status=1)
         for r in report.results:
             if r.status != "pass" and r.sample:
                 print(f"{r.id} sample: {json.dumps(r.sample, default=str)}", file=self.out)
@@ -254,10 +261,54 @@ class Reporter:
         for item in items:
             print(f"  {item}", file=self.out)
 
+    def show(self, shown: Shown, fmt: str = "table", vertical: bool = False) -> None:
+        """Rows of a model: a table that fits the terminal, else one record at a time (psql's \\x);
+        `csv` and `--json` carry the raw values."""
+        if self.json_mode:
+            return self.emit_json(shown.to_dict())
+        if fmt == "csv":
+            import csv
+
+            writer = csv.writer(self.out, lineterminator="\n")
+            writer.writerow(shown.columns)
+            writer.writerows(["" if v is None else v for v in r] for r in shown.rows)
+            return None
+        import shutil
+
+        cells = [[format_value(v) for v in r] for r in shown.rows]
+        widths = [max([len(c), *(len(r[i]) for r in cells)]) for i, c in enumerate(shown.columns)]
+        width = shutil.get_terminal_size((100, 24)).columns
+        title = f"{shown.model}: {len(cells)} row(s)"
+        if not vertical and sum(widths) + 2 * (len(widths) - 1) <= width:
+            numeric = [t.split("(")[0] in NUMERIC for t in shown.types]
+            return self._table(title, shown.columns, cells, numeric)
+        print(title, file=self.out)
+        key = max(len(c) for c in shown.columns)
+        for i, row in enumerate(cells, start=1):
+            self._say(f"-[ row {i} ]" + "-" * max(0, min(width, 60) - len(f"-[ row {i} ]")), "bold")
+            for col, value in zip(shown.columns, row, strict=True):
+                print(f"{col.ljust(key)} | {value}", file=self.out)
+        return None
+
     def rows(self, title: str, columns: list[str], rows: list[list[object]], doc: Mapping[str, object]) -> None:
         if self.json_mode:
             return self.emit_json(doc)
         self._table(title, columns, [["" if v is None else str(v) for v in r] for r in rows])
+
+
+def format_value(value: object) -> str:
+    """A value as a person reads it: thousands separators, two decimals for amounts, four for ratios."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        if abs(value) < 5e-5:
+            value = 0.0  # no "-0.0000" from a difference that is zero but for rounding
+        return f"{value:,.2f}" if abs(value) >= 100 else f"{value:.4f}"
+    return str(value)
 
 
 def verify_markdown(report: VerifyReport) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -311,3 +312,73 @@ def test_run_results_record_every_apply_blocked_and_no_op_included(project, leak
     assert blocked["status"] == "blocked" and "orders.csv" in blocked["message"]
     assert {r["status"] for r in blocked["results"]} == {"skipped"}
     assert json.loads((target / "current/run_results.json").read_text())["build"] == built["build"]
+
+
+def test_show_fits_the_terminal_filters_orders_and_exports(project, leak):
+    assert leak("apply").exit_code == 0
+    out = leak("show", "mart__priority_actions", "--limit", "2")  # 38 columns do not fit 100: vertical
+    assert out.exit_code == 0
+    lines = out.stdout.splitlines()
+    assert lines[1].startswith("-[ row 1 ]") and max(len(line) for line in lines if "|" not in line) <= 100
+    assert any(line.startswith("priority_rank ") and line.endswith("| 1") for line in lines)
+    assert not any(len(part) > 12 and part.replace(".", "").replace("-", "").isdigit()
+                   for line in lines for part in line.split())  # no 17-digit floats
+    out = leak("show", "mart__priority_actions", "-c", "priority_rank,action_scope,gap_usd",
+               "--where", "action_scope = 'segment'", "--order-by", "gap_usd", "--limit", "2")
+    assert out.exit_code == 0, out.stderr
+    header, first, second = out.stdout.splitlines()[1:4]
+    assert header.split() == ["priority_rank", "action_scope", "gap_usd"]
+    gaps = [float(line.split()[-1].replace(",", "")) for line in (first, second)]
+    assert gaps == sorted(gaps) and "segment" in first
+    raw = leak("show", "mart__priority_actions", "-c", "priority_rank,gap_usd", "--format", "csv", "--limit", "1")
+    assert raw.stdout.splitlines()[0] == "priority_rank,gap_usd"
+    doc = leak("show", "mart__priority_actions", "-c", "gap_usd", "--json", "--limit", "1").json()
+    assert float(raw.stdout.splitlines()[1].split(",")[1]) == doc["rows"][0]["gap_usd"]
+    assert leak("show", "mart__priority_actions", "--vertical", "-c", "gap_usd").stdout.count("-[ row ") == 3
+
+
+@pytest.mark.parametrize(("args", "words"), [
+    (["-c", "gap"], "has no column 'gap'; did you mean 'gap_usd'?"),
+    (["--where", "nope = 1"], 'Referenced column "nope" not found'),
+    (["--where", "true; drop table mart__priority_actions"], "exactly one SELECT"),
+    (["--where", "gap_usd > (select count(*) from read_csv('/etc/passwd'))"], "table function read_csv()"),
+    (["--order-by", " "], "--order-by is empty"),
+])
+def test_show_refuses_bad_options_in_one_line(project, leak, args, words):
+    assert leak("apply").exit_code == 0
+    out = leak("show", "mart__priority_actions", *args)
+    assert out.exit_code == ExitCode.USAGE and out.stdout == ""
+    (line,) = out.stderr.splitlines()
+    assert line.startswith("leakcli: error: ") and words in line
+    assert leak("show", "mart__priority_actions", "-c", "priority_rank").exit_code == 0  # still there
+
+
+def test_colour_by_status_on_a_terminal_unless_no_color(project, leak, monkeypatch):
+    import io
+
+    from leakcli.report import Reporter
+    from leakcli.verify import VerifyRequest, verify
+
+    assert leak("apply").exit_code == 0
+    report = verify(VerifyRequest(project.root))
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    def render(env):
+        for k in ("NO_COLOR", "FORCE_COLOR", "TERM"):
+            monkeypatch.delenv(k, raising=False)
+        for k, v in env.items():
+            monkeypatch.setenv(k, v)
+        out = Terminal()
+        Reporter(stdout=out, stderr=io.StringIO()).verify(report)
+        return out.getvalue()
+
+    coloured = render({"TERM": "xterm-256color"})
+    assert "\x1b[32mPASS" in coloured  # green
+    plain = render({"TERM": "xterm-256color", "NO_COLOR": "1"})
+    assert "PASS" in plain and not re.search(r"\x1b\[(3[0-7]|9[0-7]|38;)", plain)  # bold stays, colour goes
+    piped = io.StringIO()
+    Reporter(stdout=piped).verify(report)
+    assert "\x1b[" not in piped.getvalue() and "PASS" in piped.getvalue()
