@@ -252,6 +252,26 @@ def verify(
 
 
 @app.command()
+def diff(
+    old: Annotated[Path | None, typer.Argument(help="Old database file. Default: target/previous.")] = None,
+    new: Annotated[Path | None, typer.Argument(help="New database file. Default: target/current.")] = None,
+    model: Annotated[list[str] | None, typer.Option("--model", "-m", help="Compare this model (repeatable). "
+                                                    "Default: the marts.")] = None,
+    samples: Annotated[int, typer.Option(help="Sample rows per change.", min=0, max=1000)] = 3,
+    json_mode: JsonOpt = False,
+    project_dir: ProjectOpt = Path("."),
+    debug: DebugOpt = False,
+) -> None:
+    """Show what the last apply did to the answer: the published build against the previous one (or
+    two database files), per mart rows added, removed and changed on the grain, and rank moves."""
+    from leakcli.diff import DiffRequest, diff_builds
+
+    reporter = _reporter(json_mode)
+    req = DiffRequest(_root(project_dir), old, new, tuple(model or ()), samples)
+    reporter.diff(_run(reporter, debug, lambda: diff_builds(req)))
+
+
+@app.command()
 def profile(
     out: Annotated[Path | None, typer.Option("--out", help="Folder for the profiles. Default: "
                                              "datasets/maven-fuzzy-factory/profile/.")] = None,

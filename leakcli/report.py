@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
     from leakcli.apply import ApplyResult
     from leakcli.build import ProgressInfo
+    from leakcli.diff import DiffResult
     from leakcli.model import ModelStep, Plan, Question
     from leakcli.show import Shown
     from leakcli.verify import VerifyReport
@@ -254,6 +255,44 @@ class Reporter:
             if r.status != "pass" and r.sample:
                 print(f"{r.id} sample: {json.dumps(r.sample, default=str)}", file=self.out)
 
+    def diff(self, result: DiffResult) -> None:
+        if self.json_mode:
+            return self.emit_json(result.to_dict())
+        self._say(f"Diff: {result.old} -> {result.new}", "bold")
+        for m in result.models:
+            grain = ", ".join(m.grain)
+            if m.status != "compared":
+                self._say(f"\n{'+' if m.status == 'added' else '-'} {m.model}: only in the "
+                          f"{'new' if m.status == 'added' else 'old'} build ({max(m.rows_old, m.rows_new):,} rows)",
+                          CHANGE_STYLE["+" if m.status == "added" else "-"])
+                continue
+            symbol = "=" if m.same else "~"
+            self._say(f"\n{symbol} {m.model} (grain: {grain}): {m.rows_old:,} -> {m.rows_new:,} rows; "
+                      f"{m.added:,} added, {m.removed:,} removed, {m.changed:,} changed",
+                      "dim" if m.same else "yellow")
+            for col in m.columns_added:
+                self._say(f"    + column {col}", "green")
+            for col in m.columns_removed:
+                self._say(f"    - column {col}", "red")
+            for side, sign in (("added", "+"), ("removed", "-")):
+                for row in getattr(m, f"samples_{side}"):
+                    self._say(f"    {sign} {_key(row)}", CHANGE_STYLE[sign])
+            for ch in m.column_changes:
+                self._say(f"    ~ {ch.column}: {ch.rows:,} row(s)", "yellow")
+                for s in ch.samples:
+                    self._say(f"        {_key(s['key'])}: {format_value(s['old'])} -> {format_value(s['new'])}")
+        moves = [mv for mv in result.moves if mv.kind != "same" or mv.old_gap != mv.new_gap]
+        self._say(f"\nPriority list ({result.priority_model}): "
+                  + (f"{len(moves)} move(s)" if moves else "no rank or gap moved"), "bold")
+        symbols = {"entered": "+", "left": "-", "up": "↑", "down": "↓", "same": "="}
+        for mv in moves:
+            rank = (f"new at {mv.new_rank}" if mv.kind == "entered" else f"was {mv.old_rank}" if mv.kind == "left"
+                    else f"{mv.old_rank} -> {mv.new_rank}")
+            gap = f"gap {format_value(mv.old_gap)} -> {format_value(mv.new_gap)}"
+            style = {"entered": "green", "left": "red", "up": "green", "down": "yellow"}.get(mv.kind)
+            self._say(f"  {symbols[mv.kind]} {rank}: {_key(mv.key)}  {gap}", style)
+        return None
+
     def lines(self, title: str, items: list[str], doc: Mapping[str, object]) -> None:
         if self.json_mode:
             return self.emit_json(doc)
@@ -294,6 +333,10 @@ class Reporter:
         if self.json_mode:
             return self.emit_json(doc)
         self._table(title, columns, [["" if v is None else str(v) for v in r] for r in rows])
+
+
+def _key(row: Mapping[str, object]) -> str:
+    return " / ".join(str(v) for v in row.values())
 
 
 def format_value(value: object) -> str:

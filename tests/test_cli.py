@@ -382,3 +382,46 @@ def test_colour_by_status_on_a_terminal_unless_no_color(project, leak, monkeypat
     piped = io.StringIO()
     Reporter(stdout=piped).verify(report)
     assert "\x1b[" not in piped.getvalue() and "PASS" in piped.getvalue()
+
+
+def test_diff_compares_published_with_previous_and_two_files(project, leak, tmp_path):
+    import shutil
+
+    import duckdb
+
+    assert leak("apply").exit_code == 0
+    out = leak("diff")
+    assert out.exit_code == ExitCode.USAGE and "target/previous" in out.stderr
+    project.edit_json("contracts/metric-catalog.json", lambda d: d["thresholds"].update(min_sessions=1000))
+    assert leak("apply").exit_code == 0
+    doc = leak("diff", "--json").json()
+    assert doc["old"] == "target/previous/leakcli.duckdb" and doc["identical"] is False
+    summary = next(m for m in doc["models"] if m["model"] == "mart__core_leak_summary")
+    assert summary["added"] == summary["removed"] == 0 and summary["changed"] > 0
+    assert {c["column"] for c in summary["column_changes"]} <= {"is_low_conversion", "is_weak_net_revenue",
+                                                                 "is_high_refund_drag"}
+    flag = summary["column_changes"][0]
+    assert flag["samples"][0]["old"] is True and flag["samples"][0]["new"] is False
+    # two files: ranks swapped, one action gone, one gap changed
+    old, new = tmp_path / "old.duckdb", tmp_path / "new.duckdb"
+    shutil.copyfile(project.root / "target/leakcli.duckdb", old)
+    shutil.copyfile(project.root / "target/leakcli.duckdb", new)
+    con = duckdb.connect(str(new))
+    n = con.execute("select count(*) from mart__priority_actions").fetchone()[0]
+    con.execute("update mart__priority_actions set priority_rank = 3 - priority_rank where priority_rank <= 2")
+    con.execute(f"delete from mart__priority_actions where priority_rank = {n}")
+    con.execute("update mart__priority_actions set gap_usd = gap_usd + 1 where priority_rank = 1")
+    con.close()
+    doc = leak("diff", str(old), str(new), "--json", "--model", "mart__priority_actions").json()
+    kinds = {(m["old_rank"], m["new_rank"]): m["kind"] for m in doc["priority"]["moves"]}
+    assert kinds[(1, 2)] == "down" and kinds[(2, 1)] == "up" and kinds[(n, None)] == "left"
+    (mart,) = doc["models"]
+    assert (mart["removed"], mart["added"], mart["rows_new"]) == (1, 0, n - 1)
+    assert {c["column"] for c in mart["column_changes"]} >= {"priority_rank", "gap_usd"}
+    text = leak("diff", str(old), str(new), "-m", "mart__priority_actions").stdout
+    assert "↓ 1 -> 2:" in text and "↑ 2 -> 1:" in text and f"- was {n}:" in text
+    assert leak("diff", str(old), str(tmp_path / "nope.duckdb")).exit_code == ExitCode.USAGE
+    (tmp_path / "bad.duckdb").write_text("not a database")
+    bad = leak("diff", str(old), str(tmp_path / "bad.duckdb"))
+    assert bad.exit_code == ExitCode.USAGE and "bad.duckdb" in bad.stderr and len(bad.stderr.splitlines()) == 1
+    assert "did you mean" in leak("diff", str(old), str(new), "-m", "mart__priority").stderr
