@@ -30,6 +30,7 @@ class _Group(TyperGroup):
              complete_var: str | None = None, standalone_mode: bool = True, windows_expand_args: bool = True,
              **extra: Any) -> Any:
         click = _click()
+        _metavars(self)
         previous = _on_sigterm()
         try:
             code = super().main(args=args, prog_name=prog_name, complete_var=complete_var,
@@ -56,6 +57,30 @@ class _Group(TyperGroup):
         if standalone_mode:
             sys.exit(code or 0)
         return code
+
+
+def _metavars(group: Any) -> None:
+    """Help shows `--json` (a flag takes no value) and `--data-dir DATA_DIR`, not `<bool>`, `<str>`;
+    each command's text as one paragraph, and its first sentence in the list of commands."""
+    for command in [group, *group.commands.values()]:
+        for param in command.params:
+            if getattr(param, "is_flag", False):
+                param.metavar = ""
+            elif param.metavar is None:
+                param.metavar = (param.name or "value").upper()
+        command.get_help_option = _flag_help(command.get_help_option)
+        if command.help:
+            command.help = " ".join(command.help.split())
+            command.short_help = command.help.split(". ")[0].rstrip(".") + "."
+
+
+def _flag_help(original: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    def get_help_option(ctx: Any) -> Any:
+        option = original(ctx)
+        if option is not None:
+            option.metavar = ""
+        return option
+    return get_help_option
 
 
 def _click() -> Any:
@@ -94,7 +119,7 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
     help="Find where the Maven Fuzzy Factory shop leaks revenue: plan, apply, verify.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_show_locals=False,
 )
 
@@ -114,18 +139,38 @@ def _main(
     """Find where the Maven Fuzzy Factory shop leaks revenue: plan, apply, verify."""
 
 
+def _model_names(incomplete: str) -> list[str]:
+    """Shell completion of model names, from the registry of the project in the current folder."""
+    import json
+    import os
+
+    try:
+        root = Path(os.environ.get("LEAKCLI_PROJECT_DIR", "."))
+        doc = json.loads((root / "contracts/model-registry.json").read_text("utf-8"))
+        names = [str(m["name"]) for m in doc["models"]]
+    except (OSError, ValueError, KeyError, TypeError):
+        return []
+    return [n for n in names if n.startswith(incomplete.lstrip("+@"))]
+
+
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print exactly one JSON document on stdout.")]
 DataOpt = Annotated[str | None, typer.Option(
-    "--data-dir",
+    "--data-dir", metavar="DIR",
     help="Directory of the Maven CSVs. Default: $LEAKCLI_DATA_DIR, else "
     "datasets/maven-fuzzy-factory/raw/, else the embedded synthetic dataset.")]
-ProjectOpt = Annotated[Path, typer.Option("--project-dir", envvar="LEAKCLI_PROJECT_DIR",
+VerifyDataOpt = Annotated[str | None, typer.Option(
+    "--data-dir", metavar="DIR",
+    help="Directory of the Maven CSVs that tests of the sources read. Default: the one the published build was "
+    "made from.")]
+ProjectOpt = Annotated[Path, typer.Option("--project-dir", metavar="DIR", envvar="LEAKCLI_PROJECT_DIR",
                                           help="Project root holding phase-plan.json.")]
 SelectOpt = Annotated[list[str] | None, typer.Option(
-    "--select", "-s", help="Models to build, in dbt's grammar: a space joins selections, a comma intersects "
+    "--select", "-s", metavar="MODELS", autocompletion=_model_names,
+    help="Models to build, in dbt's grammar: a space joins selections, a comma intersects "
     "them; +m, m+, 2+m, m+1, @m; shell wildcards (stg__*).")]
 ExcludeOpt = Annotated[list[str] | None, typer.Option(
-    "--exclude", help="Models to leave out, in the grammar of --select.")]
+    "--exclude", metavar="MODELS", autocompletion=_model_names,
+    help="Models to leave out, in the grammar of --select.")]
 FullOpt = Annotated[bool, typer.Option("--full-refresh", help="Rebuild every selected model.")]
 DebugOpt = Annotated[bool, typer.Option("--debug", help="Show the traceback of an error.")]
 ForceOpt = Annotated[bool, typer.Option("--force", help="Overwrite what leakcli did not write (or an existing "
@@ -172,7 +217,8 @@ def _root(project_dir: Path) -> Path:
 @app.command()
 def plan(
     json_mode: JsonOpt = False,
-    out: Annotated[Path | None, typer.Option("--out", help="Save the plan (for `apply PLAN_FILE`).")] = None,
+    out: Annotated[Path | None, typer.Option("--out", metavar="FILE",
+                                             help="Save the plan (for `apply PLAN_FILE`).")] = None,
     data_dir: DataOpt = None,
     select: SelectOpt = None,
     exclude: ExcludeOpt = None,
@@ -229,9 +275,11 @@ def apply(
 @app.command()
 def verify(
     json_mode: JsonOpt = False,
-    fmt: Annotated[str, typer.Option("--format", help="table, or markdown (for $GITHUB_STEP_SUMMARY).")] = "table",
-    junit_xml: Annotated[Path | None, typer.Option("--junit-xml", help="Also write JUnit XML to this file.")] = None,
-    data_dir: DataOpt = None,
+    fmt: Annotated[str, typer.Option("--format", metavar="FORMAT",
+                                     help="table, or markdown (for $GITHUB_STEP_SUMMARY).")] = "table",
+    junit_xml: Annotated[Path | None, typer.Option("--junit-xml", metavar="FILE",
+                                                   help="Also write JUnit XML to this file.")] = None,
+    data_dir: VerifyDataOpt = None,
     project_dir: ProjectOpt = Path("."),
     force: ForceOpt = False,
     debug: DebugOpt = False,
@@ -255,7 +303,8 @@ def verify(
 def diff(
     old: Annotated[Path | None, typer.Argument(help="Old database file. Default: target/previous.")] = None,
     new: Annotated[Path | None, typer.Argument(help="New database file. Default: target/current.")] = None,
-    model: Annotated[list[str] | None, typer.Option("--model", "-m", help="Compare this model (repeatable). "
+    model: Annotated[list[str] | None, typer.Option("--model", "-m", metavar="MODEL", autocompletion=_model_names,
+                                                    help="Compare this model (repeatable). "
                                                     "Default: the marts.")] = None,
     samples: Annotated[int, typer.Option(help="Sample rows per change.", min=0, max=1000)] = 3,
     json_mode: JsonOpt = False,
@@ -273,7 +322,7 @@ def diff(
 
 @app.command()
 def profile(
-    out: Annotated[Path | None, typer.Option("--out", help="Folder for the profiles. Default: "
+    out: Annotated[Path | None, typer.Option("--out", metavar="DIR", help="Folder for the profiles. Default: "
                                              "datasets/maven-fuzzy-factory/profile/.")] = None,
     json_mode: JsonOpt = False,
     data_dir: DataOpt = None,
@@ -296,7 +345,8 @@ def profile(
 def generate(
     scale: Annotated[float, typer.Option(help="Size relative to the real shop (1 = same size).")] = 1.0,
     seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same files.")] = 42,
-    out: Annotated[Path | None, typer.Option("--out", help="Output folder. Default: the embedded dataset "
+    out: Annotated[Path | None, typer.Option("--out", metavar="DIR",
+                                             help="Output folder. Default: the embedded dataset "
                                              "target/synthetic/maven-fuzzy-factory/.")] = None,
     json_mode: JsonOpt = False,
     project_dir: ProjectOpt = Path("."),
@@ -317,14 +367,17 @@ def generate(
 
 @app.command()
 def show(
-    model: Annotated[str, typer.Argument(help="A built model.")],
-    limit: Annotated[int, typer.Option(help="Rows to show.", min=0, max=1_000_000_000)] = 10,
-    columns: Annotated[str | None, typer.Option("--columns", "-c", help="Columns to show, comma-separated.")] = None,
-    where: Annotated[str | None, typer.Option(help="Keep rows where this SQL expression holds.")] = None,
-    order_by: Annotated[str | None, typer.Option("--order-by", help="Order rows by these SQL expressions.")] = None,
+    model: Annotated[str, typer.Argument(help="A built model.", autocompletion=_model_names)],
+    limit: Annotated[int, typer.Option(help="Rows to show.", min=0)] = 10,
+    columns: Annotated[str | None, typer.Option("--columns", "-c", metavar="COLS",
+                                                help="Columns to show, comma-separated.")] = None,
+    where: Annotated[str | None, typer.Option(metavar="EXPR",
+                                              help="Keep rows where this SQL expression holds.")] = None,
+    order_by: Annotated[str | None, typer.Option("--order-by", metavar="EXPR",
+                                                 help="Order rows by these SQL expressions.")] = None,
     vertical: Annotated[bool, typer.Option("--vertical", "-x", help="One row at a time, a line per column "
                                            "(also when a row does not fit the terminal).")] = False,
-    fmt: Annotated[str, typer.Option("--format", help="table, or csv (raw values).")] = "table",
+    fmt: Annotated[str, typer.Option("--format", metavar="FORMAT", help="table, or csv (raw values).")] = "table",
     json_mode: JsonOpt = False,
     project_dir: ProjectOpt = Path("."),
     debug: DebugOpt = False,

@@ -223,7 +223,7 @@ def _differs(col: str, old_type: str, new_type: str) -> str:
 
 def _moves(con: DuckDBPyConnection, model: str, keys: list[str]) -> list[RankMove]:
     cols = ", ".join(quote_ident(k) for k in keys)
-    rows = {}
+    rows: dict[tuple[object, ...], dict[str, dict[str, object]]] = {}
     for alias in ("old", "new"):
         for r in _records(con, f"select {cols}, priority_rank, gap_usd from {alias}.main.{quote_ident(model)}"):
             key = tuple(r[k] for k in keys)

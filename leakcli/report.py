@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, TextIO, cast
 
 from leakcli.changes import describe_value
 from leakcli.errors import MAX_LINE, BlockingAmbiguity, ContractError, LeakError
@@ -280,7 +280,8 @@ class Reporter:
             for ch in m.column_changes:
                 self._say(f"    ~ {ch.column}: {ch.rows:,} row(s)", "yellow")
                 for s in ch.samples:
-                    self._say(f"        {_key(s['key'])}: {format_value(s['old'])} -> {format_value(s['new'])}")
+                    key = _key(cast(Mapping[str, object], s["key"]))
+                    self._say(f"        {key}: {format_value(s['old'])} -> {format_value(s['new'])}")
         moves = [mv for mv in result.moves if mv.kind != "same" or mv.old_gap != mv.new_gap]
         self._say(f"\nPriority list ({result.priority_model}): "
                   + (f"{len(moves)} move(s)" if moves else "no rank or gap moved"), "bold")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 
@@ -425,3 +426,72 @@ def test_diff_compares_published_with_previous_and_two_files(project, leak, tmp_
     bad = leak("diff", str(old), str(tmp_path / "bad.duckdb"))
     assert bad.exit_code == ExitCode.USAGE and "bad.duckdb" in bad.stderr and len(bad.stderr.splitlines()) == 1
     assert "did you mean" in leak("diff", str(old), str(new), "-m", "mart__priority").stderr
+
+
+def test_help_texts_match_the_readme_and_flags_take_no_value(leak):
+    """Each command's row of the README's command table starts with its help's first sentence and
+    names every option; flags show no value placeholder."""
+    import typer
+
+    from leakcli.cli import _metavars, app
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    rows = {line.split("`")[1].split()[1]: line.split(" | ") for line in readme.splitlines()
+            if line.startswith("| `leakcli ")}
+    group = typer.main.get_command(app)
+    _metavars(group)
+    assert set(rows) == set(group.commands)
+    for name, command in group.commands.items():
+        _, what, options = rows[name]
+        assert what.startswith(command.short_help), name
+        for param in command.params:
+            if param.param_type_name == "option":
+                assert f"`{param.opts[0]}" in options, (name, param.opts[0])
+            else:
+                assert param.name.upper() in rows[name][0], (name, param.name)
+        text = leak(name, "--help").stdout
+        assert "<bool>" not in text and "<list" not in text, name
+    assert "--install-completion" in leak("--help").stdout
+
+
+def test_shell_completion_offers_commands_and_model_names(project):
+    import os
+    import subprocess
+    import sys
+
+    def complete(words):
+        env = {**os.environ, "_LEAKCLI_COMPLETE": "complete_bash", "COMP_WORDS": words,
+               "COMP_CWORD": str(len(words.split()) - 1)}
+        return subprocess.run([sys.executable, "-m", "leakcli"], env=env, cwd=project.root,
+                              capture_output=True, text=True, check=True).stdout.split()
+
+    assert complete("leakcli pl") == ["plan"]
+    assert complete("leakcli show mart__p") == ["mart__priority_actions"]
+    assert "stg__orders" in complete("leakcli plan --select stg__")
+
+
+def test_the_readme_ci_example_runs(project, tmp_path):
+    """The README's GitHub Actions workflow: every `run:` step but the install, in order, as the runner
+    runs them (bash -eo pipefail), on a copy of the project."""
+    import os
+    import subprocess
+    import sys
+
+    import yaml
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    workflow = yaml.safe_load(readme.split("```yaml\n", 1)[1].split("```", 1)[0])
+    (job,) = workflow["jobs"].values()
+    steps = [s for s in job["steps"] if "run" in s and s.get("name") != "Install"]
+    assert [s["name"] for s in steps] == ["Plan", "Apply the saved plan", "Verify"]
+    summary = tmp_path / "summary.md"
+    env = {**os.environ, "GITHUB_STEP_SUMMARY": str(summary),
+           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    for step in steps:
+        done = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]],
+                              cwd=project.root, env=env, capture_output=True, text=True)
+        assert done.returncode == 0, (step["name"], done.stderr)
+    assert summary.read_text().startswith("### leakcli verify: 14/14 passed")
+    assert (project.root / "target/junit.xml").read_text().count("<testcase ") == 14
+    assert json.loads((project.root / "target/run_results.json").read_text())["status"] == "success"
+    assert all(Path(project.root, p.strip()).exists() for p in job["steps"][-1]["with"]["path"].splitlines())
