@@ -132,7 +132,7 @@ def _load_and_check(con: DuckDBPyConnection, plan: Plan, checks: DataChecks, c: 
     for t in sorted(clean):  # the checks vouch for these files: read them in place, as raw DuckDB would
         read, params = read_in_place(c, checks.facts[t].path)
         con.execute(f"create or replace temp view {quote_ident(source_relation(c.source_name, t))} as "
-                    f"select * from {_inline(read, params)}")
+                    f"select * from {inline_params(read, params)}")
     rejects: dict[str, Reject | None] = {}
     loaded = load_sources(con, c, data_path, sorted(tables - clean), display=paths.rel, rejects=rejects,
                           into="sources")
@@ -155,7 +155,7 @@ def _known_clean(fact: SourceFacts | None) -> bool:
     return fact is not None and fact.stats is not None and fact.reject is None and not fact.deferred
 
 
-def _inline(call: str, params: dict[str, object]) -> str:
+def inline_params(call: str, params: dict[str, object]) -> str:
     """A read_csv call with its parameters written as literals (a view cannot hold parameters)."""
     for name in sorted(params, key=len, reverse=True):
         call = call.replace(f"${name}", _literal(params[name]))

@@ -321,6 +321,51 @@ def diff(
 
 
 @app.command()
+def report(
+    out: Annotated[Path | None, typer.Option("--out", metavar="FILE",
+                                             help="Where to write it. Default: target/report.html.")] = None,
+    json_mode: JsonOpt = False,
+    project_dir: ProjectOpt = Path("."),
+    force: ForceOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Write one self-contained HTML report of the published build for the people who act on it."""
+    from leakcli.htmlreport import ReportRequest, write_report
+
+    reporter = _reporter(json_mode)
+    result = _run(reporter, debug, lambda: write_report(ReportRequest(_root(project_dir), out, force)))
+    s = result.tests
+    reporter.lines(f"Wrote {result.path} ({result.bytes / 1e6:.1f} MB; build {result.build}): "
+                   f"{result.actions} actions, {len(result.charts)} charts, tests {s.get('passed', 0)}/"
+                   f"{s.get('total', 0)} passed", [], result.to_dict())
+
+
+export_app = typer.Typer(name="export", help="Hand the pipeline to another tool.", no_args_is_help=True)
+app.add_typer(export_app)
+
+
+@export_app.command("dbt")
+def export_dbt(
+    out_dir: Annotated[Path, typer.Argument(help="Folder for the dbt project (new, empty, or written by leakcli).")],
+    data_dir: DataOpt = None,
+    json_mode: JsonOpt = False,
+    project_dir: ProjectOpt = Path("."),
+    force: ForceOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Write the pipeline as a dbt project for dbt-duckdb: one model per template with ref() and source(),
+    the sources with their read options, schema.yml from the registry, the acceptance tests as data tests."""
+    from leakcli.dbtexport import ExportRequest
+    from leakcli.dbtexport import export_dbt as run_export
+
+    reporter = _reporter(json_mode)
+    result = _run(reporter, debug, lambda: run_export(ExportRequest(_root(project_dir), out_dir, data_dir, force)))
+    reporter.lines(f"Wrote a dbt project to {result.path} ({len(result.models)} models, {len(result.tests)} data "
+                   f"tests; sources read from {result.data}). Next: cd {result.path} && dbt build --profiles-dir .",
+                   [], result.to_dict())
+
+
+@app.command()
 def profile(
     out: Annotated[Path | None, typer.Option("--out", metavar="DIR", help="Folder for the profiles. Default: "
                                              "datasets/maven-fuzzy-factory/profile/.")] = None,

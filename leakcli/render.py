@@ -24,6 +24,8 @@ T = TypeVar("T")
 Helper = Callable[..., str]
 SENTINEL = "\x00ref:{}\x00"
 SENTINEL_RE = re.compile("\x00ref:([^\x00]*)\x00")
+SOURCE_SEP = "\x01"
+JINJA_DELIMITERS = ("{{", "{%", "{#", "}}", "%}", "#}")
 PLACEHOLDER_RE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(?::([A-Za-z_][A-Za-z0-9_]*))?\}")
 
 
@@ -51,10 +53,14 @@ def _renderers(contracts: Contracts) -> Renderer:
 
 
 class Renderer:
-    def __init__(self, contracts: Contracts) -> None:
+    """`dbt`: render for a dbt project, where ref() and source() stay dbt's own calls and the rest
+    of the text is kept from Jinja (`leakcli export dbt`)."""
+
+    def __init__(self, contracts: Contracts, *, dbt: bool = False) -> None:
         from jinja2 import Environment
 
         self.contracts = contracts
+        self.dbt = dbt
         env = sandbox.environment()
         assert isinstance(env, Environment)
         self.env = env
@@ -123,7 +129,8 @@ class Renderer:
             ) from None
         out.text_sha256 = hashlib.sha256(text.encode("utf-8")).hexdigest()
         out.literal_names = self._literal_model_names(SENTINEL_RE.sub("", raw))
-        out.sql = SENTINEL_RE.sub(lambda m: quote_ident(m.group(1)), raw).strip() + "\n"
+        out.sql = (_dbt_text(raw) if self.dbt else SENTINEL_RE.sub(lambda m: quote_ident(m.group(1)), raw)).strip()
+        out.sql += "\n"
         return out
 
     # -- helpers exposed to templates --------------------------------------------------------------
@@ -144,6 +151,8 @@ class Renderer:
         def source(source_name: str, table: str) -> str:
             if (source_name, table) not in out.sources:
                 out.sources.append((source_name, table))
+            if self.dbt:
+                return SENTINEL.format(f"{source_name}{SOURCE_SEP}{table}")
             return quote_ident(source_relation(source_name, table))
 
         return {"ref": ref, "source": source}
@@ -260,6 +269,26 @@ def action_placeholders(text: str) -> list[str]:
 
 def action_formats(text: str) -> list[str]:
     return [m.group(2) for m in PLACEHOLDER_RE.finditer(text) if m.group(2)]
+
+
+def _dbt_text(raw: str) -> str:
+    """The rendered SQL for dbt: `{{ ref('m') }}` and `{{ source('s', 't') }}` in place of the
+    relations; any other text that Jinja would read as its own is kept raw."""
+    parts = SENTINEL_RE.split(raw)  # text, name, text, name, ..., text
+    out = []
+    for i, part in enumerate(parts):
+        if i % 2:
+            if SOURCE_SEP in part:
+                source, table = part.split(SOURCE_SEP, 1)
+                out.append(f"{{{{ source({sql_literal(source)}, {sql_literal(table)}) }}}}")
+            else:
+                out.append(f"{{{{ ref({sql_literal(part)}) }}}}")
+        elif any(d in part for d in JINJA_DELIMITERS):
+            out.append("{% raw %}" + part.replace("{% endraw %}", "{% endraw %}{{ '{% endraw %}' }}{% raw %}")
+                       + "{% endraw %}")
+        else:
+            out.append(part)
+    return "".join(out)
 
 
 def _template_line(exc: BaseException) -> int | None:

@@ -87,6 +87,10 @@ class Runner:
         self.known = known  # results of queries that read only source files, by their files' sha256
 
     # -- helpers ----------------------------------------------------------------------------------
+    def rel(self, model: str) -> str:
+        """How a query names a built model."""
+        return quote_ident(model)
+
     def sql(self, label: str, text: str) -> str:
         """Render a test query; load the sources it reads from the build's data directory."""
         from leakcli.engine import load_sources
@@ -156,7 +160,7 @@ class Runner:
 
     def unique(self, test: AcceptanceTest) -> CheckResult:
         cols = ", ".join(quote_ident(c) for c in test.columns or [])
-        q = (f"select {cols}, count(*) as n from {quote_ident(test.model)} "
+        q = (f"select {cols}, count(*) as n from {self.rel(test.model)} "
              f"group by {cols} having count(*) > 1")
         return self.rows_result(test, q, "duplicated grain value(s)")
 
@@ -165,12 +169,12 @@ class Runner:
         cond = " or ".join(f"{quote_ident(c)} is null or trim(cast({quote_ident(c)} as varchar)) in ({blanks})"
                            for c in test.columns or [])
         cols = ", ".join(quote_ident(c) for c in test.columns or [])
-        return self.rows_result(test, f"select {cols} from {quote_ident(test.model)} where {cond}",
+        return self.rows_result(test, f"select {cols} from {self.rel(test.model)} where {cond}",
                                 "row(s) with a null or blank key")
 
     def row_condition(self, test: AcceptanceTest) -> CheckResult:
         cond = self.sql(test.id, test.condition or '')
-        q = f"select * from {quote_ident(test.model)} where not coalesce(({cond}), false)"
+        q = f"select * from {self.rel(test.model)} where not coalesce(({cond}), false)"
         return self.rows_result(test, q, "row(s) break the condition")
 
     def failing_rows(self, test: AcceptanceTest) -> CheckResult:
@@ -179,8 +183,8 @@ class Runner:
     def relationship(self, test: AcceptanceTest) -> CheckResult:
         cols = test.columns or []
         match = " and ".join(f"t.{quote_ident(c)} is not distinct from m.{quote_ident(c)}" for c in cols)
-        q = (f"select {', '.join('m.' + quote_ident(c) for c in cols)} from {quote_ident(test.model)} as m "
-             f"where not exists (select 1 from {quote_ident(test.to or '')} as t where {match})")
+        q = (f"select {', '.join('m.' + quote_ident(c) for c in cols)} from {self.rel(test.model)} as m "
+             f"where not exists (select 1 from {self.rel(test.to or '')} as t where {match})")
         return self.rows_result(test, q, f"row(s) missing from {test.to}")
 
     def join_cardinality(self, test: AcceptanceTest) -> CheckResult:
@@ -192,7 +196,7 @@ class Runner:
         card = join.cardinality or ""
         side = join.left if card == "one_to_many" else join.right
         keys = ", ".join(quote_ident(k) for k in side.keys)
-        q = (f"select {keys}, count(*) as n from {quote_ident(side.model)} "
+        q = (f"select {keys}, count(*) as n from {self.rel(side.model)} "
              f"where ({keys}) is not null group by {keys} having count(*) > 1")
         return self.rows_result(test, q, f"key(s) of {side.model} match more than once ({card})")
 
@@ -203,7 +207,7 @@ class Runner:
             col = quote_ident(t.column)
             parts.append(f"select {sql_literal(t.model)} as model, {sql_literal(t.column)} as "
                          f"column_name, cast({col} as varchar) as value, count(*) as n "
-                         f"from {quote_ident(t.model)} where {col} is null or {col} not in ({values}) "
+                         f"from {self.rel(t.model)} where {col} is null or {col} not in ({values}) "
                          f"group by all")
         return self.rows_result(test, " union all ".join(parts), "value(s) outside the accepted list")
 
