@@ -63,6 +63,9 @@ def _metavars(group: Any) -> None:
     """Help shows `--json` (a flag takes no value) and `--data-dir DATA_DIR`, not `<bool>`, `<str>`;
     each command's text as one paragraph, and its first sentence in the list of commands."""
     for command in [group, *group.commands.values()]:
+        if command is not group and getattr(command, "commands", None):
+            _metavars(command)
+            continue
         for param in command.params:
             if getattr(param, "is_flag", False):
                 param.metavar = ""

@@ -13,12 +13,15 @@ import hashlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from leakcli import sandbox
 from leakcli.contracts import Contracts, inside
 from leakcli.errors import RenderError
 from leakcli.sql import quote_ident, source_relation, sql_literal
+
+if TYPE_CHECKING:
+    from jinja2 import Template
 
 T = TypeVar("T")
 Helper = Callable[..., str]
@@ -68,8 +71,15 @@ class Renderer:
         self.metrics = {m.name: m for m in self.catalog.metrics}
         self._models: dict[str, Rendered] = {}
         self.joins = {j.name: j for j in contracts.joins.joins}
+        self._templates: dict[str, Template] = {}
 
     # -- public -----------------------------------------------------------------------------------
+    def template(self, text: str) -> Template:
+        """`text` compiled once per renderer (a metric's fragment is used by many models)."""
+        if text not in self._templates:
+            self._templates[text] = self.env.from_string(text)
+        return self._templates[text]
+
     def render_model(self, name: str) -> Rendered:
         """The model's template rendered (once per renderer)."""
         if name not in self._models:
@@ -101,7 +111,7 @@ class Renderer:
 
         out = Rendered(name=name, template=path, sql="")
         try:
-            template = self.env.from_string(text)
+            template = self.template(text)
             raw = sandbox.render(template, dict(self._context(out)))
         except SecurityError as exc:
             what = "reaches Python internals" if "unsafe" in str(exc) else "is refused by the sandbox"
@@ -173,7 +183,7 @@ class Renderer:
                 raise RenderError(f"metric('{name}') is not in contracts/metric-catalog.json")
             if name not in out.metrics:
                 out.metrics.append(name)
-            return "(" + sandbox.render(self.env.from_string(self.metrics[name].sql), dict(context)) + ")"
+            return "(" + sandbox.render(self.template(self.metrics[name].sql), dict(context)) + ")"
 
         def join(name: str) -> str:
             if name not in self.joins:

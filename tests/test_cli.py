@@ -436,21 +436,27 @@ def test_help_texts_match_the_readme_and_flags_take_no_value(leak):
     from leakcli.cli import _metavars, app
 
     readme = (Path(__file__).parent.parent / "README.md").read_text()
-    rows = {line.split("`")[1].split()[1]: line.split(" | ") for line in readme.splitlines()
-            if line.startswith("| `leakcli ")}
+    rows = {tuple(w for w in line.split("`")[1].split()[1:] if w.islower() and w.isidentifier()): line.split(" | ")
+            for line in readme.splitlines() if line.startswith("| `leakcli ")}
     group = typer.main.get_command(app)
     _metavars(group)
-    assert set(rows) == set(group.commands)
+    commands = {}
     for name, command in group.commands.items():
-        _, what, options = rows[name]
-        assert what.startswith(command.short_help), name
+        subs = getattr(command, "commands", None)
+        if subs:
+            _metavars(command)
+        commands.update({(name, sub): c for sub, c in subs.items()} if subs else {(name,): command})
+    assert set(rows) == set(commands)
+    for key, command in commands.items():
+        _, what, options = rows[key]
+        assert what.startswith(command.short_help), key
         for param in command.params:
             if param.param_type_name == "option":
-                assert f"`{param.opts[0]}" in options, (name, param.opts[0])
+                assert f"`{param.opts[0]}" in options, (key, param.opts[0])
             else:
-                assert param.name.upper() in rows[name][0], (name, param.name)
-        text = leak(name, "--help").stdout
-        assert "<bool>" not in text and "<list" not in text, name
+                assert param.name.upper() in rows[key][0], (key, param.name)
+        text = leak(*key, "--help").stdout
+        assert "<bool>" not in text and "<list" not in text, key
     assert "--install-completion" in leak("--help").stdout
 
 
