@@ -7,6 +7,7 @@ Reads the contracts; writes only OUT_DIR (a folder it made, or an empty one, unl
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -55,7 +56,7 @@ def export_dbt(req: ExportRequest) -> ExportResult:
 
     c = contracts.load(req.root)
     paths = Paths(req.root)
-    out = Path.cwd() / req.out
+    out = Path(os.path.abspath(Path.cwd() / req.out))  # ../x shown as the folder it names
     shown = paths.rel(out)
     if not str(req.out).strip():
         raise UsageError("OUT_DIR is empty")

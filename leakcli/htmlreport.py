@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import json
+import os
 import time
 from dataclasses import dataclass
 from importlib import resources
@@ -67,7 +68,7 @@ def write_report(req: ReportRequest) -> ReportResult:
 
     paths = Paths(req.root)
     c = contracts.load(req.root)
-    out = Path.cwd() / req.out if req.out is not None else paths.target / "report.html"
+    out = Path(os.path.abspath(Path.cwd() / req.out)) if req.out is not None else paths.target / "report.html"
     shown = paths.rel(out)
     if not paths.database.exists():
         raise UsageError("nothing is built yet: run `leakcli apply` first", file=paths.rel(paths.database))

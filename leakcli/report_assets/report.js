@@ -56,7 +56,7 @@
     tooltip: { formatter: function (p) { return esc(hm.segments[p.value[1]]) + "<br>" + esc(hm.months[p.value[0]]) + ": " + usd(p.value[2]); } },
     xAxis: { type: "category", name: "month", nameLocation: "middle", nameGap: 60, data: hm.months.map(function (m) { return m.slice(0, 7); }), axisLabel: { rotate: 60 } },
     yAxis: { type: "category", name: "segment", data: hm.segments, inverse: true, axisLabel: { width: 320, overflow: "truncate" } },
-    visualMap: { min: -extent, max: extent, calculable: true, orient: "horizontal", left: "center", bottom: 0, text: ["lost", "gained"],
+    visualMap: { min: -extent, max: extent, calculable: true, orient: "horizontal", left: "center", bottom: 0, text: ["lost", "gained"], formatter: usd,
                  inRange: { color: [C.blue, "#f5f7fa", C.red] } },
     series: [{ type: "heatmap", name: "segment gap", data: hm.cells }]
   });
