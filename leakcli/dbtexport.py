@@ -68,7 +68,12 @@ def export_dbt(req: ExportRequest) -> ExportResult:
         raise ContractError(f"cannot export: {first.question if first else 'no model renders'}",
                             file=first.location if first else None)
     data = _data_dir(req, c, paths)
-    files = _files(c, data, required_tables(c, rendered))
+    tables = required_tables(c, rendered)
+    missing = [c.tables[t].file for t in tables if not (data / c.tables[t].file).is_file()]
+    if missing:
+        raise UsageError(f"{missing[0]} is not in {paths.rel(data)}: run `leakcli apply` first (it makes the "
+                         "synthetic default) or name the CSVs with --data-dir", file=paths.rel(data))
+    files = _files(c, data, tables)
     tests, skipped = _tests(c)
     files.update({f"tests/{name}.sql": sql for name, sql in tests.items()})
     try:

@@ -167,7 +167,10 @@ class Reporter:
     def _changes(self, plan: Plan) -> None:
         """Terraform's way: contract values by pointer, then each model with its SQL diff."""
         if plan.contract_changes is None:
-            self._say("\nChanges: nothing is published yet; every model is new.")
+            built = any(m.action != "create" for m in plan.models)
+            self._say("\nContract changes: not known; the published build does not say which contracts it was "
+                      "made from (an older leakcli built it)." if built else
+                      "\nChanges: nothing is published yet; every model is new.")
         else:
             self._say(f"\nContract changes since the published build: {len(plan.contract_changes) or 'none'}")
             for ch in plan.contract_changes:

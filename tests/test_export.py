@@ -78,3 +78,13 @@ def test_dbt_builds_the_export_equal_to_leakcli(project, leak, tmp_path):
     con.close()
     failed = _dbt(out, "test", "--select", "AT-03")
     assert failed.returncode == 1 and "Failure in test AT-03" in failed.stdout
+
+
+def test_export_needs_the_data_it_will_read(tmp_path, leak, monkeypatch):
+    from conftest import make_project
+
+    p = make_project(tmp_path / "fresh", data=None)  # no CSVs, nothing generated yet
+    monkeypatch.chdir(p.root)
+    out = leak("export", "dbt", str(tmp_path / "dbt"))
+    assert out.exit_code == ExitCode.USAGE and "run `leakcli apply` first" in out.stderr
+    assert len(out.stderr.splitlines()) == 1 and not (tmp_path / "dbt").exists()

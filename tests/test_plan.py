@@ -449,3 +449,11 @@ def test_contract_changes_name_added_removed_and_changed_values():
     assert got == [("~", "/a", 1, 2), ("-", "/gone", [1, 2], None), ("+", "/models/0/cols/1", None, "y"),
                    ("+", "/models/1", None, {"name": "n"}), ("~", "/list/0", 1, 2), ("~", "/list/1", 2, 1),
                    ("+", "/b~1c", None, None)]
+
+
+def test_a_build_without_its_contracts_says_changes_are_not_known(project, leak):
+    assert leak("apply").exit_code == 0
+    (project.root / "target/current/contracts.json").unlink()  # as a build of an older leakcli
+    out = leak("plan")
+    assert out.exit_code == 0 and "Contract changes: not known" in out.stdout
+    assert leak("plan", "--json").json()["contract_changes"] is None
