@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from leakcli import contracts
 from leakcli.errors import ContractError, LeakError, UsageError
 from leakcli.jsonout import envelope, write_atomic
+from leakcli.layout import MARKER
 from leakcli.project import Paths, resolve_data
 from leakcli.sql import quote_ident, sql_literal
 from leakcli.verify import CheckResult, Runner
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     from leakcli.model import AcceptanceTest
 
 PROJECT = "leakcli_export"
+EXPORT = "dbt project exported by `leakcli export dbt`"
 DATABASE = "leakcli_dbt.duckdb"
 
 
@@ -51,7 +53,7 @@ class ExportResult:
 
 def export_dbt(req: ExportRequest) -> ExportResult:
     from leakcli.ambiguity import Questions
-    from leakcli.layout import guard_folder, mark
+    from leakcli.layout import guard_folder
     from leakcli.plan import render_all, required_tables
 
     c = contracts.load(req.root)
@@ -61,6 +63,10 @@ def export_dbt(req: ExportRequest) -> ExportResult:
     if not str(req.out).strip():
         raise UsageError("OUT_DIR is empty")
     guard_folder(out, shown, force=req.force)
+    before = _exported(out)
+    if (out / MARKER).is_file() and before is None and not req.force:
+        raise UsageError("is a folder leakcli made for something else (builds or data), not a dbt export; "
+                         "choose another folder", file=shown)
     q = Questions()
     rendered = render_all(c, q)
     if not rendered or q.blocking:  # the same checks as plan: a template that cannot render is not exported
@@ -78,15 +84,27 @@ def export_dbt(req: ExportRequest) -> ExportResult:
     files.update({f"tests/{name}.sql": sql for name, sql in tests.items()})
     try:
         out.mkdir(parents=True, exist_ok=True)
-        mark(out, "dbt project exported by `leakcli export dbt`")
         for rel, text in files.items():
             (out / rel).parent.mkdir(parents=True, exist_ok=True)
             write_atomic(out / rel, text)
+        for rel in sorted(set(before or []) - set(files)):  # a model or test gone since the last export
+            (out / rel).unlink(missing_ok=True)
+        write_atomic(out / MARKER, json.dumps({"created_by": "leakcli", "what": EXPORT, "files": sorted(files)}) + "\n")
     except OSError as exc:
         from leakcli.errors import ExecutionError
 
         raise ExecutionError(f"cannot write the export: {exc.strerror}", file=shown) from None
     return ExportResult(shown, str(data), sorted(files), list(c.ir.models), sorted(tests), skipped)
+
+
+def _exported(out: Path) -> list[str] | None:
+    """The files an earlier export wrote into `out` (it may hold dbt's own target/ and database too)."""
+    from leakcli.jsonout import read_json_file
+
+    doc = read_json_file(out / MARKER)
+    if isinstance(doc, dict) and doc.get("what") == EXPORT and isinstance(doc.get("files"), list):
+        return [str(f) for f in doc["files"] if ".." not in Path(str(f)).parts]
+    return None
 
 
 def _data_dir(req: ExportRequest, c: Contracts, paths: Paths) -> Path:

@@ -40,7 +40,16 @@ def test_export_writes_a_dbt_project_and_refuses_foreign_folders(project, leak, 
     assert summary["description"] and summary["columns"][0] == {"name": "session_month", "data_type": "DATE"}
     project_yml = (out / "dbt_project.yml").read_text()
     assert "read_csv(" in project_yml and str(project.raw) in project_yml
-    assert leak("export", "dbt", str(out)).exit_code == 0  # its own folder is rewritten
+    # its own folder is rewritten: a file of the last export that is gone goes, dbt's own files stay
+    (out / "tests/AT-99.sql").write_text("select 1")
+    marker = json.loads((out / ".leakcli").read_text())
+    (out / ".leakcli").write_text(json.dumps({**marker, "files": [*marker["files"], "tests/AT-99.sql"]}))
+    (out / "leakcli_dbt.duckdb").write_text("dbt's database")
+    assert leak("export", "dbt", str(out)).exit_code == 0
+    assert not (out / "tests/AT-99.sql").exists() and (out / "leakcli_dbt.duckdb").read_text() == "dbt's database"
+    assert leak("apply").exit_code == 0
+    into_target = leak("export", "dbt", "target")
+    assert into_target.exit_code == ExitCode.USAGE and "not a dbt export" in into_target.stderr
     mine = tmp_path / "mine"
     mine.mkdir()
     (mine / "keep.txt").write_text("mine")
