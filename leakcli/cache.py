@@ -42,6 +42,7 @@ class CacheDoc(BaseModel):
     files: dict[str, Entry] = {}
     queries: dict[str, object] = {}  # results of acceptance-test queries of source files alone
     clean_sql: list[str] = []  # sha256 of the SQL found to be one clean SELECT
+    bound: str = ""  # key of the last set of models that bound cleanly against their declared inputs
 
 
 def file_identity(path: Path) -> tuple[int, ...]:

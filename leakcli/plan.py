@@ -84,15 +84,31 @@ def required_tables(c: Contracts, rendered: dict[str, Rendered]) -> list[str]:
     return [t for t in c.tables if c.tables[t].required or t in used]
 
 
+def bind_key(c: Contracts, rendered: dict[str, Rendered], order: list[str], tables: list[str]) -> str:
+    """Everything binding depends on: DuckDB's version, each model's SQL and declared columns, and
+    the declared columns of the sources."""
+    import duckdb
+
+    return _digest({"duckdb": duckdb.__version__,
+                    "models": [(n, rendered[n].sql, c.models[n].declared) for n in order],
+                    "sources": [(t, [(col.name, col.type) for col in c.tables[t].columns])
+                                for t in tables if t in c.tables]})
+
+
 def bind_models(c: Contracts, rendered: dict[str, Rendered], order: list[str],
-                tables: list[str], q: Questions) -> None:
+                tables: list[str], q: Questions, cache: SourceCache | None = None) -> None:
     """Bind each model (DuckDB resolves names and types without running it) against typed empty
-    sources and its upstream models' declared columns; compare the result with the registry."""
+    sources and its upstream models' declared columns; compare the result with the registry. Models
+    that bound cleanly before, unchanged, are not bound again (apply keeps the key in the cache)."""
     import duckdb
 
     from leakcli.engine import connect, create_empty_sources, describe, lockdown
     from leakcli.sql import quote_ident
 
+    key = bind_key(c, rendered, order, tables)
+    if cache is not None and cache.doc.bound == key:
+        return
+    asked = len(q.items)
     con = connect(memory_limit=c.phase_plan.engine.limit())
     create_empty_sources(con, c, [t for t in tables if t in c.tables])
     lockdown(con)  # binding reads no file and loads nothing
@@ -115,6 +131,8 @@ def bind_models(c: Contracts, rendered: dict[str, Rendered], order: list[str],
         cols = ", ".join(f"{quote_ident(n)} {t}" for n, t in declared)
         con.execute(f"create table {quote_ident(name)} ({cols})")
     con.close()
+    if cache is not None and len(q.items) == asked:
+        cache.doc.bound = key
 
 
 def columns_diff(found: list[tuple[str, str]], declared: list[tuple[str, str]]) -> str:
@@ -228,7 +246,7 @@ def plan_and_checks(req: PlanRequest, c: Contracts | None = None, *,
     check_relations(c, facts, q)
     compare_profiles(c, paths, facts, profiles, q)
     if order and not q.blocking:
-        bind_models(c, rendered, order, tables, q)
+        bind_models(c, rendered, order, tables, q, cache)
     chosen = _selection(req.select, req.exclude, order, rendered)
     built = _published_state(paths, q)
     shas = {t: f.sha256 for t, f in facts.items()}

@@ -457,3 +457,19 @@ def test_a_build_without_its_contracts_says_changes_are_not_known(project, leak)
     out = leak("plan")
     assert out.exit_code == 0 and "Contract changes: not known" in out.stdout
     assert leak("plan", "--json").json()["contract_changes"] is None
+
+
+def test_models_that_bound_cleanly_are_not_bound_again(project, leak, monkeypatch):
+    from leakcli import engine
+
+    calls = []
+    real = engine.describe
+    monkeypatch.setattr(engine, "describe", lambda con, sql: calls.append(sql) or real(con, sql))
+    assert leak("plan").exit_code == 0 and len(calls) == 9  # nothing cached yet: every model binds
+    assert leak("apply").exit_code == 0  # apply keeps the key of the clean bind
+    calls.clear()
+    assert leak("plan").exit_code == 0 and calls == []
+    # a changed model binds again, and a mismatch is still found
+    project.edit_text("templates/stg__orders.sql", "    price_usd,\n", "    price_usd as price,\n")
+    out = leak("plan", "--json")
+    assert len(calls) >= 1 and any(a["code"] == "contract_mismatch" for a in out.json()["ambiguities"])
