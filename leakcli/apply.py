@@ -206,7 +206,7 @@ def _write_and_publish(req: ApplyRequest, plan: Plan, checks: DataChecks, c: con
     """Build, audit and publish; on any failure keep the attempt as target/rejected and re-raise."""
     previous = None if req.full_refresh else layout.build_of("current")
     build = layout.new_build()
-    inv.build = build.id
+    inv.build, inv.building = build.id, True
     outcome = Outcome(inv.results, inv.audit)
     try:
         with _write_errors(paths):

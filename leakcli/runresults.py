@@ -34,6 +34,7 @@ class Invocation:
     started_at: str = field(default_factory=lambda: _utc())
     plan: Plan | None = None
     build: str | None = None
+    building: bool = False  # a build was started: an error is the model it had reached
     results: list[ModelResult] = field(default_factory=list)
     audit: list[CheckResult] = field(default_factory=list)
 
@@ -41,16 +42,16 @@ class Invocation:
         plan = self.plan
         done = {r.name for r in self.results}
         results: list[dict[str, object]] = [_model(r) for r in self.results]
-        failed_one = status == "error" and bool(message)
-        for step in plan.models if plan else []:
-            if step.name in done:
-                continue
-            failing = failed_one and step.action in ("create", "rebuild")
-            failed_one = failed_one and not failing
+        pending = [m for m in (plan.models if plan else []) if m.name not in done]
+        # an error stopped the build at the first model it had still to build; the others did not run
+        failed = next((m.name for m in pending if m.action in ("create", "rebuild")), None) \
+            if status == "error" and self.building else None
+        for step in pending:
             results.append({"unique_id": f"model.{PROJECT}.{step.name}", "resource_type": "model",
-                            "model": step.name, "action": step.action, "status": "error" if failing else "skipped",
-                            "execution_time": 0.0, "message": message if failing else "not run",
-                            "failures": None, "adapter_response": {}})
+                            "model": step.name, "action": step.action,
+                            "status": "error" if step.name == failed else "skipped", "execution_time": 0.0,
+                            "message": message if step.name == failed else "not run", "failures": None,
+                            "adapter_response": {}})
         results += [_test(t) for t in self.audit]
         return {
             **envelope(),

@@ -131,6 +131,8 @@ def test_sql_error_at_run_time_names_model_and_compiled_sql(project, leak):
     assert "|| 'x'" not in (project.root / "target/compiled/stg__orders.sql").read_text()
     attempt = json.loads((project.root / "target/rejected/run_results.json").read_text())
     assert attempt["status"] == "error" and "stg__orders" in attempt["message"]
+    failed = [r for r in attempt["results"] if r["status"] == "error"]
+    assert [r["unique_id"] for r in failed] == ["model.leakcli.stg__orders"]
     assert _fingerprint(project) == before
 
 
