@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from leakcli import contracts
 from leakcli.errors import LeakError, UsageError
-from leakcli.jsonout import envelope, write_atomic
+from leakcli.jsonout import envelope
 from leakcli.project import Paths
 from leakcli.sql import quote_ident
 
@@ -64,7 +64,7 @@ def is_report(path: Path) -> bool:
 
 
 def write_report(req: ReportRequest) -> ReportResult:
-    from leakcli.layout import guard_file, own_target
+    from leakcli.layout import guard_file, write_output
 
     paths = Paths(req.root)
     c = contracts.load(req.root)
@@ -75,15 +75,7 @@ def write_report(req: ReportRequest) -> ReportResult:
     guard_file(out, shown, ours=is_report(out), force=req.force)
     data = gather(c, paths)
     page = render_page(data)
-    if out.resolve().is_relative_to(paths.target.resolve()):
-        own_target(paths.target)
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(out, page)
-    except OSError as exc:
-        from leakcli.errors import ExecutionError
-
-        raise ExecutionError(f"cannot write the report: {exc.strerror}", file=shown) from None
+    write_output(paths.target, out, shown, page, "the report")
     tests = data["tests"]
     assert isinstance(tests, dict)
     return ReportResult(shown, len(page.encode("utf-8")), list(CHARTS), _str(data["build"], "id"),

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from leakcli.errors import ExecutionError, UsageError
+from leakcli.jsonout import write_atomic
 
 MARKER = ".leakcli"  # in a folder leakcli created: target/, a generated dataset
 ARTIFACTS = ("leakcli.duckdb", "compiled", "exports", "run_results.json")
@@ -49,6 +50,18 @@ def own_target(target: Path, *, force: bool = False) -> None:
             mark(target, "build artifacts")
     except OSError as exc:
         raise ExecutionError(f"cannot write the target directory: {exc.strerror}", file="target") from None
+
+
+def write_output(target: Path, path: Path, shown: str, text: str, what: str) -> None:
+    """Write one output file whole, once `guard_file` allowed it; inside target/, target/ is made
+    leakcli's first. A failure is one ExecutionError naming the file."""
+    if Path(os.path.abspath(path)).is_relative_to(os.path.abspath(target)):
+        own_target(target)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(path, text)
+    except OSError as exc:
+        raise ExecutionError(f"cannot write {what}: {exc.strerror}", file=shown) from None
 
 
 def guard_folder(folder: Path, shown: str, *, force: bool) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -16,7 +15,7 @@ from leakcli.changes import SNAPSHOT, contract_changes, published_sql, sql_diff
 from leakcli.contracts import REGISTRY, Contracts
 from leakcli.errors import ContractError, CycleError, RenderError, UsageError
 from leakcli.graph import topological_order
-from leakcli.jsonout import read_json_file, write_atomic
+from leakcli.jsonout import read_json_file
 from leakcli.model import Action, BuildMeta, Dataset, ModelStep, Parts, Plan, SourceSummary
 from leakcli.project import Paths, resolve_data
 from leakcli.render import Rendered, renderer_for
@@ -348,16 +347,9 @@ def load_saved(path: Path) -> Plan:
 def save_plan(plan: Plan, out: Path, root: Path, *, force: bool = False) -> None:
     """Write the plan, with the SQL apply will run, for `apply PLAN_FILE`; never over a database, a
     link or a file that is not a saved plan (unless `force`)."""
-    from leakcli.errors import ExecutionError
-    from leakcli.layout import guard_file, own_target
+    from leakcli.layout import guard_file, write_output
 
     paths = Paths(root)
     out = Path.cwd() / out
     guard_file(out, paths.rel(out), ours=_is_saved_plan(out), force=force)
-    if Path(os.path.abspath(out)).is_relative_to(os.path.abspath(paths.target)):
-        own_target(paths.target)
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(out, json.dumps(plan.to_dict(with_sql=True), indent=2) + "\n")
-    except OSError as exc:
-        raise ExecutionError(f"cannot write the plan: {exc.strerror}", file=str(out)) from None
+    write_output(paths.target, out, str(out), json.dumps(plan.to_dict(with_sql=True), indent=2) + "\n", "the plan")

@@ -267,19 +267,13 @@ def _base(test: AcceptanceTest) -> tuple[str, str, str, str, str, str]:
 def save_junit(report: VerifyReport, path: Path, root: Path, *, force: bool = False) -> None:
     """Write the JUnit XML of `report` to `path`: over a JUnit file leakcli wrote, never over
     anything else (a link, a database, a foreign file) without `force`."""
-    from leakcli.errors import ExecutionError
-    from leakcli.jsonout import write_atomic
-    from leakcli.layout import guard_file
+    from leakcli.layout import guard_file, write_output
     from leakcli.report import verify_junit
 
     paths = Paths(root)
     path = Path.cwd() / path
     guard_file(path, paths.rel(path), ours=_is_our_junit(path), force=force)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(path, verify_junit(report))
-    except OSError as exc:
-        raise ExecutionError(f"cannot write the JUnit report: {exc.strerror}", file=paths.rel(path)) from None
+    write_output(paths.target, path, paths.rel(path), verify_junit(report), "the JUnit report")
 
 
 def _is_our_junit(path: Path) -> bool:
