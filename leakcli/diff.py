@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from leakcli import contracts
 from leakcli.errors import UsageError
-from leakcli.jsonout import closest, envelope
+from leakcli.jsonout import did_you_mean, envelope
 from leakcli.project import Paths
 from leakcli.sql import quote_ident
 
@@ -116,8 +116,7 @@ def diff_builds(req: DiffRequest) -> DiffResult:
         for name in req.models:
             if name not in tables["old"] | tables["new"]:
                 known = sorted(tables["old"] | tables["new"])
-                hint = closest(name, known)
-                raise UsageError(f"model '{name}' is in neither build" + (f"; did you mean '{hint}'?" if hint else ""))
+                raise UsageError(f"model '{name}' is in neither build{did_you_mean(name, known)}")
         priority = c.catalog.priority.model
         keys = ["action_scope", *c.catalog.segment.keys]  # what names an action: its rank is what moves
 

@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterable, Mapping
 
 from leakcli.errors import CycleError, UsageError
-from leakcli.jsonout import closest
+from leakcli.jsonout import did_you_mean
 
 
 def topological_order(nodes: Iterable[str], parents: Mapping[str, Iterable[str]]) -> list[str]:
@@ -108,9 +108,7 @@ def _atom(raw: str, nodes: list[str], parents: Mapping[str, Iterable[str]],
     m = ATOM.match(raw)
     names = [n for n in nodes if m and fnmatch.fnmatchcase(n, m.group("name"))] if m else []
     if not names:
-        close = closest(raw.strip("+@0123456789"), nodes)
-        hint = f"; did you mean '{close}'?" if close else ""
-        raise UsageError(f"{option} '{raw}' matches no model{hint}")
+        raise UsageError(f"{option} '{raw}' matches no model{did_you_mean(raw.strip('+@0123456789'), nodes)}")
     assert m is not None
     found: set[str] = set()
     for name in names:

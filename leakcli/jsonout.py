@@ -40,6 +40,12 @@ def closest(name: str, options: list[str], cutoff: float = 0.6) -> str | None:
     return found[0] if found else None
 
 
+def did_you_mean(name: str, options: list[str]) -> str:
+    """"; did you mean 'x'?" for the end of an error line, or "" when nothing is close."""
+    close = closest(name, options)
+    return f"; did you mean '{close}'?" if close else ""
+
+
 def read_json_file(path: Path, limit: int = 10_000_000) -> object:
     """The JSON document in `path` (its first `limit` bytes), or None when it is not one."""
     import json

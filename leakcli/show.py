@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from leakcli.errors import UsageError
-from leakcli.jsonout import closest, envelope
+from leakcli.jsonout import did_you_mean, envelope
 from leakcli.project import Paths
 
 
@@ -50,12 +50,12 @@ def show_rows(req: ShowRequest) -> Shown:
         lockdown(con)
         tables = sorted(user_tables(con))
         if req.model not in tables:
-            raise UsageError(f"model '{req.model}' is not built{_hint(req.model, tables)}", file=shown)
+            raise UsageError(f"model '{req.model}' is not built{did_you_mean(req.model, tables)}", file=shown)
         relation = quote_ident(req.model)
         every = [name for name, _ in describe(con, f"select * from {relation}")]
         for col in req.columns:
             if col not in every:
-                raise UsageError(f"--columns: '{req.model}' has no column '{col}'{_hint(col, every)}")
+                raise UsageError(f"--columns: '{req.model}' has no column '{col}'{did_you_mean(col, every)}")
         chosen = list(req.columns) or every
         sql = f"select {', '.join(quote_ident(c) for c in chosen)} from {relation}"
         for option, clause, text in (("--where", "where", req.where), ("--order-by", "order by", req.order_by)):
@@ -74,8 +74,3 @@ def show_rows(req: ShowRequest) -> Shown:
     finally:
         con.close()
     return Shown(req.model, chosen, types, [list(r.values()) for r in records])
-
-
-def _hint(name: str, options: list[str]) -> str:
-    close = closest(name, options)
-    return f"; did you mean '{close}'?" if close else ""
