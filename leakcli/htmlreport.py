@@ -108,7 +108,7 @@ def gather(c: Contracts, paths: Paths) -> dict[str, object]:
     finally:
         con.close()
     data["dag"] = _dag(c)
-    data["tests"] = _tests(paths)
+    data["tests"] = _tests(c, paths)
     data["build"] = _build(paths, built)
     return data
 
@@ -180,12 +180,12 @@ def _dag(c: Contracts) -> dict[str, object]:
     return {"nodes": nodes, "edges": edges}
 
 
-def _tests(paths: Paths) -> dict[str, object]:
+def _tests(c: Contracts, paths: Paths) -> dict[str, object]:
     """The acceptance tests on the published build (as `leakcli verify` runs them)."""
     from leakcli.verify import VerifyRequest, verify
 
     try:
-        report = verify(VerifyRequest(paths.root))
+        report = verify(VerifyRequest(paths.root), c)
     except LeakError as exc:
         return {"summary": {"total": 0}, "results": [], "error": exc.one_line()}
     return {"summary": report.summary,

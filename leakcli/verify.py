@@ -303,10 +303,11 @@ def run_tests(runner: Runner, tests: list[AcceptanceTest]) -> list[CheckResult]:
     return results
 
 
-def verify(req: VerifyRequest) -> VerifyReport:
+def verify(req: VerifyRequest, c: Contracts | None = None) -> VerifyReport:
+    """`c`: the project's contracts when the caller loaded them already (they are parsed once a command)."""
     from leakcli.engine import connect, lockdown
 
-    c = contracts.load(req.root)
+    c = c or contracts.load(req.root)
     paths = Paths(req.root)
     if not paths.database.exists():
         raise UsageError("nothing is built yet: run `leakcli apply` first",

@@ -221,7 +221,7 @@ def test_json_errors_carry_every_problem(project, leak):
     assert blocking["code"] == "missing_file" and blocking["severity"] == "blocking"
 
 
-@pytest.mark.parametrize("command", [["plan"], ["apply"], ["verify"]])
+@pytest.mark.parametrize("command", [["plan"], ["apply"], ["verify"], ["report"]])
 def test_contracts_are_parsed_once_per_command(project, leak, monkeypatch, command):
     from collections import Counter
 
