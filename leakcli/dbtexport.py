@@ -114,11 +114,11 @@ def _data_dir(req: ExportRequest, c: Contracts, paths: Paths) -> Path:
         from leakcli.engine import DamagedDatabase
 
         try:
-            metas = [m for m in state.read_state(paths.database).values() if m is not None]
+            meta = state.built_from(state.read_state(paths.database), c.ir.final_models)
         except DamagedDatabase:
-            metas = []
-        if metas:
-            return (req.root / metas[0].dataset.path).resolve()
+            meta = None
+        if meta is not None:
+            return (req.root / meta.dataset.path).resolve()
     files = [c.tables[t].file for t in c.tables if c.tables[t].required]
     return resolve_data(req.root, req.data_dir, files).path.resolve()
 

@@ -109,7 +109,7 @@ def gather(c: Contracts, paths: Paths) -> dict[str, object]:
         con.close()
     data["dag"] = _dag(c)
     data["tests"] = _tests(c, paths)
-    data["build"] = _build(paths, built)
+    data["build"] = _build(c, paths, built)
     return data
 
 
@@ -194,7 +194,7 @@ def _tests(c: Contracts, paths: Paths) -> dict[str, object]:
                         for r in report.results]}
 
 
-def _build(paths: Paths, built: dict[str, str | None]) -> dict[str, object]:
+def _build(c: Contracts, paths: Paths, built: dict[str, str | None]) -> dict[str, object]:
     from importlib.metadata import version
 
     import duckdb
@@ -202,7 +202,7 @@ def _build(paths: Paths, built: dict[str, str | None]) -> dict[str, object]:
     from leakcli import state
 
     metas = {name: state.decode(comment) for name, comment in built.items()}
-    meta = next((m for m in metas.values() if m is not None), None)
+    meta = state.built_from(metas, c.ir.final_models)
     current = (paths.target / "current").resolve()
     return {"id": current.name if current.is_dir() else None,
             "built_at": max((m.built_at for m in metas.values() if m is not None), default=None),

@@ -35,6 +35,11 @@ def decode(comment: str | None) -> BuildMeta | None:
         return None
 
 
+def built_from(built: dict[str, BuildMeta | None], models: list[str]) -> BuildMeta | None:
+    """The metadata of the first of `models` that leakcli built: what the answer was made from."""
+    return next((meta for name in models if (meta := built.get(name)) is not None), None)
+
+
 def read_state(database: Path, shown: str | None = None) -> dict[str, BuildMeta | None]:
     """The tables of the built database and their metadata; empty when nothing was built. A database
     that cannot be read is a DamagedDatabase error."""

@@ -23,7 +23,7 @@ from leakcli.sql import quote_ident, select_problem, sql_literal
 if TYPE_CHECKING:
     from duckdb import DuckDBPyConnection
 
-    from leakcli.model import AcceptanceTest, BuildMeta, Dataset
+    from leakcli.model import AcceptanceTest
 
 SAMPLE_ROWS = 5
 
@@ -313,7 +313,8 @@ def verify(req: VerifyRequest, c: Contracts | None = None) -> VerifyReport:
         raise UsageError("nothing is built yet: run `leakcli apply` first",
                          file=paths.rel(paths.database))
     built = state.read_state(paths.database, paths.rel(paths.database))
-    dataset = _dataset(built, c)
+    meta = state.built_from(built, c.ir.final_models)
+    dataset = meta.dataset if meta else None
     if req.data_dir is not None and not req.data_dir.strip():
         raise UsageError("--data-dir is empty", hint="name the folder of the Maven CSVs, or leave the option out")
     data_dir = Path(req.data_dir).resolve() if req.data_dir else Path(dataset.path if dataset else "")
@@ -327,11 +328,3 @@ def verify(req: VerifyRequest, c: Contracts | None = None) -> VerifyReport:
         con.close()
     return VerifyReport(results=results, dataset={**(dataset.to_dict() if dataset else {}), "path": str(data_dir)},
                         database=paths.rel(paths.database))
-
-
-def _dataset(built: dict[str, BuildMeta | None], c: Contracts) -> Dataset | None:
-    for name in c.ir.final_models:
-        meta = built.get(name)
-        if meta is not None:
-            return meta.dataset
-    return None
