@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from leakcli import contracts
+from leakcli.engine import count_rows, one_row, rows_as_dicts
 from leakcli.errors import UsageError
 from leakcli.jsonout import did_you_mean, envelope
 from leakcli.project import Paths
@@ -163,27 +164,16 @@ def _columns(con: DuckDBPyConnection, alias: str, table: str) -> dict[str, str]:
     return {str(n): str(t) for n, t in rows}
 
 
-def _count(con: DuckDBPyConnection, sql: str) -> int:
-    row = con.execute(sql).fetchone()
-    return int(row[0]) if row else 0
-
-
-def _records(con: DuckDBPyConnection, sql: str) -> list[dict[str, object]]:
-    from leakcli.engine import rows_as_dicts
-
-    return rows_as_dicts(con, sql)
-
-
 def _diff_model(con: DuckDBPyConnection, name: str, grain: list[str], tables: dict[str, set[str]],
                 samples: int) -> ModelDiff:
     o, n = f"old.main.{quote_ident(name)}", f"new.main.{quote_ident(name)}"
     if name not in tables["old"] or name not in tables["new"]:
         side = "new" if name in tables["new"] else "old"
-        rows = _count(con, f"select count(*) from {n if side == 'new' else o}")
+        rows = count_rows(con, n if side == "new" else o)
         return ModelDiff(name, grain, 0 if side == "new" else rows, rows if side == "new" else 0,
                          status="added" if side == "new" else "removed")
     old_cols, new_cols = _columns(con, "old", name), _columns(con, "new", name)
-    d = ModelDiff(name, grain, _count(con, f"select count(*) from {o}"), _count(con, f"select count(*) from {n}"),
+    d = ModelDiff(name, grain, count_rows(con, o), count_rows(con, n),
                   columns_added=[c for c in new_cols if c not in old_cols],
                   columns_removed=[c for c in old_cols if c not in new_cols])
     missing = [k for k in grain if k not in old_cols or k not in new_cols]
@@ -194,18 +184,22 @@ def _diff_model(con: DuckDBPyConnection, name: str, grain: list[str], tables: di
     on = " and ".join(f"o.{quote_ident(k)} is not distinct from n.{quote_ident(k)}" for k in grain)
     for side, a, b in (("added", n, o), ("removed", o, n)):
         only = f"select {keys} from {a} except all select {keys} from {b}"
-        setattr(d, side, _count(con, f"select count(*) from ({only})"))
-        setattr(d, f"samples_{side}", _records(con, f"{only} order by all limit {int(samples)}"))
+        setattr(d, side, count_rows(con, f"({only})"))
+        setattr(d, f"samples_{side}", rows_as_dicts(con, f"{only} order by all limit {int(samples)}"))
     joined = f"from {o} o join {n} n on {on}"
     compared = [c for c in old_cols if c in new_cols and c not in grain]
     differs = {c: _differs(c, old_cols[c], new_cols[c]) for c in compared}
-    if differs:
-        d.changed = _count(con, f"select count(*) {joined} where " + " or ".join(differs.values()))
-    for col, cond in differs.items():
-        rows = _count(con, f"select count(*) {joined} where {cond}")
+    if not differs:
+        return d
+    # one pass over the join: rows changed at all, then per column
+    counts = one_row(con, f"select count(*) filter (where {' or '.join(differs.values())}), "
+                          + ", ".join(f"count(*) filter (where {cond})" for cond in differs.values()) + f" {joined}")
+    d.changed = int(str(counts[0]))
+    for (col, cond), found in zip(differs.items(), counts[1:], strict=True):
+        rows = int(str(found))
         if rows:
             picked = ", ".join(f"o.{quote_ident(k)}" for k in grain)
-            sample = _records(con, f"select {picked}, o.{quote_ident(col)} as old, n.{quote_ident(col)} as new "
+            sample = rows_as_dicts(con, f"select {picked}, o.{quote_ident(col)} as old, n.{quote_ident(col)} as new "
                                    f"{joined} where {cond} order by {picked} limit {int(samples)}")
             d.column_changes.append(ColumnChange(col, rows, [
                 {"key": {k: s[k] for k in grain}, "old": s["old"], "new": s["new"]} for s in sample]))
@@ -224,7 +218,7 @@ def _moves(con: DuckDBPyConnection, model: str, keys: list[str]) -> list[RankMov
     cols = ", ".join(quote_ident(k) for k in keys)
     rows: dict[tuple[object, ...], dict[str, dict[str, object]]] = {}
     for alias in ("old", "new"):
-        for r in _records(con, f"select {cols}, priority_rank, gap_usd from {alias}.main.{quote_ident(model)}"):
+        for r in rows_as_dicts(con, f"select {cols}, priority_rank, gap_usd from {alias}.main.{quote_ident(model)}"):
             key = tuple(r[k] for k in keys)
             rows.setdefault(key, {})[alias] = r
     moves = []

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from leakcli import contracts
+from leakcli.engine import rows_as_dicts
 from leakcli.errors import LeakError, UsageError
 from leakcli.jsonout import envelope
 from leakcli.project import Paths
@@ -96,7 +97,7 @@ def gather(c: Contracts, paths: Paths) -> dict[str, object]:
                 raise UsageError(f"the published build has no '{name}': run `leakcli apply` first",
                                  file=paths.rel(paths.database))
         keys = list(c.catalog.segment.keys)
-        actions = _rows(con, f"select * from {quote_ident(priority)} order by priority_rank")
+        actions = rows_as_dicts(con, f"select * from {quote_ident(priority)} order by priority_rank")
         data: dict[str, object] = {
             "keys": keys,
             "all_label": c.catalog.priority.all_label,
@@ -120,24 +121,18 @@ def _summary_model(c: Contracts) -> str:
     raise UsageError("the stage IR names no summary mart beside the priority mart", file=c.ir_path)
 
 
-def _rows(con: DuckDBPyConnection, sql: str, params: dict[str, object] | None = None) -> list[dict[str, object]]:
-    from leakcli.engine import rows_as_dicts
-
-    return rows_as_dicts(con, sql, params)
-
-
 def _heatmap(con: DuckDBPyConnection, summary: str, keys: list[str], actions: list[dict[str, object]],
              month: str) -> dict[str, object]:
     """segment_gap_usd by month for the segment actions of the priority list, in rank order."""
     segments = [a for a in actions if a["action_scope"] == "segment"][:HEATMAP_ROWS]
     labels = [" / ".join(str(a[k]) for k in keys) for a in segments]
-    months = [str(r["m"]) for r in _rows(con, f"select distinct {quote_ident(month)} as m from "
+    months = [str(r["m"]) for r in rows_as_dicts(con, f"select distinct {quote_ident(month)} as m from "
                                                f"{quote_ident(summary)} order by 1")]
     cells = []
     match = " and ".join(f"{quote_ident(k)} = ${k}" for k in keys)
     for i, a in enumerate(segments):
-        for r in _rows(con, f"select {quote_ident(month)} as m, segment_gap_usd as gap from {quote_ident(summary)} "
-                            f"where {match} order by 1", {k: a[k] for k in keys}):
+        for r in rows_as_dicts(con, f"select {quote_ident(month)} as m, segment_gap_usd as gap "
+                                    f"from {quote_ident(summary)} where {match} order by 1", {k: a[k] for k in keys}):
             cells.append([months.index(str(r["m"])), i, round(float(str(r["gap"])), 2)])
     return {"months": months, "segments": labels, "cells": cells}
 
@@ -147,7 +142,7 @@ def _trend(con: DuckDBPyConnection, summary: str, keys: list[str], action: dict[
     """The action's monthly conversion and net revenue per session, its device's and the site's."""
     chosen = [k for k in keys if action[k] != all_label]
     match = " and ".join(f"{quote_ident(k)} = ${k}" for k in chosen) or "true"
-    rows = _rows(con, f"""
+    rows = rows_as_dicts(con, f"""
         select {quote_ident(month)} as month,
                sum(orders) / nullif(sum(sessions), 0) as conversion_rate,
                sum(net_revenue_usd) / nullif(sum(sessions), 0) as net_revenue_per_session_usd,
