@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from leakcli import contracts, runresults
-from leakcli.build import BUILD_ACTIONS, ModelResult, Outcome, Progress, write_build
+from leakcli.build import BUILD_ACTIONS, ModelResult, Progress, write_build
 from leakcli.errors import (
     AuditFailure,
     BlockingAmbiguity,
@@ -160,7 +160,7 @@ def _apply(req: ApplyRequest, paths: Paths, inv: Invocation) -> ApplyResult:
     with build_lock(paths.lock, "apply"):
         layout.prepare(force=req.force)
         if any(m.action in BUILD_ACTIONS for m in plan.models):
-            inv.results = _write_and_publish(req, plan, checks, c, paths, layout, inv)
+            _write_and_publish(req, plan, checks, c, paths, layout, inv)
         else:  # nothing to build: the published build stays as it is, its own run results included
             rows = published_rows(paths, [m.name for m in plan.models if m.action == "unchanged"])
             inv.results = [ModelResult(m.name, m.action, "unchanged" if m.action == "unchanged" else "skipped",
@@ -202,15 +202,15 @@ def _warn(req: ApplyRequest, questions: list[Question]) -> None:
 
 
 def _write_and_publish(req: ApplyRequest, plan: Plan, checks: DataChecks, c: contracts.Contracts, paths: Paths,
-                       layout: Layout, inv: Invocation) -> list[ModelResult]:
-    """Build, audit and publish; on any failure keep the attempt as target/rejected and re-raise."""
+                       layout: Layout, inv: Invocation) -> None:
+    """Build, audit and publish, recording into `inv`; on any failure keep the attempt as
+    target/rejected and re-raise."""
     previous = None if req.full_refresh else layout.build_of("current")
     build = layout.new_build()
     inv.build, inv.building = build.id, True
-    outcome = Outcome(inv.results, inv.audit)
     try:
         with _write_errors(paths):
-            write_build(plan, checks, c, paths, build, previous, outcome, req.progress,
+            write_build(plan, checks, c, paths, build, previous, inv, req.progress,
                         lambda questions: _warn(req, questions))
             runresults.write(build.run_results, inv.document("success"))
     except BaseException as exc:
@@ -228,7 +228,6 @@ def _write_and_publish(req: ApplyRequest, plan: Plan, checks: DataChecks, c: con
         raise
     with _write_errors(paths):
         layout.publish(build)
-    return outcome.results
 
 
 @contextlib.contextmanager

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from duckdb import DuckDBPyConnection
 
     from leakcli.plan import DataChecks
+    from leakcli.runresults import Invocation
     from leakcli.verify import CheckResult
 
 BUILD_ACTIONS = ("create", "rebuild")
@@ -54,19 +55,12 @@ class ModelResult:
     seconds: float
 
 
-@dataclass
-class Outcome:
-    """What the build did so far: kept when it fails, for run_results.json of the attempt."""
-
-    results: list[ModelResult]
-    audit: list[CheckResult]
-
-
 def write_build(plan: Plan, checks: DataChecks, c: Contracts, paths: Paths, build: Build, previous: Build | None,
-                outcome: Outcome, progress: Progress | None = None,
+                outcome: Invocation, progress: Progress | None = None,
                 warn: Callable[[list[Question]], None] | None = None) -> None:
     """Build every planned model into `build`; raise ExecutionError, DataError, BlockingAmbiguity or
-    AuditFailure."""
+    AuditFailure. `outcome` records each model and audit result as it comes, so a failed attempt still
+    says what it did."""
     from leakcli.engine import connect, lockdown
 
     _write_compiled(plan, build, previous)
@@ -193,7 +187,7 @@ def _check_selection(plan: Plan, previous: set[str]) -> None:
 
 
 def _run_models(con: DuckDBPyConnection, plan: Plan, c: Contracts, data_path: Path, kept: set[str],
-                progress: Progress | None, outcome: Outcome) -> None:
+                progress: Progress | None, outcome: Invocation) -> None:
     """Build each planned model in order; a model kept from the published build is already there."""
     from leakcli.engine import count_rows, describe, run_model
 
