@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from leakcli.contracts import pointer_of
+from leakcli.jsonout import read_json_file
 from leakcli.model import ContractChange
 
 if TYPE_CHECKING:
@@ -25,10 +26,7 @@ def snapshot(c: Contracts) -> str:
 def contract_changes(c: Contracts, published: Path) -> list[ContractChange] | None:
     """Changed values of every contract file against the published build's snapshot; None when
     there is no snapshot to compare with (nothing built yet, or an older build)."""
-    try:
-        old = json.loads(published.read_text("utf-8"))
-    except (OSError, ValueError):
-        return None
+    old = read_json_file(published)
     if not isinstance(old, dict):
         return None
     changes: list[ContractChange] = []
