@@ -57,11 +57,9 @@ class ReportResult:
 
 
 def is_report(path: Path) -> bool:
-    try:
-        with path.open("rb") as fh:
-            return GENERATOR.encode() in fh.read(4096)
-    except OSError:
-        return False
+    from leakcli.layout import head_holds
+
+    return head_holds(path, GENERATOR.encode())
 
 
 def write_report(req: ReportRequest) -> ReportResult:

@@ -75,6 +75,15 @@ def guard_folder(folder: Path, shown: str, *, force: bool) -> None:
                          file=shown)
 
 
+def head_holds(path: Path, marker: bytes, within: int = 4096) -> bool:
+    """`marker` is in the first `within` bytes of `path`: a text file leakcli wrote (for `guard_file`)."""
+    try:
+        with path.open("rb") as fh:
+            return marker in fh.read(within)
+    except OSError:
+        return False
+
+
 def guard_file(path: Path, shown: str, *, ours: bool, force: bool) -> None:
     """Refuse (exit 2) to write over a symlink, a folder, a database, or a file leakcli did not write."""
     if path.is_symlink():

@@ -277,11 +277,9 @@ def save_junit(report: VerifyReport, path: Path, root: Path, *, force: bool = Fa
 
 
 def _is_our_junit(path: Path) -> bool:
-    try:
-        head = path.read_bytes()[:300]
-    except OSError:
-        return False
-    return b'<testsuites name="leakcli"' in head
+    from leakcli.layout import head_holds
+
+    return head_holds(path, b'<testsuites name="leakcli"', within=300)
 
 
 def run_tests(runner: Runner, tests: list[AcceptanceTest]) -> list[CheckResult]:
