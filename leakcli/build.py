@@ -78,6 +78,9 @@ def write_build(plan: Plan, checks: DataChecks, c: Contracts, paths: Paths, buil
         con.execute("set checkpoint_on_detach = 'DISABLED'")  # the loaded sources are never checkpointed
         con.execute("attach $path as sources", {"path": str(build.path / SOURCES_FILE)})
         loaded = _load_and_check(con, plan, checks, c, paths, data_path, warn)
+        # A table's rows have no order but its SQL's ORDER BY (kept even so): DuckDB then writes each
+        # model in parallel, straight to the file, and reads of the marts name their order (grain).
+        con.execute("set preserve_insertion_order = false")
         lockdown(con, [data_path, build.path])
         _run_models(con, plan, c, data_path, kept, progress, outcome)
         with phase("auditing the build"):
@@ -247,6 +250,11 @@ def _audit(con: DuckDBPyConnection, c: Contracts, paths: Paths, data_dir: Path, 
     return results
 
 
+def grain_order(c: Contracts, model: str) -> str:
+    """An ORDER BY list of a model's grain: the order its rows are read in."""
+    return ", ".join(quote_ident(k) for k in c.models[model].grain)
+
+
 def _export(con: DuckDBPyConnection, c: Contracts, build: Build) -> None:
     """Both marts as CSV and Parquet, into the build."""
     from leakcli.engine import user_tables
@@ -255,5 +263,6 @@ def _export(con: DuckDBPyConnection, c: Contracts, build: Build) -> None:
     built = user_tables(con)
     for name in (m for m in c.ir.final_models if m in built):
         for options, suffix in (("format csv, header true", "csv"), ("format parquet", "parquet")):
-            con.execute(f"copy (select * from {quote_ident(name)}) to $path ({options})",
+            con.execute(f"copy (select * from {quote_ident(name)} order by {grain_order(c, name)}) "
+                        f"to $path ({options})",
                         {"path": str(build.exports / f"{name}.{suffix}")})
