@@ -12,8 +12,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from leakcli import contracts, runresults
-from leakcli.build import BUILD_ACTIONS, ModelResult, Progress, write_build
+from leakcli import contracts, runresults, state
+from leakcli.build import BUILD_ACTIONS, ModelResult, Progress, grain_order, write_build
 from leakcli.errors import (
     AuditFailure,
     BlockingAmbiguity,
@@ -171,7 +171,7 @@ def _apply(req: ApplyRequest, paths: Paths, inv: Invocation) -> ApplyResult:
                        database=paths.rel(paths.database),
                        artifacts=[paths.rel(paths.target / n) for n in ("leakcli.duckdb", "compiled", "exports",
                                                                         "run_results.json")],
-                       top_actions=top_rows(paths, c.catalog.priority.model, c.catalog.thresholds.top_actions),
+                       top_actions=top_rows(paths, c),
                        priority_model=c.catalog.priority.model, segment_keys=list(c.catalog.segment.keys))
 
 
@@ -250,6 +250,9 @@ def published_rows(paths: Paths, models: list[str]) -> dict[str, int]:
 
     if not models or not paths.database.exists():
         return {}
+    summary = state.read_summary(paths.database)
+    if summary is not None:
+        return {m: summary.rows[m] for m in models if m in summary.rows}
     con = connect(paths.database, read_only=True, shown=paths.rel(paths.database))
     try:
         built = user_tables(con)
@@ -258,15 +261,22 @@ def published_rows(paths: Paths, models: list[str]) -> dict[str, int]:
         con.close()
 
 
-def top_rows(paths: Paths, model: str, limit: int) -> list[dict[str, object]]:
-    """The first rows of a built model, as JSON-ready dicts (empty when it was not built)."""
+def top_rows(paths: Paths, c: contracts.Contracts) -> list[dict[str, object]]:
+    """The first rows of the priority model in grain order, as JSON-ready dicts (none when it was
+    not built)."""
     from leakcli.engine import connect, rows_as_dicts, user_tables
 
+    model, limit = c.catalog.priority.model, c.catalog.thresholds.top_actions
+    summary = state.read_summary(paths.database)
+    if summary is not None and (model not in summary.tables or (model in summary.head
+                                                                and limit <= summary.head_limit)):
+        return summary.head.get(model, [])[:limit]
     con = connect(paths.database, read_only=True, shown=paths.rel(paths.database))
     try:
         if model not in user_tables(con):
             return []
-        return rows_as_dicts(con, f"select * from {quote_ident(model)} limit $n", {"n": limit})
+        return rows_as_dicts(con, f"select * from {quote_ident(model)} order by {grain_order(c, model)} limit $n",
+                             {"n": limit})
     finally:
         con.close()
 

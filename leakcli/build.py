@@ -90,12 +90,14 @@ def write_build(plan: Plan, checks: DataChecks, c: Contracts, paths: Paths, buil
             raise AuditFailure(failed)
         with phase("exporting and writing the build"):
             _export(con, c, build)
+            summary = _summary(con, c, outcome)
             con.execute("detach sources")
             con.execute("checkpoint")
     finally:
         con.close()
         for leftover in build.path.glob(SOURCES_FILE + "*"):
             leftover.unlink()
+    state.write_summary(build.database, summary)
 
 
 def _tables_of(previous: Build | None, paths: Paths) -> set[str]:
@@ -248,6 +250,17 @@ def _audit(con: DuckDBPyConnection, c: Contracts, paths: Paths, data_dir: Path, 
     checks.cache.doc.queries = {k: known.values[k] for k in known.used if k in known.values}
     checks.cache.write()
     return results
+
+
+def _summary(con: DuckDBPyConnection, c: Contracts, outcome: Invocation) -> state.Summary:
+    from leakcli.engine import rows_as_dicts, user_tables
+
+    tables = user_tables(con)
+    rows = {r.name: r.rows for r in outcome.results if r.rows is not None and r.name in tables}
+    model, limit = c.catalog.priority.model, c.catalog.thresholds.top_actions
+    head = {model: rows_as_dicts(con, f"select * from {quote_ident(model)} order by {grain_order(c, model)} "
+                                      "limit $n", {"n": limit})} if model in tables else {}
+    return state.Summary(tables, rows, head, limit)
 
 
 def grain_order(c: Contracts, model: str) -> str:

@@ -41,7 +41,9 @@ class CacheDoc(BaseModel):
     written_ns: int = 0
     files: dict[str, Entry] = {}
     queries: dict[str, object] = {}  # results of acceptance-test queries of source files alone
+    engine: str = ""  # the DuckDB version whose parser made clean_sql and sql_digests
     clean_sql: list[str] = []  # sha256 of the SQL found to be one clean SELECT
+    sql_digests: dict[str, str] = {}  # sha256 of SQL text -> what it means (sql.sql_digest)
     bound: str = ""  # key of the last set of models that bound cleanly against their declared inputs
 
 
@@ -72,7 +74,9 @@ class SourceCache:
         except (OSError, ValidationError):
             doc = CacheDoc()
         doc = doc if doc.version == VERSION else CacheDoc()
-        sql.PASSED.update(doc.clean_sql)
+        if doc.engine == _engine():
+            sql.PASSED.update(doc.clean_sql)
+            sql.DIGESTS.update(doc.sql_digests)
         return cls(target, doc)
 
     def lookup(self, table: str, identity: tuple[int, ...]) -> Entry | None:
@@ -103,12 +107,20 @@ class SourceCache:
         from leakcli.jsonout import write_atomic
 
         self.doc.written_ns = time.time_ns()
+        self.doc.engine = _engine()
         self.doc.clean_sql = sorted(sql.SEEN)
+        self.doc.sql_digests = dict(sorted(sql.DIGESTS_SEEN.items()))
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             write_atomic(self.path, self.doc.model_dump_json())
         except OSError:
             pass
+
+
+def _engine() -> str:
+    import duckdb
+
+    return str(duckdb.__version__)
 
 
 class _Known:

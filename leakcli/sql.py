@@ -32,6 +32,8 @@ def source_relation(source: str, table: str) -> str:
 
 PASSED: set[str] = set()  # sha256 of SQL found to be one clean SELECT (kept across commands by cache.py)
 SEEN: set[str] = set()  # of those, the ones this command met (what the cache keeps next time)
+DIGESTS: dict[str, str] = {}  # sha256 of SQL text -> its sql_digest (kept across commands by cache.py)
+DIGESTS_SEEN: dict[str, str] = {}  # of those, the ones this command met
 
 
 def select_problem(sql: str) -> str | None:
@@ -83,6 +85,15 @@ def _select_problem(sql: str) -> str | None:
 def sql_digest(sql: str) -> str:
     """The sha256 of what `sql` means, by DuckDB's parse tree: comments, whitespace and layout do
     not change it (the fingerprint of a model, so such an edit rebuilds nothing)."""
+    import hashlib
+
+    key = hashlib.sha256(sql.encode()).hexdigest()
+    digest = DIGESTS.get(key) or _sql_digest(sql)
+    DIGESTS[key] = DIGESTS_SEEN[key] = digest
+    return digest
+
+
+def _sql_digest(sql: str) -> str:
     import hashlib
     import json
 

@@ -1,12 +1,18 @@
 """What the last build left: per-model metadata stored as the comment of each table.
 
 Keeping the metadata inside the database file makes it part of the same atomic swap as the data,
-so it can never disagree with the tables it describes.
+so it can never disagree with the tables it describes. A build also leaves a summary beside its
+database (`state.json`: the tables and their comments, row counts, the first rows of the priority
+model), written after the database was closed and keyed by the file's identity (size, mtime_ns,
+inode, device): while that identity holds, plan and a no-op apply read the summary and open no
+database; any write to the file, or a WAL beside it, sends them back to the database itself.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -14,6 +20,7 @@ if TYPE_CHECKING:
     from leakcli.model import BuildMeta
 
 META_KEY = "leakcli"
+SUMMARY = "state.json"
 
 
 def encode(meta: BuildMeta) -> str:
@@ -40,11 +47,52 @@ def built_from(built: dict[str, BuildMeta | None], models: list[str]) -> BuildMe
     return next((meta for name in models if (meta := built.get(name)) is not None), None)
 
 
+def identity(path: Path) -> list[int]:
+    st = path.stat()
+    return [st.st_size, st.st_mtime_ns, st.st_ino, st.st_dev]
+
+
+@dataclass
+class Summary:
+    """What a closed build database holds, as far as plan and apply ask."""
+
+    tables: dict[str, str | None]  # name -> comment
+    rows: dict[str, int]
+    head: dict[str, list[dict[str, object]]] = field(default_factory=dict)  # model -> its first rows
+    head_limit: int = 0
+
+
+def write_summary(database: Path, summary: Summary) -> None:
+    """Call after the database is closed for good; best effort (without it, readers open the file)."""
+    from leakcli.jsonout import write_atomic
+
+    with contextlib.suppress(OSError, ValueError):
+        doc = {"identity": identity(database), **asdict(summary)}
+        write_atomic(database.parent / SUMMARY, json.dumps(doc, sort_keys=True, allow_nan=False))
+
+
+def read_summary(database: Path) -> Summary | None:
+    """The summary of `database` while the file is exactly as its build closed it; else None."""
+    real = database.resolve()
+    if real.with_name(real.name + ".wal").exists():
+        return None
+    try:
+        doc = json.loads((real.parent / SUMMARY).read_text("utf-8"))
+        if not isinstance(doc, dict) or doc.pop("identity", None) != identity(real):
+            return None
+        return Summary(**doc)
+    except (OSError, ValueError, TypeError):
+        return None
+
+
 def read_state(database: Path, shown: str | None = None) -> dict[str, BuildMeta | None]:
     """The tables of the built database and their metadata; empty when nothing was built. A database
     that cannot be read is a DamagedDatabase error."""
     if not database.exists():
         return {}
+    summary = read_summary(database)
+    if summary is not None:
+        return {name: decode(comment) for name, comment in summary.tables.items()}
     import duckdb
 
     from leakcli.engine import DamagedDatabase, connect, user_tables

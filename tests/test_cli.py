@@ -501,3 +501,20 @@ def test_the_readme_ci_example_runs(project, tmp_path):
     assert (project.root / "target/junit.xml").read_text().count("<testcase ") == 14
     assert json.loads((project.root / "target/run_results.json").read_text())["status"] == "success"
     assert all(Path(project.root, p.strip()).exists() for p in job["steps"][-1]["with"]["path"].splitlines())
+
+
+def test_the_program_exits_with_the_documented_code_and_survives_a_closed_pipe(project):
+    """`python -m leakcli` leaves through os._exit once its output is flushed."""
+    import subprocess
+    import sys
+
+    bad = subprocess.run([sys.executable, "-m", "leakcli", "nosuch"], cwd=project.root, capture_output=True,
+                         text=True)
+    assert bad.returncode == 2 and bad.stdout == ""
+    assert bad.stderr.startswith("leakcli: error: ") and "No such command 'nosuch'" in bad.stderr
+    plan = subprocess.run([sys.executable, "-m", "leakcli", "plan", "--json"], cwd=project.root,
+                          capture_output=True, text=True)
+    assert plan.returncode == 0 and json.loads(plan.stdout)["schema_version"] == 1
+    piped = subprocess.run(f"'{sys.executable}' -m leakcli plan | head -1", shell=True, cwd=project.root,
+                           capture_output=True, text=True)
+    assert piped.stdout.startswith("Read ") and "Traceback" not in piped.stderr and "Error" not in piped.stderr

@@ -473,3 +473,56 @@ def test_models_that_bound_cleanly_are_not_bound_again(project, leak, monkeypatc
     project.edit_text("templates/stg__orders.sql", "    price_usd,\n", "    price_usd as price,\n")
     out = leak("plan", "--json")
     assert len(calls) >= 1 and any(a["code"] == "contract_mismatch" for a in out.json()["ambiguities"])
+
+
+def test_after_apply_plan_and_a_no_op_apply_open_no_database_and_parse_no_sql(project, leak, monkeypatch):
+    """The build's summary (state.json) and the cache's SQL digests stand in for the database and the
+    parser while the files they describe are unchanged; a write to the database, or a cache of another
+    DuckDB version, sends leakcli back to the files themselves."""
+    import duckdb
+
+    from leakcli import engine, sql
+
+    first = leak("apply", "--json").json()
+    assert (project.root / "target/current/state.json").is_file()
+    for name in ("PASSED", "DIGESTS"):  # as a new process starts: only the cache knows the SQL
+        monkeypatch.setattr(sql, name, type(getattr(sql, name))())
+    opened, parsed = [], []
+    real_connect, real_digest, real_problem = engine.connect, sql._sql_digest, sql._select_problem
+    monkeypatch.setattr(engine, "connect", lambda *a, **k: opened.append(a) or real_connect(*a, **k))
+    monkeypatch.setattr(sql, "_sql_digest", lambda s: parsed.append(s) or real_digest(s))
+    monkeypatch.setattr(sql, "_select_problem", lambda s: parsed.append(s) or real_problem(s))
+
+    plan = leak("plan", "--json").json()
+    assert {m["action"] for m in plan["models"]} == {"unchanged"}
+    again = leak("apply", "--json").json()
+    assert opened == [] and parsed == []
+    assert again["top_actions"] == first["top_actions"] and len(first["top_actions"]) > 0
+    assert ([(r["model"], r["rows"]) for r in again["results"]]
+            == [(r["model"], r["rows"]) for r in first["results"]])
+
+    con = duckdb.connect(str(project.db))  # someone edits the published database by hand
+    con.execute('comment on table "mart__priority_actions" is null')
+    con.close()
+    steps = {m["name"]: m for m in leak("plan", "--json").json()["models"]}
+    assert opened != [] and steps["mart__priority_actions"]["action"] == "rebuild"
+    assert "carries no leakcli metadata" in steps["mart__priority_actions"]["reason"]
+
+    project.edit_json("target/.cache/sources.json", lambda doc: doc.update(engine="0.0.1"))
+    for name in ("PASSED", "DIGESTS"):
+        monkeypatch.setattr(sql, name, type(getattr(sql, name))())
+    assert leak("plan").exit_code == 0 and len(parsed) >= 9  # another DuckDB's parse is not trusted
+
+
+def test_exports_hold_the_marts_in_grain_order(project, leak):
+    import csv
+
+    assert leak("apply").exit_code == 0
+    registry = {m["name"]: m for m in project.read_json("contracts/model-registry.json")["models"]}
+    for mart in ("mart__core_leak_summary", "mart__priority_actions"):
+        grain = registry[mart]["grain"]
+        with (project.root / f"target/exports/{mart}.csv").open() as fh:
+            exported = [tuple(row[k] for k in grain) for row in csv.DictReader(fh)]
+        cols = ", ".join(f'coalesce("{k}"::varchar, \'\')' for k in grain)
+        ordered = project.query(f'select {cols} from "{mart}" order by {", ".join(grain)}')
+        assert len(exported) > 1 and exported == ordered
