@@ -44,6 +44,7 @@ class CacheDoc(BaseModel):
     engine: str = ""  # the DuckDB version whose parser made clean_sql and sql_digests
     clean_sql: list[str] = []  # sha256 of the SQL found to be one clean SELECT
     sql_digests: dict[str, str] = {}  # sha256 of SQL text -> what it means (sql.sql_digest)
+    rendered: dict[str, dict[str, object]] = {}  # templates rendered before (render.RENDERED)
     bound: str = ""  # key of the last set of models that bound cleanly against their declared inputs
 
 
@@ -67,13 +68,14 @@ class SourceCache:
     def read(cls, target: Path) -> SourceCache:
         """The cache under `target`; an unreadable or foreign one counts as empty."""
         path = target / CACHE_FILE
-        from leakcli import sql
+        from leakcli import render, sql
 
         try:
             doc = CacheDoc.model_validate_json(path.read_bytes()) if path.is_file() else CacheDoc()
         except (OSError, ValidationError):
             doc = CacheDoc()
         doc = doc if doc.version == VERSION else CacheDoc()
+        render.RENDERED.update(doc.rendered)
         if doc.engine == _engine():
             sql.PASSED.update(doc.clean_sql)
             sql.DIGESTS.update(doc.sql_digests)
@@ -103,13 +105,14 @@ class SourceCache:
 
     def write(self) -> None:
         """Best effort: a cache that cannot be written only costs time."""
-        from leakcli import sql
+        from leakcli import render, sql
         from leakcli.jsonout import write_atomic
 
         self.doc.written_ns = time.time_ns()
         self.doc.engine = _engine()
         self.doc.clean_sql = sorted(sql.SEEN)
         self.doc.sql_digests = dict(sorted(sql.DIGESTS_SEEN.items()))
+        self.doc.rendered = dict(sorted(render.RENDERED_SEEN.items()))
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             write_atomic(self.path, self.doc.model_dump_json())

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, TypeVar
 
 from leakcli import sandbox
@@ -45,6 +46,23 @@ class Rendered:
     text_sha256: str = ""  # of the template as read
 
 
+RENDERED: dict[str, dict[str, object]] = {}  # render key -> a Rendered's fields (kept across commands by cache.py)
+RENDERED_SEEN: dict[str, dict[str, object]] = {}  # of those, the ones this command met
+
+
+@functools.cache
+def _code_digest() -> str:
+    """What rendering is made of on leakcli's side: this module, the sandbox and the SQL quoting."""
+    from pathlib import Path
+
+    from leakcli import sql
+
+    digest = hashlib.sha256()
+    for module in (__file__, sandbox.__file__, sql.__file__):
+        digest.update(Path(module).read_bytes())
+    return digest.hexdigest()
+
+
 def renderer_for(contracts: Contracts) -> Renderer:
     """The one renderer of these contracts in this command: each template renders once."""
     return _renderers(contracts)
@@ -72,6 +90,9 @@ class Renderer:
         self._models: dict[str, Rendered] = {}
         self.joins = {j.name: j for j in contracts.joins.joins}
         self._templates: dict[str, Template] = {}
+        # what rendering reads besides a template's text (no digests: contracts made in memory, not cached)
+        self._key_base = json.dumps([_code_digest(), sorted(contracts.digests.items())]) \
+            if contracts.digests and not dbt else None
 
     # -- public -----------------------------------------------------------------------------------
     def template(self, text: str) -> Template:
@@ -106,6 +127,23 @@ class Renderer:
         return self.render_text(label, label, text)
 
     def render_text(self, name: str, path: str, text: str) -> Rendered:
+        """`text` rendered; what rendered before from the same text, contracts and leakcli code comes
+        from the cache without running Jinja (a template that fails is never cached)."""
+        if self._key_base is None:
+            return self._render_text(name, path, text)
+        key = hashlib.sha256(json.dumps([self._key_base, name, path, text]).encode()).hexdigest()
+        known = RENDERED.get(key)
+        if known is not None:
+            out = Rendered(**known)  # type: ignore[arg-type]
+            out.refs, out.sources = list(out.refs), [(s, t) for s, t in out.sources]
+            out.literal_names, out.metrics, out.joins = list(out.literal_names), list(out.metrics), list(out.joins)
+        else:
+            out = self._render_text(name, path, text)
+            RENDERED[key] = asdict(out)
+        RENDERED_SEEN[key] = RENDERED[key]
+        return out
+
+    def _render_text(self, name: str, path: str, text: str) -> Rendered:
         from jinja2 import TemplateError, TemplateSyntaxError
         from jinja2.exceptions import SecurityError
 

@@ -53,6 +53,7 @@ def test_ref_extraction_round_trips(model_names):
         catalog = shipped.catalog
         joins = shipped.joins
         models = {n: {} for n in model_names}
+        digests: dict[str, str] = {}
 
     r = Renderer(Fake())  # type: ignore[arg-type]
     # no other word of the text can be a model name of the strategy (at most 3 letters a part)

@@ -526,3 +526,25 @@ def test_exports_hold_the_marts_in_grain_order(project, leak):
         cols = ", ".join(f'coalesce("{k}"::varchar, \'\')' for k in grain)
         ordered = project.query(f'select {cols} from "{mart}" order by {", ".join(grain)}')
         assert len(exported) > 1 and exported == ordered
+
+
+def test_templates_rendered_by_the_last_apply_are_not_rendered_again_until_an_input_changes(project, leak,
+                                                                                               monkeypatch):
+    from leakcli import render
+
+    assert leak("apply").exit_code == 0
+    monkeypatch.setattr(render, "RENDERED", {})  # as a new process starts: only the cache knows them
+    ran = []
+    real = render.Renderer._render_text
+    monkeypatch.setattr(render.Renderer, "_render_text", lambda self, n, p, t: ran.append(n) or real(self, n, p, t))
+    first = leak("plan", "--json").json()
+    assert ran == [] and {m["action"] for m in first["models"]} == {"unchanged"}
+
+    project.edit_text("templates/mart__priority_actions.sql", "order by priority_rank", "order by priority_rank\n")
+    leak("plan")
+    assert ran == ["mart__priority_actions"]  # only the edited template
+    ran.clear()
+    project.edit_json("contracts/metric-catalog.json", lambda doc: doc["thresholds"].update(min_sessions=6))
+    steps = {m["name"]: m for m in leak("plan", "--json").json()["models"]}
+    assert len(ran) >= 9  # a contract changed: every template renders anew
+    assert any(line.startswith("+") and ">= 6" in line for line in steps["mart__core_leak_summary"]["diff"])
