@@ -76,7 +76,7 @@ class SourceCache:
             doc = CacheDoc()
         doc = doc if doc.version == VERSION else CacheDoc()
         render.RENDERED.update(doc.rendered)
-        if doc.engine == _engine():
+        if doc.engine == sql.duckdb_version():
             sql.PASSED.update(doc.clean_sql)
             sql.DIGESTS.update(doc.sql_digests)
         return cls(target, doc)
@@ -109,7 +109,7 @@ class SourceCache:
         from leakcli.jsonout import write_atomic
 
         self.doc.written_ns = time.time_ns()
-        self.doc.engine = _engine()
+        self.doc.engine = sql.duckdb_version()
         self.doc.clean_sql = sorted(sql.SEEN)
         self.doc.sql_digests = dict(sorted(sql.DIGESTS_SEEN.items()))
         self.doc.rendered = dict(sorted(render.RENDERED_SEEN.items()))
@@ -118,12 +118,6 @@ class SourceCache:
             write_atomic(self.path, self.doc.model_dump_json())
         except OSError:
             pass
-
-
-def _engine() -> str:
-    import duckdb
-
-    return str(duckdb.__version__)
 
 
 class _Known:

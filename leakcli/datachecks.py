@@ -406,8 +406,6 @@ def check_relations(c: Contracts, facts: dict[str, SourceFacts], q: Questions,
                     con: DuckDBPyConnection | None = None) -> None:
     """Cross-file rules of the manifest (`relations`), e.g. refunds never exceed their order: from
     the loaded tables (`relation_of`, on `con`), or from the files read in place."""
-    import duckdb
-
     from leakcli.engine import connect, one_row
 
     for ri, rel in enumerate(c.manifest.relations):
@@ -416,6 +414,8 @@ def check_relations(c: Contracts, facts: dict[str, SourceFacts], q: Questions,
             continue  # a file is missing, unreadable, or not checked yet: asked about already
         cached = child.relations.get(rel.name)
         if cached is None or cached.parent_sha256 != parent.sha256:
+            import duckdb
+
             reads = relation_of or (lambda t: read_in_place(c, facts[t].path))
             sql, params = _relation_sql(rel, reads(rel.child.table), reads(rel.parent.table))
             run = con or connect(memory_limit=c.phase_plan.engine.limit())

@@ -19,7 +19,7 @@ from leakcli.jsonout import read_json_file
 from leakcli.model import Action, BuildMeta, Dataset, ModelStep, Parts, Plan, SourceSummary
 from leakcli.project import Paths, resolve_data
 from leakcli.render import Rendered, renderer_for
-from leakcli.sql import select_problem, sql_digest
+from leakcli.sql import duckdb_version, select_problem, sql_digest
 
 if TYPE_CHECKING:
     from leakcli.cache import SourceCache
@@ -86,9 +86,7 @@ def required_tables(c: Contracts, rendered: dict[str, Rendered]) -> list[str]:
 def bind_key(c: Contracts, rendered: dict[str, Rendered], order: list[str], tables: list[str]) -> str:
     """Everything binding depends on: DuckDB's version, each model's SQL and declared columns, and
     the declared columns of the sources."""
-    import duckdb
-
-    return _digest({"duckdb": duckdb.__version__,
+    return _digest({"duckdb": duckdb_version(),
                     "models": [(n, rendered[n].sql, c.models[n].declared) for n in order],
                     "sources": [(t, [(col.name, col.type) for col in c.tables[t].columns])
                                 for t in tables if t in c.tables]})
@@ -99,14 +97,14 @@ def bind_models(c: Contracts, rendered: dict[str, Rendered], order: list[str],
     """Bind each model (DuckDB resolves names and types without running it) against typed empty
     sources and its upstream models' declared columns; compare the result with the registry. Models
     that bound cleanly before, unchanged, are not bound again (apply keeps the key in the cache)."""
+    key = bind_key(c, rendered, order, tables)
+    if cache is not None and cache.doc.bound == key:
+        return
     import duckdb
 
     from leakcli.engine import connect, create_empty_sources, describe, lockdown
     from leakcli.sql import quote_ident
 
-    key = bind_key(c, rendered, order, tables)
-    if cache is not None and cache.doc.bound == key:
-        return
     asked = len(q.items)
     con = connect(memory_limit=c.phase_plan.engine.limit())
     create_empty_sources(con, c, [t for t in tables if t in c.tables])

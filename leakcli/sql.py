@@ -30,6 +30,23 @@ def source_relation(source: str, table: str) -> str:
     return f"source__{source}__{table}"
 
 
+@functools.cache
+def duckdb_version() -> str:
+    """The installed DuckDB's version, from the name of its package metadata beside it: importing
+    DuckDB costs about 0.1 s that a plan with nothing to parse or bind need not pay."""
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.find_spec("duckdb")
+    if spec is not None and spec.origin:
+        found = list(Path(spec.origin).parent.parent.glob("duckdb-*.dist-info"))
+        if len(found) == 1:
+            return found[0].name.removeprefix("duckdb-").removesuffix(".dist-info")
+    import duckdb
+
+    return str(duckdb.__version__)
+
+
 PASSED: set[str] = set()  # sha256 of SQL found to be one clean SELECT (kept across commands by cache.py)
 SEEN: set[str] = set()  # of those, the ones this command met (what the cache keeps next time)
 DIGESTS: dict[str, str] = {}  # sha256 of SQL text -> its sql_digest (kept across commands by cache.py)
