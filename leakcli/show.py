@@ -66,6 +66,8 @@ def show_rows(req: ShowRequest) -> Shown:
         problem = select_problem(sql) if req.where or req.order_by else None
         if problem:
             raise UsageError(f"--where/--order-by must be expressions over '{req.model}': the query {problem}")
+        if req.order_by is None:  # a table's rows have no order of their own: its columns' order, grain first
+            sql += f" order by {', '.join(quote_ident(c) for c in every)}"
         try:
             types = [t for _, t in describe(con, sql)]
             records = rows_as_dicts(con, f"{sql} limit $n", {"n": req.limit})

@@ -338,6 +338,20 @@ def test_show_fits_the_terminal_filters_orders_and_exports(project, leak):
     assert leak("show", "mart__priority_actions", "--vertical", "-c", "gap_usd").stdout.count("-[ row ") == 3
 
 
+def test_show_without_order_by_shows_the_same_rows_in_the_columns_order(project, leak):
+    """Models are written in parallel, so a table's stored order means nothing: show orders by every
+    column, grain first, whichever columns it prints."""
+    orders = project.raw / "orders.csv"
+    header, *lines = orders.read_text().splitlines()
+    orders.write_text("\n".join([header, *reversed(lines)]) + "\n")  # stored as read: highest id first
+    assert leak("apply").exit_code == 0
+    ids = sorted(r[0] for r in project.query('select order_id from "stg__orders"'))
+    rows = leak("show", "stg__orders", "--json", "--limit", "4").json()["rows"]
+    assert [r["order_id"] for r in rows] == ids[:4]
+    narrow = leak("show", "stg__orders", "-c", "price_usd", "--json", "--limit", "4").json()["rows"]
+    assert [r["price_usd"] for r in narrow] == [r["price_usd"] for r in rows]
+
+
 @pytest.mark.parametrize(("args", "words"), [
     (["-c", "gap"], "has no column 'gap'; did you mean 'gap_usd'?"),
     (["--where", "nope = 1"], 'Referenced column "nope" not found'),
