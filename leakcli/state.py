@@ -47,11 +47,6 @@ def built_from(built: dict[str, BuildMeta | None], models: list[str]) -> BuildMe
     return next((meta for name in models if (meta := built.get(name)) is not None), None)
 
 
-def identity(path: Path) -> list[int]:
-    st = path.stat()
-    return [st.st_size, st.st_mtime_ns, st.st_ino, st.st_dev]
-
-
 @dataclass
 class Summary:
     """What a closed build database holds, as far as plan and apply ask."""
@@ -64,21 +59,24 @@ class Summary:
 
 def write_summary(database: Path, summary: Summary) -> None:
     """Call after the database is closed for good; best effort (without it, readers open the file)."""
+    from leakcli.cache import file_identity
     from leakcli.jsonout import write_atomic
 
     with contextlib.suppress(OSError, ValueError):
-        doc = {"identity": identity(database), **asdict(summary)}
+        doc = {"identity": list(file_identity(database)), **asdict(summary)}
         write_atomic(database.parent / SUMMARY, json.dumps(doc, sort_keys=True, allow_nan=False))
 
 
 def read_summary(database: Path) -> Summary | None:
     """The summary of `database` while the file is exactly as its build closed it; else None."""
+    from leakcli.cache import file_identity
+
     real = database.resolve()
     if real.with_name(real.name + ".wal").exists():
         return None
     try:
         doc = json.loads((real.parent / SUMMARY).read_text("utf-8"))
-        if not isinstance(doc, dict) or doc.pop("identity", None) != identity(real):
+        if not isinstance(doc, dict) or doc.pop("identity", None) != list(file_identity(real)):
             return None
         return Summary(**doc)
     except (OSError, ValueError, TypeError):
