@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from leakcli import contracts, runresults, state
-from leakcli.build import BUILD_ACTIONS, ModelResult, Progress, grain_order, write_build
+from leakcli.build import BUILD_ACTIONS, ModelResult, Progress, priority_head, write_build
 from leakcli.errors import (
     AuditFailure,
     BlockingAmbiguity,
@@ -264,7 +264,7 @@ def published_rows(paths: Paths, models: list[str]) -> dict[str, int]:
 def top_rows(paths: Paths, c: contracts.Contracts) -> list[dict[str, object]]:
     """The first rows of the priority model in grain order, as JSON-ready dicts (none when it was
     not built)."""
-    from leakcli.engine import connect, rows_as_dicts, user_tables
+    from leakcli.engine import connect, user_tables
 
     model, limit = c.catalog.priority.model, c.catalog.thresholds.top_actions
     summary = state.read_summary(paths.database)
@@ -275,8 +275,7 @@ def top_rows(paths: Paths, c: contracts.Contracts) -> list[dict[str, object]]:
     try:
         if model not in user_tables(con):
             return []
-        return rows_as_dicts(con, f"select * from {quote_ident(model)} order by {grain_order(c, model)} limit $n",
-                             {"n": limit})
+        return priority_head(con, c)
     finally:
         con.close()
 

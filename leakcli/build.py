@@ -253,14 +253,22 @@ def _audit(con: DuckDBPyConnection, c: Contracts, paths: Paths, data_dir: Path, 
 
 
 def _summary(con: DuckDBPyConnection, c: Contracts, outcome: Invocation) -> state.Summary:
-    from leakcli.engine import rows_as_dicts, user_tables
+    from leakcli.engine import user_tables
 
     tables = user_tables(con)
     rows = {r.name: r.rows for r in outcome.results if r.rows is not None and r.name in tables}
-    model, limit = c.catalog.priority.model, c.catalog.thresholds.top_actions
-    head = {model: rows_as_dicts(con, f"select * from {quote_ident(model)} order by {grain_order(c, model)} "
-                                      "limit $n", {"n": limit})} if model in tables else {}
-    return state.Summary(tables, rows, head, limit)
+    model = c.catalog.priority.model
+    head = {model: priority_head(con, c)} if model in tables else {}
+    return state.Summary(tables, rows, head, c.catalog.thresholds.top_actions)
+
+
+def priority_head(con: DuckDBPyConnection, c: Contracts) -> list[dict[str, object]]:
+    """The first `top_actions` rows of the built priority model, in grain order."""
+    from leakcli.engine import rows_as_dicts
+
+    model = c.catalog.priority.model
+    return rows_as_dicts(con, f"select * from {quote_ident(model)} order by {grain_order(c, model)} limit $n",
+                         {"n": c.catalog.thresholds.top_actions})
 
 
 def grain_order(c: Contracts, model: str) -> str:
