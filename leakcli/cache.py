@@ -75,10 +75,10 @@ class SourceCache:
         except (OSError, ValidationError):
             doc = CacheDoc()
         doc = doc if doc.version == VERSION else CacheDoc()
-        render.RENDERED.update(doc.rendered)
+        render.RENDERED.known.update(doc.rendered)
         if doc.engine == sql.duckdb_version():
-            sql.PASSED.update(doc.clean_sql)
-            sql.DIGESTS.update(doc.sql_digests)
+            sql.CLEAN.known.update(dict.fromkeys(doc.clean_sql, True))
+            sql.DIGESTS.known.update(doc.sql_digests)
         return cls(target, doc)
 
     def lookup(self, table: str, identity: tuple[int, ...]) -> Entry | None:
@@ -110,9 +110,9 @@ class SourceCache:
 
         self.doc.written_ns = time.time_ns()
         self.doc.engine = sql.duckdb_version()
-        self.doc.clean_sql = sorted(sql.SEEN)
-        self.doc.sql_digests = dict(sorted(sql.DIGESTS_SEEN.items()))
-        self.doc.rendered = dict(sorted(render.RENDERED_SEEN.items()))
+        self.doc.clean_sql = sorted(sql.CLEAN.used)
+        self.doc.sql_digests = dict(sorted(sql.DIGESTS.used.items()))
+        self.doc.rendered = dict(sorted(render.RENDERED.used.items()))
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             write_atomic(self.path, self.doc.model_dump_json())

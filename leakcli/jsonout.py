@@ -1,5 +1,5 @@
 """Small shared helpers of leakcli's output: the envelope every `--json` document shares, values made
-JSON-ready, "did you mean", and files written whole or not at all."""
+JSON-ready, "did you mean", files written whole or not at all, and the memo the cache keeps."""
 
 from __future__ import annotations
 
@@ -7,8 +7,10 @@ import datetime as dt
 import decimal
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Generic, TypeVar
 
 SCHEMA_VERSION = 1
+V = TypeVar("V")
 Json = None | bool | int | float | str | list["Json"] | dict[str, "Json"]
 
 
@@ -61,3 +63,21 @@ def write_atomic(path: Path, text: str) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(text, "utf-8")
     tmp.replace(path)
+
+
+class Memo(Generic[V]):
+    """Results kept across commands in target/.cache (cache.py loads `known` and saves `used`): what
+    is known, and of it what this command used or found, which is what the cache keeps next time."""
+
+    def __init__(self) -> None:
+        self.known: dict[str, V] = {}
+        self.used: dict[str, V] = {}
+
+    def get(self, key: str) -> V | None:
+        value = self.known.get(key)
+        if value is not None:
+            self.used[key] = value
+        return value
+
+    def put(self, key: str, value: V) -> None:
+        self.known[key] = self.used[key] = value

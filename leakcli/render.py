@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, TypeVar
 from leakcli import sandbox
 from leakcli.contracts import Contracts, inside
 from leakcli.errors import RenderError
+from leakcli.jsonout import Memo
 from leakcli.sql import quote_ident, source_relation, sql_literal
 
 if TYPE_CHECKING:
@@ -46,8 +47,7 @@ class Rendered:
     text_sha256: str = ""  # of the template as read
 
 
-RENDERED: dict[str, dict[str, object]] = {}  # render key -> a Rendered's fields (kept across commands by cache.py)
-RENDERED_SEEN: dict[str, dict[str, object]] = {}  # of those, the ones this command met
+RENDERED: Memo[dict[str, object]] = Memo()  # render key -> a Rendered's fields
 
 
 @functools.cache
@@ -139,8 +139,7 @@ class Renderer:
             out.literal_names, out.metrics, out.joins = list(out.literal_names), list(out.metrics), list(out.joins)
         else:
             out = self._render_text(name, path, text)
-            RENDERED[key] = asdict(out)
-        RENDERED_SEEN[key] = RENDERED[key]
+            RENDERED.put(key, asdict(out))
         return out
 
     def _render_text(self, name: str, path: str, text: str) -> Rendered:

@@ -8,6 +8,8 @@ from __future__ import annotations
 import functools
 from typing import TYPE_CHECKING
 
+from leakcli.jsonout import Memo
+
 if TYPE_CHECKING:
     from duckdb import DuckDBPyConnection
 
@@ -47,10 +49,8 @@ def duckdb_version() -> str:
     return str(duckdb.__version__)
 
 
-PASSED: set[str] = set()  # sha256 of SQL found to be one clean SELECT (kept across commands by cache.py)
-SEEN: set[str] = set()  # of those, the ones this command met (what the cache keeps next time)
-DIGESTS: dict[str, str] = {}  # sha256 of SQL text -> its sql_digest (kept across commands by cache.py)
-DIGESTS_SEEN: dict[str, str] = {}  # of those, the ones this command met
+CLEAN: Memo[bool] = Memo()  # sha256 of SQL text -> True: found to be one clean SELECT
+DIGESTS: Memo[str] = Memo()  # sha256 of SQL text -> its sql_digest
 
 
 def select_problem(sql: str) -> str | None:
@@ -58,11 +58,12 @@ def select_problem(sql: str) -> str | None:
     as a table), by DuckDB's own parser; None when it is."""
     import hashlib
 
-    digest = hashlib.sha256(sql.encode()).hexdigest()
-    problem = None if digest in PASSED else _select_problem(sql)
+    key = hashlib.sha256(sql.encode()).hexdigest()
+    if CLEAN.get(key):
+        return None
+    problem = _select_problem(sql)
     if problem is None:
-        PASSED.add(digest)
-        SEEN.add(digest)
+        CLEAN.put(key, True)
     return problem
 
 
@@ -72,17 +73,15 @@ def _select_problem(sql: str) -> str | None:
 
     import duckdb
 
-    con = _parser()
     try:
-        statements = con.extract_statements(sql)
+        statements = _parser().extract_statements(sql)
     except duckdb.Error as exc:
         return f"does not parse: {first_line(str(exc))}"
     if len(statements) != 1:
         return f"holds {len(statements)} SQL statements where exactly one SELECT is allowed"
     if statements[0].type != duckdb.StatementType.SELECT:
         return f"is a {statements[0].type.name} statement where only a SELECT is allowed"
-    (text,) = con.execute("select json_serialize_sql($sql)", {"sql": sql}).fetchall()[0]
-    tree = json.loads(text)
+    tree = json.loads(_serialized(sql))
     if tree.get("error"):
         return f"does not parse: {tree.get('error_message', '')}"
     for node in _nodes(tree):
@@ -105,8 +104,10 @@ def sql_digest(sql: str) -> str:
     import hashlib
 
     key = hashlib.sha256(sql.encode()).hexdigest()
-    digest = DIGESTS.get(key) or _sql_digest(sql)
-    DIGESTS[key] = DIGESTS_SEEN[key] = digest
+    digest = DIGESTS.get(key)
+    if digest is None:
+        digest = _sql_digest(sql)
+        DIGESTS.put(key, digest)
     return digest
 
 
@@ -117,8 +118,7 @@ def _sql_digest(sql: str) -> str:
     import duckdb
 
     try:
-        (text,) = _parser().execute("select json_serialize_sql($sql)", {"sql": sql}).fetchall()[0]
-        tree = json.loads(text)
+        tree = json.loads(_serialized(sql))
     except (duckdb.Error, ValueError):  # what does not parse is fingerprinted as written
         tree = {"error": True}
     if tree.get("error"):
@@ -127,6 +127,14 @@ def _sql_digest(sql: str) -> str:
         node.pop("query_location", None)
         node.pop("query_location_length", None)
     return hashlib.sha256(json.dumps(tree, sort_keys=True).encode()).hexdigest()
+
+
+@functools.lru_cache(maxsize=1024)
+def _serialized(sql: str) -> str:
+    """DuckDB's parse tree of `sql` as JSON text (json_serialize_sql runs nothing), once per SQL for
+    both the one-SELECT check and the digest."""
+    (text,) = _parser().execute("select json_serialize_sql($sql)", {"sql": sql}).fetchall()[0]
+    return str(text)
 
 
 @functools.cache

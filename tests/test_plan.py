@@ -485,7 +485,7 @@ def test_after_apply_plan_and_a_no_op_apply_open_no_database_and_parse_no_sql(pr
 
     first = leak("apply", "--json").json()
     assert (project.root / "target/current/state.json").is_file()
-    for name in ("PASSED", "DIGESTS"):  # as a new process starts: only the cache knows the SQL
+    for name in ("CLEAN", "DIGESTS"):  # as a new process starts: only the cache knows the SQL
         monkeypatch.setattr(sql, name, type(getattr(sql, name))())
     opened, parsed = [], []
     real_connect, real_digest, real_problem = engine.connect, sql._sql_digest, sql._select_problem
@@ -509,7 +509,7 @@ def test_after_apply_plan_and_a_no_op_apply_open_no_database_and_parse_no_sql(pr
     assert "carries no leakcli metadata" in steps["mart__priority_actions"]["reason"]
 
     project.edit_json("target/.cache/sources.json", lambda doc: doc.update(engine="0.0.1"))
-    for name in ("PASSED", "DIGESTS"):
+    for name in ("CLEAN", "DIGESTS"):
         monkeypatch.setattr(sql, name, type(getattr(sql, name))())
     assert leak("plan").exit_code == 0 and len(parsed) >= 9  # another DuckDB's parse is not trusted
 
@@ -531,9 +531,10 @@ def test_exports_hold_the_marts_in_grain_order(project, leak):
 def test_templates_rendered_by_the_last_apply_are_not_rendered_again_until_an_input_changes(project, leak,
                                                                                                monkeypatch):
     from leakcli import render
+    from leakcli.jsonout import Memo
 
     assert leak("apply").exit_code == 0
-    monkeypatch.setattr(render, "RENDERED", {})  # as a new process starts: only the cache knows them
+    monkeypatch.setattr(render, "RENDERED", Memo())  # as a new process starts: only the cache knows them
     ran = []
     real = render.Renderer._render_text
     monkeypatch.setattr(render.Renderer, "_render_text", lambda self, n, p, t: ran.append(n) or real(self, n, p, t))
