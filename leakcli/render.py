@@ -23,7 +23,7 @@ from leakcli.jsonout import Memo
 from leakcli.sql import quote_ident, source_relation, sql_literal
 
 if TYPE_CHECKING:
-    from jinja2 import Template
+    from jinja2 import Environment, Template
 
 T = TypeVar("T")
 Helper = Callable[..., str]
@@ -78,13 +78,8 @@ class Renderer:
     of the text is kept from Jinja (`leakcli export dbt`)."""
 
     def __init__(self, contracts: Contracts, *, dbt: bool = False) -> None:
-        from jinja2 import Environment
-
         self.contracts = contracts
         self.dbt = dbt
-        env = sandbox.environment()
-        assert isinstance(env, Environment)
-        self.env = env
         self.catalog = contracts.catalog
         self.metrics = {m.name: m for m in self.catalog.metrics}
         self._models: dict[str, Rendered] = {}
@@ -93,6 +88,16 @@ class Renderer:
         # what rendering reads besides a template's text (no digests: contracts made in memory, not cached)
         self._key_base = json.dumps([_code_digest(), sorted(contracts.digests.items())]) \
             if contracts.digests and not dbt else None
+
+    @functools.cached_property
+    def env(self) -> Environment:
+        """The sandboxed Jinja environment, made (and Jinja imported) only when a template must
+        compile: renders the cache knows need neither."""
+        from jinja2 import Environment
+
+        env = sandbox.environment()
+        assert isinstance(env, Environment)
+        return env
 
     # -- public -----------------------------------------------------------------------------------
     def template(self, text: str) -> Template:

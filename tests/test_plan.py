@@ -551,7 +551,7 @@ def test_templates_rendered_by_the_last_apply_are_not_rendered_again_until_an_in
     assert any(line.startswith("+") and ">= 6" in line for line in steps["mart__core_leak_summary"]["diff"])
 
 
-def test_a_plan_with_nothing_to_check_does_not_even_import_duckdb(project, leak):
+def test_a_plan_with_nothing_to_check_does_not_even_import_duckdb_or_jinja(project, leak):
     import json
     import subprocess
     import sys
@@ -559,7 +559,7 @@ def test_a_plan_with_nothing_to_check_does_not_even_import_duckdb(project, leak)
     assert leak("apply").exit_code == 0
     code = ("import sys\nfrom leakcli.cli import app\n"
             "try:\n    app(['plan', '--json'], prog_name='leakcli')\nexcept SystemExit as exc:\n    code = exc.code\n"
-            "print('duckdb' in sys.modules, code, file=sys.stderr)")
+            "print('jinja2' in sys.modules, 'duckdb' in sys.modules, code, file=sys.stderr)")
     out = subprocess.run([sys.executable, "-c", code], cwd=project.root, capture_output=True, text=True)
-    assert out.stderr.split()[-2:] == ["False", "0"], out.stderr
+    assert out.stderr.split()[-3:] == ["False", "False", "0"], out.stderr
     assert {m["action"] for m in json.loads(out.stdout)["models"]} == {"unchanged"}
