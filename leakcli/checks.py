@@ -124,6 +124,8 @@ def check_templates(c: Contracts, rendered: dict[str, Rendered], q: Questions) -
 
 def check_metrics(c: Contracts, q: Questions) -> None:
     columns = {m.name: {col.name for col in m.columns} for m in c.registry.models}
+    # steps of a model's SQL that are not its columns: working metrics and the expected sums
+    working = {m.name for m in c.catalog.metrics if m.working} | {e.column for e in c.catalog.priority.expectation}
     for i, metric in enumerate(c.catalog.metrics):
         for j, model in enumerate(metric.models):
             if model not in columns:
@@ -132,7 +134,7 @@ def check_metrics(c: Contracts, q: Questions) -> None:
                       f"model is meant?{_closest(model, list(columns))}")
                 continue
             for k, col in enumerate(metric.inputs):
-                if col not in columns[model]:
+                if col not in columns[model] and col not in working:
                     q.ask(Code.METRIC_UNKNOWN_COLUMN, f"{CATALOG}#/metrics/{i}/inputs/{k}",
                           f"Metric '{metric.name}' uses column '{col}', which model '{model}' does "
                           f"not declare: which column is meant?{_closest(col, sorted(columns[model]))}")
@@ -146,8 +148,8 @@ def check_metrics(c: Contracts, q: Questions) -> None:
     checks += [(f"/priority/rank_by/{i}/column", r.column, target) for i, r in enumerate(priority.rank_by)]
     checks += [(f"/priority/scopes/{i}/gap", s.gap, source_cols) for i, s in enumerate(priority.scopes)]
     checks += [(f"/priority/leaks/{i}/column", leak.column, target) for i, leak in enumerate(priority.leaks)]
-    actions = [(f"/priority/leaks/{i}/action", leak.action) for i, leak in enumerate(priority.leaks)]
-    actions += [(f"/priority/scopes/{i}/action", s.action) for i, s in enumerate(priority.scopes) if s.action]
+    actions = [(f"/priority/texts/{i}/{part}", text) for i, t in enumerate(priority.texts)
+               for part, text in (("text", t.text), ("unpaid_text", t.unpaid_text)) if text]
     checks += [(where, p, texts) for where, text in actions for p in action_placeholders(text)]
     for where, col, allowed in checks:
         if col not in allowed:
@@ -161,6 +163,44 @@ def check_metrics(c: Contracts, q: Questions) -> None:
                 q.ask(Code.UNKNOWN_FORMAT, f"{CATALOG}#{where}",
                       f"The action text uses format '{kind}', which {CATALOG}#/formats does not define: "
                       f"which format is meant?{_closest(kind, sorted(formats))}")
+    check_texts(c, q)
+
+
+def check_texts(c: Contracts, q: Questions) -> None:
+    """Every status and every primary leak has exactly the texts it needs, and the scopes name baselines."""
+    priority = c.catalog.priority
+    statuses = [s.name for s in priority.statuses]
+    leaks = [s.primary_leak for s in priority.scopes if s.primary_leak] + [leak.name for leak in priority.leaks]
+    baselines = [b.name for b in c.catalog.baselines]
+    for i, scope in enumerate(priority.scopes):
+        if scope.baseline not in baselines:
+            q.ask(Code.PRIORITY_RULE, f"{CATALOG}#/priority/scopes/{i}/baseline",
+                  f"Scope '{scope.name}' is measured against baseline '{scope.baseline}', which "
+                  f"{CATALOG}#/baselines does not define: which baseline is meant?"
+                  f"{_closest(scope.baseline, baselines)}")
+    covered: dict[tuple[str, str], int] = {}
+    for i, t in enumerate(priority.texts):
+        where = f"{CATALOG}#/priority/texts/{i}"
+        if t.status not in statuses:
+            q.ask(Code.PRIORITY_RULE, f"{where}/status",
+                  f"A text is for status '{t.status}', which {CATALOG}#/priority/statuses does not define: "
+                  f"which status is meant?{_closest(t.status, statuses)}")
+        for j, leak in enumerate(t.leaks):
+            if leak not in leaks:
+                q.ask(Code.PRIORITY_RULE, f"{where}/leaks/{j}",
+                      f"A text is for primary leak '{leak}', which no scope or leak of {CATALOG}#/priority "
+                      f"names: which leak is meant?{_closest(leak, leaks)}")
+            elif (t.status, leak) in covered:
+                q.ask(Code.PRIORITY_RULE, f"{where}/leaks/{j}",
+                      f"Texts {covered[(t.status, leak)]} and {i} both say what to do for a '{t.status}' action "
+                      f"whose primary leak is '{leak}': which one holds?")
+            covered.setdefault((t.status, leak), i)
+    for status in statuses:
+        for leak in leaks:
+            if (status, leak) not in covered:
+                q.ask(Code.PRIORITY_RULE, f"{CATALOG}#/priority/texts",
+                      f"No text says what to do for a '{status}' action whose primary leak is '{leak}': "
+                      f"what should it say?")
 
 
 def check_joins(c: Contracts, q: Questions) -> None:

@@ -191,6 +191,10 @@ class Thresholds(Strict):
     high_refund_index: Number
     priority_lookback_months: Annotated[int, Field(ge=1)]
     top_actions: Annotated[int, Field(ge=0)]
+    false_discovery_rate: Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)] = Field(
+        description="Benjamini-Hochberg level: an action whose q_value is at most this is significant")
+    live_months: Annotated[int, Field(ge=1)] = Field(
+        description="a segment is live when it had sessions in the last this many months of the window")
 
 
 class Total(Strict):
@@ -212,26 +216,57 @@ class Metric(Strict):
     formula: Text
     sql: Text
     inputs: Annotated[list[Ident], Field(min_length=1)]
+    working: bool = Field(default=False, description="a step of the model's SQL, not one of its columns")
     requires_decision: Text | None = None
 
 
 class Scope(Strict):
     name: Ident
+    baseline: Ident = Field(description="the baseline (of `baselines`) an action of this scope is measured against")
     gap: Ident
     keep: Text
     primary_leak: Text | None = None
-    action: Text | None = None
 
 
 class Leak(Strict):
     name: Ident
     column: Ident
-    action: Text
+
+
+class ExpectedSum(Strict):
+    """A sum over an action's summary rows at its baseline's rates in the same months; `{x}` stands
+    for the baseline's column prefix."""
+
+    column: Ident
+    sql: Annotated[str, StringConstraints(pattern=r"\{x\}")]
+
+
+class Status(Strict):
+    name: Ident
+    when: Text
+    meaning: Text
+
+
+class Unpaid(Strict):
+    when: Text = Field(description="SQL condition of a segment whose traffic carries no bid")
+    meaning: str | None = None
+
+
+class ActionText(Strict):
+    """The recommended action of a row with this status and one of these primary leaks, with
+    `{column}` and `{column:format}` placeholders; `unpaid_text` for unpaid traffic (no bid to fix)."""
+
+    status: Ident
+    leaks: Annotated[list[Ident], Field(min_length=1)]
+    text: Text
+    unpaid_text: Text | None = None
 
 
 class RankBy(Strict):
     column: Ident
     order: Literal["asc", "desc"]
+    values: Annotated[list[str], Field(min_length=1)] | None = Field(
+        default=None, description="rank by the position of the column's value in this list")
 
 
 class Comparison(Strict):
@@ -245,10 +280,14 @@ class Priority(Strict):
     all_label: Text
     flag_columns: Annotated[list[Ident], Field(min_length=1)]
     scopes: Annotated[list[Scope], Field(min_length=1)]
+    expectation: Annotated[list[ExpectedSum], Field(min_length=1)]
     comparison: Comparison | None = None
+    statuses: Annotated[list[Status], Field(min_length=1)]
+    unpaid: Unpaid | None = None
     rank_by: Annotated[list[RankBy], Field(min_length=1)]
     leaks: Annotated[list[Leak], Field(min_length=1)]
     tie_order: str | None = None
+    texts: Annotated[list[ActionText], Field(min_length=1)]
 
 
 class Format(Strict):

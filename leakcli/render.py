@@ -190,7 +190,7 @@ class Renderer:
         """Every name a template may call: the graph (ref, source), the catalog's rules, the priority rule."""
         context = self._graph_helpers(out)
         context.update(self._catalog_helpers(out, context))
-        context.update(self._priority_helpers())
+        context.update(self._priority_helpers(context))
         return context
 
     def _graph_helpers(self, out: Rendered) -> dict[str, Helper]:
@@ -248,10 +248,23 @@ class Renderer:
                 "totals": totals,
                 "baseline_prefix": lambda name: _lookup(baselines, name, "baseline_prefix").prefix}
 
-    def _priority_helpers(self) -> dict[str, Helper]:
-        """The priority rule: scopes, the (all) label, rank order, primary leak and action texts."""
+    def _priority_helpers(self, context: dict[str, Helper]) -> dict[str, Helper]:
+        """The priority rule: scopes and their baselines, the (all) label, the expected sums, statuses,
+        rank order, primary leak and action texts."""
         priority = self.catalog.priority
         scopes = {s.name: s for s in priority.scopes}
+        baselines = {b.name: b for b in self.catalog.baselines}
+
+        def fragment(text: str) -> str:
+            """A condition of the catalog, rendered with the same helpers (var() and the labels)."""
+            return "(" + sandbox.render(self.template(text), dict(context)) + ")"
+
+        def expected_sums(name: str) -> str:
+            """Each expected sum of the catalog at the baseline of scope `name`, in the same months."""
+            scope = _lookup(scopes, name, "expected_sums")
+            prefix = _lookup(baselines, scope.baseline, "expected_sums").prefix
+            return ",\n        ".join(f"{e.sql.replace('{x}', prefix)} as {quote_ident(e.column)}"
+                                      for e in priority.expectation)
 
         def primary_leak() -> str:
             """Fixed for a scope that names its primary leak; else the largest leak, ties in order."""
@@ -263,11 +276,31 @@ class Renderer:
                 whens.append(f"when {later} then {sql_literal(leak.name)}")
             return f"case {' '.join(whens)} else {sql_literal(leaks[-1].name)} end"
 
+        def action_status() -> str:
+            """The first status whose condition holds, in the catalog's order."""
+            whens = [f"when {fragment(st.when)} then {sql_literal(st.name)}" for st in priority.statuses]
+            return f"case {' '.join(whens)} end"
+
         def recommended_action() -> str:
-            texts = [(s.primary_leak, s.action) for s in priority.scopes if s.primary_leak and s.action]
-            texts += [(leak.name, leak.action) for leak in priority.leaks]
-            whens = [f"when {sql_literal(name)} then {self.format_text(text)}" for name, text in texts]
-            return f"case primary_leak {' '.join(whens)} end"
+            """The catalog's text for the row's status and primary leak (the unpaid one for unpaid traffic)."""
+            unpaid = fragment(priority.unpaid.when) if priority.unpaid else None
+            whens = []
+            for t in priority.texts:
+                match = (f"action_status = {sql_literal(t.status)} and primary_leak in "
+                         f"({', '.join(sql_literal(leak) for leak in t.leaks)})")
+                if t.unpaid_text and unpaid:
+                    whens.append(f"when {match} and {unpaid} then {self.format_text(t.unpaid_text)}")
+                whens.append(f"when {match} then {self.format_text(t.text)}")
+            return f"case {' '.join(whens)} end"
+
+        def priority_order() -> str:
+            terms = []
+            for r in priority.rank_by:
+                column = quote_ident(r.column)
+                if r.values:
+                    column = f"list_position([{', '.join(sql_literal(v) for v in r.values)}], {column})"
+                terms.append(f"{column} {r.order}")
+            return ", ".join(terms)
 
         return {
             "any_flag": lambda: "(" + " or ".join(priority.flag_columns) + ")",
@@ -275,8 +308,10 @@ class Renderer:
             "scope": lambda name: sql_literal(_lookup(scopes, name, "scope").name),
             "scope_gap": lambda name: quote_ident(_lookup(scopes, name, "scope_gap").gap),
             "scope_keep": lambda name: "(" + _lookup(scopes, name, "scope_keep").keep + ")",
-            "priority_order": lambda: ", ".join(f"{quote_ident(r.column)} {r.order}" for r in priority.rank_by),
+            "expected_sums": expected_sums,
+            "priority_order": priority_order,
             "primary_leak": primary_leak,
+            "action_status": action_status,
             "recommended_action": recommended_action,
         }
 

@@ -1,6 +1,7 @@
--- Segment x month: volumes, the four measures, the month's site and device baselines, indexes and
--- flags against the device, and the revenue gap split into what the device explains and what the
--- segment owns (itself split into three leaks). Formulas: contracts/metric-catalog.json.
+-- Segment x month: volumes, the four measures, the month's site and device baselines (with the
+-- variance of one session's net revenue in each), indexes and flags against the device, and the
+-- revenue gap split into what the device explains and what the segment owns (itself split into
+-- three leaks). Formulas: contracts/metric-catalog.json.
 with segment_totals as (
     select
         session_month,
@@ -40,15 +41,31 @@ device_baseline as (
     )
 ),
 
+-- the variance of one session's net revenue over each baseline, in one pass over the sessions
+variances as (
+    select
+        session_month,
+        device_type,
+        grouping(device_type) = 1 as is_site,
+        {{ metric('net_revenue_variance') }} as net_revenue_variance
+    from {{ ref('int__session_outcomes') }}
+    group by grouping sets ((session_month), (session_month, device_type))
+),
+
 measured as (
     select
         t.*,
         {{ measure_columns() }},
         b.* exclude (session_month),
-        d.* exclude (session_month, device_type)
+        d.* exclude (session_month, device_type),
+        bv.net_revenue_variance as {{ baseline_prefix('site') }}net_revenue_variance,
+        dv.net_revenue_variance as {{ baseline_prefix('device') }}net_revenue_variance
     from segment_totals as t
     inner join site_baseline as b using (session_month)
     inner join device_baseline as d using (session_month, device_type)
+    inner join variances as bv on bv.is_site and bv.session_month = t.session_month
+    inner join variances as dv on not dv.is_site and dv.session_month = t.session_month
+        and dv.device_type = t.device_type
 ),
 
 indexed as (
@@ -83,6 +100,8 @@ select
     device_average_order_value_usd,
     device_net_revenue_per_session_usd,
     device_refund_rate,
+    baseline_net_revenue_variance,
+    device_net_revenue_variance,
     conversion_index,
     net_revenue_index,
     refund_index,

@@ -1,8 +1,10 @@
--- The actions to take first, over the latest priority_lookback_months months of the summary: one
--- per device whose device gap is positive (fix the device experience) and one per segment whose own
--- gap is positive (fix the page or the bid), ranked together by their gap. Sums, rates recomputed
--- from the sums, the window's site and device baselines, the leaks, the primary leak and the
--- catalog's recommended action. Rules: contracts/metric-catalog.json#/priority.
+-- The actions to take first, over the latest priority_lookback_months months of the summary. Every
+-- device and every segment with sessions in the window is a candidate: a device against the site,
+-- a segment against its own device, each at its baseline's rates in the same months (what its own
+-- sessions would have done), with the gap's standard error, z, a one-sided p and a
+-- Benjamini-Hochberg q over all the candidates. Candidates whose gap is at least a cent become
+-- actions, with the last month they ran, whether they still run, their status (act, stopped,
+-- noise) and the catalog's text; ranked by status, then gap. Rules: contracts/metric-catalog.json.
 with summary as (
     select * from {{ ref('mart__core_leak_summary') }}
 ),
@@ -45,7 +47,7 @@ device_baseline as (
     )
 ),
 
-device_actions as (
+device_candidates as (
     select
         {{ scope('device') }} as action_scope,
         {{ all_label() }} as utm_source,
@@ -60,12 +62,14 @@ device_actions as (
         sum(revenue_gap_usd) as revenue_gap_usd,
         sum(device_gap_usd) as device_gap_usd,
         sum(segment_gap_usd) as segment_gap_usd,
-        sum({{ scope_gap('device') }}) as gap_usd
+        sum({{ scope_gap('device') }}) as gap_usd,
+        {{ expected_sums('device') }},
+        max(session_month) as last_session_month
     from in_window
     group by device_type
 ),
 
-segment_actions as (
+segment_candidates as (
     select
         {{ scope('segment') }} as action_scope,
         utm_source,
@@ -80,15 +84,55 @@ segment_actions as (
         sum(revenue_gap_usd) as revenue_gap_usd,
         sum(device_gap_usd) as device_gap_usd,
         sum(segment_gap_usd) as segment_gap_usd,
-        sum({{ scope_gap('segment') }}) as gap_usd
+        sum({{ scope_gap('segment') }}) as gap_usd,
+        {{ expected_sums('segment') }},
+        max(session_month) as last_session_month
     from in_window
     group by utm_source, utm_campaign, device_type, landing_page
 ),
 
-actions as (
-    select * from device_actions where {{ scope_keep('device') }}
+candidates as (
+    select * from device_candidates
     union all
-    select * from segment_actions where {{ scope_keep('segment') }}
+    select * from segment_candidates
+),
+
+-- the gap's standard error if the candidate's sessions behaved like their baseline's, z and p
+tested as (
+    select
+        *,
+        {{ metric('gap_se_usd') }} as gap_se_usd,
+        {{ metric('gap_z') }} as gap_z,
+        {{ metric('p_value') }} as p_value
+    from candidates
+),
+
+-- Benjamini-Hochberg over every candidate of the window, before any is dropped
+p_ranked as (
+    select
+        *,
+        {{ metric('p_rank') }} as p_rank
+    from tested
+),
+
+stepped as (
+    select
+        *,
+        {{ metric('bh_step') }} as bh_step
+    from p_ranked
+),
+
+adjusted as (
+    select
+        *,
+        {{ metric('q_value') }} as q_value
+    from stepped
+),
+
+actions as (
+    select * from adjusted where action_scope = {{ scope('device') }} and {{ scope_keep('device') }}
+    union all
+    select * from adjusted where action_scope = {{ scope('segment') }} and {{ scope_keep('segment') }}
 ),
 
 other_device as (
@@ -108,6 +152,12 @@ measured as (
     select
         a.*,
         {{ measure_columns() }},
+        {{ metric('expected_conversion_rate') }} as expected_conversion_rate,
+        {{ metric('expected_average_order_value_usd') }} as expected_average_order_value_usd,
+        {{ metric('expected_refund_rate') }} as expected_refund_rate,
+        {{ metric('expected_net_revenue_per_session_usd') }} as expected_net_revenue_per_session_usd,
+        {{ metric('is_significant') }} as is_significant,
+        {{ metric('is_live') }} as is_live,
         b.*,
         d.* exclude (device_type),
         o.* exclude (device_type)
@@ -121,6 +171,7 @@ decided as (
     select
         *,
         {{ primary_leak() }} as primary_leak,
+        {{ action_status() }} as action_status,
         {{ metric('share_of_total_gap') }} as share_of_total_gap
     from measured
 )
@@ -161,6 +212,18 @@ select
     gap_usd,
     share_of_total_gap,
     primary_leak,
+    expected_conversion_rate,
+    expected_average_order_value_usd,
+    expected_refund_rate,
+    expected_net_revenue_per_session_usd,
+    gap_se_usd,
+    gap_z,
+    p_value,
+    q_value,
+    is_significant,
+    last_session_month,
+    is_live,
+    action_status,
     {{ recommended_action() }} as recommended_action
 from decided
 order by priority_rank

@@ -70,8 +70,8 @@ def test_apply_then_verify_json(project, leak):
     assert out.exit_code == 0, out.stdout
     report = out.json()
     assert report["schema_version"] == 1
-    assert report["summary"] == {"total": 14, "passed": 14, "failed": 0, "warned": 0, "errored": 0}
-    assert [r["id"] for r in report["results"]] == [f"AT-{i:02d}" for i in range(1, 15)]
+    assert report["summary"] == {"total": 15, "passed": 15, "failed": 0, "warned": 0, "errored": 0}
+    assert [r["id"] for r in report["results"]] == [f"AT-{i:02d}" for i in range(1, 16)]
     assert all(set(r) == VERIFY_KEYS and r["status"] == "pass" for r in report["results"])
 
 
@@ -118,7 +118,7 @@ def test_verify_table_on_plain_stdout(project, leak):
     out = leak("verify")
     assert out.exit_code == 0
     lines = out.stdout.splitlines()
-    assert lines[0].startswith("Acceptance tests on target/leakcli.duckdb: 14/14 passed")
+    assert lines[0].startswith("Acceptance tests on target/leakcli.duckdb: 15/15 passed")
     assert lines[1].split() == ["id", "status", "severity", "model", "kind", "failing", "detail"]
     assert lines[2].split()[:2] == ["AT-01", "PASS"]
     assert "\x1b[" not in out.stdout and "─" not in out.stdout  # nothing decorative off a terminal
@@ -280,10 +280,10 @@ def test_verify_writes_junit_xml_and_markdown_for_ci(project, leak, tmp_path):
     out = leak("verify", "--junit-xml", str(junit), "--format", "markdown")
     assert out.exit_code == ExitCode.TESTS_FAILED
     # the repeated row breaks the grain (AT-03) and the three reconciliations (AT-06, 07, 08)
-    assert out.stdout.startswith("### leakcli verify: 10/14 passed, 4 failed, 0 warned, 0 errored\n")
+    assert out.stdout.startswith("### leakcli verify: 11/15 passed, 4 failed, 0 warned, 0 errored\n")
     assert "| AT-03 | ❌ fail | error | `mart__core_leak_summary` | 1 |" in out.stdout
     suite = ET.parse(junit).getroot().find("testsuite")
-    assert suite is not None and suite.get("tests") == "14" and suite.get("failures") == "4"
+    assert suite is not None and suite.get("tests") == "15" and suite.get("failures") == "4"
     failed = {c.get("name"): c.find("failure") for c in suite.findall("testcase") if c.find("failure") is not None}
     assert sorted(failed) == ["AT-03 unique", "AT-06 reconcile", "AT-07 reconcile", "AT-08 reconcile"]
     assert '"n": 2' in (failed["AT-03 unique"].text or "")
@@ -353,7 +353,7 @@ def test_show_without_order_by_shows_the_same_rows_in_the_columns_order(project,
 
 
 @pytest.mark.parametrize(("args", "words"), [
-    (["-c", "gap"], "has no column 'gap'; did you mean 'gap_usd'?"),
+    (["-c", "gap_us"], "has no column 'gap_us'; did you mean 'gap_usd'?"),
     (["--where", "nope = 1"], 'Referenced column "nope" not found'),
     (["--where", "true; drop table mart__priority_actions"], "exactly one SELECT"),
     (["--where", "gap_usd > (select count(*) from read_csv('/etc/passwd'))"], "table function read_csv()"),
@@ -511,8 +511,8 @@ def test_the_readme_ci_example_runs(project, tmp_path):
         done = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]],
                               cwd=project.root, env=env, capture_output=True, text=True)
         assert done.returncode == 0, (step["name"], done.stderr)
-    assert summary.read_text().startswith("### leakcli verify: 14/14 passed")
-    assert (project.root / "target/junit.xml").read_text().count("<testcase ") == 14
+    assert summary.read_text().startswith("### leakcli verify: 15/15 passed")
+    assert (project.root / "target/junit.xml").read_text().count("<testcase ") == 15
     assert json.loads((project.root / "target/run_results.json").read_text())["status"] == "success"
     assert all(Path(project.root, p.strip()).exists() for p in job["steps"][-1]["with"]["path"].splitlines())
 

@@ -29,7 +29,7 @@ def test_export_writes_a_dbt_project_and_refuses_foreign_folders(project, leak, 
     assert result.exit_code == 0, result.stderr
     doc = result.json()
     assert set(doc["models"]) == {p.stem for p in out.glob("models/*/*.sql")} and len(doc["models"]) == 9
-    assert doc["tests"] == [f"AT-{i:02d}" for i in range(1, 15) if i != 2] and "AT-02" in doc["skipped_tests"]
+    assert doc["tests"] == [f"AT-{i:02d}" for i in range(1, 16) if i != 2] and "AT-02" in doc["skipped_tests"]
     for rel in ("dbt_project.yml", "profiles.yml", "models/sources.yml", "models/schema.yml", "README.md"):
         assert (out / rel).is_file(), rel
     model = (out / "models/intermediate/int__session_outcomes.sql").read_text()
@@ -69,7 +69,7 @@ def test_dbt_builds_the_export_equal_to_leakcli(project, leak, tmp_path):
     assert built.returncode == 0, built.stdout[-3000:]
     results = json.loads((out / "target/run_results.json").read_text())["results"]
     tests = [r for r in results if r["unique_id"].startswith("test.")]
-    assert len(tests) == 13 and {r["status"] for r in tests} == {"pass"}
+    assert len(tests) == 14 and {r["status"] for r in tests} == {"pass"}
     con = duckdb.connect()
     con.execute("attach $p as dbt (read_only)", {"p": str(out / "leakcli_dbt.duckdb")})
     con.execute("attach $p as leak (read_only)", {"p": str(project.root / "target/leakcli.duckdb")})

@@ -1,7 +1,8 @@
 -- title: compiled mart__core_leak_summary (regenerate with LEAKCLI_REGOLD=1 and review the diff)
--- Segment x month: volumes, the four measures, the month's site and device baselines, indexes and
--- flags against the device, and the revenue gap split into what the device explains and what the
--- segment owns (itself split into three leaks). Formulas: contracts/metric-catalog.json.
+-- Segment x month: volumes, the four measures, the month's site and device baselines (with the
+-- variance of one session's net revenue in each), indexes and flags against the device, and the
+-- revenue gap split into what the device explains and what the segment owns (itself split into
+-- three leaks). Formulas: contracts/metric-catalog.json.
 with segment_totals as (
     select
         session_month,
@@ -55,6 +56,17 @@ device_baseline as (
     )
 ),
 
+-- the variance of one session's net revenue over each baseline, in one pass over the sessions
+variances as (
+    select
+        session_month,
+        device_type,
+        grouping(device_type) = 1 as is_site,
+        (var_pop(net_revenue_usd)) as net_revenue_variance
+    from "int__session_outcomes"
+    group by grouping sets ((session_month), (session_month, device_type))
+),
+
 measured as (
     select
         t.*,
@@ -63,10 +75,15 @@ measured as (
         (cast(net_revenue_usd as double) / nullif(sessions, 0)) as "net_revenue_per_session_usd",
         (case when gross_revenue_usd = 0 then 0 else cast(refund_amount_usd as double) / cast(gross_revenue_usd as double) end) as "refund_rate",
         b.* exclude (session_month),
-        d.* exclude (session_month, device_type)
+        d.* exclude (session_month, device_type),
+        bv.net_revenue_variance as baseline_net_revenue_variance,
+        dv.net_revenue_variance as device_net_revenue_variance
     from segment_totals as t
     inner join site_baseline as b using (session_month)
     inner join device_baseline as d using (session_month, device_type)
+    inner join variances as bv on bv.is_site and bv.session_month = t.session_month
+    inner join variances as dv on not dv.is_site and dv.session_month = t.session_month
+        and dv.device_type = t.device_type
 ),
 
 indexed as (
@@ -101,6 +118,8 @@ select
     device_average_order_value_usd,
     device_net_revenue_per_session_usd,
     device_refund_rate,
+    baseline_net_revenue_variance,
+    device_net_revenue_variance,
     conversion_index,
     net_revenue_index,
     refund_index,

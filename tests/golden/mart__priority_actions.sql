@@ -1,9 +1,11 @@
 -- title: compiled mart__priority_actions (regenerate with LEAKCLI_REGOLD=1 and review the diff)
--- The actions to take first, over the latest priority_lookback_months months of the summary: one
--- per device whose device gap is positive (fix the device experience) and one per segment whose own
--- gap is positive (fix the page or the bid), ranked together by their gap. Sums, rates recomputed
--- from the sums, the window's site and device baselines, the leaks, the primary leak and the
--- catalog's recommended action. Rules: contracts/metric-catalog.json#/priority.
+-- The actions to take first, over the latest priority_lookback_months months of the summary. Every
+-- device and every segment with sessions in the window is a candidate: a device against the site,
+-- a segment against its own device, each at its baseline's rates in the same months (what its own
+-- sessions would have done), with the gap's standard error, z, a one-sided p and a
+-- Benjamini-Hochberg q over all the candidates. Candidates whose gap is at least a cent become
+-- actions, with the last month they ran, whether they still run, their status (act, stopped,
+-- noise) and the catalog's text; ranked by status, then gap. Rules: contracts/metric-catalog.json.
 with summary as (
     select * from "mart__core_leak_summary"
 ),
@@ -60,7 +62,7 @@ device_baseline as (
     )
 ),
 
-device_actions as (
+device_candidates as (
     select
         'device' as action_scope,
         '(all)' as utm_source,
@@ -79,12 +81,18 @@ device_actions as (
         sum(revenue_gap_usd) as revenue_gap_usd,
         sum(device_gap_usd) as device_gap_usd,
         sum(segment_gap_usd) as segment_gap_usd,
-        sum("device_gap_usd") as gap_usd
+        sum("device_gap_usd") as gap_usd,
+        sum(sessions * baseline_conversion_rate) as "expected_orders",
+        sum(sessions * baseline_conversion_rate * baseline_average_order_value_usd) as "expected_gross_revenue_usd",
+        sum(sessions * baseline_conversion_rate * baseline_average_order_value_usd * baseline_refund_rate) as "expected_refund_amount_usd",
+        sum(sessions * baseline_net_revenue_per_session_usd) as "expected_net_revenue_usd",
+        sum(sessions * baseline_net_revenue_variance) as "gap_variance",
+        max(session_month) as last_session_month
     from in_window
     group by device_type
 ),
 
-segment_actions as (
+segment_candidates as (
     select
         'segment' as action_scope,
         utm_source,
@@ -103,15 +111,59 @@ segment_actions as (
         sum(revenue_gap_usd) as revenue_gap_usd,
         sum(device_gap_usd) as device_gap_usd,
         sum(segment_gap_usd) as segment_gap_usd,
-        sum("segment_gap_usd") as gap_usd
+        sum("segment_gap_usd") as gap_usd,
+        sum(sessions * device_conversion_rate) as "expected_orders",
+        sum(sessions * device_conversion_rate * device_average_order_value_usd) as "expected_gross_revenue_usd",
+        sum(sessions * device_conversion_rate * device_average_order_value_usd * device_refund_rate) as "expected_refund_amount_usd",
+        sum(sessions * device_net_revenue_per_session_usd) as "expected_net_revenue_usd",
+        sum(sessions * device_net_revenue_variance) as "gap_variance",
+        max(session_month) as last_session_month
     from in_window
     group by utm_source, utm_campaign, device_type, landing_page
 ),
 
-actions as (
-    select * from device_actions where (device_gap_usd > 0)
+candidates as (
+    select * from device_candidates
     union all
-    select * from segment_actions where (segment_gap_usd > 0)
+    select * from segment_candidates
+),
+
+-- the gap's standard error if the candidate's sessions behaved like their baseline's, z and p
+tested as (
+    select
+        *,
+        (sqrt(greatest(gap_variance, 0))) as gap_se_usd,
+        (gap_usd / nullif(gap_se_usd, 0)) as gap_z,
+        (case when gap_z is null then 1.0 when gap_z >= 0 then (case when abs(gap_z) > 37 then 0.0 when abs(gap_z) < 7.07106781186547 then exp(-abs(gap_z) * abs(gap_z) / 2) * ((((((0.0352624965998911 * abs(gap_z) + 0.700383064443688) * abs(gap_z) + 6.37396220353165) * abs(gap_z) + 33.912866078383) * abs(gap_z) + 112.079291497871) * abs(gap_z) + 221.213596169931) * abs(gap_z) + 220.206867912376) / (((((((0.0883883476483184 * abs(gap_z) + 1.75566716318264) * abs(gap_z) + 16.064177579207) * abs(gap_z) + 86.7807322029461) * abs(gap_z) + 296.564248779674) * abs(gap_z) + 637.333633378831) * abs(gap_z) + 793.826512519948) * abs(gap_z) + 440.413735824752) else exp(-abs(gap_z) * abs(gap_z) / 2) / (abs(gap_z) + 1 / (abs(gap_z) + 2 / (abs(gap_z) + 3 / (abs(gap_z) + 4 / (abs(gap_z) + 0.65))))) / 2.506628274631 end) else 1.0 - (case when abs(gap_z) > 37 then 0.0 when abs(gap_z) < 7.07106781186547 then exp(-abs(gap_z) * abs(gap_z) / 2) * ((((((0.0352624965998911 * abs(gap_z) + 0.700383064443688) * abs(gap_z) + 6.37396220353165) * abs(gap_z) + 33.912866078383) * abs(gap_z) + 112.079291497871) * abs(gap_z) + 221.213596169931) * abs(gap_z) + 220.206867912376) / (((((((0.0883883476483184 * abs(gap_z) + 1.75566716318264) * abs(gap_z) + 16.064177579207) * abs(gap_z) + 86.7807322029461) * abs(gap_z) + 296.564248779674) * abs(gap_z) + 637.333633378831) * abs(gap_z) + 793.826512519948) * abs(gap_z) + 440.413735824752) else exp(-abs(gap_z) * abs(gap_z) / 2) / (abs(gap_z) + 1 / (abs(gap_z) + 2 / (abs(gap_z) + 3 / (abs(gap_z) + 4 / (abs(gap_z) + 0.65))))) / 2.506628274631 end) end) as p_value
+    from candidates
+),
+
+-- Benjamini-Hochberg over every candidate of the window, before any is dropped
+p_ranked as (
+    select
+        *,
+        (row_number() over (order by p_value, action_scope, utm_source, utm_campaign, device_type, landing_page)) as p_rank
+    from tested
+),
+
+stepped as (
+    select
+        *,
+        (least(1.0, p_value * (cast(count(*) over () as double) / p_rank))) as bh_step
+    from p_ranked
+),
+
+adjusted as (
+    select
+        *,
+        (min(bh_step) over (order by p_rank desc rows between unbounded preceding and current row)) as q_value
+    from stepped
+),
+
+actions as (
+    select * from adjusted where action_scope = 'device' and (gap_usd >= 0.01)
+    union all
+    select * from adjusted where action_scope = 'segment' and (gap_usd >= 0.01)
 ),
 
 other_device as (
@@ -134,6 +186,12 @@ measured as (
         (case when orders = 0 then 0 else cast(gross_revenue_usd as double) / orders end) as "average_order_value_usd",
         (cast(net_revenue_usd as double) / nullif(sessions, 0)) as "net_revenue_per_session_usd",
         (case when gross_revenue_usd = 0 then 0 else cast(refund_amount_usd as double) / cast(gross_revenue_usd as double) end) as "refund_rate",
+        (cast(expected_orders as double) / nullif(sessions, 0)) as expected_conversion_rate,
+        (case when expected_orders = 0 then 0 else expected_gross_revenue_usd / expected_orders end) as expected_average_order_value_usd,
+        (case when expected_gross_revenue_usd = 0 then 0 else expected_refund_amount_usd / expected_gross_revenue_usd end) as expected_refund_rate,
+        (expected_net_revenue_usd / nullif(sessions, 0)) as expected_net_revenue_per_session_usd,
+        (q_value <= 0.05) as is_significant,
+        (last_session_month >= cast(window_end_month - to_months(2 - 1) as date)) as is_live,
         b.*,
         d.* exclude (device_type),
         o.* exclude (device_type)
@@ -147,12 +205,13 @@ decided as (
     select
         *,
         case when action_scope = 'device' then 'device' when conversion_leak_usd >= order_value_leak_usd and conversion_leak_usd >= refund_leak_usd then 'conversion' when order_value_leak_usd >= refund_leak_usd then 'order_value' else 'refund_drag' end as primary_leak,
+        case when (is_significant and is_live) then 'act' when (is_significant and not is_live) then 'stopped' when (not is_significant) then 'noise' end as action_status,
         (gap_usd / sum(gap_usd) over ()) as share_of_total_gap
     from measured
 )
 
 select
-    row_number() over (order by "gap_usd" desc, "action_scope" asc, "utm_source" asc, "utm_campaign" asc, "device_type" asc, "landing_page" asc) as priority_rank,
+    row_number() over (order by list_position(['act', 'stopped', 'noise'], "action_status") asc, "gap_usd" desc, "action_scope" asc, "utm_source" asc, "utm_campaign" asc, "device_type" asc, "landing_page" asc) as priority_rank,
     action_scope,
     utm_source,
     utm_campaign,
@@ -187,6 +246,18 @@ select
     gap_usd,
     share_of_total_gap,
     primary_leak,
-    case primary_leak when 'device' then concat((upper(left("device_type", 1)) || substr("device_type", 2)), ' converts at ', (format('{:.1f}%', cast("conversion_rate" as double) * 100)), ' vs ', (format('{:.1f}%', cast("other_device_conversion_rate" as double) * 100)), ' on ', (cast("other_device_type" as varchar)), ' and ', (format('{:.1f}%', cast("baseline_conversion_rate" as double) * 100)), ' site-wide (', (strftime("window_start_month", '%Y-%m')), '..', (strftime("window_end_month", '%Y-%m')), '): fix the ', (cast("device_type" as varchar)), ' experience before single pages.') when 'conversion' then concat('Conversion leak on ', (cast("utm_source" as varchar)), '/', (cast("utm_campaign" as varchar)), ' ', (cast("device_type" as varchar)), ' landing on ', (cast("landing_page" as varchar)), ': ', (format('{:.1f}%', cast("conversion_rate" as double) * 100)), ' vs ', (format('{:.1f}%', cast("device_conversion_rate" as double) * 100)), ' for ', (cast("device_type" as varchar)), '; fix the page or the bid.') when 'order_value' then concat('Order value leak on ', (cast("utm_source" as varchar)), '/', (cast("utm_campaign" as varchar)), ' ', (cast("device_type" as varchar)), ' landing on ', (cast("landing_page" as varchar)), ': ', (format('${:.2f}', cast("average_order_value_usd" as double))), ' per order vs ', (format('${:.2f}', cast("device_average_order_value_usd" as double))), ' for ', (cast("device_type" as varchar)), '; review the offer and cross-sell on the page.') when 'refund_drag' then concat('Refund drag on ', (cast("utm_source" as varchar)), '/', (cast("utm_campaign" as varchar)), ' ', (cast("device_type" as varchar)), ' landing on ', (cast("landing_page" as varchar)), ': ', (format('{:.1f}%', cast("refund_rate" as double) * 100)), ' of revenue refunded vs ', (format('{:.1f}%', cast("device_refund_rate" as double) * 100)), ' for ', (cast("device_type" as varchar)), '; check what the page promises against the product.') end as recommended_action
+    expected_conversion_rate,
+    expected_average_order_value_usd,
+    expected_refund_rate,
+    expected_net_revenue_per_session_usd,
+    gap_se_usd,
+    gap_z,
+    p_value,
+    q_value,
+    is_significant,
+    last_session_month,
+    is_live,
+    action_status,
+    case when action_status = 'act' and primary_leak in ('device') then concat((upper(left("device_type", 1)) || substr("device_type", 2)), ' converts at ', (format('{:.1f}%', cast("conversion_rate" as double) * 100)), ' vs ', (format('{:.1f}%', cast("expected_conversion_rate" as double) * 100)), ' expected at the site''s rate in the same months (', (format('{:.1f}%', cast("other_device_conversion_rate" as double) * 100)), ' on ', (cast("other_device_type" as varchar)), '; ', (strftime("window_start_month", '%Y-%m')), '..', (strftime("window_end_month", '%Y-%m')), '): fix the ', (cast("device_type" as varchar)), ' experience before single pages.') when action_status = 'act' and primary_leak in ('conversion') and (utm_source = 'direct_or_unknown') then concat('Conversion leak on ', (cast("utm_source" as varchar)), '/', (cast("utm_campaign" as varchar)), ' ', (cast("device_type" as varchar)), ' landing on ', (cast("landing_page" as varchar)), ': ', (format('{:.1f}%', cast("conversion_rate" as double) * 100)), ' vs ', (format('{:.1f}%', cast("expected_conversion_rate" as double) * 100)), ' expected for ', (cast("device_type" as varchar)), ' in the same months (z ', (coalesce(format('{:.1f}', cast("gap_z" as double)), 'n/a')), '); fix the page.') when action_status = 'act' and primary_leak in ('conversion') then concat('Conversion leak on ', (cast("utm_source" as varchar)), '/', (cast("utm_campaign" as varchar)), ' ', (cast("device_type" as varchar)), ' landing on ', (cast("landing_page" as varchar)), ': ', (format('{:.1f}%', cast("conversion_rate" as double) * 100)), ' vs ', (format('{:.1f}%', cast("expected_conversion_rate" as double) * 100)), ' expected for ', (cast("device_type" as varchar)), ' in the same months (z ', (coalesce(format('{:.1f}', cast("gap_z" as double)), 'n/a')), '); fix the page or the bid.') when action_status = 'act' and primary_leak in ('order_value') then concat('Order value leak on ', (cast("utm_source" as varchar)), '/', (cast("utm_campaign" as varchar)), ' ', (cast("device_type" as varchar)), ' landing on ', (cast("landing_page" as varchar)), ': ', (format('${:.2f}', cast("average_order_value_usd" as double))), ' per order vs ', (format('${:.2f}', cast("expected_average_order_value_usd" as double))), ' expected for ', (cast("device_type" as varchar)), ' in the same months (z ', (coalesce(format('{:.1f}', cast("gap_z" as double)), 'n/a')), '); review the offer and cross-sell on the page.') when action_status = 'act' and primary_leak in ('refund_drag') then concat('Refund drag on ', (cast("utm_source" as varchar)), '/', (cast("utm_campaign" as varchar)), ' ', (cast("device_type" as varchar)), ' landing on ', (cast("landing_page" as varchar)), ': ', (format('{:.1f}%', cast("refund_rate" as double) * 100)), ' of revenue refunded vs ', (format('{:.1f}%', cast("expected_refund_rate" as double) * 100)), ' expected for ', (cast("device_type" as varchar)), ' in the same months (z ', (coalesce(format('{:.1f}', cast("gap_z" as double)), 'n/a')), '); check what the page promises against the product.') when action_status = 'stopped' and primary_leak in ('device') then concat((upper(left("device_type", 1)) || substr("device_type", 2)), ' has had no sessions after ', (strftime("last_session_month", '%Y-%m')), '; while it ran it converted at ', (format('{:.1f}%', cast("conversion_rate" as double) * 100)), ' vs ', (format('{:.1f}%', cast("expected_conversion_rate" as double) * 100)), ' expected at the site''s rate in the same months (z ', (coalesce(format('{:.1f}', cast("gap_z" as double)), 'n/a')), '): fix the ', (cast("device_type" as varchar)), ' experience before it returns.') when action_status = 'stopped' and primary_leak in ('conversion') and (utm_source = 'direct_or_unknown') then concat((cast("utm_source" as varchar)), '/', (cast("utm_campaign" as varchar)), ' ', (cast("device_type" as varchar)), ' landing on ', (cast("landing_page" as varchar)), ' has had no sessions after ', (strftime("last_session_month", '%Y-%m')), '; while it ran it converted at ', (format('{:.1f}%', cast("conversion_rate" as double) * 100)), ' vs ', (format('{:.1f}%', cast("expected_conversion_rate" as double) * 100)), ' expected for ', (cast("device_type" as varchar)), ' (z ', (coalesce(format('{:.1f}', cast("gap_z" as double)), 'n/a')), '): fix the page before it runs again.') when action_status = 'stopped' and primary_leak in ('conversion') then concat((cast("utm_source" as varchar)), '/', (cast("utm_campaign" as varchar)), ' ', (cast("device_type" as varchar)), ' landing on ', (cast("landing_page" as varchar)), ' has had no sessions after ', (strftime("last_session_month", '%Y-%m')), '; while it ran it converted at ', (format('{:.1f}%', cast("conversion_rate" as double) * 100)), ' vs ', (format('{:.1f}%', cast("expected_conversion_rate" as double) * 100)), ' expected for ', (cast("device_type" as varchar)), ' (z ', (coalesce(format('{:.1f}', cast("gap_z" as double)), 'n/a')), '): fix the page or the bid before it runs again.') when action_status = 'stopped' and primary_leak in ('order_value') then concat((cast("utm_source" as varchar)), '/', (cast("utm_campaign" as varchar)), ' ', (cast("device_type" as varchar)), ' landing on ', (cast("landing_page" as varchar)), ' has had no sessions after ', (strftime("last_session_month", '%Y-%m')), '; while it ran it earned ', (format('${:.2f}', cast("average_order_value_usd" as double))), ' per order vs ', (format('${:.2f}', cast("expected_average_order_value_usd" as double))), ' expected for ', (cast("device_type" as varchar)), ' (z ', (coalesce(format('{:.1f}', cast("gap_z" as double)), 'n/a')), '): review the offer and cross-sell on the page before it runs again.') when action_status = 'stopped' and primary_leak in ('refund_drag') then concat((cast("utm_source" as varchar)), '/', (cast("utm_campaign" as varchar)), ' ', (cast("device_type" as varchar)), ' landing on ', (cast("landing_page" as varchar)), ' has had no sessions after ', (strftime("last_session_month", '%Y-%m')), '; while it ran ', (format('{:.1f}%', cast("refund_rate" as double) * 100)), ' of its revenue was refunded vs ', (format('{:.1f}%', cast("expected_refund_rate" as double) * 100)), ' expected for ', (cast("device_type" as varchar)), ' (z ', (coalesce(format('{:.1f}', cast("gap_z" as double)), 'n/a')), '): check what the page promises against the product before it runs again.') when action_status = 'noise' and primary_leak in ('device') then concat('Within noise: ', (upper(left("device_type", 1)) || substr("device_type", 2)), ' earned ', (format('${:,.0f}', cast("gap_usd" as double))), ' less than the site in the same months, a gap chance alone explains (z ', (coalesce(format('{:.1f}', cast("gap_z" as double)), 'n/a')), ', q ', (coalesce(format('{:.2f}', cast("q_value" as double)), 'n/a')), '): no action; watch it.') when action_status = 'noise' and primary_leak in ('conversion', 'order_value', 'refund_drag') then concat('Within noise: ', (cast("utm_source" as varchar)), '/', (cast("utm_campaign" as varchar)), ' ', (cast("device_type" as varchar)), ' landing on ', (cast("landing_page" as varchar)), ' earned ', (format('${:,.0f}', cast("gap_usd" as double))), ' less than ', (cast("device_type" as varchar)), ' in the same months, a gap chance alone explains (z ', (coalesce(format('{:.1f}', cast("gap_z" as double)), 'n/a')), ', q ', (coalesce(format('{:.2f}', cast("q_value" as double)), 'n/a')), '): no action; watch it.') end as recommended_action
 from decided
 order by priority_rank
