@@ -28,7 +28,7 @@ def test_plan_apply_verify_at_scale_and_marts_match_the_spec(tmp_path_factory, l
     assert leak("plan", "--data-dir", str(data)).exit_code == 0
     assert leak("apply", "--data-dir", str(data)).exit_code == 0
     out = leak("verify", "--json")
-    assert out.exit_code == 0 and out.json()["summary"]["passed"] == 14
+    assert out.exit_code == 0 and out.json()["summary"]["passed"] == 15
     thresholds = project.read_json("contracts/metric-catalog.json")["thresholds"]
     expected = spec_oracle.summary(data, thresholds)
     got = {(r["session_month"], r["utm_source"], r["utm_campaign"], r["device_type"], r["landing_page"]): r
@@ -38,7 +38,7 @@ def test_plan_apply_verify_at_scale_and_marts_match_the_spec(tmp_path_factory, l
         math.isclose(float(a), float(b), rel_tol=1e-9, abs_tol=0.01) if isinstance(a, float) or isinstance(b, float)
         else a == b)
     assert [(k, col) for k, row in expected.items() for col, v in row.items() if not close(got[k][col], v)] == []
-    prio = spec_oracle.priority(expected, thresholds["priority_lookback_months"])
+    prio = spec_oracle.priority(expected, thresholds)
     rows = project.rows("select * from mart__priority_actions order by priority_rank")
     assert [(e["priority_rank"], col) for r, e in zip(rows, prio, strict=True) for col, v in e.items()
             if not close(r[col], v)] == []
