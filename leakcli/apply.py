@@ -13,7 +13,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from leakcli import contracts, runresults, state
-from leakcli.build import BUILD_ACTIONS, ModelResult, Progress, priority_head, write_build
+from leakcli.build import (
+    BUILD_ACTIONS,
+    ModelResult,
+    Progress,
+    priority_head,
+    status_counts,
+    status_line,
+    write_build,
+)
 from leakcli.errors import (
     AuditFailure,
     BlockingAmbiguity,
@@ -58,6 +66,8 @@ class ApplyResult:
     top_actions: list[dict[str, object]] = field(default_factory=list)
     priority_model: str = ""
     segment_keys: list[str] = field(default_factory=list)
+    status_counts: dict[str, int] = field(default_factory=dict)
+    status_line: str = ""  # "1 action to take now, 3 stopped leaks, 5 within noise"
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -71,6 +81,7 @@ class ApplyResult:
                          "seconds": round(r.seconds, 3)} for r in self.results],
             "artifacts": self.artifacts,
             "top_actions": self.top_actions,
+            "status_counts": self.status_counts,
             "ambiguities": [a.to_dict() for a in self.plan.ambiguities if a.severity != "info"],
         }
 
@@ -167,11 +178,12 @@ def _apply(req: ApplyRequest, paths: Paths, inv: Invocation) -> ApplyResult:
                                        rows.get(m.name), 0.0) for m in plan.models]
             current = layout.build_of("current")
             inv.build = current.id if current else None
+    top, counts = top_rows(paths, c)
     return ApplyResult(plan=plan, results=inv.results, seconds=time.perf_counter() - inv.started,
                        database=paths.rel(paths.database),
                        artifacts=[paths.rel(paths.target / n) for n in ("leakcli.duckdb", "compiled", "exports",
                                                                         "run_results.json")],
-                       top_actions=top_rows(paths, c),
+                       top_actions=top, status_counts=counts, status_line=status_line(c, counts),
                        priority_model=c.catalog.priority.model, segment_keys=list(c.catalog.segment.keys))
 
 
@@ -261,21 +273,21 @@ def published_rows(paths: Paths, models: list[str]) -> dict[str, int]:
         con.close()
 
 
-def top_rows(paths: Paths, c: contracts.Contracts) -> list[dict[str, object]]:
-    """The first rows of the priority model in grain order, as JSON-ready dicts (none when it was
-    not built)."""
+def top_rows(paths: Paths, c: contracts.Contracts) -> tuple[list[dict[str, object]], dict[str, int]]:
+    """The first rows of the priority model in grain order, as JSON-ready dicts, and how many actions
+    it holds of each status (none when it was not built)."""
     from leakcli.engine import connect, user_tables
 
     model, limit = c.catalog.priority.model, c.catalog.thresholds.top_actions
     summary = state.read_summary(paths.database)
-    if summary is not None and (model not in summary.tables or (model in summary.head
+    if summary is not None and (model not in summary.tables or (model in summary.head and summary.statuses is not None
                                                                 and limit <= summary.head_limit)):
-        return summary.head.get(model, [])[:limit]
+        return summary.head.get(model, [])[:limit], summary.statuses or {}
     con = connect(paths.database, read_only=True, shown=paths.rel(paths.database))
     try:
         if model not in user_tables(con):
-            return []
-        return priority_head(con, c)
+            return [], {}
+        return priority_head(con, c), status_counts(con, c)
     finally:
         con.close()
 

@@ -259,7 +259,11 @@ def _summary(con: DuckDBPyConnection, c: Contracts, outcome: Invocation) -> stat
     rows = {r.name: r.rows for r in outcome.results if r.rows is not None and r.name in tables}
     model = c.catalog.priority.model
     head = {model: priority_head(con, c)} if model in tables else {}
-    return state.Summary(tables, rows, head, c.catalog.thresholds.top_actions)
+    statuses = status_counts(con, c) if model in tables else {}
+    return state.Summary(tables, rows, head, c.catalog.thresholds.top_actions, statuses)
+
+
+STATUS_COLUMN = "action_status"  # of the priority model (LEAK-SPEC §7, revision 3)
 
 
 def priority_head(con: DuckDBPyConnection, c: Contracts) -> list[dict[str, object]]:
@@ -269,6 +273,22 @@ def priority_head(con: DuckDBPyConnection, c: Contracts) -> list[dict[str, objec
     model = c.catalog.priority.model
     return rows_as_dicts(con, f"select * from {quote_ident(model)} order by {grain_order(c, model)} limit $n",
                          {"n": c.catalog.thresholds.top_actions})
+
+
+def status_counts(con: DuckDBPyConnection, c: Contracts) -> dict[str, int]:
+    """How many actions of the built priority model have each status (none for a model without one)."""
+    from leakcli.engine import describe, rows_as_dicts
+
+    model = quote_ident(c.catalog.priority.model)
+    if STATUS_COLUMN not in dict(describe(con, f"select * from {model}")):
+        return {}
+    rows = rows_as_dicts(con, f"select {STATUS_COLUMN} as s, count(*) as n from {model} group by 1 order by 1")
+    return {str(r["s"]): int(str(r["n"])) for r in rows}
+
+
+def status_line(c: Contracts, counts: dict[str, int]) -> str:
+    """"1 action to take now, 3 stopped leaks, 5 within noise", in the catalog's words and order."""
+    return ", ".join(s.counted(counts.get(s.name, 0)) for s in c.catalog.priority.statuses) if counts else ""
 
 
 def grain_order(c: Contracts, model: str) -> str:

@@ -67,6 +67,13 @@ class RankMove:
     new_rank: int | None
     old_gap: float | None
     new_gap: float | None
+    old_status: str | None = None  # action_status (revision 3 of the spec; None in older builds)
+    new_status: str | None = None
+
+    @property
+    def moved(self) -> bool:
+        """Its rank, gap or status changed."""
+        return self.kind != "same" or self.old_gap != self.new_gap or self.old_status != self.new_status
 
     @property
     def kind(self) -> str:
@@ -92,8 +99,7 @@ class DiffResult:
         return envelope(old=self.old, new=self.new, identical=all(m.same for m in self.models),
                         models=[{**asdict(m), "same": m.same} for m in self.models],
                         priority={"model": self.priority_model, "keys": self.rank_keys,
-                                  "moves": [{**asdict(m), "kind": m.kind} for m in self.moves
-                                            if m.kind != "same" or m.old_gap != m.new_gap]})
+                                  "moves": [{**asdict(m), "kind": m.kind} for m in self.moves if m.moved]})
 
 
 def diff_builds(req: DiffRequest) -> DiffResult:
@@ -218,20 +224,28 @@ def _moves(con: DuckDBPyConnection, model: str, keys: list[str]) -> list[RankMov
     cols = ", ".join(quote_ident(k) for k in keys)
     rows: dict[tuple[object, ...], dict[str, dict[str, object]]] = {}
     for alias in ("old", "new"):
-        for r in rows_as_dicts(con, f"select {cols}, priority_rank, gap_usd from {alias}.main.{quote_ident(model)}"):
+        status = "action_status" if "action_status" in _columns(con, alias, model) else "null"
+        for r in rows_as_dicts(con, f"select {cols}, priority_rank, gap_usd, {status} as action_status "
+                                    f"from {alias}.main.{quote_ident(model)}"):
             key = tuple(r[k] for k in keys)
             rows.setdefault(key, {})[alias] = r
     moves = []
     for key, sides in rows.items():
         o, n = sides.get("old"), sides.get("new")
         moves.append(RankMove(dict(zip(keys, key, strict=True)), _int(o, "priority_rank"), _int(n, "priority_rank"),
-                              _float(o, "gap_usd"), _float(n, "gap_usd")))
+                              _float(o, "gap_usd"), _float(n, "gap_usd"), _str(o, "action_status"),
+                              _str(n, "action_status")))
     return sorted(moves, key=lambda m: (m.new_rank is None, m.new_rank or 0, m.old_rank or 0))
 
 
 def _int(row: dict[str, object] | None, col: str) -> int | None:
     value = row.get(col) if row else None
     return int(value) if isinstance(value, (int, float)) else None
+
+
+def _str(row: dict[str, object] | None, col: str) -> str | None:
+    value = row.get(col) if row else None
+    return None if value is None else str(value)
 
 
 def _float(row: dict[str, object] | None, col: str) -> float | None:

@@ -245,6 +245,11 @@ class Status(Strict):
     name: Ident
     when: Text
     meaning: Text
+    count: Annotated[list[Annotated[str, StringConstraints(pattern=r"\{n\}")]], Field(min_length=2, max_length=2)] = \
+        Field(description="how a count of actions with this status reads: for one, for several ({n} is the count)")
+
+    def counted(self, n: int) -> str:
+        return self.count[0 if n == 1 else 1].replace("{n}", f"{n:,}")
 
 
 class Unpaid(Strict):

@@ -29,7 +29,8 @@ NUMERIC = {"BIGINT", "INTEGER", "HUGEINT", "SMALLINT", "TINYINT", "UBIGINT", "UI
 ACTION_SYMBOL = {"create": "+", "rebuild": "~", "unchanged": "=", "skip": "."}
 CHANGE_STYLE = {"+": "green", "~": "yellow", "-": "red"}
 SEVERITY_STYLE = {"blocking": "bold red", "warning": "yellow", "info": "dim"}
-STATUS_STYLE = {"pass": "green", "success": "green", "fail": "bold red", "error": "bold red", "warn": "yellow",
+STATUS_STYLE = {"act": "bold red", "stopped": "yellow", "noise": "dim",
+                "pass": "green", "success": "green", "fail": "bold red", "error": "bold red", "warn": "yellow",
                 "skipped": "dim", "unchanged": "dim", "copied": "dim"}
 
 
@@ -236,11 +237,14 @@ class Reporter:
                     ["model", "action", "status", "rows", "seconds"], rows, [False, False, False, True, True], status=2)
         if result.top_actions:
             keys = result.segment_keys
-            self._table(f"Top priority actions ({result.priority_model})",
-                        ["rank", "scope", *keys, "gap usd", "share", "primary leak", "action"],
-                        [[str(a["priority_rank"]), str(a["action_scope"]), *(str(a[k]) for k in keys),
-                          f"{_number(a['gap_usd']):,.0f}", f"{_number(a['share_of_total_gap']):.1%}",
-                          str(a["primary_leak"]), str(a["recommended_action"])] for a in result.top_actions])
+            counts = f": {result.status_line}" if result.status_line else ""
+            self._table(f"Top priority actions ({result.priority_model}){counts}",
+                        ["rank", "status", "scope", *keys, "gap usd", "z", "q", "share", "primary leak", "action"],
+                        [[str(a["priority_rank"]), str(a.get("action_status", "")), str(a["action_scope"]),
+                          *(str(a[k]) for k in keys), f"{_number(a['gap_usd']):,.0f}", _fixed(a.get("gap_z"), 1),
+                          _fixed(a.get("q_value"), 2), f"{_number(a['share_of_total_gap']):.1%}",
+                          str(a["primary_leak"]), str(a["recommended_action"])] for a in result.top_actions],
+                        [True, False, False, *[False] * len(keys), True, True, True, True, False, False], status=1)
 
     def verify(self, report: VerifyReport, fmt: str = "table") -> None:
         if self.json_mode:
@@ -285,7 +289,7 @@ class Reporter:
                 for s in ch.samples:
                     key = _key(cast(Mapping[str, object], s["key"]))
                     self._say(f"        {key}: {format_value(s['old'])} -> {format_value(s['new'])}")
-        moves = [mv for mv in result.moves if mv.kind != "same" or mv.old_gap != mv.new_gap]
+        moves = [mv for mv in result.moves if mv.moved]
         self._say(f"\nPriority list ({result.priority_model}): "
                   + (f"{len(moves)} move(s)" if moves else "no rank or gap moved"), "bold")
         symbols = {"entered": "+", "left": "-", "up": "↑", "down": "↓", "same": "="}
@@ -293,6 +297,10 @@ class Reporter:
             rank = (f"new at {mv.new_rank}" if mv.kind == "entered" else f"was {mv.old_rank}" if mv.kind == "left"
                     else f"{mv.old_rank} -> {mv.new_rank}")
             gap = f"gap {format_value(mv.old_gap)} -> {format_value(mv.new_gap)}"
+            if mv.old_status != mv.new_status:
+                gap += f"; status {mv.old_status or '-'} -> {mv.new_status or '-'}"
+            elif mv.new_status:
+                gap += f"; {mv.new_status}"
             style = {"entered": "green", "left": "red", "up": "green", "down": "yellow"}.get(mv.kind)
             self._say(f"  {symbols[mv.kind]} {rank}: {_key(mv.key)}  {gap}", style)
         return None
@@ -392,6 +400,11 @@ def verify_junit(report: VerifyReport) -> str:
                                                                                        indent=1)
     ET.indent(suites)
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
+
+
+def _fixed(value: object, digits: int) -> str:
+    """A statistic with `digits` decimals; empty when there is none (an older build, or no variance)."""
+    return f"{value:.{digits}f}" if isinstance(value, (int, float)) and not isinstance(value, bool) else ""
 
 
 def _number(value: object) -> float:

@@ -55,6 +55,7 @@ class Summary:
     rows: dict[str, int]
     head: dict[str, list[dict[str, object]]] = field(default_factory=dict)  # model -> its first rows
     head_limit: int = 0
+    statuses: dict[str, int] | None = None  # action_status -> actions of the priority model (None: not kept)
 
 
 def write_summary(database: Path, summary: Summary) -> None:

@@ -33,7 +33,7 @@ def test_report_is_one_small_self_contained_file(project, leak):
     doc = out.json()
     page = (project.root / "target/report.html").read_text()
     assert doc["path"] == "target/report.html" and doc["bytes"] == len(page.encode()) < 5 * 1024 * 1024
-    assert doc["tests"]["passed"] == doc["tests"]["total"] == 14 and doc["actions"] > 0
+    assert doc["tests"]["passed"] == doc["tests"]["total"] == 15 and doc["actions"] > 0
     # nothing is fetched at view time: no external script, style, image or frame
     markup = re.sub(r"(<script[^>]*>).*?</script>", r"\1</script>", page, flags=re.S)  # tags, not script text
     assert not re.search(r"<(script|link|img|iframe)\b[^>]*\b(src|href)\s*=", markup, re.I)
