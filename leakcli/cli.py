@@ -18,7 +18,7 @@ from leakcli.errors import MAX_LINE, ExitCode, Interrupted, LeakError, exit_code
 from leakcli.jsonout import envelope
 
 if TYPE_CHECKING:
-    from leakcli.report import Reporter
+    from leakcli.outputs.terminal import Reporter
 
 T = TypeVar("T")
 
@@ -202,7 +202,7 @@ def _run(reporter: Reporter, debug: bool, fn: Callable[[], T]) -> T:
 
 
 def _reporter(json_mode: bool) -> Reporter:
-    from leakcli.report import Reporter
+    from leakcli.outputs.terminal import Reporter
 
     return Reporter(json_mode=json_mode)
 
@@ -235,7 +235,7 @@ def plan(
 ) -> None:
     """Read every contract, check them against each other and the data, report open questions,
     and show the DAG and what apply would do. Exits 2 when a blocking question is open."""
-    from leakcli.plan import PlanRequest, build_plan, save_plan
+    from leakcli.plan.planner import PlanRequest, build_plan, save_plan
 
     reporter = _reporter(json_mode)
     req = PlanRequest(_root(project_dir), data_dir, tuple(select or ()), full_refresh,
@@ -265,8 +265,8 @@ def apply(
 ) -> None:
     """Render the ref-linked SQL, build the models in DuckDB, audit the build with the error-severity
     acceptance tests, and publish it only when they pass: all or nothing."""
-    from leakcli.apply import ApplyRequest
-    from leakcli.apply import apply as run_apply
+    from leakcli.build.apply import ApplyRequest
+    from leakcli.build.apply import apply as run_apply
 
     reporter = _reporter(json_mode)
     req = ApplyRequest(_root(project_dir), data_dir, tuple(select or ()), full_refresh, plan_file,
@@ -288,8 +288,8 @@ def verify(
     debug: DebugOpt = False,
 ) -> None:
     """Run the acceptance tests against the built database. Exits 1 when an error-severity test fails."""
-    from leakcli.verify import VerifyRequest, save_junit
-    from leakcli.verify import verify as run_verify
+    from leakcli.build.verify import VerifyRequest, save_junit
+    from leakcli.build.verify import verify as run_verify
 
     reporter = _reporter(json_mode)
     if fmt not in ("table", "markdown"):
@@ -316,7 +316,7 @@ def diff(
 ) -> None:
     """Show what the last apply did to the answer: the published build against the previous one (or
     two database files), per mart rows added, removed and changed on the grain, and rank moves."""
-    from leakcli.diff import DiffRequest, diff_builds
+    from leakcli.outputs.diff import DiffRequest, diff_builds
 
     reporter = _reporter(json_mode)
     req = DiffRequest(_root(project_dir), old, new, tuple(model or ()), samples)
@@ -333,7 +333,7 @@ def report(
     debug: DebugOpt = False,
 ) -> None:
     """Write one self-contained HTML report of the published build for the people who act on it."""
-    from leakcli.htmlreport import ReportRequest, write_report
+    from leakcli.outputs.htmlreport import ReportRequest, write_report
 
     reporter = _reporter(json_mode)
     result = _run(reporter, debug, lambda: write_report(ReportRequest(_root(project_dir), out, force)))
@@ -358,8 +358,8 @@ def export_dbt(
 ) -> None:
     """Write the pipeline as a dbt project for dbt-duckdb: one model per template with ref() and source(),
     the sources with their read options, schema.yml from the registry, the acceptance tests as data tests."""
-    from leakcli.dbtexport import ExportRequest
-    from leakcli.dbtexport import export_dbt as run_export
+    from leakcli.outputs.dbtexport import ExportRequest
+    from leakcli.outputs.dbtexport import export_dbt as run_export
 
     reporter = _reporter(json_mode)
     result = _run(reporter, debug, lambda: run_export(ExportRequest(_root(project_dir), out_dir, data_dir, force)))
@@ -380,7 +380,7 @@ def profile(
 ) -> None:
     """Write one profile per source table (<table>.json) from the data; existing profiles are
     replaced only with --force."""
-    from leakcli.profile import ProfileRequest, write_profiles
+    from leakcli.sources.profile import ProfileRequest, write_profiles
 
     reporter = _reporter(json_mode)
     req = ProfileRequest(_root(project_dir), data_dir, out, force)
@@ -403,8 +403,8 @@ def generate(
 ) -> None:
     """Write a synthetic Maven Fuzzy Factory dataset with the real schema and key relations; an
     existing dataset is replaced only with --force."""
-    from leakcli.generate import GenerateRequest
-    from leakcli.generate import generate as run_generate
+    from leakcli.sources.generate import GenerateRequest
+    from leakcli.sources.generate import generate as run_generate
 
     reporter = _reporter(json_mode)
     req = GenerateRequest(_root(project_dir), scale, seed, out, force)
@@ -431,7 +431,7 @@ def show(
     debug: DebugOpt = False,
 ) -> None:
     """Preview rows of a built model, formatted to fit the terminal."""
-    from leakcli.show import ShowRequest, show_rows
+    from leakcli.outputs.show import ShowRequest, show_rows
 
     reporter = _reporter(json_mode)
     if fmt not in ("table", "csv"):

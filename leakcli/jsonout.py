@@ -1,12 +1,11 @@
 """Small shared helpers of leakcli's output: the envelope every `--json` document shares, values made
-JSON-ready, "did you mean", files written whole or not at all, and the memo the cache keeps."""
+JSON-ready, "did you mean", and the memo the cache keeps."""
 
 from __future__ import annotations
 
 import datetime as dt
 import decimal
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Generic, TypeVar
 
 SCHEMA_VERSION = 1
@@ -46,23 +45,6 @@ def did_you_mean(name: str, options: list[str]) -> str:
     """"; did you mean 'x'?" for the end of an error line, or "" when nothing is close."""
     close = closest(name, options)
     return f"; did you mean '{close}'?" if close else ""
-
-
-def read_json_file(path: Path, limit: int = 10_000_000) -> object:
-    """The JSON document in `path` (its first `limit` bytes), or None when it is not one."""
-    import json
-
-    try:
-        return json.loads(path.read_bytes()[:limit])
-    except (OSError, ValueError):
-        return None
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write `text` next to `path`, then rename it over `path`: readers see the old file or the new one."""
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, "utf-8")
-    tmp.replace(path)
 
 
 class Memo(Generic[V]):

@@ -225,7 +225,7 @@ def test_json_errors_carry_every_problem(project, leak):
 def test_contracts_are_parsed_once_per_command(project, leak, monkeypatch, command):
     from collections import Counter
 
-    from leakcli import contracts
+    from leakcli.contracts import load as contracts
 
     assert leak("apply").exit_code == 0
     parsed: Counter[str] = Counter()
@@ -246,16 +246,16 @@ def test_the_top_actions_table_has_a_column_per_segment_key_of_the_catalog(proje
                       lambda d: d["segment"].update(keys=["device_type", "utm_source"]))
     out = leak("apply")
     assert out.exit_code == 0, out.stderr
-    table = out.stdout.split("Top priority actions (mart__priority_actions)\n")[1]
-    assert table.splitlines()[0].split()[:6] == ["rank", "scope", "device_type", "utm_source", "gap", "usd"]
+    table = out.stdout.split("Top priority actions (mart__priority_actions): ")[1]
+    assert table.splitlines()[1].split()[:7] == ["rank", "status", "scope", "device_type", "utm_source", "gap", "usd"]
 
 
 def test_the_json_schemas_are_generated_from_the_models():
-    from leakcli.model import DOCUMENTS, RECORDS, SCHEMA_DIR, json_schema
+    from leakcli.contracts.schema import DOCUMENTS, RECORDS, SCHEMA_DIR, json_schema
 
     for kind in {**DOCUMENTS, **RECORDS}:
         assert (SCHEMA_DIR / f"{kind}.schema.json").read_text() == json_schema(kind), (
-            f"run `python -m leakcli.model` to regenerate {kind}.schema.json")
+            f"run `python -m leakcli.contracts.schema` to regenerate {kind}.schema.json")
 
 
 def test_version_and_short_help(leak):
@@ -371,8 +371,8 @@ def test_show_refuses_bad_options_in_one_line(project, leak, args, words):
 def test_colour_by_status_on_a_terminal_unless_no_color(project, leak, monkeypatch):
     import io
 
-    from leakcli.report import Reporter
-    from leakcli.verify import VerifyRequest, verify
+    from leakcli.build.verify import VerifyRequest, verify
+    from leakcli.outputs.terminal import Reporter
 
     assert leak("apply").exit_code == 0
     report = verify(VerifyRequest(project.root))

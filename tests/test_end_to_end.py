@@ -24,7 +24,7 @@ KEYS = ("utm_source", "utm_campaign", "device_type", "landing_page")
 
 
 def _apply(project, data: Path):
-    from leakcli.apply import ApplyRequest, apply
+    from leakcli.build.apply import ApplyRequest, apply
 
     return apply(ApplyRequest(project.root, str(data)))
 
@@ -32,7 +32,7 @@ def _apply(project, data: Path):
 @pytest.fixture(scope="module")
 def full(tmp_path_factory):
     """The shipped project (shipped thresholds) applied once to the shared dataset."""
-    from leakcli.plan import PlanRequest, build_plan
+    from leakcli.plan.planner import PlanRequest, build_plan
 
     project = make_project(tmp_path_factory.mktemp("full") / "proj", data=None)
     project.edit_json("contracts/metric-catalog.json", lambda d: d["thresholds"].update(SHIPPED))
@@ -160,7 +160,7 @@ def test_apply_row_counts(full):
 
 
 def test_verify_passes_all_fifteen(full):
-    from leakcli.verify import VerifyRequest, verify
+    from leakcli.build.verify import VerifyRequest, verify
 
     project, _, _ = full
     report = verify(VerifyRequest(project.root))
@@ -189,7 +189,7 @@ def test_synthetic_resembles_the_real_shop(tmp_path):
 
     import duckdb
 
-    from leakcli.generate import GenerateRequest, generate
+    from leakcli.sources.generate import GenerateRequest, generate
 
     out = tmp_path / "synthetic"
     generate(GenerateRequest(Path("."), scale=1.0, seed=42, out=out))

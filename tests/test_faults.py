@@ -213,7 +213,7 @@ def test_interrupted_apply_exits_130_and_keeps_the_build(project, leak, monkeypa
         if event == "start" and step.name == "mart__core_leak_summary":
             raise KeyboardInterrupt
 
-    monkeypatch.setattr("leakcli.report.Reporter.progress", interrupt)
+    monkeypatch.setattr("leakcli.outputs.terminal.Reporter.progress", interrupt)
     out = leak("apply", "--full-refresh")
     assert out.exit_code == ExitCode.INTERRUPTED
     assert out.stderr.strip() == "leakcli: error: interrupted; the previous build is unchanged"
@@ -221,7 +221,7 @@ def test_interrupted_apply_exits_130_and_keeps_the_build(project, leak, monkeypa
 
 
 def test_second_apply_fails_at_once_naming_the_holder(project, leak):
-    from leakcli.lock import build_lock
+    from leakcli.store.lock import build_lock
 
     assert leak("apply").exit_code == 0
     with build_lock(project.root / "target/.leakcli.lock", "apply"):

@@ -10,7 +10,7 @@ import pytest
 from conftest import make_project
 
 from leakcli.errors import ExitCode
-from leakcli.generate import GenerateRequest, generate
+from leakcli.sources.generate import GenerateRequest, generate
 
 SCALE = 0.02
 

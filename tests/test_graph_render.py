@@ -11,10 +11,10 @@ from conftest import REPO
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from leakcli import contracts
+from leakcli.contracts import load as contracts
 from leakcli.errors import CycleError, RenderError, UsageError
-from leakcli.graph import select, topological_order
-from leakcli.render import Renderer
+from leakcli.plan.graph import select, topological_order
+from leakcli.render.renderer import Renderer
 
 GOLDEN = REPO / "tests" / "golden"
 
@@ -44,7 +44,7 @@ def test_topological_order_respects_every_edge_and_is_deterministic(dag):
 
 @given(names)
 def test_ref_extraction_round_trips(model_names):
-    from leakcli.render import Renderer
+    from leakcli.render.renderer import Renderer
 
     shipped = contracts.load(REPO)
 

@@ -54,7 +54,7 @@ def test_a_template_cannot_run_python(project, leak, code, words):
 
 
 def test_a_template_that_loops_for_ever_is_stopped(project, leak, monkeypatch):
-    monkeypatch.setattr("leakcli.sandbox.RENDER_SECONDS", 0.5)
+    monkeypatch.setattr("leakcli.render.sandbox.RENDER_SECONDS", 0.5)
     (project.root / ORDERS).write_text((project.root / ORDERS).read_text()
                                        + "{% for i in range(99999) %}{% for j in range(99999) %}{% endfor %}"
                                          "{% endfor %}\n")
@@ -209,7 +209,7 @@ def test_a_full_disk_during_the_export_keeps_the_published_build(project, leak, 
     def full(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device", str(project.root / "target/builds/x/exports"))
 
-    monkeypatch.setattr("leakcli.build._export", full)
+    monkeypatch.setattr("leakcli.build.stages._export", full)
     out = leak("apply", "--full-refresh")
     _one_line(out, ExitCode.EXECUTION, "cannot write the build: No space left on device")
     assert _fingerprint(project) == before
@@ -295,7 +295,7 @@ def test_interrupt_by_sigterm_in_process_is_exit_130(project, leak, monkeypatch)
         if event == "start" and step.name == "mart__core_leak_summary":
             os.kill(os.getpid(), signal.SIGTERM)
 
-    monkeypatch.setattr("leakcli.report.Reporter.progress", sigterm)
+    monkeypatch.setattr("leakcli.outputs.terminal.Reporter.progress", sigterm)
     out = leak("apply")
     assert out.exit_code == ExitCode.INTERRUPTED
     assert out.stderr.strip() == "leakcli: error: interrupted; the previous build is unchanged"

@@ -38,7 +38,7 @@ def _sha(path):
 
 
 def _verifies(root):
-    from leakcli.verify import VerifyRequest, verify
+    from leakcli.build.verify import VerifyRequest, verify
 
     return verify(VerifyRequest(root)).summary["passed"] == 15
 
@@ -49,8 +49,8 @@ def _one_whole_build(root):
 
     import duckdb
 
-    from leakcli import state
-    from leakcli.sql import sql_digest
+    from leakcli.engine.parse import sql_digest
+    from leakcli.store import state
 
     target = root / "target"
     results = json.loads((target / "current/run_results.json").read_text())

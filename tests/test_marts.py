@@ -20,7 +20,7 @@ from decimal import Decimal
 
 import pytest
 
-from leakcli.apply import ApplyRequest, apply
+from leakcli.build.apply import ApplyRequest, apply
 
 JAN, FEB = dt.date(2014, 1, 1), dt.date(2014, 2, 1)
 A = ("gsearch", "nonbrand", "desktop", "/lander-1")

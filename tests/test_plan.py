@@ -281,7 +281,7 @@ def test_a_build_under_revision_1_says_which_models_rebuild_and_why(project, lea
 
 
 def test_every_question_code_has_one_rule():
-    from leakcli.ambiguity import RULES, Code
+    from leakcli.contracts.questions import RULES, Code
 
     assert set(RULES) == set(Code)
 
@@ -308,8 +308,8 @@ def test_the_null_like_tokens_come_from_the_manifest(project, leak):
 
 def test_the_leak_order_is_the_tie_order(project):
     """Two leaks of exactly the same size: the one listed first in the catalog is the primary leak."""
-    from leakcli import contracts
-    from leakcli.render import Renderer
+    from leakcli.contracts import load as contracts
+    from leakcli.render.renderer import Renderer
 
     def sql_of(order):
         project.edit_json(CAT, lambda d: d["priority"].update(leaks=[
@@ -337,9 +337,10 @@ def test_the_leak_order_is_the_tie_order(project):
 ])
 def test_checks_of_a_loaded_table_equal_the_checks_of_its_file(project, mutate):
     """apply's fast path (bitmap keys, histograms) finds what plan's scan of the file finds."""
-    from leakcli import contracts
-    from leakcli.datachecks import loaded_table_stats, scan_file
-    from leakcli.engine import connect, load_sources
+    from leakcli.contracts import load as contracts
+    from leakcli.engine.connection import connect
+    from leakcli.engine.load import load_sources
+    from leakcli.sources.scan import loaded_table_stats, scan_file
 
     mutate(project)
     c = contracts.load(project.root)
@@ -439,7 +440,7 @@ def test_a_blocked_plan_puts_its_questions_first_and_last(project, leak):
 
 
 def test_contract_changes_name_added_removed_and_changed_values():
-    from leakcli.changes import _walk
+    from leakcli.plan.changes import _walk
 
     out = []
     old = {"a": 1, "gone": [1, 2], "models": [{"name": "m", "cols": ["x"]}], "list": [1, 2]}
@@ -460,7 +461,7 @@ def test_a_build_without_its_contracts_says_changes_are_not_known(project, leak)
 
 
 def test_models_that_bound_cleanly_are_not_bound_again(project, leak, monkeypatch):
-    from leakcli import engine
+    from leakcli.engine import connection as engine
 
     calls = []
     real = engine.describe
@@ -481,7 +482,8 @@ def test_after_apply_plan_and_a_no_op_apply_open_no_database_and_parse_no_sql(pr
     DuckDB version, sends leakcli back to the files themselves."""
     import duckdb
 
-    from leakcli import engine, sql
+    from leakcli.engine import connection as engine
+    from leakcli.engine import parse as sql
 
     first = leak("apply", "--json").json()
     assert (project.root / "target/current/state.json").is_file()
@@ -530,8 +532,8 @@ def test_exports_hold_the_marts_in_grain_order(project, leak):
 
 def test_templates_rendered_by_the_last_apply_are_not_rendered_again_until_an_input_changes(project, leak,
                                                                                                monkeypatch):
-    from leakcli import render
     from leakcli.jsonout import Memo
+    from leakcli.render import renderer as render
 
     assert leak("apply").exit_code == 0
     monkeypatch.setattr(render, "RENDERED", Memo())  # as a new process starts: only the cache knows them

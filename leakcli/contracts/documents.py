@@ -1,0 +1,271 @@
+"""The typed model of the on-disk contracts of LEAK-SPEC §3 but the metric catalog (catalog.py):
+frozen pydantic models. These classes are the one source of truth for the contracts' shape:
+`leakcli/contracts/schemas/*.schema.json` are generated from them (`python -m leakcli.contracts.schema`
+rewrites them; a test checks they are current), and the loader validates each file with them,
+reporting every violation with its JSON pointer.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, StringConstraints, model_validator
+
+from leakcli.contracts.base import Document, Ident, ModelName, Number, Scalar, SqlType, Strict, Text
+
+
+# -- phase-plan.json, ir/stage-NN.json ------------------------------------------------------------
+class Phase(Strict):
+    id: Text
+    name: str | None = None
+    prompt: Annotated[str, StringConstraints(pattern=r"^prompts/.+\.md$")]
+    ir: Annotated[str, StringConstraints(pattern=r"^ir/.+\.json$")]
+
+
+class Engine(Strict):
+    """How DuckDB may use this machine; LEAKCLI_MEMORY_LIMIT overrides `memory_limit`."""
+
+    memory_limit: Annotated[str, StringConstraints(pattern=r"^[0-9]+(\.[0-9]+)?\s*([KMGT]i?B|%)$")] = Field(
+        default="1GB", description="DuckDB's memory_limit: past it, work spills to disk")
+
+    def limit(self) -> str:
+        import os
+
+        return os.environ.get("LEAKCLI_MEMORY_LIMIT") or self.memory_limit
+
+
+class PhasePlan(Document):
+    build: str | None = None
+    engine: Engine = Engine()
+    phases: Annotated[list[Phase], Field(min_length=1)]
+
+
+class StageIR(Document):
+    stage: int
+    name: str | None = None
+    phase: str | None = None
+    models: Annotated[list[ModelName], Field(min_length=1)]
+    final_models: Annotated[list[ModelName], Field(min_length=1)]
+    out_of_scope: list[str] = []
+
+
+# -- contracts/source-manifest.json ---------------------------------------------------------------
+class Column(Strict):
+    name: Ident
+    type: SqlType
+    nullable: bool
+    description: str | None = None
+    accepted_values: Annotated[list[Scalar], Field(min_length=1)] | None = None
+    accepted_values_severity: Literal["blocking", "warning"] = "warning"
+    requires_decision: Text | None = None
+
+
+class Table(Strict):
+    name: Ident
+    file: Annotated[str, StringConstraints(pattern=r"^[^/\\]+\.csv$")]
+    required: bool
+    primary_key: Annotated[list[Ident], Field(min_length=1)]
+    null_tokens: list[str]
+    allow_empty: bool = False
+    description: str | None = None
+    requires_decision: Text | None = None
+    columns: Annotated[list[Column], Field(min_length=1)]
+
+
+class Dialect(Strict):
+    header: Literal[True]
+    delimiter: Text
+    quote: str = '"'
+    escape: str = '"'
+    encoding: Literal["utf-8"]
+    timestamp_format: Text
+
+
+class RelationSide(Strict):
+    table: Ident
+    key: Annotated[list[Ident], Field(min_length=1)]
+    value: Ident
+
+
+class Relation(Strict):
+    name: Ident
+    kind: Literal["sum_within"]
+    severity: Literal["blocking", "warning"]
+    child: RelationSide
+    parent: RelationSide
+    description: str | None = None
+
+
+class DataChecks(Strict):
+    """Rules of plan's data checks that are the project's to set, not the code's."""
+
+    null_like: list[str] = Field(description="text that reads as a missing value; a text column holding "
+                                             "one that null_tokens does not declare is a question")
+    row_drift: Annotated[float, Field(ge=0)] = Field(description="a row count that moved by more than "
+                                                                 "this share of its profile's is reported")
+    null_drift: Annotated[float, Field(ge=0)] = Field(description="a column's null share that moved by "
+                                                                  "more than this is reported")
+    profile_top_values: Annotated[int, Field(ge=1)] = Field(description="values a profile lists per column")
+
+
+class SourceManifest(Document):
+    source: Ident
+    description: str | None = None
+    dialect: Dialect
+    checks: DataChecks
+    tables: Annotated[list[Table], Field(min_length=1)]
+    relations: list[Relation] = []
+
+    def table(self, name: str) -> Table:
+        return next(t for t in self.tables if t.name == name)
+
+
+# -- contracts/model-registry.json ----------------------------------------------------------------
+class DependsOn(Strict):
+    refs: list[str]
+    sources: list[str]
+
+
+class ModelColumn(Strict):
+    name: Ident
+    type: SqlType
+    nullable: bool
+    description: str | None = None
+
+
+class Model(Strict):
+    name: ModelName
+    layer: Literal["staging", "intermediate", "mart"]
+    template: Annotated[str, StringConstraints(pattern=r"^templates/[^/]+\.sql$")]
+    materialized: Literal["table"] = "table"
+    grain: Annotated[list[Ident], Field(min_length=1)]
+    depends_on: DependsOn
+    description: str | None = None
+    requires_decision: Text | None = None
+    columns: Annotated[list[ModelColumn], Field(min_length=1)]
+
+    @property
+    def declared(self) -> list[tuple[str, str]]:
+        return [(c.name, c.type) for c in self.columns]
+
+
+class ModelRegistry(Document):
+    models: Annotated[list[Model], Field(min_length=1)]
+
+
+# -- contracts/join-contracts.json ----------------------------------------------------------------
+class JoinSide(Strict):
+    model: ModelName
+    alias: Ident
+    keys: Annotated[list[Ident], Field(min_length=1)]
+
+
+class Join(Strict):
+    name: Ident
+    model: ModelName
+    type: Literal["left", "inner"]
+    left: JoinSide
+    right: JoinSide
+    cardinality: Literal["one_to_one", "one_to_zero_or_one", "one_to_many", "many_to_one"] | None = None
+    unmatched_left: Text
+    unmatched_right: Text
+    requires_decision: Text | None = None
+
+
+class JoinContracts(Document):
+    joins: list[Join]
+
+
+# -- contracts/acceptance-tests.json --------------------------------------------------------------
+class ReconcileCheck(Strict):
+    name: Text
+    observed: Text
+    expected: Text
+    sample: Text | None = None
+    tolerance: Annotated[Number, Field(ge=0)] = 0
+
+
+class ValueTarget(Strict):
+    model: ModelName
+    column: Ident
+    values: Annotated[list[Scalar], Field(min_length=1)]
+
+
+TestKind = Literal["relation_set", "ref_discipline", "unique", "not_blank", "row_condition", "reconcile",
+                   "failing_rows", "relationship", "join_cardinality", "accepted_values"]
+NEEDS: dict[str, tuple[str, ...]] = {
+    "unique": ("columns",), "not_blank": ("columns",), "row_condition": ("condition",),
+    "failing_rows": ("query",), "reconcile": ("checks",), "relationship": ("columns", "to"),
+    "join_cardinality": ("join",), "accepted_values": ("targets",),
+}
+
+
+class AcceptanceTest(Strict):
+    id: Annotated[str, StringConstraints(pattern=r"^AT-[0-9]{2,}$")]
+    model: Text
+    kind: TestKind
+    severity: Literal["error", "warn"]
+    description: Text
+    columns: Annotated[list[Ident], Field(min_length=1)] | None = None
+    blank_values: list[str] = [""]
+    condition: Text | None = None
+    query: Text | None = None
+    to: ModelName | None = None
+    join: Ident | None = None
+    checks: Annotated[list[ReconcileCheck], Field(min_length=1)] | None = None
+    targets: Annotated[list[ValueTarget], Field(min_length=1)] | None = None
+
+    def models_read(self, stage_models: list[str]) -> list[str]:
+        """The models this test reads ('*': every model of the stage)."""
+        named = [self.model, *([self.to] if self.to else []), *(t.model for t in self.targets or [])]
+        return list(stage_models) if "*" in named else named
+
+    @model_validator(mode="after")
+    def _fields_of_kind(self) -> AcceptanceTest:
+        missing = [f for f in NEEDS.get(self.kind, ()) if getattr(self, f) is None]
+        if missing:
+            raise ValueError(f"'{missing[0]}' is a required property of a '{self.kind}' test")
+        return self
+
+
+class AcceptanceTests(Document):
+    tests: Annotated[list[AcceptanceTest], Field(min_length=1)]
+
+
+# -- contracts/decisions.json ---------------------------------------------------------------------
+class Decision(Strict):
+    id: Annotated[str, StringConstraints(pattern=r"^D-[0-9]{2,}$")]
+    key: Ident
+    question: Text
+    answer: Text
+    decided_by: str | None = None
+
+
+class Decisions(Document):
+    decisions: list[Decision]
+
+
+# -- datasets/<name>/profile/<table>.json ---------------------------------------------------------
+class TopValue(Strict):
+    value: Scalar | None
+    count: int
+
+
+class ColumnProfile(Strict):
+    name: Ident
+    type: str
+    null_count: int
+    distinct_count: int
+    min: Scalar | None = None
+    max: Scalar | None = None
+    top_values: list[TopValue] = []
+
+
+class Profile(Document):
+    table: Ident
+    file: str
+    sha256: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+    row_count: Annotated[int, Field(ge=0)]
+    generated_by: str | None = None
+    columns: list[ColumnProfile]
+    null_tokens: list[str] = []

@@ -1,0 +1,1 @@
+"""DuckDB: the only package that imports duckdb and turns its errors into leakcli's."""

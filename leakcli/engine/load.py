@@ -1,0 +1,170 @@
+"""Reading the source CSVs into DuckDB: their headers, the typed read_csv call of the manifest,
+the first row that does not read (from DuckDB's rejects table), and loading each source table.
+
+Paths and data values reach DuckDB as parameters, never pasted into SQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from leakcli.engine.connection import count_rows
+from leakcli.engine.sqltext import first_line, quote_ident, source_relation
+from leakcli.errors import DataError
+from leakcli.jsonout import closest
+from leakcli.progress import phase
+
+if TYPE_CHECKING:
+    from duckdb import DuckDBPyConnection
+
+    from leakcli.contracts.documents import Dialect, Table
+    from leakcli.contracts.load import Contracts
+
+
+def read_header(path: Path, delimiter: str = ",") -> list[str]:
+    """The header fields of a CSV file (a UTF-8 byte-order mark and CRLF or CR line ends are accepted;
+    only the first 64 KiB are read)."""
+    with path.open("rb") as fh:
+        head = fh.read(1 << 16)
+    import csv
+
+    text = head.decode("utf-8-sig", errors="replace").replace("\r\n", "\n").replace("\r", "\n")
+    first = text.split("\n", 1)[0]
+    return [f.strip() for f in next(csv.reader([first], delimiter=delimiter))] if first else []
+
+
+def check_header(path: Path, display: str, table: Table, delimiter: str) -> None:
+    """Raise DataError when a CSV header differs from the manifest, naming the closest columns."""
+    found = read_header(path, delimiter)
+    expected = [c.name for c in table.columns]
+    if found == expected:
+        return
+    raise DataError(header_problem(found, expected), file=display, line=1)
+
+
+def header_problem(found: list[str], expected: list[str]) -> str:
+    if not found:
+        return "file is empty: no header row"
+    missing = [c for c in expected if c not in found]
+    extra = [c for c in found if c not in expected]
+    parts = []
+    for name in missing:
+        close = closest(name, extra, cutoff=0.5)
+        parts.append(f"'{name}' missing" + (f" (found '{close}')" if close else ""))
+    for name in extra:
+        if not any(name in p for p in parts):
+            parts.append(f"unexpected column '{name}'")
+    if not parts:
+        parts.append(f"columns out of order: expected {', '.join(expected)}")
+    return "header differs from the manifest: " + "; ".join(parts)
+
+
+REJECTS_TABLE, REJECTS_SCAN = "leakcli_rejects", "leakcli_reject_scans"
+
+
+def read_csv_sql(table: Table, dialect: Dialect, *, rejects: bool = True) -> tuple[str, dict[str, object]]:
+    """A read_csv call with explicit columns, types and null tokens, and its parameters. With `rejects`,
+    a row that does not read is not fatal: DuckDB stores its line, column and kind in REJECTS_TABLE
+    (see `first_reject`); without, it fails the query."""
+    params: dict[str, object] = {
+        "columns": {c.name: c.type for c in table.columns},
+        "delim": dialect.delimiter,
+        "quote": dialect.quote,
+        "escape": dialect.escape,
+        "tsformat": dialect.timestamp_format,
+    }
+    options = (
+        "columns = $columns, header = true, auto_detect = false, delim = $delim, quote = $quote, "
+        "escape = $escape, timestampformat = $tsformat, strict_mode = true"
+    )
+    if rejects:
+        options += f", store_rejects = true, rejects_table = '{REJECTS_TABLE}', rejects_scan = '{REJECTS_SCAN}'"
+    if table.null_tokens:
+        params["nulls"] = list(table.null_tokens)
+        options += ", nullstr = $nulls"
+    return f"read_csv($path, {options})", params
+
+
+@dataclass(frozen=True)
+class Reject:
+    """The first row of the last scan that did not read: its line, column, raw value and what is wrong."""
+
+    line: int
+    column: str | None
+    value: str | None
+    problem: str
+
+
+def first_reject(con: DuckDBPyConnection, table: Table, delimiter: str) -> Reject | None:
+    row = con.execute(
+        f"select line, column_name, error_type, csv_line from {REJECTS_TABLE} "
+        f"where scan_id = (select max(scan_id) from {REJECTS_SCAN}) order by line limit 1").fetchone()
+    if row is None:
+        return None
+    line, column, kind, csv_line = int(row[0]), row[1], str(row[2]), str(row[3] or "")
+    fields = csv_line.split(delimiter)
+    names = [c.name for c in table.columns]
+    if kind == "CAST" and column in names and names.index(column) < len(fields):
+        value = fields[names.index(column)]
+        declared = table.columns[names.index(column)].type
+        return Reject(line, column, value, f"column '{column}': cannot read {value!r} as {declared}")
+    if kind in ("MISSING COLUMNS", "TOO MANY COLUMNS"):
+        return Reject(line, None, None, f"expected {len(names)} fields, found {len(fields)}")
+    if kind == "INVALID ENCODING":
+        return Reject(line, column, None, "bytes that are not valid UTF-8")
+    return Reject(line, column, None, f"the row does not read ({kind.lower()})")
+
+
+def load_sources(con: DuckDBPyConnection, contracts: Contracts, data_dir: Path, tables: Iterable[str],
+                 display: Callable[[Path], str] = str, rejects: dict[str, Reject | None] | None = None,
+                 into: str | None = None) -> dict[str, int]:
+    """Load each source table; return the row counts. The relation is a temporary table, or with
+    `into` (an attached database) a table there, written compressed to its file as it loads so that
+    it holds no memory, behind a temporary view of the same name. A row that does not read is a
+    DataError naming its file, line and column, or, given `rejects`, is noted there (the rows that
+    read are loaded) for the caller to ask about."""
+    import duckdb
+
+    counts: dict[str, int] = {}
+    dialect = contracts.manifest.dialect
+    for name in tables:
+        table = contracts.tables[name]
+        path = data_dir / table.file
+        shown = display(path)
+        if not path.is_file():
+            raise DataError("required source file is missing", file=shown)
+        check_header(path, shown, table, dialect.delimiter)
+        call, params = read_csv_sql(table, dialect)
+        relation = quote_ident(source_relation(contracts.source_name, name))
+        stored = f"{quote_ident(into)}.main.{relation}" if into else relation
+        try:
+            with phase(f"loading {shown}"):
+                con.execute(f"create or replace {'' if into else 'temp '}table {stored} as select * from {call}",
+                            {**params, "path": str(path)})
+            if into:
+                con.execute(f"create or replace temp view {relation} as select * from {stored}")
+        except duckdb.InterruptException:
+            raise KeyboardInterrupt from None
+        except duckdb.Error as exc:
+            raise DataError(f"cannot read the file: {first_line(str(exc))}", file=shown) from None
+        reject = first_reject(con, table, dialect.delimiter)
+        if rejects is not None:
+            rejects[name] = reject
+        elif reject is not None:
+            raise DataError(reject.problem, file=shown, line=reject.line, column=reject.column)
+        counts[name] = count_rows(con, relation)
+    return counts
+
+
+def create_empty_sources(con: DuckDBPyConnection, contracts: Contracts, tables: Iterable[str]) -> None:
+    """Typed, empty source relations: enough to bind every model without reading data."""
+    for name in tables:
+        table = contracts.tables[name]
+        cols = ", ".join(f"{quote_ident(col.name)} {col.type}" for col in table.columns)
+        relation = quote_ident(source_relation(contracts.source_name, name))
+        con.execute(f"create or replace temp table {relation} ({cols})")
+
+

@@ -1,0 +1,140 @@
+"""DuckDB's parser, asked without running anything: whether SQL is exactly one clean SELECT, and a
+digest of what it means (its parse tree), both remembered across commands by the cache; and the
+installed DuckDB's version."""
+
+from __future__ import annotations
+
+import functools
+from typing import TYPE_CHECKING
+
+from leakcli.engine.sqltext import first_line
+from leakcli.jsonout import Memo
+
+if TYPE_CHECKING:
+    from duckdb import DuckDBPyConnection
+
+
+@functools.cache
+def duckdb_version() -> str:
+    """The installed DuckDB's version, from the name of its package metadata beside it: importing
+    DuckDB costs about 0.1 s that a plan with nothing to parse or bind need not pay."""
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.find_spec("duckdb")
+    if spec is not None and spec.origin:
+        found = list(Path(spec.origin).parent.parent.glob("duckdb-*.dist-info"))
+        if len(found) == 1:
+            return found[0].name.removeprefix("duckdb-").removesuffix(".dist-info")
+    import duckdb
+
+    return str(duckdb.__version__)
+
+
+CLEAN: Memo[bool] = Memo()  # sha256 of SQL text -> True: found to be one clean SELECT
+DIGESTS: Memo[str] = Memo()  # sha256 of SQL text -> its sql_digest
+
+
+def select_problem(sql: str) -> str | None:
+    """Why `sql` is not exactly one SELECT that reads only relations (no table function, no file named
+    as a table), by DuckDB's own parser; None when it is."""
+    import hashlib
+
+    key = hashlib.sha256(sql.encode()).hexdigest()
+    if CLEAN.get(key):
+        return None
+    problem = _select_problem(sql)
+    if problem is None:
+        CLEAN.put(key, True)
+    return problem
+
+
+@functools.lru_cache(maxsize=1024)
+def _select_problem(sql: str) -> str | None:
+    import json
+
+    import duckdb
+
+    try:
+        statements = _parser().extract_statements(sql)
+    except duckdb.Error as exc:
+        return f"does not parse: {first_line(str(exc))}"
+    if len(statements) != 1:
+        return f"holds {len(statements)} SQL statements where exactly one SELECT is allowed"
+    if statements[0].type != duckdb.StatementType.SELECT:
+        return f"is a {statements[0].type.name} statement where only a SELECT is allowed"
+    tree = json.loads(_serialized(sql))
+    if tree.get("error"):
+        return f"does not parse: {tree.get('error_message', '')}"
+    for node in _nodes(tree):
+        if node.get("type") == "TABLE_FUNCTION":
+            function = node.get("function")
+            name = function.get("function_name", "?") if isinstance(function, dict) else "?"
+            return f"calls the table function {name}(); files are read only through source()"
+        if node.get("type") == "BASE_TABLE":
+            table = str(node.get("table_name", ""))
+            if any(ch in table for ch in "./\\:"):
+                return f"reads {table!r} directly; files are read only through source()"
+            if node.get("catalog_name") or node.get("schema_name"):
+                return f"names {table!r} in another schema or database; use ref() and source()"
+    return None
+
+
+def sql_digest(sql: str) -> str:
+    """The sha256 of what `sql` means, by DuckDB's parse tree: comments, whitespace and layout do
+    not change it (the fingerprint of a model, so such an edit rebuilds nothing)."""
+    import hashlib
+
+    key = hashlib.sha256(sql.encode()).hexdigest()
+    digest = DIGESTS.get(key)
+    if digest is None:
+        digest = _sql_digest(sql)
+        DIGESTS.put(key, digest)
+    return digest
+
+
+def _sql_digest(sql: str) -> str:
+    import hashlib
+    import json
+
+    import duckdb
+
+    try:
+        tree = json.loads(_serialized(sql))
+    except (duckdb.Error, ValueError):  # what does not parse is fingerprinted as written
+        tree = {"error": True}
+    if tree.get("error"):
+        return hashlib.sha256(sql.encode()).hexdigest()
+    for node in _nodes(tree):
+        node.pop("query_location", None)
+        node.pop("query_location_length", None)
+    return hashlib.sha256(json.dumps(tree, sort_keys=True).encode()).hexdigest()
+
+
+@functools.lru_cache(maxsize=1024)
+def _serialized(sql: str) -> str:
+    """DuckDB's parse tree of `sql` as JSON text (json_serialize_sql runs nothing), once per SQL for
+    both the one-SELECT check and the digest."""
+    (text,) = _parser().execute("select json_serialize_sql($sql)", {"sql": sql}).fetchall()[0]
+    return str(text)
+
+
+@functools.cache
+def _parser() -> DuckDBPyConnection:
+    """One in-memory connection that only parses (it runs nothing it is given)."""
+    import duckdb
+
+    return duckdb.connect()
+
+
+def _nodes(tree: object) -> list[dict[str, object]]:
+    found: list[dict[str, object]] = []
+    todo = [tree]
+    while todo:
+        item = todo.pop()
+        if isinstance(item, dict):
+            found.append(item)
+            todo.extend(item.values())
+        elif isinstance(item, list):
+            todo.extend(item)
+    return found

@@ -1,0 +1,79 @@
+"""`show MODEL`: preview rows of a built model (read-only): chosen columns, a filter and an order
+in DuckDB's SQL, checked like a template (one SELECT over the built tables, nothing else)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from leakcli.errors import UsageError
+from leakcli.jsonout import did_you_mean, envelope
+from leakcli.project import Paths
+
+
+@dataclass(frozen=True)
+class ShowRequest:
+    root: Path
+    model: str
+    limit: int = 10
+    columns: tuple[str, ...] = ()
+    where: str | None = None
+    order_by: str | None = None
+
+
+@dataclass(frozen=True)
+class Shown:
+    model: str
+    columns: list[str]
+    types: list[str]
+    rows: list[list[object]]
+
+    def to_dict(self) -> dict[str, object]:
+        return envelope(model=self.model, columns=self.columns,
+                        rows=[dict(zip(self.columns, r, strict=True)) for r in self.rows])
+
+
+def show_rows(req: ShowRequest) -> Shown:
+    import duckdb
+
+    from leakcli.engine.connection import connect, describe, lockdown, rows_as_dicts, user_tables
+    from leakcli.engine.parse import select_problem
+    from leakcli.engine.sqltext import quote_ident
+
+    paths = Paths(req.root)
+    shown = paths.rel(paths.database)
+    if not paths.database.exists():
+        raise UsageError("nothing is built yet: run `leakcli apply` first", file=shown)
+    if req.limit < 0:
+        raise UsageError("--limit must be 0 or more")
+    con = connect(paths.database, read_only=True, shown=shown)
+    try:
+        lockdown(con)
+        tables = sorted(user_tables(con))
+        if req.model not in tables:
+            raise UsageError(f"model '{req.model}' is not built{did_you_mean(req.model, tables)}", file=shown)
+        relation = quote_ident(req.model)
+        every = [name for name, _ in describe(con, f"select * from {relation}")]
+        for col in req.columns:
+            if col not in every:
+                raise UsageError(f"--columns: '{req.model}' has no column '{col}'{did_you_mean(col, every)}")
+        chosen = list(req.columns) or every
+        sql = f"select {', '.join(quote_ident(c) for c in chosen)} from {relation}"
+        for option, clause, text in (("--where", "where", req.where), ("--order-by", "order by", req.order_by)):
+            if text is not None:
+                if not text.strip():
+                    raise UsageError(f"{option} is empty")
+                sql += f" {clause} {text}"
+        problem = select_problem(sql) if req.where or req.order_by else None
+        if problem:
+            raise UsageError(f"--where/--order-by must be expressions over '{req.model}': the query {problem}")
+        if req.order_by is None:  # a table's rows have no order of their own: its columns' order, grain first
+            sql += f" order by {', '.join(quote_ident(c) for c in every)}"
+        try:
+            types = [t for _, t in describe(con, sql)]
+            records = rows_as_dicts(con, f"{sql} limit $n", {"n": req.limit})
+        except duckdb.Error as exc:
+            raise UsageError(f"--where/--order-by: {' '.join(str(exc).split())}") from None
+    finally:
+        con.close()
+    return Shown(req.model, chosen, types, [list(r.values()) for r in records])

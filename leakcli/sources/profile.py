@@ -1,0 +1,126 @@
+"""Dataset profiles: one JSON file per source table, written by `leakcli profile`, and the drift
+check `plan` runs against them (row count, nulls, values never seen)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from leakcli.contracts import load as contracts
+from leakcli.contracts.load import Contracts
+from leakcli.engine.sqltext import quote_ident, source_relation
+from leakcli.errors import ContractError, UsageError
+from leakcli.files import read_json_file, write_atomic
+from leakcli.project import DataSource, Paths, resolve_data
+
+if TYPE_CHECKING:
+    from leakcli.contracts.documents import Profile
+
+
+
+@dataclass(frozen=True)
+class ProfileRequest:
+    root: Path
+    data_dir: str | None = None
+    out: Path | None = None  # default: the project's profile folder
+    force: bool = False  # replace existing profiles
+
+
+@dataclass(frozen=True)
+class ProfileResult:
+    data: DataSource
+    written: list[str]
+    profiles: list[dict[str, Any]]
+
+
+def profile_table(con: Any, c: Contracts, table: str, sha256: str) -> dict[str, Any]:
+    """Profile a loaded source relation in DuckDB."""
+    spec = c.tables[table]
+    rel = quote_ident(source_relation(c.source_name, table))
+    rows = con.execute(f"select count(*) from {rel}").fetchone()[0]
+    columns = []
+    for col in spec.columns:
+        ident = quote_ident(col.name)
+        nulls, distinct, lo, hi = con.execute(
+            f"select count(*) - count({ident}), count(distinct {ident}), "
+            f"cast(min({ident}) as varchar), cast(max({ident}) as varchar) from {rel}"
+        ).fetchone()
+        top = con.execute(
+            f"select cast({ident} as varchar) as v, count(*) as n from {rel} where {ident} is not null "
+            f"group by all order by n desc, v limit {int(c.manifest.checks.profile_top_values)}"
+        ).fetchall()
+        columns.append({
+            "name": col.name, "type": col.type, "null_count": int(nulls),
+            "distinct_count": int(distinct), "min": lo, "max": hi,
+            "top_values": [{"value": v, "count": int(n)} for v, n in top],
+        })
+    return {"version": 1, "table": table, "file": spec.file, "sha256": sha256,
+            "row_count": int(rows), "null_tokens": list(spec.null_tokens),
+            "generated_by": "leakcli profile", "columns": columns}
+
+
+def write_profiles(req: ProfileRequest) -> ProfileResult:
+    """Profile every source table whose file exists (all required ones must)."""
+    from leakcli.engine.connection import connect
+    from leakcli.engine.load import load_sources
+    from leakcli.files import file_sha256
+
+    c = contracts.load(req.root)
+    paths = Paths(req.root)
+    required = [t for t, spec in c.tables.items() if spec.required]
+    data = resolve_data(req.root, req.data_dir, [c.tables[t].file for t in required])
+    present = [t for t, spec in c.tables.items() if spec.required or (data.path / spec.file).exists()]
+    folder = Path.cwd() / req.out if req.out is not None else paths.profiles
+    _check_out(folder, [folder / f"{t}.json" for t in present], paths, force=req.force)
+    con = connect(memory_limit=c.phase_plan.engine.limit())
+    load_sources(con, c, data.path, present, display=paths.rel)
+    folder.mkdir(parents=True, exist_ok=True)
+    written, profiles = [], []
+    for table in present:
+        doc = profile_table(con, c, table, file_sha256(data.path / c.tables[table].file))
+        out = folder / f"{table}.json"
+        write_atomic(out, json.dumps(doc, indent=1) + "\n")
+        written.append(paths.rel(out))
+        profiles.append(doc)
+    con.close()
+    return ProfileResult(data=data, written=written, profiles=profiles)
+
+
+def _check_out(folder: Path, files: list[Path], paths: Paths, *, force: bool) -> None:
+    """Profiles are replaced only with --force; never through a link, never over a foreign file."""
+    from leakcli.store.layout import guard_file
+
+    if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
+        raise UsageError("is not a folder leakcli can write profiles into", file=paths.rel(folder))
+    existing = [f for f in files if f.exists() or f.is_symlink()]
+    for f in existing:
+        guard_file(f, paths.rel(f), ours=_is_profile(f), force=force)
+    if existing and not force:
+        raise UsageError(f"holds {len(existing)} profile(s) already", file=paths.rel(folder),
+                         hint="pass --force to replace them, or --out DIR to write elsewhere")
+
+
+def _is_profile(path: Path) -> bool:
+    doc = read_json_file(path)
+    return isinstance(doc, dict) and doc.get("generated_by") == "leakcli profile"
+
+
+def load_profiles(c: Contracts, paths: Paths) -> dict[str, Profile]:
+    from leakcli.contracts.documents import Profile
+    from leakcli.contracts.load import read_document
+
+    found: dict[str, Profile] = {}
+    for table in c.tables:
+        path = paths.profiles / f"{table}.json"
+        if not path.exists():
+            continue
+        rel = paths.rel(path)
+        problems: list[ContractError] = []
+        doc = read_document(paths.root, rel, Profile, problems, {})
+        if doc is None:
+            raise ContractError(problems[0].message, problems=problems, file=rel, pointer=problems[0].pointer,
+                                line=problems[0].line, column=problems[0].column)
+        found[table] = doc
+    return found

@@ -1,0 +1,189 @@
+"""The per-file checks as DuckDB aggregates: rows, duplicate keys, and per column nulls, undeclared
+null-like text, values outside accepted values and values a profile never saw; over a CSV read in
+place, over a table already loaded, or read from a profile of the very same file."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from leakcli.engine.connection import rows_as_dicts
+from leakcli.engine.load import Reject, first_reject, read_csv_sql
+from leakcli.engine.sqltext import quote_ident
+from leakcli.sources.facts import ColumnStats, Hits, TableStats, ValueCount
+
+if TYPE_CHECKING:
+    from duckdb import DuckDBPyConnection
+
+    from leakcli.contracts.documents import Dialect, Profile, Table
+
+TOP_OFFENDERS = 5  # offending values a question lists
+HISTOGRAM_LIMIT = 50_000  # distinct values of a loaded column counted in one histogram
+
+
+
+@dataclass(frozen=True)
+class Condition:
+    key: str  # unique name of the aggregate
+    column: str
+    hit: str  # null_like | outside | new
+    sql: str
+    allowed: list[str] | None = None  # the values a column may hold, for "outside" and "new"
+
+
+def _conditions(table: Table, null_like: list[str], known: dict[str, list[str]] | None,
+                params: dict[str, object]) -> list[Condition]:
+    """Every per-value check of a table as a SQL condition; its parameters are added to `params`."""
+    found = []
+    for i, col in enumerate(table.columns):
+        ident = quote_ident(col.name)
+        if col.type == "VARCHAR":
+            params["null_like"] = null_like
+            found.append(Condition(f"c{i}_null_like", col.name, "null_like",
+                                   f"list_contains($null_like, lower(trim({ident})))"))
+        for hit, values in (("outside", col.accepted_values), ("new", (known or {}).get(col.name))):
+            if values is not None:
+                allowed = params[f"{hit}{i}"] = [str(v) for v in values]
+                sql = f"{ident} is not null and not list_contains(${hit}{i}, cast({ident} as varchar))"
+                found.append(Condition(f"c{i}_{hit}", col.name, hit, sql, allowed))
+    return found
+
+
+def table_stats(con: DuckDBPyConnection, table: Table, relation: str, params: dict[str, object],
+                null_like: list[str], known: dict[str, list[str]] | None,
+                dialect: Dialect | None = None) -> TableStats | Reject:
+    """Rows, duplicate keys, and per column nulls, undeclared null-like text, values outside accepted
+    values and values a profile never saw, of `relation` (a loaded table, or a read_csv call whose
+    parameters are `params`, with `dialect`). A second pass lists the offending values only when there
+    are any. Reading a file, the first pass converts every column: a row that does not read ends the
+    check there, with its Reject."""
+    params = dict(params)
+    pk = ", ".join(quote_ident(k) for k in table.primary_key)
+    pk_expr = f"({pk})" if len(table.primary_key) > 1 else pk
+    exprs = ["count(*) as n_rows", f"count(*) - count(distinct {pk_expr}) as n_dup_pk"]
+    exprs += [f"count(*) - count({quote_ident(c.name)}) as c{i}_nulls" for i, c in enumerate(table.columns)]
+    conditions = _conditions(table, null_like, known, params)
+    exprs += [f"count_if({c.sql}) as {c.key}" for c in conditions]
+    row = rows_as_dicts(con, f"select {', '.join(exprs)} from {relation}", _used(params, exprs, relation))[0]
+    reject = first_reject(con, table, dialect.delimiter) if dialect is not None else None
+    if reject is not None:
+        return reject
+    columns = {c.name: ColumnStats(nulls=as_int(row[f"c{i}_nulls"])) for i, c in enumerate(table.columns)}
+    hits = [c for c in conditions if as_int(row[c.key])]
+    values: dict[str, list[ValueCount]] = {}
+    if hits:
+        lists = [f"histogram(cast({quote_ident(c.column)} as varchar)) filter (where {c.sql}) as {c.key}"
+                 for c in hits]
+        found = rows_as_dicts(con, f"select {', '.join(lists)} from {relation}", _used(params, lists, relation))[0]
+        for c in hits:
+            counts = found[c.key]
+            assert isinstance(counts, dict)
+            values[c.key] = _top({str(k): as_int(v) for k, v in counts.items()})
+    for c in conditions:
+        setattr(columns[c.column], c.hit, Hits(count=as_int(row[c.key]), values=values.get(c.key, [])))
+    return TableStats(rows=as_int(row["n_rows"]), dup_pk=as_int(row["n_dup_pk"]), columns=columns)
+
+
+def loaded_table_stats(con: DuckDBPyConnection, table: Table, relation: str, null_like: list[str],
+                       known: dict[str, list[str]] | None) -> TableStats:
+    """The stats of `table_stats` for a table already loaded, where a pass costs little and a
+    distinct count much: an integer key is checked with a bitmap of its range, and the values of a
+    column of few distinct values are counted once (a histogram) and checked here."""
+    conditions = _conditions(table, null_like, known, {})
+    checked = list(dict.fromkeys(c.column for c in conditions))
+    pk = table.primary_key[0]
+    integer_key = len(table.primary_key) == 1 and next(
+        col.type for col in table.columns if col.name == pk) in ("BIGINT", "INTEGER", "SMALLINT", "TINYINT")
+    first = ["count(*) as n_rows"]
+    first += [f"count(*) - count({quote_ident(c.name)}) as c{i}_nulls" for i, c in enumerate(table.columns)]
+    first += [f"approx_count_distinct({quote_ident(col)}) as d{j}" for j, col in enumerate(checked)]
+    if integer_key:
+        first += [f"min({quote_ident(pk)}) as pk_min", f"max({quote_ident(pk)}) as pk_max"]
+    row = rows_as_dicts(con, f"select {', '.join(first)} from {relation}")[0]
+    rows, lo, hi = as_int(row["n_rows"]), row.get("pk_min"), row.get("pk_max")
+    second: list[str] = []
+    if integer_key and isinstance(lo, int) and isinstance(hi, int) and hi - lo < max(8 * rows, 1 << 20):
+        second.append(f"bit_count(bitstring_agg({quote_ident(pk)}, {lo}, {hi})) as n_distinct")
+    else:
+        keys = ", ".join(quote_ident(k) for k in table.primary_key)
+        second.append(f"count(distinct {'(' + keys + ')' if len(table.primary_key) > 1 else keys}) as n_distinct")
+    few = {col for j, col in enumerate(checked) if as_int(row[f"d{j}"]) <= HISTOGRAM_LIMIT}
+    second += [f"histogram(cast({quote_ident(col)} as varchar)) as h{j}" for j, col in enumerate(checked)
+               if col in few]
+    params: dict[str, object] = {}
+    many = [c for c in _conditions(table, null_like, known, params) if c.column not in few]
+    second += [f"count_if({c.sql}) as {c.key}" for c in many]
+    found = rows_as_dicts(con, f"select {', '.join(second)} from {relation}", _used(params, second, relation))[0]
+    columns = {c.name: ColumnStats(nulls=as_int(row[f"c{i}_nulls"])) for i, c in enumerate(table.columns)}
+    for c in conditions:
+        if c.column in few:
+            histogram = found[f"h{checked.index(c.column)}"] or {}  # NULL for a table with no rows
+            assert isinstance(histogram, dict)
+            bad = {str(v): as_int(n) for v, n in histogram.items() if v is not None and _flags(c, str(v), null_like)}
+            setattr(columns[c.column], c.hit, Hits(count=sum(bad.values()), values=_top(bad)))
+    hits = [c for c in many if as_int(found[c.key])]
+    for c in many:
+        setattr(columns[c.column], c.hit, Hits(count=as_int(found[c.key])))
+    if hits:
+        lists = [f"histogram(cast({quote_ident(c.column)} as varchar)) filter (where {c.sql}) as {c.key}" for c in hits]
+        offending = rows_as_dicts(con, f"select {', '.join(lists)} from {relation}", _used(params, lists, relation))[0]
+        for c in hits:
+            counts = offending[c.key]
+            assert isinstance(counts, dict)
+            getattr(columns[c.column], c.hit).values = _top({str(k): as_int(v) for k, v in counts.items()})
+    return TableStats(rows=rows, dup_pk=rows - as_int(found["n_distinct"]), columns=columns)
+
+
+def _flags(c: Condition, value: str, null_like: list[str]) -> bool:
+    """What the SQL of condition `c` says of one non-null value."""
+    if c.hit == "null_like":
+        return value.strip(" ").lower() in null_like
+    return value not in (c.allowed or [])
+
+
+def _used(params: dict[str, object], exprs: list[str], relation: str) -> dict[str, object]:
+    text = " ".join(exprs) + relation
+    return {k: v for k, v in params.items() if f"${k}" in text}
+
+
+def scan_file(con: DuckDBPyConnection, table: Table, path: Path, dialect: Dialect, null_like: list[str],
+              known: dict[str, list[str]] | None = None) -> TableStats | Reject:
+    """The stats of a CSV file read in place; a row that does not read ends the check (its Reject)."""
+
+    read, params = read_csv_sql(table, dialect)
+    params["path"] = str(path)
+    return table_stats(con, table, read, params, null_like, known, dialect)
+
+
+def as_int(value: object) -> int:
+    return int(value) if isinstance(value, (int, float)) else 0
+
+
+def _top(counts: dict[str, int]) -> list[ValueCount]:
+    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_OFFENDERS]
+    return [ValueCount(value=v, n=n) for v, n in ranked]
+
+
+def stats_from_profile(table: Table, profile: Profile, null_like: list[str],
+                       known: dict[str, list[str]] | None = None) -> TableStats | None:
+    """The stats `table_stats` would compute, read from a profile of the very same file (same sha256)
+    made under the same manifest columns and null tokens; None when the profile cannot tell."""
+    cols = profile.columns
+    if ([(c.name, c.type) for c in cols] != [(c.name, c.type) for c in table.columns]
+            or profile.null_tokens != table.null_tokens or len(table.primary_key) != 1):
+        return None
+    by_name = {c.name: c for c in cols}
+    n = profile.row_count
+    columns = {c.name: ColumnStats(nulls=c.null_count) for c in cols}
+    for cond in _conditions(table, null_like, known, {}):
+        col = by_name[cond.column]
+        if col.distinct_count != len(col.top_values):
+            return None  # the profile does not list every value of this column
+        values = {str(v.value): v.count for v in col.top_values}
+        if cond.hit == "null_like":
+            bad = {v: k for v, k in values.items() if v.strip().lower() in null_like}
+        else:
+            bad = {v: k for v, k in values.items() if v not in (cond.allowed or [])}
+        setattr(columns[cond.column], cond.hit, Hits(count=sum(bad.values()), values=_top(bad)))
+    return TableStats(rows=n, dup_pk=n - by_name[table.primary_key[0]].distinct_count, columns=columns)

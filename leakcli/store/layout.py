@@ -1,0 +1,223 @@
+"""What leakcli writes, and where: the builds under target/, their atomic publication, the cleanup of
+leftovers, and the checks that keep it from overwriting anything it did not write.
+
+    target/builds/<id>/          one build: leakcli.duckdb, compiled/, exports/, run_results.json,
+                                 contracts.json (the contracts it was built from)
+    target/current  -> builds/<id>     the published build (one symlink: publishing is one rename)
+    target/previous -> builds/<id>     the build before it (for `leakcli diff`)
+    target/rejected -> builds/<id>     the last attempt that failed or failed its audit, kept to inspect
+    target/leakcli.duckdb, compiled, exports -> current/...   stable names
+    target/run_results.json      the last apply, whatever became of it (as dbt's)
+
+A kill at any moment leaves `current` pointing at one whole build, old or new.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from leakcli.errors import ExecutionError, UsageError
+from leakcli.files import write_atomic
+
+MARKER = ".leakcli"  # in a folder leakcli created: target/, a generated dataset
+ARTIFACTS = ("leakcli.duckdb", "compiled", "exports", "run_results.json")
+LINKED = ARTIFACTS[:3]  # target/run_results.json is a file: the last apply's, whatever became of it
+POINTERS = ("current", "previous", "rejected")
+FORCE_HINT = "pass --force to overwrite it"
+
+
+def mark(folder: Path, what: str) -> None:
+    """Say that leakcli created `folder` (and may replace what it holds)."""
+    (folder / MARKER).write_text(json.dumps({"created_by": "leakcli", "what": what}) + "\n", "utf-8")
+
+
+def is_ours(folder: Path) -> bool:
+    return (folder / MARKER).is_file() or (folder / ".leakcli.lock").is_file()
+
+
+def own_target(target: Path, *, force: bool = False) -> None:
+    """Create target/ (or take an empty one) as leakcli's, with its marker; refuse a foreign one
+    unless `force`."""
+    guard_folder(target, "target", force=force)
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+        if not (target / MARKER).exists():
+            mark(target, "build artifacts")
+    except OSError as exc:
+        raise ExecutionError(f"cannot write the target directory: {exc.strerror}", file="target") from None
+
+
+def write_output(target: Path, path: Path, shown: str, text: str, what: str) -> None:
+    """Write one output file whole, once `guard_file` allowed it; inside target/, target/ is made
+    leakcli's first. A failure is one ExecutionError naming the file."""
+    if Path(os.path.abspath(path)).is_relative_to(os.path.abspath(target)):
+        own_target(target)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(path, text)
+    except OSError as exc:
+        raise ExecutionError(f"cannot write {what}: {exc.strerror}", file=shown) from None
+
+
+def guard_folder(folder: Path, shown: str, *, force: bool) -> None:
+    """Refuse (exit 2) to write into an existing folder that leakcli did not create, unless it is empty."""
+    if folder.is_symlink():
+        raise UsageError("is a symbolic link; leakcli writes only to real folders", file=shown)
+    if folder.exists() and not folder.is_dir():
+        raise UsageError("exists and is not a folder", file=shown)
+    if folder.is_dir() and any(folder.iterdir()) and not is_ours(folder) and not force:
+        raise UsageError(f"holds files leakcli did not write; {FORCE_HINT}, or choose an empty folder",
+                         file=shown)
+
+
+def guard_file(path: Path, shown: str, *, ours: bool, force: bool) -> None:
+    """Refuse (exit 2) to write over a symlink, a folder, a database, or a file leakcli did not write."""
+    if path.is_symlink():
+        raise UsageError("is a symbolic link; leakcli does not write through links", file=shown)
+    if path.is_dir():
+        raise UsageError("is a folder, not a file", file=shown)
+    if path.exists() and not force:
+        if _is_database(path):
+            raise UsageError("is a database; leakcli will not write over it", file=shown)
+        if not ours:
+            raise UsageError(f"exists and leakcli did not write it; {FORCE_HINT}", file=shown)
+
+
+def _is_database(path: Path) -> bool:
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(16)
+    except OSError:
+        return False
+    return head[8:12] == b"DUCK" or head.startswith(b"SQLite format 3")
+
+
+@dataclass(frozen=True)
+class Build:
+    id: str
+    path: Path
+
+    @property
+    def database(self) -> Path:
+        return self.path / "leakcli.duckdb"
+
+    @property
+    def compiled(self) -> Path:
+        return self.path / "compiled"
+
+    @property
+    def exports(self) -> Path:
+        return self.path / "exports"
+
+    @property
+    def run_results(self) -> Path:
+        return self.path / "run_results.json"
+
+
+class Layout:
+    """target/ as a set of builds; every method runs under the build lock."""
+
+    def __init__(self, target: Path) -> None:
+        self.target = target
+        self.builds = target / "builds"
+
+    def check(self, *, force: bool = False) -> None:
+        """Before anything is written: target/ must be leakcli's, or empty, or `force` given."""
+        guard_folder(self.target, "target", force=force)
+
+    def prepare(self, *, force: bool = False) -> None:
+        """Make target/ leakcli's, adopt a build of the older flat layout, remove leftovers."""
+        own_target(self.target, force=force)
+        try:
+            self.builds.mkdir(parents=True, exist_ok=True)
+            self._adopt_flat_layout()
+            self._clean()
+            self._link_stable_names()
+        except OSError as exc:
+            raise ExecutionError(f"cannot write the target directory: {exc.strerror}", file="target") from None
+
+    def new_build(self) -> Build:
+        build_id = time.strftime("%Y%m%dT%H%M%S") + f"-{os.getpid()}-{time.monotonic_ns() % 10**6:06d}"
+        build = Build(build_id, self.builds / build_id)
+        build.path.mkdir(parents=True)
+        return build
+
+    def build_of(self, pointer: str) -> Build | None:
+        link = self.target / pointer
+        if not link.is_symlink():
+            return None
+        path = link.resolve()
+        return Build(path.name, path) if path.is_dir() and path.parent == self.builds.resolve() else None
+
+    def publish(self, build: Build) -> None:
+        """One atomic step: `current` now names `build`; `previous` the build it replaces."""
+        old = self.build_of("current")
+        self._point("current", build)
+        _fsync_dir(self.target)
+        if old is not None and old.id != build.id:
+            self._point("previous", old)
+        self._clean()
+
+    def reject(self, build: Build) -> None:
+        self._point("rejected", build)
+        self._clean()
+
+    def discard(self, build: Build) -> None:
+        shutil.rmtree(build.path, ignore_errors=True)
+
+    # -- internals --------------------------------------------------------------------------------
+    def _point(self, pointer: str, build: Build) -> None:
+        tmp = self.target / f".{pointer}.new"
+        if tmp.is_symlink() or tmp.exists():
+            tmp.unlink()
+        tmp.symlink_to(Path("builds") / build.id)
+        os.replace(tmp, self.target / pointer)
+
+    def _link_stable_names(self) -> None:
+        for name in LINKED:
+            link = self.target / name
+            if not link.is_symlink() and not link.exists():
+                link.symlink_to(Path("current") / name)
+
+    def _clean(self) -> None:
+        """Remove builds no pointer names (an attempt killed or interrupted) and stray temporaries."""
+        keep = {b.id for b in (self.build_of(p) for p in POINTERS) if b is not None}
+        for entry in self.builds.iterdir():
+            if entry.name in keep:
+                continue
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                entry.unlink()
+        for stray in (".current.new", ".previous.new", ".rejected.new", ".leakcli.duckdb.building",
+                      ".leakcli.duckdb.building.wal", ".exports.building"):
+            path = self.target / stray
+            if path.is_symlink() or path.is_file():
+                path.unlink()
+            elif path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+
+    def _adopt_flat_layout(self) -> None:
+        """A target/ written by leakcli 0.1 holds the artifacts themselves: make them one build."""
+        flat = [self.target / n for n in ARTIFACTS
+                if (self.target / n).exists() and not (self.target / n).is_symlink()]
+        database = self.target / "leakcli.duckdb"
+        if not flat or database.is_symlink() or not database.is_file():
+            return
+        build = self.new_build()
+        for path in flat:
+            os.replace(path, build.path / path.name)
+        self.publish(build)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,104 @@
+"""What the last build left: per-model metadata stored as the comment of each table.
+
+Keeping the metadata inside the database file makes it part of the same atomic swap as the data,
+so it can never disagree with the tables it describes. A build also leaves a summary beside its
+database (`state.json`: the tables and their comments, row counts, the first rows of the priority
+model), written after the database was closed and keyed by the file's identity (size, mtime_ns,
+inode, device): while that identity holds, plan and a no-op apply read the summary and open no
+database; any write to the file, or a WAL beside it, sends them back to the database itself.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from leakcli.contracts.records import BuildMeta
+
+META_KEY = "leakcli"
+SUMMARY = "state.json"
+
+
+def encode(meta: BuildMeta) -> str:
+    return json.dumps({META_KEY: meta.to_dict()}, sort_keys=True, separators=(",", ":"))
+
+
+def decode(comment: str | None) -> BuildMeta | None:
+    """The metadata leakcli wrote; None for a table it did not build (or an older, other shape)."""
+    from pydantic import ValidationError
+
+    from leakcli.contracts.records import BuildMeta
+
+    if not comment:
+        return None
+    try:
+        doc = json.loads(comment)
+        return BuildMeta.model_validate(doc[META_KEY]) if isinstance(doc, dict) and META_KEY in doc else None
+    except (json.JSONDecodeError, ValidationError):
+        return None
+
+
+def built_from(built: dict[str, BuildMeta | None], models: list[str]) -> BuildMeta | None:
+    """The metadata of the first of `models` that leakcli built: what the answer was made from."""
+    return next((meta for name in models if (meta := built.get(name)) is not None), None)
+
+
+@dataclass
+class Summary:
+    """What a closed build database holds, as far as plan and apply ask."""
+
+    tables: dict[str, str | None]  # name -> comment
+    rows: dict[str, int]
+    head: dict[str, list[dict[str, object]]] = field(default_factory=dict)  # model -> its first rows
+    head_limit: int = 0
+    statuses: dict[str, int] | None = None  # action_status -> actions of the priority model (None: not kept)
+
+
+def write_summary(database: Path, summary: Summary) -> None:
+    """Call after the database is closed for good; best effort (without it, readers open the file)."""
+    from leakcli.files import file_identity, write_atomic
+
+    with contextlib.suppress(OSError, ValueError):
+        doc = {"identity": list(file_identity(database)), **asdict(summary)}
+        write_atomic(database.parent / SUMMARY, json.dumps(doc, sort_keys=True, allow_nan=False))
+
+
+def read_summary(database: Path) -> Summary | None:
+    """The summary of `database` while the file is exactly as its build closed it; else None."""
+    from leakcli.files import file_identity
+
+    real = database.resolve()
+    if real.with_name(real.name + ".wal").exists():
+        return None
+    try:
+        doc = json.loads((real.parent / SUMMARY).read_text("utf-8"))
+        if not isinstance(doc, dict) or doc.pop("identity", None) != list(file_identity(real)):
+            return None
+        return Summary(**doc)
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def read_state(database: Path, shown: str | None = None) -> dict[str, BuildMeta | None]:
+    """The tables of the built database and their metadata; empty when nothing was built. A database
+    that cannot be read is a DamagedDatabase error."""
+    if not database.exists():
+        return {}
+    summary = read_summary(database)
+    if summary is not None:
+        return {name: decode(comment) for name, comment in summary.tables.items()}
+    import duckdb
+
+    from leakcli.engine.connection import DamagedDatabase, connect, user_tables
+
+    con = connect(database, read_only=True, shown=shown)
+    try:
+        return {name: decode(comment) for name, comment in user_tables(con).items()}
+    except duckdb.Error:
+        raise DamagedDatabase(shown or str(database)) from None
+    finally:
+        con.close()
