@@ -246,8 +246,8 @@ def test_the_top_actions_table_has_a_column_per_segment_key_of_the_catalog(proje
                       lambda d: d["segment"].update(keys=["device_type", "utm_source"]))
     out = leak("apply")
     assert out.exit_code == 0, out.stderr
-    table = out.stdout.split("Top priority actions (mart__priority_actions)\n")[1]
-    assert table.splitlines()[0].split()[:6] == ["rank", "scope", "device_type", "utm_source", "gap", "usd"]
+    table = out.stdout.split("Top priority actions (mart__priority_actions): ")[1]
+    assert table.splitlines()[1].split()[:7] == ["rank", "status", "scope", "device_type", "utm_source", "gap", "usd"]
 
 
 def test_the_json_schemas_are_generated_from_the_models():
@@ -335,7 +335,7 @@ def test_show_fits_the_terminal_filters_orders_and_exports(project, leak):
     assert raw.stdout.splitlines()[0] == "priority_rank,gap_usd"
     doc = leak("show", "mart__priority_actions", "-c", "gap_usd", "--json", "--limit", "1").json()
     assert float(raw.stdout.splitlines()[1].split(",")[1]) == doc["rows"][0]["gap_usd"]
-    assert leak("show", "mart__priority_actions", "--vertical", "-c", "gap_usd").stdout.count("-[ row ") == 3
+    assert leak("show", "mart__priority_actions", "--vertical", "-c", "gap_usd").stdout.count("-[ row ") == 7
 
 
 def test_show_without_order_by_shows_the_same_rows_in_the_columns_order(project, leak):
