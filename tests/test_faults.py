@@ -172,7 +172,7 @@ def test_byte_order_mark_and_crlf_simply_work(project, leak):
     out = leak("apply", "--json")
     assert out.exit_code == 0, out.stderr
     assert project.query("select sum(sessions), sum(orders), sum(gross_revenue_usd) from mart__core_leak_summary") \
-        == [(65, 12, __import__("decimal").Decimal("561.88"))]
+        == [(353, 121, __import__("decimal").Decimal("5810.79"))]
     assert leak("verify").exit_code == 0
 
 
@@ -182,7 +182,7 @@ def test_a_build_that_fails_its_audit_is_not_published(project, leak):
     assert leak("apply").exit_code == 0
     before = _fingerprint(project)
     with (project.raw / "orders.csv").open("a") as fh:
-        fh.write("13,2014-02-20 10:00:00,999,999,1,1,49.99,19.49\n")
+        fh.write("122,2014-02-20 10:00:00,999,999,1,1,49.99,19.49\n")
     out = leak("apply")
     assert out.exit_code == ExitCode.TESTS_FAILED
     (line,) = out.stderr.splitlines()
@@ -200,7 +200,7 @@ def test_a_build_that_fails_its_audit_is_not_published(project, leak):
     import duckdb
 
     con = duckdb.connect(str(project.root / "target/rejected/leakcli.duckdb"), read_only=True)
-    assert con.execute("select sum(orders) from mart__core_leak_summary").fetchall() == [(12,)]
+    assert con.execute("select sum(orders) from mart__core_leak_summary").fetchall() == [(121,)]
     con.close()
 
 

@@ -106,23 +106,23 @@ def test_profile_round_trip(project, leak):
     written = out.json()["written"]
     assert "datasets/maven-fuzzy-factory/profile/orders.json" in written
     doc = project.read_json("datasets/maven-fuzzy-factory/profile/orders.json")
-    assert doc["row_count"] == 12 and doc["file"] == "orders.csv" and len(doc["sha256"]) == 64
+    assert doc["row_count"] == 121 and doc["file"] == "orders.csv" and len(doc["sha256"]) == 64
     price = next(c for c in doc["columns"] if c["name"] == "price_usd")
     assert price == {**price, "type": "DECIMAL(10,2)", "null_count": 0, "distinct_count": 4,
                      "min": "29.99", "max": "59.99"}
-    assert price["top_values"][0] == {"value": "49.99", "count": 7}
+    assert price["top_values"][0] == {"value": "49.99", "count": 106}
     # the same data plans without drift; new data drifts with the figures
     assert not [a for a in leak("plan", "--json").json()["ambiguities"] if a["code"] == "profile_drift"]
     with (project.raw / "website_sessions.csv").open("a") as fh:
-        for i in range(66, 86):
-            fh.write(f"{i},2014-02-20 10:00:00,{i},0,tiktok,NULL,NULL,mobile,NULL\n")
+        for i in range(354, 394):
+            fh.write(f"{i},2014-06-20 10:00:00,{i},0,tiktok,NULL,NULL,mobile,NULL\n")
     doc = leak("plan", "--json").json()
     drift = [a["question"] for a in doc["ambiguities"] if a["code"] == "profile_drift"]
-    assert any("website_sessions.csv has 85 rows where its profile" in q and "has 65 (+30.8%)" in q
+    assert any("website_sessions.csv has 393 rows where its profile" in q and "has 353 (+11.3%)" in q
                for q in drift)
-    assert any("website_sessions.utm_source holds 20 value(s) its profile" in q and "'tiktok' (20)" in q
+    assert any("website_sessions.utm_source holds 40 value(s) its profile" in q and "'tiktok' (40)" in q
                for q in drift)
-    assert any("website_sessions.utm_campaign is 41.2% null where its profile" in q and "has 23.1%" in q
+    assert any("website_sessions.utm_campaign is 14.0% null where its profile" in q and "has 4.2%" in q
                for q in drift)
     assert all(a["severity"] == "warning" for a in doc["ambiguities"] if a["code"] == "profile_drift")
 
@@ -161,9 +161,9 @@ def test_named_data_dir_with_missing_files_is_an_error(project, leak, tmp_path):
 def test_drift_thresholds_come_from_the_manifest(project, leak):
     assert leak("profile").exit_code == 0
     with (project.raw / "website_sessions.csv").open("a") as fh:
-        fh.write("66,2014-02-20 10:00:00,66,0,gsearch,nonbrand,g_ad_1,desktop,https://www.gsearch.com\n")
+        fh.write("354,2014-06-20 10:00:00,354,0,gsearch,nonbrand,g_ad_1,desktop,https://www.gsearch.com\n")
     drift = [a for a in leak("plan", "--json").json()["ambiguities"] if a["code"] == "profile_drift"]
-    assert not [a for a in drift if "rows where its profile" in a["question"]]  # +1.5% < 10%
-    project.edit_json("contracts/source-manifest.json", lambda d: d["checks"].update(row_drift=0.01))
+    assert not [a for a in drift if "rows where its profile" in a["question"]]  # +0.3% < 10%
+    project.edit_json("contracts/source-manifest.json", lambda d: d["checks"].update(row_drift=0.001))
     drift = [a for a in leak("plan", "--json").json()["ambiguities"] if a["code"] == "profile_drift"]
-    assert [a for a in drift if "has 66 rows where its profile" in a["question"] and "(+1.5%)" in a["question"]]
+    assert [a for a in drift if "has 354 rows where its profile" in a["question"] and "(+0.3%)" in a["question"]]
