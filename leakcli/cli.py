@@ -235,7 +235,8 @@ def plan(
 ) -> None:
     """Read every contract, check them against each other and the data, report open questions,
     and show the DAG and what apply would do. Exits 2 when a blocking question is open."""
-    from leakcli.plan.planner import PlanRequest, build_plan, save_plan
+    from leakcli.plan.planner import PlanRequest, build_plan
+    from leakcli.plan.saved import save_plan
 
     reporter = _reporter(json_mode)
     req = PlanRequest(_root(project_dir), data_dir, tuple(select or ()), full_refresh,
@@ -288,8 +289,9 @@ def verify(
     debug: DebugOpt = False,
 ) -> None:
     """Run the acceptance tests against the built database. Exits 1 when an error-severity test fails."""
-    from leakcli.build.verify import VerifyRequest, save_junit
+    from leakcli.build.verify import VerifyRequest
     from leakcli.build.verify import verify as run_verify
+    from leakcli.outputs.formats import save_junit
 
     reporter = _reporter(json_mode)
     if fmt not in ("table", "markdown"):

@@ -48,12 +48,22 @@ def did_you_mean(name: str, options: list[str]) -> str:
 
 
 class Memo(Generic[V]):
-    """Results kept across commands in target/.cache (cache.py loads `known` and saves `used`): what
-    is known, and of it what this command used or found, which is what the cache keeps next time."""
+    """Results kept across commands in target/.cache (sources/cache.py loads `known` and saves `used`):
+    what is known, and of it what this command used or found, which is what the cache keeps next time."""
+
+    _every: list[Memo[object]] = []
 
     def __init__(self) -> None:
         self.known: dict[str, V] = {}
         self.used: dict[str, V] = {}
+        Memo._every.append(self)  # type: ignore[arg-type]
+
+    @classmethod
+    def forget_all(cls) -> None:
+        """Empty every memo, as a new process starts: only the cache on disk knows anything then."""
+        for memo in cls._every:
+            memo.known.clear()
+            memo.used.clear()
 
     def get(self, key: str) -> V | None:
         value = self.known.get(key)

@@ -222,21 +222,13 @@ def test_json_errors_carry_every_problem(project, leak):
 
 
 @pytest.mark.parametrize("command", [["plan"], ["apply"], ["verify"], ["report"]])
-def test_contracts_are_parsed_once_per_command(project, leak, monkeypatch, command):
-    from collections import Counter
-
-    from leakcli.contracts import load as contracts
+def test_contracts_are_parsed_once_per_command(project, leak, command):
+    from leakcli.progress import counting
 
     assert leak("apply").exit_code == 0
-    parsed: Counter[str] = Counter()
-    real = contracts.parse_json
-
-    def counting(raw, rel):
-        parsed[rel] += 1
-        return real(raw, rel)
-
-    monkeypatch.setattr(contracts, "parse_json", counting)
-    assert leak(*command).exit_code == 0
+    with counting() as seen:
+        assert leak(*command).exit_code == 0
+    parsed = {e.removeprefix("contract parsed: "): n for e, n in seen.items() if e.startswith("contract parsed: ")}
     assert parsed["contracts/metric-catalog.json"] == 1
     assert set(parsed.values()) == {1}
 

@@ -204,17 +204,14 @@ def test_a_build_that_fails_its_audit_is_not_published(project, leak):
     con.close()
 
 
-def test_interrupted_apply_exits_130_and_keeps_the_build(project, leak, monkeypatch):
+def test_interrupted_apply_exits_130_and_keeps_the_build(project, leak):
+    from leakcli.progress import inject
+
     assert leak("apply").exit_code == 0
     before = _fingerprint(project)
     project.edit_json("contracts/metric-catalog.json", lambda d: d["thresholds"].update(min_orders=2))
-
-    def interrupt(self, event, step, info):
-        if event == "start" and step.name == "mart__core_leak_summary":
-            raise KeyboardInterrupt
-
-    monkeypatch.setattr("leakcli.outputs.terminal.Reporter.progress", interrupt)
-    out = leak("apply", "--full-refresh")
+    with inject("model mart__core_leak_summary", KeyboardInterrupt):  # Ctrl-C as that model starts
+        out = leak("apply", "--full-refresh")
     assert out.exit_code == ExitCode.INTERRUPTED
     assert out.stderr.strip() == "leakcli: error: interrupted; the previous build is unchanged"
     assert _fingerprint(project) == before

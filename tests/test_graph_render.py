@@ -52,6 +52,7 @@ def test_ref_extraction_round_trips(model_names):
         root = Path(".")
         catalog = shipped.catalog
         joins = shipped.joins
+        phase_plan = shipped.phase_plan
         models = {n: {} for n in model_names}
         digests: dict[str, str] = {}
 

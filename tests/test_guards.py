@@ -53,8 +53,8 @@ def test_a_template_cannot_run_python(project, leak, code, words):
     assert not (project.root / "PWNED").exists()
 
 
-def test_a_template_that_loops_for_ever_is_stopped(project, leak, monkeypatch):
-    monkeypatch.setattr("leakcli.render.sandbox.RENDER_SECONDS", 0.5)
+def test_a_template_that_loops_for_ever_is_stopped(project, leak):
+    project.edit_json("phase-plan.json", lambda d: d.setdefault("engine", {}).update(render_seconds=0.5))
     (project.root / ORDERS).write_text((project.root / ORDERS).read_text()
                                        + "{% for i in range(99999) %}{% for j in range(99999) %}{% endfor %}"
                                          "{% endfor %}\n")
@@ -200,17 +200,19 @@ def test_apply_refuses_a_target_folder_it_did_not_create(project, leak):
 
 
 # -- one clear line for every failure --------------------------------------------------------------
-def test_a_full_disk_during_the_export_keeps_the_published_build(project, leak, monkeypatch):
+def test_a_full_disk_during_the_export_keeps_the_published_build(project, leak):
     import errno
+
+    from leakcli.progress import inject
 
     assert leak("apply").exit_code == 0
     before = _fingerprint(project)
 
-    def full(*args, **kwargs):
-        raise OSError(errno.ENOSPC, "No space left on device", str(project.root / "target/builds/x/exports"))
+    def full():
+        return OSError(errno.ENOSPC, "No space left on device", str(project.root / "target/builds/x/exports"))
 
-    monkeypatch.setattr("leakcli.build.stages._export", full)
-    out = leak("apply", "--full-refresh")
+    with inject("exporting", full):
+        out = leak("apply", "--full-refresh")
     _one_line(out, ExitCode.EXECUTION, "cannot write the build: No space left on device")
     assert _fingerprint(project) == before
 
@@ -284,19 +286,21 @@ def test_a_cr_only_file_reads_and_a_long_header_stays_one_short_line(project, le
     assert len(line) <= 300
 
 
-def test_interrupt_by_sigterm_in_process_is_exit_130(project, leak, monkeypatch):
+def test_interrupt_by_sigterm_in_process_is_exit_130(project, leak):
     import signal
+
+    from leakcli.progress import inject
 
     assert leak("apply").exit_code == 0
     before = _fingerprint(project)
     project.edit_json(CAT, lambda d: d["thresholds"].update(min_orders=2))
 
-    def sigterm(self, event, step, info):
-        if event == "start" and step.name == "mart__core_leak_summary":
-            os.kill(os.getpid(), signal.SIGTERM)
+    def sigterm():
+        os.kill(os.getpid(), signal.SIGTERM)  # the handler turns it into KeyboardInterrupt here
+        return AssertionError("SIGTERM did not stop the apply")
 
-    monkeypatch.setattr("leakcli.outputs.terminal.Reporter.progress", sigterm)
-    out = leak("apply")
+    with inject("model mart__core_leak_summary", sigterm):
+        out = leak("apply")
     assert out.exit_code == ExitCode.INTERRUPTED
     assert out.stderr.strip() == "leakcli: error: interrupted; the previous build is unchanged"
     assert _fingerprint(project) == before

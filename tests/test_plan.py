@@ -440,12 +440,11 @@ def test_a_blocked_plan_puts_its_questions_first_and_last(project, leak):
 
 
 def test_contract_changes_name_added_removed_and_changed_values():
-    from leakcli.plan.changes import _walk
+    from leakcli.plan.changes import value_changes
 
-    out = []
     old = {"a": 1, "gone": [1, 2], "models": [{"name": "m", "cols": ["x"]}], "list": [1, 2]}
     new = {"a": 2, "models": [{"name": "m", "cols": ["x", "y"]}, {"name": "n"}], "list": [2, 1], "b/c": None}
-    _walk("f.json", (), old, new, out)
+    out = value_changes("f.json", old, new)
     got = [(c.op, c.pointer, c.old, c.new) for c in out]
     assert got == [("~", "/a", 1, 2), ("-", "/gone", [1, 2], None), ("+", "/models/0/cols/1", None, "y"),
                    ("+", "/models/1", None, {"name": "n"}), ("~", "/list/0", 1, 2), ("~", "/list/1", 2, 1),
@@ -460,45 +459,40 @@ def test_a_build_without_its_contracts_says_changes_are_not_known(project, leak)
     assert leak("plan", "--json").json()["contract_changes"] is None
 
 
-def test_models_that_bound_cleanly_are_not_bound_again(project, leak, monkeypatch):
-    from leakcli.engine import connection as engine
+def test_models_that_bound_cleanly_are_not_bound_again(project, leak):
+    from leakcli.progress import counting
 
-    calls = []
-    real = engine.describe
-    monkeypatch.setattr(engine, "describe", lambda con, sql: calls.append(sql) or real(con, sql))
-    assert leak("plan").exit_code == 0 and len(calls) == 9  # nothing cached yet: every model binds
+    with counting() as seen:
+        assert leak("plan").exit_code == 0
+    assert seen["sql bound"] == 9  # nothing cached yet: every model binds
     assert leak("apply").exit_code == 0  # apply keeps the key of the clean bind
-    calls.clear()
-    assert leak("plan").exit_code == 0 and calls == []
+    with counting() as seen:
+        assert leak("plan").exit_code == 0
+    assert seen["sql bound"] == 0
     # a changed model binds again, and a mismatch is still found
     project.edit_text("templates/stg__orders.sql", "    price_usd,\n", "    price_usd as price,\n")
-    out = leak("plan", "--json")
-    assert len(calls) >= 1 and any(a["code"] == "contract_mismatch" for a in out.json()["ambiguities"])
+    with counting() as seen:
+        out = leak("plan", "--json")
+    assert seen["sql bound"] >= 1 and any(a["code"] == "contract_mismatch" for a in out.json()["ambiguities"])
 
 
-def test_after_apply_plan_and_a_no_op_apply_open_no_database_and_parse_no_sql(project, leak, monkeypatch):
+def test_after_apply_plan_and_a_no_op_apply_open_no_database_and_parse_no_sql(project, leak):
     """The build's summary (state.json) and the cache's SQL digests stand in for the database and the
     parser while the files they describe are unchanged; a write to the database, or a cache of another
     DuckDB version, sends leakcli back to the files themselves."""
     import duckdb
 
-    from leakcli.engine import connection as engine
-    from leakcli.engine import parse as sql
+    from leakcli.jsonout import Memo
+    from leakcli.progress import counting
 
     first = leak("apply", "--json").json()
     assert (project.root / "target/current/state.json").is_file()
-    for name in ("CLEAN", "DIGESTS"):  # as a new process starts: only the cache knows the SQL
-        monkeypatch.setattr(sql, name, type(getattr(sql, name))())
-    opened, parsed = [], []
-    real_connect, real_digest, real_problem = engine.connect, sql._sql_digest, sql._select_problem
-    monkeypatch.setattr(engine, "connect", lambda *a, **k: opened.append(a) or real_connect(*a, **k))
-    monkeypatch.setattr(sql, "_sql_digest", lambda s: parsed.append(s) or real_digest(s))
-    monkeypatch.setattr(sql, "_select_problem", lambda s: parsed.append(s) or real_problem(s))
-
-    plan = leak("plan", "--json").json()
-    assert {m["action"] for m in plan["models"]} == {"unchanged"}
-    again = leak("apply", "--json").json()
-    assert opened == [] and parsed == []
+    Memo.forget_all()  # as a new process starts: only the cache knows the SQL
+    with counting() as seen:
+        plan = leak("plan", "--json").json()
+        assert {m["action"] for m in plan["models"]} == {"unchanged"}
+        again = leak("apply", "--json").json()
+    assert seen["database opened"] == 0 and seen["sql parsed"] == 0
     assert again["top_actions"] == first["top_actions"] and len(first["top_actions"]) > 0
     assert ([(r["model"], r["rows"]) for r in again["results"]]
             == [(r["model"], r["rows"]) for r in first["results"]])
@@ -506,14 +500,16 @@ def test_after_apply_plan_and_a_no_op_apply_open_no_database_and_parse_no_sql(pr
     con = duckdb.connect(str(project.db))  # someone edits the published database by hand
     con.execute('comment on table "mart__priority_actions" is null')
     con.close()
-    steps = {m["name"]: m for m in leak("plan", "--json").json()["models"]}
-    assert opened != [] and steps["mart__priority_actions"]["action"] == "rebuild"
+    with counting() as seen:
+        steps = {m["name"]: m for m in leak("plan", "--json").json()["models"]}
+    assert seen["database opened"] > 0 and steps["mart__priority_actions"]["action"] == "rebuild"
     assert "carries no leakcli metadata" in steps["mart__priority_actions"]["reason"]
 
     project.edit_json("target/.cache/sources.json", lambda doc: doc.update(engine="0.0.1"))
-    for name in ("CLEAN", "DIGESTS"):
-        monkeypatch.setattr(sql, name, type(getattr(sql, name))())
-    assert leak("plan").exit_code == 0 and len(parsed) >= 9  # another DuckDB's parse is not trusted
+    Memo.forget_all()
+    with counting() as seen:
+        assert leak("plan").exit_code == 0
+    assert seen["sql parsed"] >= 9  # another DuckDB's parse is not trusted
 
 
 def test_exports_hold_the_marts_in_grain_order(project, leak):
@@ -530,26 +526,27 @@ def test_exports_hold_the_marts_in_grain_order(project, leak):
         assert len(exported) > 1 and exported == ordered
 
 
-def test_templates_rendered_by_the_last_apply_are_not_rendered_again_until_an_input_changes(project, leak,
-                                                                                               monkeypatch):
+def test_templates_rendered_by_the_last_apply_are_not_rendered_again_until_an_input_changes(project, leak):
     from leakcli.jsonout import Memo
-    from leakcli.render import renderer as render
+    from leakcli.progress import counting
+
+    def rendered(seen):
+        return [e.removeprefix("template rendered: ") for e in seen if e.startswith("template rendered: ")]
 
     assert leak("apply").exit_code == 0
-    monkeypatch.setattr(render, "RENDERED", Memo())  # as a new process starts: only the cache knows them
-    ran = []
-    real = render.Renderer._render_text
-    monkeypatch.setattr(render.Renderer, "_render_text", lambda self, n, p, t: ran.append(n) or real(self, n, p, t))
-    first = leak("plan", "--json").json()
-    assert ran == [] and {m["action"] for m in first["models"]} == {"unchanged"}
+    Memo.forget_all()  # as a new process starts: only the cache knows them
+    with counting() as seen:
+        first = leak("plan", "--json").json()
+    assert rendered(seen) == [] and {m["action"] for m in first["models"]} == {"unchanged"}
 
     project.edit_text("templates/mart__priority_actions.sql", "order by priority_rank", "order by priority_rank\n")
-    leak("plan")
-    assert ran == ["mart__priority_actions"]  # only the edited template
-    ran.clear()
+    with counting() as seen:
+        leak("plan")
+    assert rendered(seen) == ["mart__priority_actions"]  # only the edited template
     project.edit_json("contracts/metric-catalog.json", lambda doc: doc["thresholds"].update(min_sessions=6))
-    steps = {m["name"]: m for m in leak("plan", "--json").json()["models"]}
-    assert len(ran) >= 9  # a contract changed: every template renders anew
+    with counting() as seen:
+        steps = {m["name"]: m for m in leak("plan", "--json").json()["models"]}
+    assert len(rendered(seen)) >= 9  # a contract changed: every template renders anew
     assert any(line.startswith("+") and ">= 6" in line for line in steps["mart__core_leak_summary"]["diff"])
 
 

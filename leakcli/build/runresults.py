@@ -18,9 +18,8 @@ from leakcli.jsonout import envelope
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from leakcli.build.stages import ModelResult
+    from leakcli.build.records import CheckResult, ModelResult
     from leakcli.contracts.records import Plan
-    from leakcli.build.verify import CheckResult
 
 PROJECT = "leakcli"
 # leakcli's status of a model -> dbt's (no-op: the table of the published build is kept as it is)

@@ -1,111 +1,127 @@
-"""Write and audit one build: the planned models in a new DuckDB file under target/builds/<id>/,
-with its compiled SQL and exports, checked against the registry and audited with the error-severity
-acceptance tests before anything is published (apply.py publishes it)."""
+"""The stages of one build, each run once, in order, over one BuildContext: the planned models go into
+a new DuckDB file under target/builds/<id>/ with the compiled SQL they were made from, are checked
+against the registry, audited with the error-severity acceptance tests and exported, before
+apply.py publishes the build. A stage that fails leaves the attempt for apply to keep or discard.
+
+    write_compiled -> open_database -> load_data -> finish_checks -> run_models -> audit
+        -> export -> close
+"""
 
 from __future__ import annotations
 
 import shutil
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from leakcli.store import state
-from leakcli.plan.changes import COMPILED_HEADER, SNAPSHOT, snapshot
-from leakcli.contracts.load import Contracts
-from leakcli.sources.datachecks import read_in_place
-from leakcli.sources.facts import SourceFacts
+from leakcli.build.audit import KnownResults, Runner, run_tests
+from leakcli.build.published import grain_order, priority_head, status_counts
+from leakcli.build.records import BUILD_ACTIONS, ModelResult, Progress, ProgressInfo
+from leakcli.contracts.questions import Question, Questions, refuse_blocked
+from leakcli.contracts.records import BuildMeta
+from leakcli.engine.connection import (
+    DamagedDatabase,
+    connect,
+    count_rows,
+    describe,
+    execute,
+    lockdown,
+    run_model,
+    user_tables,
+)
+from leakcli.engine.load import Reject, load_sources
+from leakcli.engine.sqltext import inline_params, quote_ident, source_relation, sql_literal
 from leakcli.errors import AuditFailure, ExecutionError, UsageError
 from leakcli.files import write_atomic
-from leakcli.store.layout import Build
-from leakcli.contracts.questions import Question
-from leakcli.contracts.records import BuildMeta, ModelStep, Plan
-from leakcli.progress import phase
-from leakcli.project import Paths
-from leakcli.engine.sqltext import quote_ident, sql_literal
+from leakcli.plan.binding import columns_diff
+from leakcli.plan.changes import COMPILED_HEADER, SNAPSHOT, snapshot
+from leakcli.progress import checkpoint, phase
+from leakcli.sources.cache import check_key
+from leakcli.sources.datachecks import check_loaded, check_relations, read_in_place
+from leakcli.sources.drift import compare_profiles
+from leakcli.store import state
 
 if TYPE_CHECKING:
-    from duckdb import DuckDBPyConnection
-
-    from leakcli.plan.planner import DataChecks
     from leakcli.build.runresults import Invocation
-    from leakcli.build.verify import CheckResult
+    from leakcli.contracts.load import Contracts
+    from leakcli.contracts.records import Plan
+    from leakcli.engine.connection import Connection
+    from leakcli.plan.planner import DataChecks
+    from leakcli.project import Paths
+    from leakcli.sources.facts import SourceFacts
+    from leakcli.store.layout import Build
 
-BUILD_ACTIONS = ("create", "rebuild")
 SOURCES_FILE = "sources.duckdb"  # the loaded sources, beside the build while it is written
 
 
-@dataclass(frozen=True)
-class ProgressInfo:
-    index: int
-    total: int
-    status: str | None = None
-    rows: int | None = None
-    seconds: float | None = None
+@dataclass
+class BuildContext:
+    """Everything one build reads and what its stages hand on to the next."""
+
+    plan: Plan
+    checks: DataChecks
+    c: Contracts
+    paths: Paths
+    build: Build
+    previous: Build | None  # the published build to reuse tables from (none with --full-refresh)
+    record: Invocation  # each model and audit result as it comes: a failed attempt still says what it did
+    progress: Progress | None = None
+    warn: Callable[[list[Question]], None] | None = None
+    con: Connection | None = None
+    kept: set[str] = field(default_factory=set)  # tables copied unchanged from the published build
+    loaded: set[str] = field(default_factory=set)  # source tables the connection can read
+    rejects: dict[str, Reject | None] = field(default_factory=dict)  # loaded table -> its first bad row
+    summary: state.Summary | None = None
+
+    @property
+    def data_path(self) -> Path:
+        return self.paths.root / self.plan.dataset.path  # an absolute path stays as it is
+
+    @property
+    def db(self) -> Connection:
+        assert self.con is not None, "the database is not open"
+        return self.con
 
 
-Progress = Callable[[str, ModelStep, ProgressInfo], None]
+def write_compiled(ctx: BuildContext) -> None:
+    """The SQL each table of the build is made from (a model it keeps keeps its published SQL), and
+    the contracts it is built from."""
+    build, previous = ctx.build, ctx.previous
+    build.compiled.mkdir(parents=True, exist_ok=True)
+    for step in ctx.plan.models:
+        old = previous.compiled / f"{step.name}.sql" if previous is not None else None
+        if step.action not in BUILD_ACTIONS and old is not None and old.is_file():
+            shutil.copyfile(old, build.compiled / old.name)
+        else:
+            write_atomic(build.compiled / f"{step.name}.sql",
+                         f"{COMPILED_HEADER}{step.template}; do not edit\n{step.sql}")
+    write_atomic(build.path / SNAPSHOT, snapshot(ctx.c))
 
 
-@dataclass(frozen=True)
-class ModelResult:
-    name: str
-    action: str
-    status: str  # success | copied | unchanged | skipped
-    rows: int | None
-    seconds: float
-
-
-def write_build(plan: Plan, checks: DataChecks, c: Contracts, paths: Paths, build: Build, previous: Build | None,
-                outcome: Invocation, progress: Progress | None = None,
-                warn: Callable[[list[Question]], None] | None = None) -> None:
-    """Build every planned model into `build`; raise ExecutionError, DataError, BlockingAmbiguity or
-    AuditFailure. `outcome` records each model and audit result as it comes, so a failed attempt still
-    says what it did."""
-    from leakcli.engine.connection import connect, lockdown
-
-    _write_compiled(plan, build, previous)
-    write_atomic(build.path / SNAPSHOT, snapshot(c))
-    previous_tables = _tables_of(previous, paths)
-    _check_selection(plan, previous_tables)
-    data_path = paths.root / plan.dataset.path  # an absolute path stays as it is
-    kept = {m.name for m in plan.models if m.action not in BUILD_ACTIONS and m.name in previous_tables}
-    if kept and previous is not None:  # start from a copy of the published build: reuse costs no query
-        shutil.copyfile(previous.database, build.database)
-    con = connect(build.database, memory_limit=c.phase_plan.engine.limit())
-    try:
-        for name in sorted(previous_tables - kept if kept else set()):
-            con.execute(f"drop table if exists {quote_ident(name)}")
-        con.execute("set checkpoint_on_detach = 'DISABLED'")  # the loaded sources are never checkpointed
-        con.execute("attach $path as sources", {"path": str(build.path / SOURCES_FILE)})
-        loaded = _load_and_check(con, plan, checks, c, paths, data_path, warn)
-        # A table's rows have no order but its SQL's ORDER BY (kept even so): DuckDB then writes each
-        # model in parallel, straight to the file, and reads of the marts name their order (grain).
-        con.execute("set preserve_insertion_order = false")
-        lockdown(con, [data_path, build.path])
-        _run_models(con, plan, c, data_path, kept, progress, outcome)
-        with phase("auditing the build"):
-            outcome.audit.extend(_audit(con, c, paths, data_path, set(loaded), checks))
-        failed = [r for r in outcome.audit if r.status in ("fail", "error")]
-        if failed:
-            raise AuditFailure(failed)
-        with phase("exporting and writing the build"):
-            _export(con, c, build)
-            summary = _summary(con, c, outcome)
-            con.execute("detach sources")
-            con.execute("checkpoint")
-    finally:
-        con.close()
-        for leftover in build.path.glob(SOURCES_FILE + "*"):
-            leftover.unlink()
-    state.write_summary(build.database, summary)
+def open_database(ctx: BuildContext) -> None:
+    """The build's database: a copy of the published one when it keeps tables from it (reuse costs
+    no query), with the scratch database of loaded sources attached beside it."""
+    previous_tables = _tables_of(ctx.previous, ctx.paths)
+    building = {m.name for m in ctx.plan.models if m.action in BUILD_ACTIONS}
+    for step in ctx.plan.models:
+        for up in step.depends_on if step.name in building else []:
+            if up not in building and up not in previous_tables:
+                raise UsageError(f"model '{step.name}' needs '{up}', which is neither selected "
+                                 f"nor built; select it too (--select +{step.name})")
+    ctx.kept = {m.name for m in ctx.plan.models if m.action not in BUILD_ACTIONS and m.name in previous_tables}
+    if ctx.kept and ctx.previous is not None:
+        shutil.copyfile(ctx.previous.database, ctx.build.database)
+    ctx.con = connect(ctx.build.database, memory_limit=ctx.c.phase_plan.engine.limit())
+    for name in sorted(previous_tables - ctx.kept if ctx.kept else set()):
+        execute(ctx.db, f"drop table if exists {quote_ident(name)}")
+    execute(ctx.db, "set checkpoint_on_detach = 'DISABLED'")  # the loaded sources are never checkpointed
+    execute(ctx.db, "attach $path as sources", {"path": str(ctx.build.path / SOURCES_FILE)})
 
 
 def _tables_of(previous: Build | None, paths: Paths) -> set[str]:
     """The tables of the published build to reuse; none when it is damaged (everything is rebuilt)."""
-    from leakcli.engine.connection import DamagedDatabase
-
     if previous is None:
         return set()
     try:
@@ -114,198 +130,141 @@ def _tables_of(previous: Build | None, paths: Paths) -> set[str]:
         return set()
 
 
-def _load_and_check(con: DuckDBPyConnection, plan: Plan, checks: DataChecks, c: Contracts, paths: Paths,
-                    data_path: Path, warn: Callable[[list[Question]], None] | None) -> list[str]:
-    """Load the sources the build reads (and those whose checks plan left to apply), finish the
-    data checks on them, and stop on a blocking question as plan would have."""
-    from leakcli.contracts.questions import Questions
-    from leakcli.build.apply import refuse_blocked
-    from leakcli.sources.cache import check_key
-    from leakcli.sources.datachecks import check_loaded, check_relations
-    from leakcli.sources.drift import compare_profiles
-    from leakcli.engine.load import Reject, load_sources
-    from leakcli.engine.sqltext import source_relation
-
-    to_build = [m for m in plan.models if m.action in BUILD_ACTIONS]
+def load_data(ctx: BuildContext) -> None:
+    """The sources the build reads, and those whose checks plan left to apply: a file the checks
+    vouch for is read in place (as raw DuckDB would), any other is loaded once into the scratch
+    database, keeping the rows that do not read for the checks to ask about."""
+    c, checks = ctx.c, ctx.checks
+    to_build = [m for m in ctx.plan.models if m.action in BUILD_ACTIONS]
     tables = {s.split(".", 1)[1] for m in to_build for s in m.sources}
     tables |= {t for t, f in checks.facts.items() if f.deferred}
     clean = {t for t in tables if _known_clean(checks.facts.get(t))}
-    for t in sorted(clean):  # the checks vouch for these files: read them in place, as raw DuckDB would
+    for t in sorted(clean):
         read, params = read_in_place(c, checks.facts[t].path)
-        con.execute(f"create or replace temp view {quote_ident(source_relation(c.source_name, t))} as "
-                    f"select * from {inline_params(read, params)}")
-    rejects: dict[str, Reject | None] = {}
-    loaded = load_sources(con, c, data_path, sorted(tables - clean), display=paths.rel, rejects=rejects,
-                          into="sources")
-    relation = {t: quote_ident(source_relation(c.source_name, t)) for t in loaded}
-    q = Questions()
-    check_loaded(con, c, checks.facts, lambda t: relation[t], rejects, checks.known, q)
-    check_relations(c, checks.facts, q, con=con, relation_of=lambda t: (relation[t], {}) if t in relation
-                    else read_in_place(c, checks.facts[t].path))
-    compare_profiles(c, paths, {t: f for t, f in checks.facts.items() if t in rejects}, checks.profiles, q)
-    checks.cache.remember(checks.facts, {t: check_key(c.tables[t], c.manifest.checks.null_like, checks.known.get(t))
-                                         for t in checks.facts})
-    checks.cache.write()
-    refuse_blocked(q.blocking)
-    if warn:
-        warn(q.items)
-    return sorted(set(loaded) | clean)
+        execute(ctx.db, f"create or replace temp view {quote_ident(source_relation(c.source_name, t))} as "
+                        f"select * from {inline_params(read, params)}")
+    loaded = load_sources(ctx.db, c, ctx.data_path, sorted(tables - clean), display=ctx.paths.rel,
+                          rejects=ctx.rejects, into="sources")
+    ctx.loaded = set(loaded) | clean
 
 
 def _known_clean(fact: SourceFacts | None) -> bool:
     return fact is not None and fact.stats is not None and fact.reject is None and not fact.deferred
 
 
-def inline_params(call: str, params: dict[str, object]) -> str:
-    """A read_csv call with its parameters written as literals (a view cannot hold parameters)."""
-    for name in sorted(params, key=len, reverse=True):
-        call = call.replace(f"${name}", _literal(params[name]))
-    return call
+def finish_checks(ctx: BuildContext) -> None:
+    """The data checks plan deferred, from the tables just loaded (no second read), the relations and
+    the drift against the profiles; then stop on a blocking question as plan would have."""
+    c, checks, rejects = ctx.c, ctx.checks, ctx.rejects
+    relation = {t: quote_ident(source_relation(c.source_name, t)) for t in rejects}
+    q = Questions()
+    check_loaded(ctx.db, c, checks.facts, lambda t: relation[t], rejects, checks.known, q)
+    check_relations(c, checks.facts, q, con=ctx.db, relation_of=lambda t: (relation[t], {}) if t in relation
+                    else read_in_place(c, checks.facts[t].path))
+    compare_profiles(c, ctx.paths, {t: f for t, f in checks.facts.items() if t in rejects}, checks.profiles, q)
+    checks.cache.remember(checks.facts, {t: check_key(c.tables[t], c.manifest.checks.null_like, checks.known.get(t))
+                                         for t in checks.facts})
+    checks.cache.write()
+    refuse_blocked(q.blocking)
+    if ctx.warn:
+        ctx.warn(q.items)
 
 
-def _literal(value: object) -> str:
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{sql_literal(k)}: {sql_literal(v)}" for k, v in value.items()) + "}"
-    if isinstance(value, list):
-        return "[" + ", ".join(sql_literal(v) for v in value) + "]"
-    return sql_literal(value)
-
-
-def _write_compiled(plan: Plan, build: Build, previous: Build | None) -> None:
-    """The SQL each table of the build was made from: a model it keeps keeps its published SQL."""
-    build.compiled.mkdir(parents=True, exist_ok=True)
-    for step in plan.models:
-        old = previous.compiled / f"{step.name}.sql" if previous is not None else None
-        if step.action not in BUILD_ACTIONS and old is not None and old.is_file():
-            shutil.copyfile(old, build.compiled / old.name)
-        else:
-            write_atomic(build.compiled / f"{step.name}.sql",
-                         f"{COMPILED_HEADER}{step.template}; do not edit\n{step.sql}")
-
-
-def _check_selection(plan: Plan, previous: set[str]) -> None:
-    building = {m.name for m in plan.models if m.action in BUILD_ACTIONS}
-    for step in plan.models:
-        if step.name in building:
-            for up in step.depends_on:
-                if up not in building and up not in previous:
-                    raise UsageError(f"model '{step.name}' needs '{up}', which is neither selected "
-                                     f"nor built; select it too (--select +{step.name})")
-
-
-def _run_models(con: DuckDBPyConnection, plan: Plan, c: Contracts, data_path: Path, kept: set[str],
-                progress: Progress | None, outcome: Invocation) -> None:
-    """Build each planned model in order; a model kept from the published build is already there."""
-    from leakcli.engine.connection import count_rows, describe, run_model
-
-    dataset = plan.dataset.model_copy(update={"path": str(data_path.resolve())})
+def run_models(ctx: BuildContext) -> None:
+    """Build each planned model in order, locked down; a model kept from the published build is
+    already there. A table's rows have no order but its SQL's ORDER BY (kept even so): DuckDB then
+    writes each model in parallel, straight to the file, and reads of the marts name their order."""
+    plan, c = ctx.plan, ctx.c
+    execute(ctx.db, "set preserve_insertion_order = false")
+    lockdown(ctx.db, [ctx.data_path, ctx.build.path])
+    dataset = plan.dataset.model_copy(update={"path": str(ctx.data_path.resolve())})
     total = len(plan.models)
     for i, step in enumerate(plan.models, start=1):
-        if progress:
-            progress("start", step, ProgressInfo(i, total))
+        if ctx.progress:
+            ctx.progress("start", step, ProgressInfo(i, total))
+        checkpoint(f"model {step.name}")
         t0 = time.perf_counter()
         ident = quote_ident(step.name)
         meta: BuildMeta | None
         if step.action in BUILD_ACTIONS:
-            rows = run_model(con, step.name, step.sql, f"target/rejected/compiled/{step.name}.sql")
-            _enforce_contract(c, step.name, describe(con, f"select * from {ident}"))
+            rows = run_model(ctx.db, step.name, step.sql, f"target/rejected/compiled/{step.name}.sql")
+            found, declared = describe(ctx.db, f"select * from {ident}"), c.models[step.name].declared
+            if found != declared:
+                raise ExecutionError(f"model '{step.name}' returns {columns_diff(found, declared)}",
+                                     model=step.name, file=c.models[step.name].template)
             status = "success"
             assert step.parts is not None
             meta = BuildMeta(fingerprint=step.fingerprint, parts=step.parts, plan=plan.fingerprint,
                              built_at=time.strftime("%Y-%m-%dT%H:%M:%S"), dataset=dataset, template=step.template)
-        elif step.name in kept:
-            rows, status, meta = count_rows(con, ident), "copied", None  # its metadata came with it
+        elif step.name in ctx.kept:
+            rows, status, meta = count_rows(ctx.db, ident), "copied", None  # its metadata came with it
         else:
-            outcome.results.append(ModelResult(step.name, step.action, "skipped", None, 0.0))
+            ctx.record.results.append(ModelResult(step.name, step.action, "skipped", None, 0.0))
             continue
         if meta is not None:
-            con.execute(f"comment on table {ident} is {sql_literal(state.encode(meta))}")
+            execute(ctx.db, f"comment on table {ident} is {sql_literal(state.encode(meta))}")
         seconds = time.perf_counter() - t0
-        outcome.results.append(ModelResult(step.name, step.action, status, rows, seconds))
-        if progress:
-            progress("done", step, ProgressInfo(i, total, status, rows, seconds))
+        ctx.record.results.append(ModelResult(step.name, step.action, status, rows, seconds))
+        if ctx.progress:
+            ctx.progress("done", step, ProgressInfo(i, total, status, rows, seconds))
 
 
-def _enforce_contract(c: Contracts, name: str, found: list[tuple[str, str]]) -> None:
-    declared = c.models[name].declared
-    if found != declared:
-        from leakcli.plan.planner import columns_diff
-
-        raise ExecutionError(f"model '{name}' returns {columns_diff(found, declared)}",
-                             model=name, file=c.models[name].template)
-
-
-def _audit(con: DuckDBPyConnection, c: Contracts, paths: Paths, data_dir: Path, loaded: set[str],
-           checks: DataChecks) -> list[CheckResult]:
-    """The error-severity acceptance tests whose models this build holds, run on the build itself;
-    the results of queries of unchanged source files alone come from the cache, and go back to it."""
-    from leakcli.engine.connection import user_tables
-    from leakcli.build.verify import KnownResults, Runner, run_tests
-
-    built = set(user_tables(con))
-    tests = [t for t in c.tests.tests
-             if t.severity == "error" and all(m in built for m in t.models_read(c.ir.models))]
-    known = KnownResults({t: f.sha256 for t, f in checks.facts.items() if f.sha256}, dict(checks.cache.doc.queries))
-    runner = Runner(c, con, data_dir, paths, known)
-    runner.loaded.update(loaded)
-    results = run_tests(runner, tests)
-    checks.cache.doc.queries = {k: known.values[k] for k in known.used if k in known.values}
-    checks.cache.write()
-    return results
+def audit(ctx: BuildContext) -> None:
+    """The error-severity acceptance tests whose models this build holds, on the build itself; the
+    results of queries of unchanged source files alone come from the cache, and go back to it. A
+    failed test rejects the build."""
+    c, checks = ctx.c, ctx.checks
+    with phase("auditing the build"):
+        built = set(user_tables(ctx.db))
+        tests = [t for t in c.tests.tests
+                 if t.severity == "error" and all(m in built for m in t.models_read(c.ir.models))]
+        known = KnownResults({t: f.sha256 for t, f in checks.facts.items() if f.sha256},
+                             dict(checks.cache.doc.queries))
+        runner = Runner(c, ctx.db, ctx.data_path, ctx.paths, known)
+        runner.loaded.update(ctx.loaded)
+        ctx.record.audit.extend(run_tests(runner, tests))
+        checks.cache.doc.queries = {k: known.values[k] for k in known.used if k in known.values}
+        checks.cache.write()
+    failed = [r for r in ctx.record.audit if r.status in ("fail", "error")]
+    if failed:
+        raise AuditFailure(failed)
 
 
-def _summary(con: DuckDBPyConnection, c: Contracts, outcome: Invocation) -> state.Summary:
-    from leakcli.engine.connection import user_tables
-
-    tables = user_tables(con)
-    rows = {r.name: r.rows for r in outcome.results if r.rows is not None and r.name in tables}
-    model = c.catalog.priority.model
-    head = {model: priority_head(con, c)} if model in tables else {}
-    statuses = status_counts(con, c) if model in tables else {}
-    return state.Summary(tables, rows, head, c.catalog.thresholds.top_actions, statuses)
-
-
-STATUS_COLUMN = "action_status"  # of the priority model (LEAK-SPEC §7, revision 3)
-
-
-def priority_head(con: DuckDBPyConnection, c: Contracts) -> list[dict[str, object]]:
-    """The first `top_actions` rows of the built priority model, in grain order."""
-    from leakcli.engine.connection import rows_as_dicts
-
-    model = c.catalog.priority.model
-    return rows_as_dicts(con, f"select * from {quote_ident(model)} order by {grain_order(c, model)} limit $n",
-                         {"n": c.catalog.thresholds.top_actions})
+def export(ctx: BuildContext) -> None:
+    """Both marts as CSV and Parquet, in grain order, into the build; and the build's summary."""
+    c = ctx.c
+    with phase("exporting and writing the build"):
+        ctx.build.exports.mkdir(parents=True, exist_ok=True)
+        tables = user_tables(ctx.db)
+        for name in (m for m in c.ir.final_models if m in tables):
+            for options, suffix in (("format csv, header true", "csv"), ("format parquet", "parquet")):
+                execute(ctx.db, f"copy (select * from {quote_ident(name)} order by {grain_order(c, name)}) "
+                                f"to $path ({options})", {"path": str(ctx.build.exports / f"{name}.{suffix}")})
+        rows = {r.name: r.rows for r in ctx.record.results if r.rows is not None and r.name in tables}
+        model = c.catalog.priority.model
+        head = {model: priority_head(ctx.db, c)} if model in tables else {}
+        statuses = status_counts(ctx.db, c) if model in tables else {}
+        ctx.summary = state.Summary(tables, rows, head, c.catalog.thresholds.top_actions, statuses)
 
 
-def status_counts(con: DuckDBPyConnection, c: Contracts) -> dict[str, int]:
-    """How many actions of the built priority model have each status (none for a model without one)."""
-    from leakcli.engine.connection import describe, rows_as_dicts
-
-    model = quote_ident(c.catalog.priority.model)
-    if STATUS_COLUMN not in dict(describe(con, f"select * from {model}")):
-        return {}
-    rows = rows_as_dicts(con, f"select {STATUS_COLUMN} as s, count(*) as n from {model} group by 1 order by 1")
-    return {str(r["s"]): int(str(r["n"])) for r in rows}
-
-
-def status_line(c: Contracts, counts: dict[str, int]) -> str:
-    """"1 action to take now, 3 stopped leaks, 5 within noise", in the catalog's words and order."""
-    return ", ".join(s.counted(counts.get(s.name, 0)) for s in c.catalog.priority.statuses) if counts else ""
+def close(ctx: BuildContext) -> None:
+    """Detach the scratch sources, checkpoint and close the database; then write the summary readers
+    use while the file stays as it is now."""
+    execute(ctx.db, "detach sources")
+    execute(ctx.db, "checkpoint")
+    release(ctx)
+    if ctx.summary is not None:
+        state.write_summary(ctx.build.database, ctx.summary)
 
 
-def grain_order(c: Contracts, model: str) -> str:
-    """An ORDER BY list of a model's grain: the order its rows are read in."""
-    return ", ".join(quote_ident(k) for k in c.models[model].grain)
+def release(ctx: BuildContext) -> None:
+    """Close the database (if open) and remove the scratch sources: after any stage, failed or not."""
+    if ctx.con is not None:
+        ctx.con.close()
+        ctx.con = None
+    for leftover in ctx.build.path.glob(SOURCES_FILE + "*"):
+        leftover.unlink()
 
 
-def _export(con: DuckDBPyConnection, c: Contracts, build: Build) -> None:
-    """Both marts as CSV and Parquet, into the build."""
-    from leakcli.engine.connection import user_tables
-
-    build.exports.mkdir(parents=True, exist_ok=True)
-    built = user_tables(con)
-    for name in (m for m in c.ir.final_models if m in built):
-        for options, suffix in (("format csv, header true", "csv"), ("format parquet", "parquet")):
-            con.execute(f"copy (select * from {quote_ident(name)} order by {grain_order(c, name)}) "
-                        f"to $path ({options})",
-                        {"path": str(build.exports / f"{name}.{suffix}")})
+STAGES: tuple[Callable[[BuildContext], None], ...] = (
+    write_compiled, open_database, load_data, finish_checks, run_models, audit, export, close)

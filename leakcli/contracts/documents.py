@@ -27,6 +27,8 @@ class Engine(Strict):
 
     memory_limit: Annotated[str, StringConstraints(pattern=r"^[0-9]+(\.[0-9]+)?\s*([KMGT]i?B|%)$")] = Field(
         default="1GB", description="DuckDB's memory_limit: past it, work spills to disk")
+    render_seconds: Annotated[float, Field(gt=0, le=3600, allow_inf_nan=False)] = Field(
+        default=5.0, description="how long one template or SQL fragment may take to render in the sandbox")
 
     def limit(self) -> str:
         import os

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from leakcli.errors import ContractError
+from leakcli.progress import count
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -147,6 +148,7 @@ def _escape(key: str) -> str:
 def parse_json(raw: bytes, rel: str) -> object:
     """Strict JSON: UTF-8, no NaN or Infinity, no key given twice; a problem is a ContractError (all
     of them at once, each with its JSON pointer)."""
+    count(f"contract parsed: {rel}")
     try:
         doc = json.loads(raw.decode("utf-8"), object_pairs_hook=_object, parse_constant=_NotANumber)
     except UnicodeDecodeError as exc:

@@ -8,7 +8,7 @@ from enum import Enum
 from typing import Literal
 
 from leakcli.contracts.base import Record
-from leakcli.errors import ExitCode
+from leakcli.errors import BlockingAmbiguity, DataError, ExitCode
 
 Severity = Literal["blocking", "warning", "info"]
 SEVERITIES: tuple[Severity, ...] = ("blocking", "warning", "info")
@@ -125,3 +125,16 @@ class Questions:
     @property
     def blocking(self) -> list[Question]:
         return [a for a in self.items if a.severity == "blocking"]
+
+
+def refuse_blocked(blocking: list[Question]) -> None:
+    """Stop on the blocking questions: a row that cannot be read is an execution failure (exit 3),
+    anything else a blocking ambiguity (exit 2), named by the first of them."""
+    bad_rows = [a for a in blocking if a.rule.exit_code is ExitCode.EXECUTION]
+    if bad_rows:
+        raise DataError(f"{bad_rows[0].question} (apply changed nothing)", file=bad_rows[0].location)
+    if blocking:
+        first = blocking[0]
+        raise BlockingAmbiguity(
+            f"{len(blocking)} blocking question(s) open; apply changed nothing. First: {first.question}",
+            [a.to_dict() for a in blocking], file=first.location)

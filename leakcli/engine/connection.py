@@ -6,20 +6,60 @@ Paths and data values reach DuckDB as parameters, never pasted into SQL.
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from leakcli.engine.sqltext import first_line, quote_ident
 from leakcli.errors import ExecutionError, LockedError
+from leakcli.progress import count
 
 if TYPE_CHECKING:
     from duckdb import DuckDBPyConnection
 
+    Connection = DuckDBPyConnection  # what the other floors name a connection: they never import duckdb
+
+
+class QueryError(ExecutionError):
+    """DuckDB refused or failed a query; `message` is its first line, `detail` all of it on one line."""
+
+    def __init__(self, message: str, detail: str = "", **kw: object) -> None:
+        super().__init__(message, **kw)  # type: ignore[arg-type]
+        self.detail = detail or message
+
+
+class StorageError(QueryError):
+    """DuckDB could not read or write a file: a full disk, no inodes left, a file it may not touch."""
+
+
+@contextlib.contextmanager
+def translated() -> Iterator[None]:
+    """DuckDB's errors as leakcli's: Ctrl-C inside a query is KeyboardInterrupt, a file it cannot
+    read or write is a StorageError, anything else a QueryError (exit 3 at the boundary)."""
+    import duckdb
+
+    try:
+        yield
+    except duckdb.InterruptException:
+        raise KeyboardInterrupt from None
+    except duckdb.IOException as exc:
+        text = str(exc)
+        raise StorageError(first_line(text), " ".join(text.split())) from None
+    except duckdb.Error as exc:
+        text = str(exc)
+        raise QueryError(first_line(text), " ".join(text.split())) from None
+
+
+def execute(con: Connection, sql: str, params: dict[str, object] | None = None) -> None:
+    """Run one statement whose result is not read, its errors translated."""
+    with translated():
+        con.execute(sql, params)
+
 
 def connect(path: Path | None = None, *, read_only: bool = False, shown: str | None = None,
-            memory_limit: str | None = None) -> DuckDBPyConnection:
+            memory_limit: str | None = None) -> Connection:
     """A DuckDB connection (in memory without `path`); `shown` names the file in errors. With a
     `memory_limit`, work past it spills to disk: beside the database, or for a connection in memory
     to the system's temporary folder (never to the current folder)."""
@@ -33,6 +73,7 @@ def connect(path: Path | None = None, *, read_only: bool = False, shown: str | N
             import tempfile
 
             config["temp_directory"] = str(Path(tempfile.gettempdir()) / f"leakcli-spill-{os.getuid()}")
+    count("database opened")
     try:
         return duckdb.connect(str(path) if path else ":memory:", read_only=read_only, config=config)
     except duckdb.IOException as exc:
@@ -52,7 +93,7 @@ class DamagedDatabase(ExecutionError):
                          hint="rebuild it with `leakcli apply --full-refresh`")
 
 
-def lockdown(con: DuckDBPyConnection, allowed: Iterable[Path] = ()) -> None:
+def lockdown(con: Connection, allowed: Iterable[Path] = ()) -> None:
     """From here on the connection reads and writes files only under `allowed` (none: no file at
     all), installs and loads no extension, and its configuration cannot be changed back."""
     dirs = [str(p.resolve()) + "/" for p in allowed]
@@ -64,57 +105,65 @@ def lockdown(con: DuckDBPyConnection, allowed: Iterable[Path] = ()) -> None:
     con.execute("set lock_configuration = true")
 
 
-def run_model(con: DuckDBPyConnection, name: str, sql: str, sql_path: str) -> int:
+def run_model(con: Connection, name: str, sql: str, sql_path: str) -> int:
     """Create the table of one model; return its row count."""
-    import duckdb
-
     try:
-        con.execute(f"create table {quote_ident(name)} as\n{sql}")
-    except duckdb.InterruptException:
-        raise KeyboardInterrupt from None
-    except duckdb.Error as exc:
-        raise ExecutionError(
-            f"model '{name}' failed: {first_line(str(exc))}",
-            model=name, file=sql_path, sql_path=sql_path,
-        ) from None
+        execute(con, f"create table {quote_ident(name)} as\n{sql}")
+    except QueryError as exc:
+        raise ExecutionError(f"model '{name}' failed: {exc.message}", model=name, file=sql_path,
+                             sql_path=sql_path) from None
     return count_rows(con, quote_ident(name))
 
 
-def one_row(con: DuckDBPyConnection, sql: str, params: dict[str, object] | None = None) -> tuple[object, ...]:
+def one_row(con: Connection, sql: str, params: dict[str, object] | None = None) -> tuple[object, ...]:
     """The single row an aggregate query returns."""
-    row = con.execute(sql, params).fetchone()
+    with translated():
+        row = con.execute(sql, params).fetchone()
     assert row is not None, sql
     return tuple(row)
 
 
-def count_rows(con: DuckDBPyConnection, relation: str) -> int:
+def count_rows(con: Connection, relation: str) -> int:
     return int(str(one_row(con, f"select count(*) from {relation}")[0]))
 
 
-def rows_as_dicts(con: DuckDBPyConnection, sql: str, params: dict[str, object] | None = None
+def rows_as_dicts(con: Connection, sql: str, params: dict[str, object] | None = None
                   ) -> list[dict[str, object]]:
     """Every row of a query as a dict of JSON-ready values (dates as ISO text, decimals as numbers)."""
     from leakcli.jsonout import jsonable
 
-    cur = con.execute(sql, params)
-    names = [d[0] for d in cur.description or []]
-    return [{n: jsonable(v) for n, v in zip(names, row, strict=True)} for row in cur.fetchall()]
+    with translated():
+        cur = con.execute(sql, params)
+        names = [d[0] for d in cur.description or []]
+        rows = cur.fetchall()
+    return [{n: jsonable(v) for n, v in zip(names, row, strict=True)} for row in rows]
 
 
-def describe(con: DuckDBPyConnection, sql: str) -> list[tuple[str, str]]:
+def rows_as_tuples(con: Connection, sql: str, params: dict[str, object] | None = None
+                   ) -> tuple[list[str], list[tuple[object, ...]]]:
+    """The column names and rows of a query, values as DuckDB gives them."""
+    with translated():
+        cur = con.execute(sql, params)
+        return [d[0] for d in cur.description or []], [tuple(r) for r in cur.fetchall()]
+
+
+def describe(con: Connection, sql: str) -> list[tuple[str, str]]:
     """Bind a query without running it: its output columns and DuckDB types."""
-    rows = con.execute(f"describe {sql}").fetchall()
+    count("sql bound")
+    with translated():
+        rows = con.execute(f"describe {sql}").fetchall()
     return [(r[0], r[1]) for r in rows]
 
 
-def user_tables(con: DuckDBPyConnection, catalog: str | None = None) -> dict[str, str | None]:
+def user_tables(con: Connection, catalog: str | None = None) -> dict[str, str | None]:
     """Tables and views of the main schema, with their comments."""
-    rows = con.execute(
-        "select table_name, comment from duckdb_tables() "
-        "where schema_name = 'main' and not temporary and database_name = coalesce($db, current_database()) "
-        "union all select view_name, comment from duckdb_views() "
-        "where schema_name = 'main' and not temporary and not internal "
-        "and database_name = coalesce($db, current_database())",
-        {"db": catalog},
-    ).fetchall()
+    with translated():
+        rows = con.execute(
+            "select table_name, comment from duckdb_tables() "
+            "where schema_name = 'main' and not temporary and database_name = coalesce($db, current_database()) "
+            "union all select view_name, comment from duckdb_views() "
+            "where schema_name = 'main' and not temporary and not internal "
+            "and database_name = coalesce($db, current_database())",
+            {"db": catalog},
+        ).fetchall()
     return {r[0]: r[1] for r in rows}

@@ -18,10 +18,9 @@ from leakcli.jsonout import closest
 from leakcli.progress import phase
 
 if TYPE_CHECKING:
-    from duckdb import DuckDBPyConnection
-
     from leakcli.contracts.documents import Dialect, Table
     from leakcli.contracts.load import Contracts
+    from leakcli.engine.connection import Connection
 
 
 def read_header(path: Path, delimiter: str = ",") -> list[str]:
@@ -98,7 +97,7 @@ class Reject:
     problem: str
 
 
-def first_reject(con: DuckDBPyConnection, table: Table, delimiter: str) -> Reject | None:
+def first_reject(con: Connection, table: Table, delimiter: str) -> Reject | None:
     row = con.execute(
         f"select line, column_name, error_type, csv_line from {REJECTS_TABLE} "
         f"where scan_id = (select max(scan_id) from {REJECTS_SCAN}) order by line limit 1").fetchone()
@@ -118,7 +117,7 @@ def first_reject(con: DuckDBPyConnection, table: Table, delimiter: str) -> Rejec
     return Reject(line, column, None, f"the row does not read ({kind.lower()})")
 
 
-def load_sources(con: DuckDBPyConnection, contracts: Contracts, data_dir: Path, tables: Iterable[str],
+def load_sources(con: Connection, contracts: Contracts, data_dir: Path, tables: Iterable[str],
                  display: Callable[[Path], str] = str, rejects: dict[str, Reject | None] | None = None,
                  into: str | None = None) -> dict[str, int]:
     """Load each source table; return the row counts. The relation is a temporary table, or with
@@ -159,7 +158,7 @@ def load_sources(con: DuckDBPyConnection, contracts: Contracts, data_dir: Path, 
     return counts
 
 
-def create_empty_sources(con: DuckDBPyConnection, contracts: Contracts, tables: Iterable[str]) -> None:
+def create_empty_sources(con: Connection, contracts: Contracts, tables: Iterable[str]) -> None:
     """Typed, empty source relations: enough to bind every model without reading data."""
     for name in tables:
         table = contracts.tables[name]

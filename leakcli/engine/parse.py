@@ -9,9 +9,10 @@ from typing import TYPE_CHECKING
 
 from leakcli.engine.sqltext import first_line
 from leakcli.jsonout import Memo
+from leakcli.progress import count
 
 if TYPE_CHECKING:
-    from duckdb import DuckDBPyConnection
+    from leakcli.engine.connection import Connection
 
 
 @functools.cache
@@ -43,6 +44,7 @@ def select_problem(sql: str) -> str | None:
     key = hashlib.sha256(sql.encode()).hexdigest()
     if CLEAN.get(key):
         return None
+    count("sql parsed")
     problem = _select_problem(sql)
     if problem is None:
         CLEAN.put(key, True)
@@ -88,6 +90,7 @@ def sql_digest(sql: str) -> str:
     key = hashlib.sha256(sql.encode()).hexdigest()
     digest = DIGESTS.get(key)
     if digest is None:
+        count("sql parsed")
         digest = _sql_digest(sql)
         DIGESTS.put(key, digest)
     return digest
@@ -120,7 +123,7 @@ def _serialized(sql: str) -> str:
 
 
 @functools.cache
-def _parser() -> DuckDBPyConnection:
+def _parser() -> Connection:
     """One in-memory connection that only parses (it runs nothing it is given)."""
     import duckdb
 

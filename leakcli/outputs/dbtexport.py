@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from leakcli.build.verify import CheckResult, Runner
+from leakcli.build.audit import Runner
+from leakcli.build.records import CheckResult
 from leakcli.contracts import load as contracts
 from leakcli.engine.sqltext import quote_ident, sql_literal
 from leakcli.errors import ContractError, LeakError, UsageError
@@ -54,7 +55,7 @@ class ExportResult:
 
 def export_dbt(req: ExportRequest) -> ExportResult:
     from leakcli.contracts.questions import Questions
-    from leakcli.plan.planner import render_all, required_tables
+    from leakcli.plan.binding import render_all, required_tables
     from leakcli.store.layout import guard_folder
 
     c = contracts.load(req.root)
@@ -160,8 +161,8 @@ def _files(c: Contracts, data: Path, tables: list[str]) -> dict[str, str]:
 
 def _source_view(c: Contracts, table: str, data: Path) -> str:
     """A view of one CSV with the manifest's read options, where dbt's source() finds it."""
-    from leakcli.build.stages import inline_params
     from leakcli.engine.load import read_csv_sql
+    from leakcli.engine.sqltext import inline_params
 
     call, params = read_csv_sql(c.tables[table], c.manifest.dialect, rejects=False)
     read = inline_params(call, {**params, "path": str(data / c.tables[table].file)})

@@ -16,7 +16,7 @@ from leakcli.jsonout import did_you_mean, envelope
 from leakcli.project import Paths
 
 if TYPE_CHECKING:
-    from duckdb import DuckDBPyConnection
+    from leakcli.engine.connection import Connection
 
 FLOAT_TYPES = ("DOUBLE", "FLOAT", "REAL")
 REL_TOLERANCE = 1e-9  # doubles equal to this relative tolerance are the same value
@@ -103,9 +103,7 @@ class DiffResult:
 
 
 def diff_builds(req: DiffRequest) -> DiffResult:
-    import duckdb
-
-    from leakcli.engine.connection import connect, lockdown
+    from leakcli.engine.connection import QueryError, connect, execute, lockdown
 
     c = contracts.load(req.root)
     paths = Paths(req.root)
@@ -114,8 +112,8 @@ def diff_builds(req: DiffRequest) -> DiffResult:
     try:
         for alias, (path, shown) in (("old", old), ("new", new)):
             try:
-                con.execute(f"attach $path as {alias} (read_only)", {"path": str(path)})
-            except duckdb.Error:
+                execute(con, f"attach $path as {alias} (read_only)", {"path": str(path)})
+            except QueryError:
                 raise UsageError("cannot be read: not a DuckDB database, or damaged", file=shown) from None
         lockdown(con)
         tables = {alias: _tables(con, alias) for alias in ("old", "new")}
@@ -157,20 +155,20 @@ def _sides(req: DiffRequest, paths: Paths) -> tuple[tuple[Path, str], tuple[Path
     return sides[0], sides[1]
 
 
-def _tables(con: DuckDBPyConnection, alias: str) -> set[str]:
+def _tables(con: Connection, alias: str) -> set[str]:
     rows = con.execute("select table_name from duckdb_tables() where database_name = $db and schema_name = 'main'",
                        {"db": alias}).fetchall()
     return {str(r[0]) for r in rows}
 
 
-def _columns(con: DuckDBPyConnection, alias: str, table: str) -> dict[str, str]:
+def _columns(con: Connection, alias: str, table: str) -> dict[str, str]:
     rows = con.execute("select column_name, data_type from duckdb_columns() where database_name = $db "
                        "and schema_name = 'main' and table_name = $t order by column_index",
                        {"db": alias, "t": table}).fetchall()
     return {str(n): str(t) for n, t in rows}
 
 
-def _diff_model(con: DuckDBPyConnection, name: str, grain: list[str], tables: dict[str, set[str]],
+def _diff_model(con: Connection, name: str, grain: list[str], tables: dict[str, set[str]],
                 samples: int) -> ModelDiff:
     o, n = f"old.main.{quote_ident(name)}", f"new.main.{quote_ident(name)}"
     if name not in tables["old"] or name not in tables["new"]:
@@ -220,7 +218,7 @@ def _differs(col: str, old_type: str, new_type: str) -> str:
     return f"({a} is distinct from {b})"
 
 
-def _moves(con: DuckDBPyConnection, model: str, keys: list[str]) -> list[RankMove]:
+def _moves(con: Connection, model: str, keys: list[str]) -> list[RankMove]:
     cols = ", ".join(quote_ident(k) for k in keys)
     rows: dict[tuple[object, ...], dict[str, dict[str, object]]] = {}
     for alias in ("old", "new"):

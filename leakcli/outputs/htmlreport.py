@@ -18,15 +18,15 @@ from typing import TYPE_CHECKING
 
 from leakcli.contracts import load as contracts
 from leakcli.engine.connection import rows_as_dicts
+from leakcli.engine.parse import duckdb_version
 from leakcli.engine.sqltext import quote_ident
 from leakcli.errors import LeakError, UsageError
 from leakcli.jsonout import envelope
 from leakcli.project import Paths
 
 if TYPE_CHECKING:
-    from duckdb import DuckDBPyConnection
-
     from leakcli.contracts.load import Contracts
+    from leakcli.engine.connection import Connection
 
 GENERATOR = '<meta name="generator" content="leakcli report">'
 CHARTS = ("gaps", "split", "heatmap", "trend_conversion", "trend_revenue", "dag")
@@ -119,7 +119,7 @@ def _summary_model(c: Contracts) -> str:
     raise UsageError("the stage IR names no summary mart beside the priority mart", file=c.ir_path)
 
 
-def _heatmap(con: DuckDBPyConnection, summary: str, keys: list[str], actions: list[dict[str, object]],
+def _heatmap(con: Connection, summary: str, keys: list[str], actions: list[dict[str, object]],
              month: str) -> dict[str, object]:
     """segment_gap_usd by month for the segment actions of the priority list, in rank order."""
     segments = [a for a in actions if a["action_scope"] == "segment"][:HEATMAP_ROWS]
@@ -135,7 +135,7 @@ def _heatmap(con: DuckDBPyConnection, summary: str, keys: list[str], actions: li
     return {"months": months, "segments": labels, "cells": cells}
 
 
-def _trend(con: DuckDBPyConnection, summary: str, keys: list[str], action: dict[str, object], month: str,
+def _trend(con: Connection, summary: str, keys: list[str], action: dict[str, object], month: str,
            all_label: str) -> dict[str, object]:
     """The action's monthly conversion and net revenue per session, its device's and the site's."""
     chosen = [k for k in keys if action[k] != all_label]
@@ -190,8 +190,6 @@ def _tests(c: Contracts, paths: Paths) -> dict[str, object]:
 def _build(c: Contracts, paths: Paths, built: dict[str, str | None]) -> dict[str, object]:
     from importlib.metadata import version
 
-    import duckdb
-
     from leakcli.store import state
 
     metas = {name: state.decode(comment) for name, comment in built.items()}
@@ -201,7 +199,7 @@ def _build(c: Contracts, paths: Paths, built: dict[str, str | None]) -> dict[str
             "built_at": max((m.built_at for m in metas.values() if m is not None), default=None),
             "dataset": meta.dataset.to_dict() if meta else None,
             "plan": meta.plan if meta else None,
-            "models": len(built), "leakcli": version("leakcli"), "duckdb": duckdb.__version__,
+            "models": len(built), "leakcli": version("leakcli"), "duckdb": duckdb_version(),
             "generated_at": time.strftime("%Y-%m-%d %H:%M:%S")}
 
 

@@ -34,9 +34,7 @@ class Shown:
 
 
 def show_rows(req: ShowRequest) -> Shown:
-    import duckdb
-
-    from leakcli.engine.connection import connect, describe, lockdown, rows_as_dicts, user_tables
+    from leakcli.engine.connection import QueryError, connect, describe, lockdown, rows_as_dicts, user_tables
     from leakcli.engine.parse import select_problem
     from leakcli.engine.sqltext import quote_ident
 
@@ -72,8 +70,8 @@ def show_rows(req: ShowRequest) -> Shown:
         try:
             types = [t for _, t in describe(con, sql)]
             records = rows_as_dicts(con, f"{sql} limit $n", {"n": req.limit})
-        except duckdb.Error as exc:
-            raise UsageError(f"--where/--order-by: {' '.join(str(exc).split())}") from None
+        except QueryError as exc:
+            raise UsageError(f"--where/--order-by: {exc.detail}") from None
     finally:
         con.close()
     return Shown(req.model, chosen, types, [list(r.values()) for r in records])

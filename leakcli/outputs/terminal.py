@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, TextIO, cast
 
 from leakcli.errors import MAX_LINE, BlockingAmbiguity, ContractError, LeakError
+from leakcli.outputs.formats import format_value, verify_markdown
 from leakcli.plan.changes import describe_value
 from leakcli.progress import LONG
 
@@ -17,7 +18,7 @@ if TYPE_CHECKING:
     from rich.status import Status
 
     from leakcli.build.apply import ApplyResult
-    from leakcli.build.stages import ProgressInfo
+    from leakcli.build.records import ProgressInfo
     from leakcli.build.verify import VerifyReport
     from leakcli.contracts.questions import Question
     from leakcli.contracts.records import ModelStep, Plan
@@ -350,57 +351,6 @@ class Reporter:
 
 def _key(row: Mapping[str, object]) -> str:
     return " / ".join(str(v) for v in row.values())
-
-
-def format_value(value: object) -> str:
-    """A value as a person reads it: thousands separators, two decimals for amounts, four for ratios."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, int):
-        return f"{value:,}"
-    if isinstance(value, float):
-        if abs(value) < 5e-5:
-            value = 0.0  # no "-0.0000" from a difference that is zero but for rounding
-        return f"{value:,.2f}" if abs(value) >= 100 else f"{value:.4f}"
-    return str(value)
-
-
-def verify_markdown(report: VerifyReport) -> str:
-    """The acceptance tests as GitHub-flavoured markdown (for $GITHUB_STEP_SUMMARY)."""
-    s = report.summary
-    mark = {"pass": "✅ pass", "fail": "❌ fail", "warn": "⚠️ warn", "error": "💥 error"}
-    lines = [f"### leakcli verify: {s['passed']}/{s['total']} passed, {s['failed']} failed, "
-             f"{s['warned']} warned, {s['errored']} errored", "",
-             f"Database `{report.database}`", "", "| id | status | severity | model | failing | detail |",
-             "|---|---|---|---|---|---|"]
-    for r in report.results:
-        detail = (r.message or r.description).replace("|", "\\|")
-        lines.append(f"| {r.id} | {mark.get(r.status, r.status)} | {r.severity} | `{r.model}` | {r.failing_rows} "
-                     f"| {detail} |")
-    return "\n".join(lines) + "\n"
-
-
-def verify_junit(report: VerifyReport) -> str:
-    """One JUnit testcase per acceptance test; failures and errors carry their sample rows."""
-    import xml.etree.ElementTree as ET
-
-    s = report.summary
-    suites = ET.Element("testsuites", name="leakcli", tests=str(s["total"]), failures=str(s["failed"]),
-                        errors=str(s["errored"]))
-    suite = ET.SubElement(suites, "testsuite", name="leakcli verify", tests=str(s["total"]),
-                          failures=str(s["failed"]), errors=str(s["errored"]), skipped="0")
-    for r in report.results:
-        case = ET.SubElement(suite, "testcase", classname=f"leakcli.{r.model}", name=f"{r.id} {r.kind}")
-        if r.status in ("fail", "error", "warn"):
-            tag = {"fail": "failure", "error": "error", "warn": "system-out"}[r.status]
-            node = ET.SubElement(case, tag, message=r.message or r.description) if tag != "system-out" \
-                else ET.SubElement(case, tag)
-            node.text = (f"{r.message}\n" if tag == "system-out" else "") + json.dumps(r.sample, default=str,
-                                                                                       indent=1)
-    ET.indent(suites)
-    return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
 
 
 def _fixed(value: object, digits: int) -> str:

@@ -31,8 +31,16 @@ def contract_changes(c: Contracts, published: Path) -> list[ContractChange] | No
         return None
     changes: list[ContractChange] = []
     for file in sorted(set(old) | set(c.documents)):
-        _walk(file, (), old.get(file, _MISSING), c.documents.get(file, _MISSING), changes)
+        changes += value_changes(file, old.get(file, _MISSING), c.documents.get(file, _MISSING))
     return changes
+
+
+def value_changes(file: str, old: object, new: object) -> list[ContractChange]:
+    """Every value added, removed or changed from `old` to `new` (two parsed JSON documents of
+    `file`), by JSON pointer; lists of objects of the same shape are compared item by item."""
+    out: list[ContractChange] = []
+    _walk(file, (), old, new, out)
+    return out
 
 
 class _Missing:

@@ -4,23 +4,20 @@ decide what `apply` will do with each. Pure: reads files and the built database,
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from leakcli.contracts import load as contracts
-from leakcli.contracts.load import REGISTRY, Contracts
+from leakcli.contracts.load import Contracts
 from leakcli.contracts.questions import Code, Questions
 from leakcli.contracts.records import Action, BuildMeta, Dataset, ModelStep, Parts, Plan, SourceSummary
-from leakcli.engine.parse import duckdb_version, select_problem, sql_digest
-from leakcli.errors import ContractError, CycleError, RenderError, UsageError
-from leakcli.files import read_json_file
+from leakcli.engine.parse import sql_digest
 from leakcli.plan import checks
+from leakcli.plan.binding import bind_models, build_order, digest, render_all, required_tables
 from leakcli.plan.changes import SNAPSHOT, contract_changes, published_sql, sql_diff
-from leakcli.plan.graph import topological_order
 from leakcli.project import Paths, resolve_data
-from leakcli.render.renderer import Rendered, renderer_for
+from leakcli.render.renderer import Rendered
 from leakcli.store import state
 
 if TYPE_CHECKING:
@@ -28,7 +25,6 @@ if TYPE_CHECKING:
     from leakcli.sources.cache import SourceCache
     from leakcli.sources.facts import SourceFacts
 
-__all__ = ["ModelStep", "Plan", "PlanRequest", "build_plan", "load_saved", "save_plan"]
 
 
 @dataclass(frozen=True)
@@ -44,107 +40,6 @@ def sha256_text(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def _digest(obj: object) -> str:
-    return sha256_text(json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str))
-
-
-def build_order(c: Contracts, rendered: dict[str, Rendered], q: Questions) -> list[str]:
-    """Build order from the refs found by rendering, ties broken by the IR's order."""
-    nodes = [n for n in c.ir.models if n in c.models] + [n for n in c.models if n not in c.ir.models]
-    parents = {n: [p for p in rendered[n].refs if p in c.models] if n in rendered else [] for n in nodes}
-    try:
-        return topological_order(nodes, parents)
-    except CycleError as exc:
-        q.ask(Code.CYCLE, f"{REGISTRY}#{c.model_pointer(exc.path[0])}",
-              f"The models form a cycle {' -> '.join(exc.path)}: which dependency should go?")
-        return []
-
-
-def render_all(c: Contracts, q: Questions) -> dict[str, Rendered]:
-    renderer = renderer_for(c)
-    rendered: dict[str, Rendered] = {}
-    for name in c.models:
-        try:
-            r = renderer.render_model(name)
-        except RenderError as exc:
-            q.ask(Code.RENDER_ERROR, exc.location or c.models[name].template,
-                  f"Template of '{name}' cannot be rendered: {exc.message.rstrip('.')}. How should it read?")
-            continue
-        problem = select_problem(r.sql)
-        if problem:  # never bound nor run
-            q.ask(Code.NOT_ONE_SELECT, r.template,
-                  f"Template of '{name}' {problem}: a model is exactly one SELECT; how should it read?")
-            continue
-        rendered[name] = r
-    return rendered
-
-
-def required_tables(c: Contracts, rendered: dict[str, Rendered]) -> list[str]:
-    """Tables the build reads: those the manifest marks required and those a template reads."""
-    used = {t for r in rendered.values() for s, t in r.sources if s == c.source_name}
-    return [t for t in c.tables if c.tables[t].required or t in used]
-
-
-def bind_key(c: Contracts, rendered: dict[str, Rendered], order: list[str], tables: list[str]) -> str:
-    """Everything binding depends on: DuckDB's version, each model's SQL and declared columns, and
-    the declared columns of the sources."""
-    return _digest({"duckdb": duckdb_version(),
-                    "models": [(n, rendered[n].sql, c.models[n].declared) for n in order],
-                    "sources": [(t, [(col.name, col.type) for col in c.tables[t].columns])
-                                for t in tables if t in c.tables]})
-
-
-def bind_models(c: Contracts, rendered: dict[str, Rendered], order: list[str],
-                tables: list[str], q: Questions, cache: SourceCache | None = None) -> None:
-    """Bind each model (DuckDB resolves names and types without running it) against typed empty
-    sources and its upstream models' declared columns; compare the result with the registry. Models
-    that bound cleanly before, unchanged, are not bound again (apply keeps the key in the cache)."""
-    key = bind_key(c, rendered, order, tables)
-    if cache is not None and cache.doc.bound == key:
-        return
-    import duckdb
-
-    from leakcli.engine.connection import connect, describe, lockdown
-    from leakcli.engine.load import create_empty_sources
-    from leakcli.engine.sqltext import quote_ident
-
-    asked = len(q.items)
-    con = connect(memory_limit=c.phase_plan.engine.limit())
-    create_empty_sources(con, c, [t for t in tables if t in c.tables])
-    lockdown(con)  # binding reads no file and loads nothing
-    for name in order:
-        model = c.models[name]
-        declared = [(col.name, col.type) for col in model.columns]
-        r = rendered[name]
-        try:
-            found = describe(con, r.sql)
-        except duckdb.Error as exc:
-            text = " ".join(str(exc).split())
-            q.ask(Code.BIND_ERROR, r.template,
-                  f"Model '{name}' does not bind against its inputs: {text} Which column is meant?")
-            found = None
-        if found is not None and found != declared:
-            q.ask(Code.CONTRACT_MISMATCH,
-                  f"{REGISTRY}#{c.model_pointer(name)}/columns",
-                  f"Model '{name}' returns {columns_diff(found, declared)}: is the template or the "
-                  f"registry right?")
-        cols = ", ".join(f"{quote_ident(n)} {t}" for n, t in declared)
-        con.execute(f"create table {quote_ident(name)} ({cols})")
-    con.close()
-    if cache is not None and len(q.items) == asked:
-        cache.doc.bound = key
-
-
-def columns_diff(found: list[tuple[str, str]], declared: list[tuple[str, str]]) -> str:
-    f, d = dict(found), dict(declared)
-    parts = [f"no column '{n}'" for n in d if n not in f]
-    parts += [f"an undeclared column '{n}'" for n in f if n not in d]
-    parts += [f"'{n}' as {f[n]} where the registry declares {d[n]}" for n in d if n in f and f[n] != d[n]]
-    if not parts:
-        parts.append(f"its columns in the order {', '.join(f)} instead of {', '.join(d)}")
-    return "; ".join(parts)
-
-
 def _actions(c: Contracts, rendered: dict[str, Rendered], order: list[str],
              source_shas: dict[str, str], built: dict[str, BuildMeta | None],
              chosen: set[str], full_refresh: bool) -> list[ModelStep]:
@@ -154,12 +49,12 @@ def _actions(c: Contracts, rendered: dict[str, Rendered], order: list[str],
         model, r = c.models[name], rendered[name]
         parts = Parts(
             sql=sql_digest(r.sql),
-            contract=_digest(model.model_dump(include={"columns", "grain", "layer", "materialized"},
+            contract=digest(model.model_dump(include={"columns", "grain", "layer", "materialized"},
                                               exclude_none=True)),
             upstream={p: fps[p] for p in r.refs if p in fps},
             sources={t: source_shas.get(t, "") for s, t in r.sources},
         )
-        fp = _digest(parts.model_dump())
+        fp = digest(parts.model_dump())
         fps[name] = fp
         exists = name in built
         old = built.get(name)
@@ -206,6 +101,13 @@ class DataChecks:
     known: dict[str, dict[str, list[str]]]
     profiles: dict[str, Profile]
     cache: SourceCache
+
+
+def dataset_pending(req: PlanRequest, c: Contracts) -> bool:
+    """The request's dataset is the embedded synthetic default and it is not written yet."""
+    tables = [t for t in c.tables if c.tables[t].required]
+    data = resolve_data(req.root, req.data_dir, [c.tables[t].file for t in tables])
+    return data.synthetic and not all((data.path / c.tables[t].file).exists() for t in tables)
 
 
 def build_plan(req: PlanRequest, c: Contracts | None = None) -> Plan:
@@ -259,7 +161,7 @@ def plan_and_checks(req: PlanRequest, c: Contracts | None = None, *,
         inputs[r.template] = r.text_sha256
     for f in facts.values():
         inputs[f.file] = f.sha256 or ("pending" if pending else "missing")
-    fingerprint = _digest({"inputs": inputs, "steps": [(s.name, s.action, s.fingerprint) for s in steps],
+    fingerprint = digest({"inputs": inputs, "steps": [(s.name, s.action, s.fingerprint) for s in steps],
                            "data": str(data.path), "select": sorted(req.select),
                            **({"exclude": sorted(req.exclude)} if req.exclude is not None else {})})
     plan = Plan(
@@ -314,43 +216,3 @@ def _selection(select: tuple[str, ...], exclude: tuple[str, ...] | None, order: 
 
     parents = {n: [p for p in rendered[n].refs if p in rendered] for n in order}
     return graph_select(list(select) or ["*"], order, parents, None if exclude is None else list(exclude))
-
-
-def _is_saved_plan(path: Path) -> bool:
-    doc = read_json_file(path)
-    return isinstance(doc, dict) and doc.get("schema_version") == 1 and "inputs" in doc and "models" in doc
-
-
-def load_saved(path: Path) -> Plan:
-    """A plan saved by `plan --out`, checked against the Plan model; anything else is one clear error."""
-    shown = str(path)
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise UsageError("saved plan does not exist", file=shown) from None
-    except IsADirectoryError:
-        raise UsageError("saved plan is a directory, not a file written by `leakcli plan --out`",
-                         file=shown) from None
-    except OSError as exc:
-        raise UsageError(f"cannot read the saved plan: {exc.strerror}", file=shown) from None
-    doc = contracts.parse_json(raw, shown)
-    if not isinstance(doc, dict) or doc.get("schema_version") != 1 or "inputs" not in doc:
-        raise ContractError("not a saved leakcli plan (run `leakcli plan --out FILE`)", file=shown)
-    plan, problems = contracts.validate(Plan, doc, shown)
-    if plan is None:
-        raise ContractError(f"saved plan does not match the plan schema: {problems[0].message}",
-                            file=shown, pointer=problems[0].pointer)
-    if any(m.parts is None or not m.sql for m in plan.models if m.action in ("create", "rebuild")):
-        raise ContractError("saved plan holds no SQL: save it with `leakcli plan --out FILE`", file=shown)
-    return plan
-
-
-def save_plan(plan: Plan, out: Path, root: Path, *, force: bool = False) -> None:
-    """Write the plan, with the SQL apply will run, for `apply PLAN_FILE`; never over a database, a
-    link or a file that is not a saved plan (unless `force`)."""
-    from leakcli.store.layout import guard_file, write_output
-
-    paths = Paths(root)
-    out = Path.cwd() / out
-    guard_file(out, paths.rel(out), ours=_is_saved_plan(out), force=force)
-    write_output(paths.target, out, str(out), json.dumps(plan.to_dict(with_sql=True), indent=2) + "\n", "the plan")

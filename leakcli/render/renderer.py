@@ -20,6 +20,7 @@ from leakcli.contracts.load import Contracts, inside
 from leakcli.engine.sqltext import quote_ident, source_relation, sql_literal
 from leakcli.errors import RenderError
 from leakcli.jsonout import Memo
+from leakcli.progress import count
 from leakcli.render import sandbox
 
 if TYPE_CHECKING:
@@ -81,6 +82,7 @@ class Renderer:
         self.contracts = contracts
         self.dbt = dbt
         self.catalog = contracts.catalog
+        self.seconds = contracts.phase_plan.engine.render_seconds  # one template or fragment
         self.metrics = {m.name: m for m in self.catalog.metrics}
         self._models: dict[str, Rendered] = {}
         self.joins = {j.name: j for j in contracts.joins.joins}
@@ -151,10 +153,11 @@ class Renderer:
         from jinja2 import TemplateError, TemplateSyntaxError
         from jinja2.exceptions import SecurityError
 
+        count(f"template rendered: {name}")
         out = Rendered(name=name, template=path, sql="")
         try:
             template = self.template(text)
-            raw = sandbox.render(template, dict(self._context(out)))
+            raw = sandbox.render(template, dict(self._context(out)), self.seconds)
         except SecurityError as exc:
             what = "reaches Python internals" if "unsafe" in str(exc) else "is refused by the sandbox"
             raise RenderError(f"{what}: {exc}", file=path, line=_template_line(exc), model=name) from None
@@ -162,7 +165,7 @@ class Renderer:
             raise RenderError(f"a loop or value is too large: {exc}", file=path, line=_template_line(exc),
                               model=name) from None
         except sandbox.RenderTimeout as exc:
-            raise RenderError(f"rendering takes more than {sandbox.RENDER_SECONDS:g} s: is a loop too large?",
+            raise RenderError(f"rendering takes more than {self.seconds:g} s: is a loop too large?",
                               file=path, line=_template_line(exc), model=name) from None
         except RecursionError:
             raise RenderError("rendering recurses too deeply", file=path, model=name) from None
@@ -225,7 +228,7 @@ class Renderer:
                 raise RenderError(f"metric('{name}') is not in contracts/metric-catalog.json")
             if name not in out.metrics:
                 out.metrics.append(name)
-            return "(" + sandbox.render(self.template(self.metrics[name].sql), dict(context)) + ")"
+            return "(" + sandbox.render(self.template(self.metrics[name].sql), dict(context), self.seconds) + ")"
 
         def join(name: str) -> str:
             if name not in self.joins:
@@ -257,7 +260,7 @@ class Renderer:
 
         def fragment(text: str) -> str:
             """A condition of the catalog, rendered with the same helpers (var() and the labels)."""
-            return "(" + sandbox.render(self.template(text), dict(context)) + ")"
+            return "(" + sandbox.render(self.template(text), dict(context), self.seconds) + ")"
 
         def expected_sums(name: str) -> str:
             """Each expected sum of the catalog at the baseline of scope `name`, in the same months."""

@@ -17,13 +17,12 @@ if TYPE_CHECKING:
     from jinja2 import Template
     from jinja2.runtime import Context
 
-RENDER_SECONDS = 5.0  # one template or fragment
 MAX_OUTPUT = 2_000_000  # characters of SQL one template may render
 MAX_VALUE = 100_000  # items or characters a `*` or `**` may build
 
 
 class RenderTimeout(Exception):
-    """Raised inside a render that runs past RENDER_SECONDS."""
+    """Raised inside a render that runs past its time limit."""
 
 
 def environment() -> object:
@@ -53,12 +52,12 @@ def _number(value: object) -> float:
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0.0
 
 
-def render(template: Template, context: dict[str, object]) -> str:
+def render(template: Template, context: dict[str, object], seconds: float) -> str:
     """Render within the limits; a limit or a sandbox refusal is a RenderError (its line is added
     by the caller)."""
     pieces: list[str] = []
     size = 0
-    with _time_limit(RENDER_SECONDS):
+    with _time_limit(seconds):
         for piece in template.generate(context):
             size += len(piece)
             if size > MAX_OUTPUT:

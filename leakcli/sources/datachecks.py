@@ -26,9 +26,8 @@ from leakcli.sources.facts import RelationResult, SourceFacts, TableStats
 from leakcli.sources.scan import as_int, loaded_table_stats, scan_file, stats_from_profile
 
 if TYPE_CHECKING:
-    from duckdb import DuckDBPyConnection
-
     from leakcli.contracts.documents import Profile, Relation, Table
+    from leakcli.engine.connection import Connection
     from leakcli.sources.cache import SourceCache
 
 
@@ -112,7 +111,7 @@ def ask_about(fact: SourceFacts, table: Table, loc: str, null_like: list[str], q
         _ask_table(fact.stats, table, fact.file, loc, q)
 
 
-def check_loaded(con: DuckDBPyConnection, c: Contracts, facts: dict[str, SourceFacts],
+def check_loaded(con: Connection, c: Contracts, facts: dict[str, SourceFacts],
                  relation_of: Callable[[str], str], rejects: dict[str, Reject | None],
                  known: dict[str, dict[str, list[str]]], q: Questions) -> None:
     """apply: the checks plan deferred, computed from the tables it loaded (no second read)."""
@@ -174,7 +173,7 @@ def _ask_table(stats: TableStats, table: Table, shown: str, loc: str, q: Questio
 
 def check_relations(c: Contracts, facts: dict[str, SourceFacts], q: Questions,
                     relation_of: Callable[[str], tuple[str, dict[str, object]]] | None = None,
-                    con: DuckDBPyConnection | None = None) -> None:
+                    con: Connection | None = None) -> None:
     """Cross-file rules of the manifest (`relations`), e.g. refunds never exceed their order: from
     the loaded tables (`relation_of`, on `con`), or from the files read in place."""
     from leakcli.engine.connection import connect, one_row
@@ -185,14 +184,14 @@ def check_relations(c: Contracts, facts: dict[str, SourceFacts], q: Questions,
             continue  # a file is missing, unreadable, or not checked yet: asked about already
         cached = child.relations.get(rel.name)
         if cached is None or cached.parent_sha256 != parent.sha256:
-            import duckdb
+            from leakcli.engine.connection import QueryError
 
             reads = relation_of or (lambda t: read_in_place(c, facts[t].path))
             sql, params = _relation_sql(rel, reads(rel.child.table), reads(rel.parent.table))
             run = con or connect(memory_limit=c.phase_plan.engine.limit())
             try:
                 n, line, total, limit = one_row(run, sql, params)
-            except duckdb.Error:
+            except QueryError:
                 continue  # the per-file checks report unreadable files
             finally:
                 if con is None:

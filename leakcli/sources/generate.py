@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from leakcli.contracts.documents import Engine
+from leakcli.engine.connection import QueryError, StorageError, connect, count_rows, execute
 from leakcli.errors import ExecutionError, UsageError
 from leakcli.jsonout import envelope
 from leakcli.project import Paths
@@ -199,32 +200,29 @@ EXPORTS = {
 
 def _load_calibration(con: Any) -> None:
     cal = calibration()
-    con.execute("create or replace temp table cells_in as select unnest($x, recursive := true)",
-                {"x": cal["cells"]})
-    con.execute("""create or replace temp table months_in as
+    execute(con, "create or replace temp table cells_in as select unnest($x, recursive := true)",
+                 {"x": cal["cells"]})
+    execute(con, """create or replace temp table months_in as
         select cast(month as date) as month, cast(first_ts as timestamp) as first_ts,
                cast(last_ts as timestamp) as last_ts, billing2_share, depth_weights
         from (select unnest($x, recursive := true))""", {"x": cal["months"]})
-    con.execute("create or replace temp table mix_in as select cast(month as date) as month, "
-                "primary_product_id, second_product_id, orders from (select unnest($x, recursive := true))",
-                {"x": cal["mix"]})
-    con.execute("create or replace temp table refund_counts as select cast(month as date) as month, "
-                "product_id, refunded from (select unnest($x, recursive := true))",
-                {"x": cal["refunds"]})
-    con.execute("create or replace temp table products_in as select product_id, "
-                "cast(created_at as timestamp) as created_at, product_name, "
-                "cast(price_usd as decimal(10, 2)) as price_usd, cast(cogs_usd as decimal(10, 2)) as cogs_usd "
-                "from (select unnest($x, recursive := true))", {"x": cal["products"]})
-    con.execute("create or replace temp table product_pages as select unnest($ids) as product_id, "
-                "unnest($pages) as page", {"ids": list(PRODUCT_PAGES), "pages": list(PRODUCT_PAGES.values())})
-    con.execute("create or replace temp table dictionary_in as select unnest($x, recursive := true)",
-                {"x": cal["dictionary"]})
+    execute(con, "create or replace temp table mix_in as select cast(month as date) as month, "
+                 "primary_product_id, second_product_id, orders from (select unnest($x, recursive := true))",
+                 {"x": cal["mix"]})
+    execute(con, "create or replace temp table refund_counts as select cast(month as date) as month, "
+                 "product_id, refunded from (select unnest($x, recursive := true))",
+                 {"x": cal["refunds"]})
+    execute(con, "create or replace temp table products_in as select product_id, "
+                 "cast(created_at as timestamp) as created_at, product_name, "
+                 "cast(price_usd as decimal(10, 2)) as price_usd, cast(cogs_usd as decimal(10, 2)) as cogs_usd "
+                 "from (select unnest($x, recursive := true))", {"x": cal["products"]})
+    execute(con, "create or replace temp table product_pages as select unnest($ids) as product_id, "
+                 "unnest($pages) as page", {"ids": list(PRODUCT_PAGES), "pages": list(PRODUCT_PAGES.values())})
+    execute(con, "create or replace temp table dictionary_in as select unnest($x, recursive := true)",
+                 {"x": cal["dictionary"]})
 
 
 def generate(req: GenerateRequest) -> GenerateResult:
-    import duckdb
-
-    from leakcli.engine.connection import connect, count_rows
 
     if not req.scale > 0:
         raise UsageError(f"--scale must be greater than 0, got {req.scale}")
@@ -240,24 +238,27 @@ def generate(req: GenerateRequest) -> GenerateResult:
     try:
         _load_calibration(con)
         # uniform [0, 1) from the seed and three keys (macros take no parameters; the seed is an int)
-        con.execute(f"create or replace temp macro u(a, b, c) as "
-                    f"(hash({int(req.seed)}, a, b, c) % 1000000007) / 1000000007.0")
+        execute(con, f"create or replace temp macro u(a, b, c) as "
+                     f"(hash({int(req.seed)}, a, b, c) % 1000000007) / 1000000007.0")
         for sql in STEPS:
             used = {k: v for k, v in params_all.items() if f"${k}" in sql}
-            con.execute(sql, used)
+            execute(con, sql, used)
         _clear(tmp)
         tmp.mkdir(parents=True)
         rows = {}
         for table, query in EXPORTS.items():
             target = tmp / FILES[table]
-            con.execute(f"copy ({query}) to $path (format csv, header true, nullstr 'NULL', "
-                        "timestampformat '%Y-%m-%d %H:%M:%S', quote '')", {"path": str(target)})
+            execute(con, f"copy ({query}) to $path (format csv, header true, nullstr 'NULL', "
+                         "timestampformat '%Y-%m-%d %H:%M:%S', quote '')", {"path": str(target)})
             rows[FILES[table]] = count_rows(con, f"({query})")
         mark(tmp, "synthetic dataset")
         _place(tmp, out)
-    except duckdb.Error as exc:
+    except StorageError as exc:
         _clear(tmp)
-        raise ExecutionError(f"generation failed: {str(exc).splitlines()[0]}") from None
+        raise ExecutionError(f"cannot write the dataset: {exc.message}", file=str(out)) from None
+    except QueryError as exc:
+        _clear(tmp)
+        raise ExecutionError(f"generation failed: {exc.message}") from None
     except OSError as exc:
         _clear(tmp)
         raise ExecutionError(f"cannot write the dataset: {exc.strerror}", file=str(out)) from None

@@ -14,9 +14,8 @@ from leakcli.engine.sqltext import quote_ident
 from leakcli.sources.facts import ColumnStats, Hits, TableStats, ValueCount
 
 if TYPE_CHECKING:
-    from duckdb import DuckDBPyConnection
-
     from leakcli.contracts.documents import Dialect, Profile, Table
+    from leakcli.engine.connection import Connection
 
 TOP_OFFENDERS = 5  # offending values a question lists
 HISTOGRAM_LIMIT = 50_000  # distinct values of a loaded column counted in one histogram
@@ -50,7 +49,7 @@ def _conditions(table: Table, null_like: list[str], known: dict[str, list[str]] 
     return found
 
 
-def table_stats(con: DuckDBPyConnection, table: Table, relation: str, params: dict[str, object],
+def table_stats(con: Connection, table: Table, relation: str, params: dict[str, object],
                 null_like: list[str], known: dict[str, list[str]] | None,
                 dialect: Dialect | None = None) -> TableStats | Reject:
     """Rows, duplicate keys, and per column nulls, undeclared null-like text, values outside accepted
@@ -85,7 +84,7 @@ def table_stats(con: DuckDBPyConnection, table: Table, relation: str, params: di
     return TableStats(rows=as_int(row["n_rows"]), dup_pk=as_int(row["n_dup_pk"]), columns=columns)
 
 
-def loaded_table_stats(con: DuckDBPyConnection, table: Table, relation: str, null_like: list[str],
+def loaded_table_stats(con: Connection, table: Table, relation: str, null_like: list[str],
                        known: dict[str, list[str]] | None) -> TableStats:
     """The stats of `table_stats` for a table already loaded, where a pass costs little and a
     distinct count much: an integer key is checked with a bitmap of its range, and the values of a
@@ -147,7 +146,7 @@ def _used(params: dict[str, object], exprs: list[str], relation: str) -> dict[st
     return {k: v for k, v in params.items() if f"${k}" in text}
 
 
-def scan_file(con: DuckDBPyConnection, table: Table, path: Path, dialect: Dialect, null_like: list[str],
+def scan_file(con: Connection, table: Table, path: Path, dialect: Dialect, null_like: list[str],
               known: dict[str, list[str]] | None = None) -> TableStats | Reject:
     """The stats of a CSV file read in place; a row that does not read ends the check (its Reject)."""
 

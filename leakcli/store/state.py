@@ -91,14 +91,12 @@ def read_state(database: Path, shown: str | None = None) -> dict[str, BuildMeta 
     summary = read_summary(database)
     if summary is not None:
         return {name: decode(comment) for name, comment in summary.tables.items()}
-    import duckdb
-
-    from leakcli.engine.connection import DamagedDatabase, connect, user_tables
+    from leakcli.engine.connection import DamagedDatabase, QueryError, connect, user_tables
 
     con = connect(database, read_only=True, shown=shown)
     try:
         return {name: decode(comment) for name, comment in user_tables(con).items()}
-    except duckdb.Error:
+    except QueryError:
         raise DamagedDatabase(shown or str(database)) from None
     finally:
         con.close()

@@ -1,6 +1,6 @@
 """Derive the generator's calibration (monthly aggregates only) from the real Maven CSVs.
 
-    python -m leakcli.synthetic.calibrate ../shared/datasets/maven-fuzzy-factory/raw
+    python -m leakcli.sources.synthetic.calibrate ../shared/datasets/maven-fuzzy-factory/raw
 
 writes leakcli/sources/synthetic/calibration.json: per month and traffic cell the numbers of sessions,
 orders and repeat sessions; per month the product mix, the pageview depth of sessions that do not
@@ -13,8 +13,12 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import duckdb
+from leakcli.engine.connection import connect, rows_as_tuples
+
+if TYPE_CHECKING:
+    from leakcli.engine.connection import Connection
 
 OUT = Path(__file__).with_name("calibration.json")
 
@@ -25,14 +29,13 @@ def _plain(v: object) -> object:
     return v.isoformat() if hasattr(v, "isoformat") else v
 
 
-def rows(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, object]) -> list[dict[str, object]]:
-    cur = con.execute(sql, params)
-    names = [d[0] for d in cur.description]
-    return [dict(zip(names, [_plain(v) for v in r], strict=True)) for r in cur.fetchall()]
+def rows(con: Connection, sql: str, params: dict[str, object]) -> list[dict[str, object]]:
+    names, found = rows_as_tuples(con, sql, params)
+    return [dict(zip(names, [_plain(v) for v in r], strict=True)) for r in found]
 
 
 def main(raw: Path) -> None:
-    con = duckdb.connect()
+    con = connect()
     p = {k: str(raw / f"{k}.csv") for k in ("website_sessions", "website_pageviews", "orders",
                                              "order_items", "order_item_refunds", "products")}
     p["dictionary"] = str(raw / "maven_fuzzy_factory_data_dictionary.csv")

@@ -1,0 +1,100 @@
+"""The plan apply carries out: made once, from the request or from a plan saved by `plan --out`
+(written whole, never over what is not a saved plan, read back against the Plan model, refused when
+any of its inputs changed), after the synthetic default is written when it is the dataset."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+from leakcli.contracts import load as contracts
+from leakcli.contracts.load import Contracts
+from leakcli.contracts.records import Plan
+from leakcli.errors import ContractError, StalePlanError, UsageError
+from leakcli.files import read_json_file
+from leakcli.plan.planner import DataChecks, PlanRequest, dataset_pending, plan_and_checks
+from leakcli.project import Paths
+from leakcli.store.layout import guard_file, write_output
+
+
+def _is_saved_plan(path: Path) -> bool:
+    doc = read_json_file(path)
+    return isinstance(doc, dict) and doc.get("schema_version") == 1 and "inputs" in doc and "models" in doc
+
+
+def load_saved(path: Path) -> Plan:
+    """A plan saved by `plan --out`, checked against the Plan model; anything else is one clear error."""
+    shown = str(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise UsageError("saved plan does not exist", file=shown) from None
+    except IsADirectoryError:
+        raise UsageError("saved plan is a directory, not a file written by `leakcli plan --out`",
+                         file=shown) from None
+    except OSError as exc:
+        raise UsageError(f"cannot read the saved plan: {exc.strerror}", file=shown) from None
+    doc = contracts.parse_json(raw, shown)
+    if not isinstance(doc, dict) or doc.get("schema_version") != 1 or "inputs" not in doc:
+        raise ContractError("not a saved leakcli plan (run `leakcli plan --out FILE`)", file=shown)
+    plan, problems = contracts.validate(Plan, doc, shown)
+    if plan is None:
+        raise ContractError(f"saved plan does not match the plan schema: {problems[0].message}",
+                            file=shown, pointer=problems[0].pointer)
+    if any(m.parts is None or not m.sql for m in plan.models if m.action in ("create", "rebuild")):
+        raise ContractError("saved plan holds no SQL: save it with `leakcli plan --out FILE`", file=shown)
+    return plan
+
+
+def save_plan(plan: Plan, out: Path, root: Path, *, force: bool = False) -> None:
+    """Write the plan, with the SQL apply will run, for `apply PLAN_FILE`; never over a database, a
+    link or a file that is not a saved plan (unless `force`)."""
+    paths = Paths(root)
+    out = Path.cwd() / out
+    guard_file(out, paths.rel(out), ours=_is_saved_plan(out), force=force)
+    write_output(paths.target, out, str(out), json.dumps(plan.to_dict(with_sql=True), indent=2) + "\n", "the plan")
+
+
+def saved_request(saved: Plan, root: Path) -> PlanRequest:
+    """The request a saved plan was made from, to plan it again now and compare."""
+    data = saved.dataset
+    data_dir = str(root / data.path) if data.origin in ("option", "environment") else None  # absolute stays
+    return PlanRequest(root, data_dir, tuple(saved.select), saved.full_refresh,
+                       None if saved.exclude is None else tuple(saved.exclude))
+
+
+def stale_reasons(saved: Plan, fresh: Plan) -> list[str]:
+    """What changed since `saved` was made: its inputs, or the built database it was made against."""
+    reasons = []
+    for path in sorted(set(saved.inputs) | set(fresh.inputs)):
+        before, now = saved.inputs.get(path), fresh.inputs.get(path)
+        if before == now or before == "pending":
+            continue
+        if before is None:
+            reasons.append(f"{path} is new")
+        elif now is None:
+            reasons.append(f"{path} is gone")
+        else:
+            reasons.append(f"{path} changed")
+    if not reasons and [(m.name, m.action) for m in saved.models] != [(m.name, m.action) for m in fresh.models]:
+        reasons.append("the built database changed since the plan")
+    return reasons
+
+
+def plan_for_apply(req: PlanRequest, c: Contracts, plan_file: Path | None,
+                   materialize: Callable[[], None]) -> tuple[Plan, DataChecks]:
+    """The plan apply carries out, made once: from `req`, or from the saved plan `plan_file`, which
+    must still be current. When its dataset is the synthetic default and not written yet,
+    `materialize` (apply's) writes it first; the plan is then made of the files as they are."""
+    saved = load_saved(plan_file) if plan_file is not None else None
+    fresh = saved_request(saved, req.root) if saved is not None else req
+    if dataset_pending(fresh, c):
+        materialize()
+    plan, checks = plan_and_checks(fresh, c, defer=True)
+    if saved is not None:
+        reasons = stale_reasons(saved, plan)
+        if reasons:
+            raise StalePlanError(f"saved plan is stale: {'; '.join(reasons)}; run `leakcli plan` again",
+                                 file=str(plan_file))
+    return plan, checks
