@@ -8,19 +8,30 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Sequence
+from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from typer.core import TyperGroup
 
-from leakcli.errors import MAX_LINE, ExitCode, Interrupted, LeakError, exit_code_for, is_interrupt
-from leakcli.jsonout import envelope
+from leakcli.errors import MAX_LINE, ExitCode, Interrupted, LeakError, UsageError, exit_code_for, is_interrupt
 
 if TYPE_CHECKING:
     from leakcli.outputs.terminal import Reporter
 
 T = TypeVar("T")
+
+
+class VerifyFormat(str, Enum):
+    table = "table"
+    markdown = "markdown"
+
+
+class ShowFormat(str, Enum):
+    table = "table"
+    csv = "csv"
+
 
 class _Group(TyperGroup):
     """Every failure is one line on stderr, usage errors of the parser included, with the documented
@@ -29,26 +40,25 @@ class _Group(TyperGroup):
     def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,
              complete_var: str | None = None, standalone_mode: bool = True, windows_expand_args: bool = True,
              **extra: Any) -> Any:
-        click = _click()
         _metavars(self)
         previous = _on_sigterm()
         try:
             code = super().main(args=args, prog_name=prog_name, complete_var=complete_var,
                                 standalone_mode=False, windows_expand_args=windows_expand_args, **extra)
-        except click.NoArgsIsHelpError as exc:
-            typer.echo(exc.ctx.get_help() if exc.ctx else "")
-            code = 0
-        except click.ClickException as exc:
-            ctx = getattr(exc, "ctx", None)
-            where = ctx.command_path if ctx is not None else "leakcli"
-            line = " ".join(f"{where}: {exc.format_message()}; see `{where} --help`".split())
-            typer.echo(f"leakcli: error: {line[:MAX_LINE]}", err=True)
-            code = exc.exit_code
-            if "--json" in (sys.argv[1:] if args is None else list(args)):
-                import json
-
-                typer.echo(json.dumps(envelope(error={"type": "UsageError", "message": line,
-                                                      "exit_code": code}), indent=2))
+        except typer.TyperException as exc:  # the parser's errors (Click's, as Typer carries them)
+            if type(exc).__name__ == "NoArgsIsHelpError":  # the help was printed as it was made: once
+                text = exc.format_message()
+                if text.strip():
+                    typer.echo(text)
+                code = 0
+            else:
+                ctx = getattr(exc, "ctx", None)
+                where = ctx.command_path if ctx is not None else "leakcli"
+                line = " ".join(f"{where}: {exc.format_message()}; see `{where} --help`".split())
+                typer.echo(f"leakcli: error: {line[:MAX_LINE]}", err=True)
+                code = exc.exit_code
+                if "--json" in (sys.argv[1:] if args is None else list(args)):
+                    typer.echo(_error_json(UsageError(line), code))
         except typer.Abort:
             typer.echo("leakcli: error: interrupted", err=True)
             code = int(ExitCode.INTERRUPTED)
@@ -86,13 +96,14 @@ def _flag_help(original: Callable[[Any], Any]) -> Callable[[Any], Any]:
     return get_help_option
 
 
-def _click() -> Any:
-    """The exceptions of the click that typer runs on (typer >= 0.29 carries its own copy)."""
-    try:
-        from typer._click import exceptions  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:  # pragma: no cover - older typer on the click package
-        from click import exceptions  # type: ignore[import-not-found,no-redef,unused-ignore]
-    return exceptions
+def _error_json(exc: LeakError, code: int | None = None) -> str:
+    """The one JSON document of a failed command (contracts/schemas/error-output.schema.json)."""
+    import json
+
+    from leakcli.contracts.results import ErrorOutput
+
+    detail = {**exc.to_dict(), **({"exit_code": code} if code is not None else {})}
+    return json.dumps(ErrorOutput.model_validate({"error": detail}).document(), indent=2)
 
 
 def _on_sigterm() -> Any:
@@ -197,7 +208,7 @@ def _run(reporter: Reporter, debug: bool, fn: Callable[[], T]) -> T:
         exc = Interrupted("interrupted; the previous build is unchanged")
     reporter.error(exc)
     if reporter.json_mode:
-        reporter.emit_json(envelope(error=exc.to_dict()))
+        print(_error_json(exc), file=reporter.out, flush=True)
     raise typer.Exit(int(exit_code_for(exc)))
 
 
@@ -205,12 +216,6 @@ def _reporter(json_mode: bool) -> Reporter:
     from leakcli.outputs.terminal import Reporter
 
     return Reporter(json_mode=json_mode)
-
-
-def _usage(message: str) -> None:
-    from leakcli.errors import UsageError
-
-    raise UsageError(message)
 
 
 def _root(project_dir: Path) -> Path:
@@ -279,8 +284,8 @@ def apply(
 @app.command()
 def verify(
     json_mode: JsonOpt = False,
-    fmt: Annotated[str, typer.Option("--format", metavar="FORMAT",
-                                     help="table, or markdown (for $GITHUB_STEP_SUMMARY).")] = "table",
+    fmt: Annotated[VerifyFormat, typer.Option(
+        "--format", metavar="FORMAT", help="table, or markdown (for $GITHUB_STEP_SUMMARY).")] = VerifyFormat.table,
     junit_xml: Annotated[Path | None, typer.Option("--junit-xml", metavar="FILE",
                                                    help="Also write JUnit XML to this file.")] = None,
     data_dir: VerifyDataOpt = None,
@@ -294,12 +299,10 @@ def verify(
     from leakcli.outputs.formats import save_junit
 
     reporter = _reporter(json_mode)
-    if fmt not in ("table", "markdown"):
-        _run(reporter, debug, lambda: _usage(f"--format must be table or markdown, not {fmt!r}"))
     report = _run(reporter, debug, lambda: run_verify(VerifyRequest(_root(project_dir), data_dir)))
     if junit_xml is not None:
         _run(reporter, debug, lambda: save_junit(report, junit_xml, _root(project_dir), force=force))
-    reporter.verify(report, fmt)
+    reporter.verify(report, fmt.value)
     if not report.ok:
         raise typer.Exit(int(ExitCode.TESTS_FAILED))
 
@@ -388,7 +391,7 @@ def profile(
     req = ProfileRequest(_root(project_dir), data_dir, out, force)
     result = _run(reporter, debug, lambda: write_profiles(req))
     reporter.lines(f"Profiled {result.data.label} data at {result.data.path}:", result.written,
-                   envelope(dataset=result.data.describe(), written=result.written))
+                   result.to_dict())
 
 
 @app.command()
@@ -427,7 +430,8 @@ def show(
                                                  help="Order rows by these SQL expressions.")] = None,
     vertical: Annotated[bool, typer.Option("--vertical", "-x", help="One row at a time, a line per column "
                                            "(also when a row does not fit the terminal).")] = False,
-    fmt: Annotated[str, typer.Option("--format", metavar="FORMAT", help="table, or csv (raw values).")] = "table",
+    fmt: Annotated[ShowFormat, typer.Option("--format", metavar="FORMAT",
+                                            help="table, or csv (raw values).")] = ShowFormat.table,
     json_mode: JsonOpt = False,
     project_dir: ProjectOpt = Path("."),
     debug: DebugOpt = False,
@@ -436,8 +440,6 @@ def show(
     from leakcli.outputs.show import ShowRequest, show_rows
 
     reporter = _reporter(json_mode)
-    if fmt not in ("table", "csv"):
-        _run(reporter, debug, lambda: _usage(f"--format must be table or csv, not {fmt!r}"))
     cols = tuple(c.strip() for c in columns.split(",") if c.strip()) if columns is not None else ()
     req = ShowRequest(_root(project_dir), model, limit, cols, where, order_by)
-    reporter.show(_run(reporter, debug, lambda: show_rows(req)), fmt, vertical)
+    reporter.show(_run(reporter, debug, lambda: show_rows(req)), fmt.value, vertical)

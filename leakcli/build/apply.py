@@ -23,7 +23,7 @@ from leakcli.contracts.questions import Question, refuse_blocked
 from leakcli.contracts.records import Plan
 from leakcli.engine.connection import StorageError
 from leakcli.errors import AuditFailure, BlockingAmbiguity, ExecutionError, Interrupted, LeakError, is_interrupt
-from leakcli.jsonout import envelope
+from leakcli.contracts.results import ApplyOutput, ModelOutcome
 from leakcli.plan.planner import DataChecks, PlanRequest
 from leakcli.plan.saved import plan_for_apply
 from leakcli.project import Paths
@@ -59,20 +59,14 @@ class ApplyResult:
     status_line: str = ""  # "1 action to take now, 3 stopped leaks, 5 within noise"
 
     def to_dict(self) -> dict[str, object]:
-        return {
-            **envelope(),
-            "status": "success",
-            "dataset": self.plan.dataset.to_dict(),
-            "database": self.database,
-            "plan_fingerprint": self.plan.fingerprint,
-            "elapsed_seconds": round(self.seconds, 3),
-            "results": [{"model": r.name, "action": r.action, "status": r.status, "rows": r.rows,
-                         "seconds": round(r.seconds, 3)} for r in self.results],
-            "artifacts": self.artifacts,
-            "top_actions": self.top_actions,
-            "status_counts": self.status_counts,
-            "ambiguities": [a.to_dict() for a in self.plan.ambiguities if a.severity != "info"],
-        }
+        """`apply --json` (contracts/schemas/apply-output.schema.json)."""
+        return ApplyOutput.model_validate({
+            "status": "success", "dataset": self.plan.dataset, "database": self.database,
+            "plan_fingerprint": self.plan.fingerprint, "elapsed_seconds": round(self.seconds, 3),
+            "results": [ModelOutcome(model=r.name, action=r.action, status=r.status, rows=r.rows,
+                                     seconds=round(r.seconds, 3)) for r in self.results],
+            "artifacts": self.artifacts, "top_actions": self.top_actions, "status_counts": self.status_counts,
+            "ambiguities": [a for a in self.plan.ambiguities if a.severity != "info"]}).document()
 
 
 def apply(req: ApplyRequest) -> ApplyResult:

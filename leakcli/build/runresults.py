@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from leakcli.files import write_atomic
-from leakcli.jsonout import envelope
+from leakcli.contracts.results import RunResults
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -53,18 +53,17 @@ class Invocation:
                             "message": message if step.name == failed else "not run", "failures": None,
                             "adapter_response": {}})
         results += [_test(t) for t in self.audit]
-        return {
-            **envelope(),
+        return RunResults.model_validate({
             "metadata": {"generated_at": _utc(), "invocation_id": self.build, "started_at": self.started_at},
             "command": "apply",
             "status": status,
             "message": message,
             "build": self.build,
             "elapsed_time": round(time.perf_counter() - self.started, 3),
-            "dataset": plan.dataset.to_dict() if plan else None,
+            "dataset": plan.dataset if plan else None,
             "plan_fingerprint": plan.fingerprint if plan else None,
             "results": results,
-        }
+        }).document()
 
 
 def _model(r: ModelResult) -> dict[str, object]:

@@ -244,7 +244,9 @@ def export(ctx: BuildContext) -> None:
         model = c.catalog.priority.model
         head = {model: priority_head(ctx.db, c)} if model in tables else {}
         statuses = status_counts(ctx.db, c) if model in tables else {}
-        ctx.summary = state.Summary(tables, rows, head, c.catalog.thresholds.top_actions, statuses)
+        ctx.summary = state.Summary.model_validate({"identity": [], "tables": tables, "rows": rows, "head": head,
+                                                    "head_limit": c.catalog.thresholds.top_actions,
+                                                    "statuses": statuses})
 
 
 def close(ctx: BuildContext) -> None:

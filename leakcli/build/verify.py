@@ -3,7 +3,7 @@ read-only and locked down, with the data directory the build was made from (or t
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 from leakcli.build.audit import KnownResults, Runner, run_tests
@@ -12,7 +12,8 @@ from leakcli.contracts import load as contracts
 from leakcli.contracts.load import Contracts
 from leakcli.engine.connection import connect, lockdown
 from leakcli.errors import UsageError
-from leakcli.jsonout import envelope
+from leakcli.contracts.results import VerifyOutput
+from leakcli.jsonout import jsonable
 from leakcli.project import Paths
 from leakcli.store import state
 
@@ -41,15 +42,12 @@ class VerifyReport:
         return not any(r.status in ("fail", "error") for r in self.results)
 
     def to_dict(self) -> dict[str, object]:
-        keys = ("id", "model", "kind", "severity", "status", "observed", "expected",
-                "failing_rows", "sample", "message")
-        return {
-            **envelope(),
-            "summary": self.summary,
-            "dataset": self.dataset,
-            "database": self.database,
-            "results": [{k: asdict(r)[k] for k in keys} for r in self.results],
-        }
+        """`verify --json` (LEAK-SPEC §10; contracts/schemas/verify-output.schema.json)."""
+        keys = ("id", "model", "kind", "severity", "status", "observed", "expected", "failing_rows", "sample",
+                "message")
+        return VerifyOutput.model_validate(jsonable({
+            "summary": self.summary, "dataset": self.dataset, "database": self.database,
+            "results": [{k: getattr(r, k) for k in keys} for r in self.results]})).document()
 
 
 def verify(req: VerifyRequest, c: Contracts | None = None) -> VerifyReport:

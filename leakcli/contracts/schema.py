@@ -20,13 +20,31 @@ from leakcli.contracts.documents import (
     StageIR,
 )
 from leakcli.contracts.records import Plan
+from leakcli.contracts.results import (
+    ApplyOutput,
+    BuildState,
+    DiffOutput,
+    ErrorOutput,
+    ExportOutput,
+    GenerateOutput,
+    ProfileOutput,
+    ReportOutput,
+    RunResults,
+    ShowOutput,
+    VerifyOutput,
+)
 
 DOCUMENTS: dict[str, type[BaseModel]] = {
     "phase-plan": PhasePlan, "stage-ir": StageIR, "source-manifest": SourceManifest,
     "model-registry": ModelRegistry, "metric-catalog": MetricCatalog, "join-contracts": JoinContracts,
     "acceptance-tests": AcceptanceTests, "decisions": Decisions, "profile": Profile,
 }
-RECORDS: dict[str, type[BaseModel]] = {"plan": Plan}
+RECORDS: dict[str, type[BaseModel]] = {  # what leakcli writes: the saved plan, --json results, artifacts
+    "plan": Plan, "apply-output": ApplyOutput, "verify-output": VerifyOutput, "diff-output": DiffOutput,
+    "report-output": ReportOutput, "export-output": ExportOutput, "profile-output": ProfileOutput,
+    "generate-output": GenerateOutput, "show-output": ShowOutput, "error-output": ErrorOutput,
+    "run-results": RunResults, "build-state": BuildState,
+}
 SCHEMA_DIR = Path(__file__).parent / "schemas"
 
 

@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING
 from leakcli.build.audit import Runner
 from leakcli.build.records import CheckResult
 from leakcli.contracts import load as contracts
+from leakcli.contracts.results import ExportOutput
 from leakcli.engine.sqltext import quote_ident, sql_literal
 from leakcli.errors import ContractError, LeakError, UsageError
 from leakcli.files import write_atomic
-from leakcli.jsonout import envelope
 from leakcli.project import Paths, resolve_data
 from leakcli.store.layout import MARKER
 
@@ -49,8 +49,9 @@ class ExportResult:
     skipped_tests: dict[str, str]
 
     def to_dict(self) -> dict[str, object]:
-        return envelope(path=self.path, data=self.data, files=self.files, models=self.models, tests=self.tests,
-                        skipped_tests=self.skipped_tests)
+        """`export dbt --json` (contracts/schemas/export-output.schema.json)."""
+        return ExportOutput(path=self.path, data=self.data, files=self.files, models=self.models, tests=self.tests,
+                            skipped_tests=self.skipped_tests).document()
 
 
 def export_dbt(req: ExportRequest) -> ExportResult:

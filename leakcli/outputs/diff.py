@@ -9,10 +9,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from leakcli.contracts import load as contracts
+from leakcli.contracts.results import DiffOutput
 from leakcli.engine.connection import count_rows, one_row, rows_as_dicts
 from leakcli.engine.sqltext import quote_ident
 from leakcli.errors import UsageError
-from leakcli.jsonout import did_you_mean, envelope
+from leakcli.jsonout import did_you_mean, jsonable
 from leakcli.project import Paths
 
 if TYPE_CHECKING:
@@ -94,12 +95,14 @@ class DiffResult:
     moves: list[RankMove]
 
     def to_dict(self) -> dict[str, object]:
+        """`diff --json` (contracts/schemas/diff-output.schema.json)."""
         from dataclasses import asdict
 
-        return envelope(old=self.old, new=self.new, identical=all(m.same for m in self.models),
-                        models=[{**asdict(m), "same": m.same} for m in self.models],
-                        priority={"model": self.priority_model, "keys": self.rank_keys,
-                                  "moves": [{**asdict(m), "kind": m.kind} for m in self.moves if m.moved]})
+        return DiffOutput.model_validate(jsonable({
+            "old": self.old, "new": self.new, "identical": all(m.same for m in self.models),
+            "models": [{**asdict(m), "same": m.same} for m in self.models],
+            "priority": {"model": self.priority_model, "keys": self.rank_keys,
+                         "moves": [{**asdict(m), "kind": m.kind} for m in self.moves if m.moved]}})).document()
 
 
 def diff_builds(req: DiffRequest) -> DiffResult:

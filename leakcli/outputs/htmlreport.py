@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from leakcli.contracts import load as contracts
+from leakcli.contracts.results import ReportOutput
 from leakcli.engine.connection import rows_as_dicts
 from leakcli.engine.parse import duckdb_version
 from leakcli.engine.sqltext import quote_ident
 from leakcli.errors import LeakError, UsageError
-from leakcli.jsonout import envelope
 from leakcli.project import Paths
 
 if TYPE_CHECKING:
@@ -52,8 +52,9 @@ class ReportResult:
     tests: dict[str, int]
 
     def to_dict(self) -> dict[str, object]:
-        return envelope(path=self.path, bytes=self.bytes, charts=self.charts, build=self.build,
-                        actions=self.actions, tests=self.tests)
+        """`report --json` (contracts/schemas/report-output.schema.json)."""
+        return ReportOutput(path=self.path, bytes=self.bytes, charts=self.charts, build=self.build,
+                            actions=self.actions, tests=self.tests).document()
 
 
 def is_report(path: Path) -> bool:

@@ -6,8 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from leakcli.contracts.results import ShowOutput
 from leakcli.errors import UsageError
-from leakcli.jsonout import did_you_mean, envelope
+from leakcli.jsonout import did_you_mean, jsonable
 from leakcli.project import Paths
 
 
@@ -29,8 +30,10 @@ class Shown:
     rows: list[list[object]]
 
     def to_dict(self) -> dict[str, object]:
-        return envelope(model=self.model, columns=self.columns,
-                        rows=[dict(zip(self.columns, r, strict=True)) for r in self.rows])
+        """`show --json` (contracts/schemas/show-output.schema.json)."""
+        return ShowOutput.model_validate(jsonable({
+            "model": self.model, "columns": self.columns,
+            "rows": [dict(zip(self.columns, r, strict=True)) for r in self.rows]})).document()
 
 
 def show_rows(req: ShowRequest) -> Shown:

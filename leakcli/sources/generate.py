@@ -23,9 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from leakcli.contracts.documents import Engine
+from leakcli.contracts.results import GenerateOutput
 from leakcli.engine.connection import QueryError, StorageError, connect, count_rows, execute
 from leakcli.errors import ExecutionError, UsageError
-from leakcli.jsonout import envelope
 from leakcli.project import Paths
 from leakcli.store.layout import guard_folder, is_ours, mark, own_target
 
@@ -60,9 +60,10 @@ class GenerateResult:
     scale: float
     seed: int
 
-    def to_dict(self) -> dict[str, Any]:
-        return {**envelope(), "path": str(self.path), "scale": self.scale, "seed": self.seed,
-                "seconds": round(self.seconds, 3), "rows": self.rows}
+    def to_dict(self) -> dict[str, object]:
+        """`generate --json` (contracts/schemas/generate-output.schema.json)."""
+        return GenerateOutput(path=str(self.path), scale=self.scale, seed=self.seed, seconds=round(self.seconds, 3),
+                              rows=self.rows).document()
 
 
 @cache

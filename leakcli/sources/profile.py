@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from leakcli.contracts import load as contracts
 from leakcli.contracts.load import Contracts
+from leakcli.contracts.results import ProfileOutput
 from leakcli.engine.sqltext import quote_ident, source_relation
 from leakcli.errors import ContractError, UsageError
 from leakcli.files import read_json_file, write_atomic
@@ -33,6 +34,10 @@ class ProfileResult:
     data: DataSource
     written: list[str]
     profiles: list[dict[str, Any]]
+
+    def to_dict(self) -> dict[str, object]:
+        """`profile --json` (contracts/schemas/profile-output.schema.json)."""
+        return ProfileOutput.model_validate({"dataset": self.data.describe(), "written": self.written}).document()
 
 
 def profile_table(con: Any, c: Contracts, table: str, sha256: str) -> dict[str, Any]:

@@ -3,8 +3,8 @@
 Keeping the metadata inside the database file makes it part of the same atomic swap as the data,
 so it can never disagree with the tables it describes. A build also leaves a summary beside its
 database (`state.json`: the tables and their comments, row counts, the first rows of the priority
-model), written after the database was closed and keyed by the file's identity (size, mtime_ns,
-inode, device): while that identity holds, plan and a no-op apply read the summary and open no
+model; contracts/results.py's BuildState), written after the database was closed and keyed by the
+file's identity (files.file_identity): while that identity holds, plan and a no-op apply read the summary and open no
 database; any write to the file, or a WAL beside it, sends them back to the database itself.
 """
 
@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import contextlib
 import json
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from leakcli.contracts.results import BuildState
+
+Summary = BuildState  # what a closed build database holds, as far as plan and apply ask
 
 if TYPE_CHECKING:
     from leakcli.contracts.records import BuildMeta
@@ -47,39 +50,30 @@ def built_from(built: dict[str, BuildMeta | None], models: list[str]) -> BuildMe
     return next((meta for name in models if (meta := built.get(name)) is not None), None)
 
 
-@dataclass
-class Summary:
-    """What a closed build database holds, as far as plan and apply ask."""
-
-    tables: dict[str, str | None]  # name -> comment
-    rows: dict[str, int]
-    head: dict[str, list[dict[str, object]]] = field(default_factory=dict)  # model -> its first rows
-    head_limit: int = 0
-    statuses: dict[str, int] | None = None  # action_status -> actions of the priority model (None: not kept)
-
-
-def write_summary(database: Path, summary: Summary) -> None:
-    """Call after the database is closed for good; best effort (without it, readers open the file)."""
+def write_summary(database: Path, summary: BuildState) -> None:
+    """Call after the database is closed for good, with its summary (identity left empty); best
+    effort (without it, readers open the file)."""
     from leakcli.files import file_identity, write_atomic
 
     with contextlib.suppress(OSError, ValueError):
-        doc = {"identity": list(file_identity(database)), **asdict(summary)}
+        doc = summary.model_copy(update={"identity": list(file_identity(database))}).model_dump(mode="json")
         write_atomic(database.parent / SUMMARY, json.dumps(doc, sort_keys=True, allow_nan=False))
 
 
-def read_summary(database: Path) -> Summary | None:
-    """The summary of `database` while the file is exactly as its build closed it; else None."""
+def read_summary(database: Path) -> BuildState | None:
+    """The summary of `database` while the file is exactly as its build closed it; else None (no
+    summary, another shape, or a file touched since)."""
+    from pydantic import ValidationError
+
     from leakcli.files import file_identity
 
     real = database.resolve()
     if real.with_name(real.name + ".wal").exists():
         return None
     try:
-        doc = json.loads((real.parent / SUMMARY).read_text("utf-8"))
-        if not isinstance(doc, dict) or doc.pop("identity", None) != list(file_identity(real)):
-            return None
-        return Summary(**doc)
-    except (OSError, ValueError, TypeError):
+        summary = BuildState.model_validate_json((real.parent / SUMMARY).read_bytes())
+        return summary if summary.identity == list(file_identity(real)) else None
+    except (OSError, ValidationError):
         return None
 
 
