@@ -24,11 +24,15 @@ T = TypeVar("T")
 
 
 class VerifyFormat(str, Enum):
+    """`verify --format`: a table, or markdown for $GITHUB_STEP_SUMMARY."""
+
     table = "table"
     markdown = "markdown"
 
 
 class ShowFormat(str, Enum):
+    """`show --format`: a table, or CSV of the raw values."""
+
     table = "table"
     csv = "csv"
 
@@ -54,7 +58,8 @@ class _Group(TyperGroup):
             else:
                 ctx = getattr(exc, "ctx", None)
                 where = ctx.command_path if ctx is not None else "leakcli"
-                line = " ".join(f"{where}: {exc.format_message()}; see `{where} --help`".split())
+                what = exc.format_message().replace("Value error, ", "").rstrip(". ")
+                line = " ".join(f"{where}: {what}; see `{where} --help`".split())
                 typer.echo(f"leakcli: error: {line[:MAX_LINE]}", err=True)
                 code = exc.exit_code
                 if "--json" in (sys.argv[1:] if args is None else list(args)):

@@ -38,6 +38,8 @@ class DataSource:
 
 @dataclass(frozen=True)
 class Paths:
+    """Where things are under a project root: target/, its stable names, the profiles, the synthetic data."""
+
     root: Path
 
     @property

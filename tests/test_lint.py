@@ -15,3 +15,38 @@ def test_project_checks_are_clean(tool, args):
     pytest.importorskip(tool)
     out = subprocess.run([sys.executable, "-m", tool, *args], capture_output=True, text=True, cwd=REPO)
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_the_package_keeps_its_floors():
+    """pyproject.toml's import-linter contracts: a lower floor never imports a higher one (imports in
+    functions and under TYPE_CHECKING included), no cycle between files or subpackages, duckdb only in
+    engine/, typer only in cli.py."""
+    pytest.importorskip("importlinter")
+    code = "from importlinter.cli import lint_imports; raise SystemExit(lint_imports(no_cache=True, no_logo=True))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "Contracts: 4 kept, 0 broken." in out.stdout
+
+
+def test_modules_are_small_and_the_package_has_its_subpackages():
+    package = REPO / "leakcli"
+    loose = sorted(p.name for p in package.glob("*.py"))
+    subpackages = sorted(p.parent.name for p in package.glob("*/__init__.py"))
+    assert len(loose) <= 8, loose
+    assert {"contracts", "engine", "render", "store", "sources", "plan", "build", "outputs"} <= set(subpackages)
+    sizes = {str(p.relative_to(REPO)): len(p.read_text().splitlines()) for p in package.rglob("*.py")}
+    assert max(sizes.values()) <= 450, max(sizes.items(), key=lambda kv: kv[1])
+
+
+def test_every_entry_point_the_command_line_calls_says_what_it_does():
+    import ast
+    import importlib
+
+    tree = ast.parse((REPO / "leakcli/cli.py").read_text())
+    names = [(node.module, a.name) for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
+             and node.module and node.module.startswith("leakcli.") and node.module != "leakcli.errors"
+             for a in node.names]
+    assert len(names) >= 15
+    undocumented = [f"{m}.{n}" for m, n in names if not (getattr(importlib.import_module(m), n).__doc__ or "").strip()
+                    or (getattr(importlib.import_module(m), n).__doc__ or "").startswith(n + "(")]  # dataclass default
+    assert undocumented == []

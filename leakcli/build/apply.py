@@ -34,6 +34,8 @@ from leakcli.store.lock import build_lock
 
 @dataclass(frozen=True)
 class ApplyRequest:
+    """What `leakcli apply` was asked: the project, data, selection, a saved plan, and where progress goes."""
+
     root: Path
     data_dir: str | None = None
     select: tuple[str, ...] = ()
@@ -47,6 +49,8 @@ class ApplyRequest:
 
 @dataclass(frozen=True)
 class ApplyResult:
+    """What one apply did: its plan, each model's result, and the top of the published answer."""
+
     plan: Plan
     results: list[ModelResult]
     seconds: float

@@ -84,6 +84,7 @@ def _test(t: CheckResult) -> dict[str, object]:
 
 
 def write(path: Path, doc: dict[str, object]) -> None:
+    """Write a run_results.json document whole."""
     write_atomic(path, json.dumps(doc, indent=2, default=str) + "\n")
 
 

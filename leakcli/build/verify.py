@@ -20,12 +20,16 @@ from leakcli.store import state
 
 @dataclass(frozen=True)
 class VerifyRequest:
+    """What `leakcli verify` was asked: the project and, optionally, the data directory to read."""
+
     root: Path
     data_dir: str | None = None
 
 
 @dataclass(frozen=True)
 class VerifyReport:
+    """Every acceptance test's result on the published build, the dataset it read and the database."""
+
     results: list[CheckResult]
     dataset: dict[str, object]
     database: str

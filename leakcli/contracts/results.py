@@ -28,6 +28,8 @@ class Output(Record):
 
 # -- errors ---------------------------------------------------------------------------------------
 class ErrorDetail(Record):
+    """A LeakError as data: its type, message, culprit (file, pointer, line, column, model) and remedy."""
+
     type: str
     message: str
     file: str | None = None
@@ -50,6 +52,8 @@ class ErrorDetail(Record):
 
 
 class ErrorOutput(Output):
+    """The one document a failed command prints with --json: what failed, where, and the exit code."""
+
     error: ErrorDetail
 
 

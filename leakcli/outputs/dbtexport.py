@@ -33,6 +33,8 @@ DATABASE = "leakcli_dbt.duckdb"
 
 @dataclass(frozen=True)
 class ExportRequest:
+    """What `leakcli export dbt` was asked: the project, the folder, the data, and --force."""
+
     root: Path
     out: Path
     data_dir: str | None = None
@@ -41,6 +43,8 @@ class ExportRequest:
 
 @dataclass(frozen=True)
 class ExportResult:
+    """The dbt project written: its folder, data, files, models and data tests."""
+
     path: str
     data: str
     files: list[str]
@@ -55,6 +59,8 @@ class ExportResult:
 
 
 def export_dbt(req: ExportRequest) -> ExportResult:
+    """Write the pipeline as a dbt project for dbt-duckdb into `req.out`: only into a new or empty
+    folder or one it wrote before (unless --force), removing only files it wrote before."""
     from leakcli.contracts.questions import Questions
     from leakcli.plan.binding import render_all, required_tables
     from leakcli.store.layout import guard_folder

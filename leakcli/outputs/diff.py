@@ -25,6 +25,8 @@ REL_TOLERANCE = 1e-9  # doubles equal to this relative tolerance are the same va
 
 @dataclass(frozen=True)
 class DiffRequest:
+    """What `leakcli diff` was asked: two database files (default: target/previous and current), models, samples."""
+
     root: Path
     old: Path | None = None  # both None: target/previous against target/current
     new: Path | None = None
@@ -34,6 +36,8 @@ class DiffRequest:
 
 @dataclass
 class ColumnChange:
+    """A column whose values changed on some rows of the grain, with sample rows (old -> new)."""
+
     column: str
     rows: int
     samples: list[dict[str, object]]
@@ -41,6 +45,8 @@ class ColumnChange:
 
 @dataclass
 class ModelDiff:
+    """One model compared on its grain: rows added, removed and changed, columns added and removed."""
+
     model: str
     grain: list[str]
     rows_old: int
@@ -63,6 +69,8 @@ class ModelDiff:
 
 @dataclass
 class RankMove:
+    """One action of the priority list: its rank, gap and status before and after."""
+
     key: dict[str, object]
     old_rank: int | None
     new_rank: int | None
@@ -87,6 +95,8 @@ class RankMove:
 
 @dataclass
 class DiffResult:
+    """Two builds compared: per model and the priority list's moves."""
+
     old: str
     new: str
     models: list[ModelDiff]
@@ -106,6 +116,8 @@ class DiffResult:
 
 
 def diff_builds(req: DiffRequest) -> DiffResult:
+    """Compare two builds read-only (attached to one locked-down in-memory connection): each mart on
+    its grain, and the priority list by action."""
     from leakcli.engine.connection import QueryError, connect, execute, lockdown
 
     c = contracts.load(req.root)

@@ -14,6 +14,8 @@ from leakcli.project import Paths
 
 @dataclass(frozen=True)
 class ShowRequest:
+    """What `leakcli show` was asked: a model, columns, a filter, an order and a row limit."""
+
     root: Path
     model: str
     limit: int = 10
@@ -24,6 +26,8 @@ class ShowRequest:
 
 @dataclass(frozen=True)
 class Shown:
+    """The rows shown, with their columns and DuckDB types."""
+
     model: str
     columns: list[str]
     types: list[str]
@@ -37,6 +41,8 @@ class Shown:
 
 
 def show_rows(req: ShowRequest) -> Shown:
+    """The first rows of a built model, read-only and locked down; --where and --order-by are checked as
+    one SELECT over the model and nothing else."""
     from leakcli.engine.connection import QueryError, connect, describe, lockdown, rows_as_dicts, user_tables
     from leakcli.engine.parse import select_problem
     from leakcli.engine.sqltext import quote_ident

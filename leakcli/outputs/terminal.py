@@ -41,6 +41,9 @@ def _is_tty(stream: TextIO) -> bool:
 
 
 class Reporter:
+    """Everything a command shows: data on stdout (one JSON document with --json), notices, progress and
+    errors on stderr; Rich tables only on a terminal."""
+
     def __init__(self, *, json_mode: bool = False, stdout: TextIO | None = None,
                  stderr: TextIO | None = None) -> None:
         self.json_mode = json_mode

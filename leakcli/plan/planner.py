@@ -29,6 +29,8 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class PlanRequest:
+    """What `leakcli plan` (or the plan of an apply) was asked: project, data, selection, --full-refresh."""
+
     root: Path
     data_dir: str | None = None
     select: tuple[str, ...] = ()

@@ -37,6 +37,8 @@ PLACEHOLDER_RE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(?::([A-Za-z_][A-Za-z0-9
 
 @dataclass
 class Rendered:
+    """One template rendered: its SQL, and the refs, sources, metrics and joins rendering found."""
+
     name: str
     template: str
     sql: str

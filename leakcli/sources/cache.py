@@ -55,6 +55,8 @@ def check_key(table: Table, null_like: list[str], known: dict[str, list[str]] | 
 
 
 class SourceCache:
+    """target/.cache/sources.json, read by plan and written by apply."""
+
     def __init__(self, target: Path, doc: CacheDoc) -> None:
         self.path = target / CACHE_FILE
         self.doc = doc

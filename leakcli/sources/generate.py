@@ -45,6 +45,8 @@ PRODUCT_PAGES = {1: "/the-original-mr-fuzzy", 2: "/the-forever-love-bear",
 
 @dataclass(frozen=True)
 class GenerateRequest:
+    """What `leakcli generate` was asked: the project, size, seed, folder and --force."""
+
     root: Path
     scale: float = 1.0
     seed: int = DEFAULT_SEED
@@ -54,6 +56,8 @@ class GenerateRequest:
 
 @dataclass(frozen=True)
 class GenerateResult:
+    """The synthetic dataset written: its folder, size, seed, time and rows per file."""
+
     path: Path
     rows: dict[str, int]
     seconds: float
@@ -225,6 +229,8 @@ def _load_calibration(con: Any) -> None:
 
 def generate(req: GenerateRequest) -> GenerateResult:
 
+    """Write a synthetic dataset with the real schema and key relations, deterministic for a seed:
+    into a temporary folder first, then in place; an existing dataset is replaced only with --force."""
     if not req.scale > 0:
         raise UsageError(f"--scale must be greater than 0, got {req.scale}")
     paths = Paths(req.root)

@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class ProfileRequest:
+    """What `leakcli profile` was asked: the project, data, folder and --force."""
+
     root: Path
     data_dir: str | None = None
     out: Path | None = None  # default: the project's profile folder
@@ -31,6 +33,8 @@ class ProfileRequest:
 
 @dataclass(frozen=True)
 class ProfileResult:
+    """The profiles written and what they hold."""
+
     data: DataSource
     written: list[str]
     profiles: list[dict[str, Any]]
@@ -113,6 +117,7 @@ def _is_profile(path: Path) -> bool:
 
 
 def load_profiles(c: Contracts, paths: Paths) -> dict[str, Profile]:
+    """The committed profile of each source table that has one (datasets/<name>/profile/<table>.json)."""
     from leakcli.contracts.documents import Profile
     from leakcli.contracts.load import read_document
 

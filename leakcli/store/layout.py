@@ -99,6 +99,8 @@ def _is_database(path: Path) -> bool:
 
 @dataclass(frozen=True)
 class Build:
+    """One build under target/builds/<id>/ and the paths of what it holds."""
+
     id: str
     path: Path
 

@@ -17,6 +17,7 @@ from leakcli.errors import ExecutionError, LockedError, UsageError
 
 @contextmanager
 def build_lock(path: Path, command: str) -> Iterator[None]:
+    """Hold target/.leakcli.lock for the block; fail at once (LockedError) when another process holds it."""
     import fcntl
 
     if path.is_symlink():
