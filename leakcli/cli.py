@@ -15,10 +15,11 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 import typer
 from typer.core import TyperGroup
 
-from leakcli.errors import MAX_LINE, ExitCode, Interrupted, LeakError, UsageError, exit_code_for, is_interrupt
+from leakcli.errors import ExitCode, Interrupted, LeakError, UsageError, exit_code_for, is_interrupt
 
 if TYPE_CHECKING:
     from leakcli.outputs.terminal import Reporter
+    from leakcli.project import Paths
 
 T = TypeVar("T")
 
@@ -37,18 +38,37 @@ class ShowFormat(str, Enum):
     csv = "csv"
 
 
+# the words of dbt and Terraform a user types first, and what leakcli calls the same thing
+FAMILIAR = {"test": ("dbt", "verify"), "build": ("dbt", "apply"), "run": ("dbt", "apply"),
+            "seed": ("dbt", "generate"), "docs": ("dbt", "report"), "compile": ("dbt", "plan"), "ls": ("dbt", "plan"),
+            "list": ("dbt", "plan"), "debug": ("dbt", "plan"), "validate": ("Terraform", "plan"),
+            "init": ("Terraform", "plan")}
+
+
 class _Group(TyperGroup):
     """Every failure is one line on stderr, usage errors of the parser included, with the documented
-    exit code; SIGTERM stops a command as Ctrl-C does (exit 130)."""
+    exit code; SIGTERM stops a command as Ctrl-C does (exit 130); dbt's and Terraform's command words
+    are answered with leakcli's."""
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        if args and args[0] not in self.commands and args[0] in FAMILIAR:
+            tool, ours = FAMILIAR[args[0]]
+            ctx.fail(f"No such command '{args[0]}' ({tool}'s `{args[0]}` is `leakcli {ours}` here)")
+        return super().resolve_command(ctx, args)
 
     def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,
              complete_var: str | None = None, standalone_mode: bool = True, windows_expand_args: bool = True,
              **extra: Any) -> Any:
-        _metavars(self)
-        previous = _on_sigterm()
+        from leakcli.outputs.helptext import tidy_help
+        from leakcli.outputs.terminal import Reporter
+        from leakcli.progress import sigterm_interrupts
+
+        tidy_help(self)
+        reporter = Reporter(json_mode="--json" in (sys.argv[1:] if args is None else list(args)))
         try:
-            code = super().main(args=args, prog_name=prog_name, complete_var=complete_var,
-                                standalone_mode=False, windows_expand_args=windows_expand_args, **extra)
+            with sigterm_interrupts():
+                code = super().main(args=args, prog_name=prog_name, complete_var=complete_var,
+                                    standalone_mode=False, windows_expand_args=windows_expand_args, **extra)
         except typer.TyperException as exc:  # the parser's errors (Click's, as Typer carries them)
             if type(exc).__name__ == "NoArgsIsHelpError":  # the help was printed as it was made: once
                 text = exc.format_message()
@@ -59,77 +79,14 @@ class _Group(TyperGroup):
                 ctx = getattr(exc, "ctx", None)
                 where = ctx.command_path if ctx is not None else "leakcli"
                 what = exc.format_message().replace("Value error, ", "").rstrip(". ")
-                line = " ".join(f"{where}: {what}; see `{where} --help`".split())
-                typer.echo(f"leakcli: error: {line[:MAX_LINE]}", err=True)
                 code = exc.exit_code
-                if "--json" in (sys.argv[1:] if args is None else list(args)):
-                    typer.echo(_error_json(UsageError(line), code))
+                reporter.failed(UsageError(f"{where}: {what}", hint=f"see `{where} --help`"), code)
         except typer.Abort:
-            typer.echo("leakcli: error: interrupted", err=True)
             code = int(ExitCode.INTERRUPTED)
-        finally:
-            _restore_sigterm(previous)
+            reporter.failed(Interrupted("interrupted"), code)
         if standalone_mode:
             sys.exit(code or 0)
         return code
-
-
-def _metavars(group: Any) -> None:
-    """Help shows `--json` (a flag takes no value) and `--data-dir DATA_DIR`, not `<bool>`, `<str>`;
-    each command's text as one paragraph, and its first sentence in the list of commands."""
-    for command in [group, *group.commands.values()]:
-        if command is not group and getattr(command, "commands", None):
-            _metavars(command)
-            continue
-        for param in command.params:
-            if getattr(param, "is_flag", False):
-                param.metavar = ""
-            elif param.metavar is None:
-                param.metavar = (param.name or "value").upper()
-        command.get_help_option = _flag_help(command.get_help_option)
-        if command.help:
-            command.help = " ".join(command.help.split())
-            command.short_help = command.help.split(". ")[0].rstrip(".") + "."
-
-
-def _flag_help(original: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    def get_help_option(ctx: Any) -> Any:
-        option = original(ctx)
-        if option is not None:
-            option.metavar = ""
-        return option
-    return get_help_option
-
-
-def _error_json(exc: LeakError, code: int | None = None) -> str:
-    """The one JSON document of a failed command (contracts/schemas/error-output.schema.json)."""
-    import json
-
-    from leakcli.contracts.results import ErrorOutput
-
-    detail = {**exc.to_dict(), **({"exit_code": code} if code is not None else {})}
-    return json.dumps(ErrorOutput.model_validate({"error": detail}).document(), indent=2)
-
-
-def _on_sigterm() -> Any:
-    """SIGTERM raises KeyboardInterrupt, so it unwinds like Ctrl-C (main thread only)."""
-    import signal
-    import threading
-
-    if threading.current_thread() is not threading.main_thread():
-        return None
-
-    def interrupt(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    return signal.signal(signal.SIGTERM, interrupt)
-
-
-def _restore_sigterm(previous: Any) -> None:
-    import signal
-
-    if previous is not None:
-        signal.signal(signal.SIGTERM, previous)
 
 
 app = typer.Typer(
@@ -160,29 +117,36 @@ def _main(
 
 def _model_names(incomplete: str) -> list[str]:
     """Shell completion of model names, from the registry of the project in the current folder."""
-    import json
-    import os
+    from leakcli.contracts.load import model_names
 
-    try:
-        root = Path(os.environ.get("LEAKCLI_PROJECT_DIR", "."))
-        doc = json.loads((root / "contracts/model-registry.json").read_text("utf-8"))
-        names = [str(m["name"]) for m in doc["models"]]
-    except (OSError, ValueError, KeyError, TypeError):
-        return []
-    return [n for n in names if n.startswith(incomplete.lstrip("+@"))]
+    return [n for n in model_names() if n.startswith(incomplete.lstrip("+@"))]
+
+
+def _finite(value: float) -> float:
+    import math
+
+    if not math.isfinite(value) or value <= 0:
+        raise typer.BadParameter(f"must be a finite number greater than 0, not {value:g}")
+    return value
 
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print exactly one JSON document on stdout.")]
 DataOpt = Annotated[str | None, typer.Option(
     "--data-dir", metavar="DIR",
-    help="Directory of the Maven CSVs. Default: $LEAKCLI_DATA_DIR, else "
-    "datasets/maven-fuzzy-factory/raw/, else the embedded synthetic dataset.")]
+    help="Directory of the Maven CSVs. Default: $LEAKCLI_DATA_DIR, else the real data the published build was "
+    "made from, else datasets/maven-fuzzy-factory/raw/, else the embedded synthetic dataset.")]
+SyntheticOpt = Annotated[bool, typer.Option("--synthetic", help="Build on the embedded synthetic dataset "
+                                            "(generated once under the target directory).")]
 VerifyDataOpt = Annotated[str | None, typer.Option(
     "--data-dir", metavar="DIR",
     help="Directory of the Maven CSVs that tests of the sources read. Default: the one the published build was "
     "made from.")]
-ProjectOpt = Annotated[Path, typer.Option("--project-dir", metavar="DIR", envvar="LEAKCLI_PROJECT_DIR",
-                                          help="Project root holding phase-plan.json.")]
+ProjectOpt = Annotated[Path | None, typer.Option(
+    "--project-dir", metavar="DIR", envvar="LEAKCLI_PROJECT_DIR",
+    help="Project root holding phase-plan.json. Default: the current folder or the nearest one above it.")]
+TargetOpt = Annotated[Path | None, typer.Option(
+    "--target-dir", metavar="DIR", envvar="LEAKCLI_TARGET_DIR",
+    help="Where builds and artifacts go (dbt's --target-path). Default: target/ in the project.")]
 SelectOpt = Annotated[list[str] | None, typer.Option(
     "--select", "-s", metavar="MODELS", autocompletion=_model_names,
     help="Models to build, in dbt's grammar: a space joins selections, a comma intersects "
@@ -211,9 +175,7 @@ def _run(reporter: Reporter, debug: bool, fn: Callable[[], T]) -> T:
         if debug or not is_interrupt(caught):
             raise
         exc = Interrupted("interrupted; the previous build is unchanged")
-    reporter.error(exc)
-    if reporter.json_mode:
-        print(_error_json(exc), file=reporter.out, flush=True)
+    reporter.failed(exc)
     raise typer.Exit(int(exit_code_for(exc)))
 
 
@@ -223,8 +185,24 @@ def _reporter(json_mode: bool) -> Reporter:
     return Reporter(json_mode=json_mode)
 
 
-def _root(project_dir: Path) -> Path:
-    return project_dir.resolve()
+def _where(reporter: Reporter, debug: bool, project_dir: Path | None, target_dir: Path | None, *,
+           anywhere: bool = False) -> Paths:
+    """The project (found upward when not named) and its target directory, or one line saying why not;
+    `anywhere`: outside a project, the current folder stands in for it (generate needs no project)."""
+    from leakcli.project import PROJECT_FILE, Paths, find_root
+
+    def find() -> Paths:
+        if target_dir is not None and not str(target_dir).strip():
+            raise UsageError("--target-dir is empty", hint="name a folder for the builds, or leave the option out")
+        here = Path.cwd()
+        lone = anywhere and project_dir is None and not any((d / PROJECT_FILE).exists() for d in (here, *here.parents))
+        return Paths(here if lone else find_root(project_dir), None if target_dir is None else here / target_dir)
+
+    return _run(reporter, debug, find)
+
+
+def _tuple(values: list[str] | None) -> tuple[str, ...] | None:
+    return None if values is None else tuple(values)
 
 
 @app.command()
@@ -233,29 +211,30 @@ def plan(
     out: Annotated[Path | None, typer.Option("--out", metavar="FILE",
                                              help="Save the plan (for `apply PLAN_FILE`).")] = None,
     data_dir: DataOpt = None,
+    synthetic: SyntheticOpt = False,
     select: SelectOpt = None,
     exclude: ExcludeOpt = None,
     full_refresh: FullOpt = False,
-    project_dir: ProjectOpt = Path("."),
-    force: ForceOpt = False,
     detailed_exitcode: Annotated[bool, typer.Option(
         "--detailed-exitcode", help="Exit 4 when apply would change something (0: nothing to do, 2: blocked).",
     )] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="List every file read.")] = False,
+    project_dir: ProjectOpt = None,
+    target_dir: TargetOpt = None,
+    force: ForceOpt = False,
     debug: DebugOpt = False,
 ) -> None:
     """Read every contract, check them against each other and the data, report open questions,
     and show the DAG and what apply would do. Exits 2 when a blocking question is open."""
-    from leakcli.plan.planner import PlanRequest, build_plan
-    from leakcli.plan.saved import save_plan
+    from leakcli.plan.planner import PlanRequest
+    from leakcli.plan.saved import plan_and_save
 
     reporter = _reporter(json_mode)
-    req = PlanRequest(_root(project_dir), data_dir, tuple(select or ()), full_refresh,
-                      None if exclude is None else tuple(exclude))
-    result = _run(reporter, debug, lambda: build_plan(req))
-    if out is not None:
-        _run(reporter, debug, lambda: save_plan(result, out, req.root, force=force))
-        reporter.notice(f"plan saved to {out}")
-    reporter.plan(result)
+    paths = _where(reporter, debug, project_dir, target_dir)
+    req = PlanRequest(paths.root, data_dir, tuple(select or ()), full_refresh, _tuple(exclude), synthetic,
+                      paths.target_dir)
+    result = _run(reporter, debug, lambda: plan_and_save(req, out, force=force))
+    reporter.plan(result, out=out, verbose=verbose)
     if result.blocking:
         raise typer.Exit(int(ExitCode.USAGE))
     if detailed_exitcode and any(m.action in ("create", "rebuild") for m in result.models):
@@ -267,10 +246,12 @@ def apply(
     plan_file: Annotated[Path | None, typer.Argument(help="A plan saved by `plan --out`.")] = None,
     json_mode: JsonOpt = False,
     data_dir: DataOpt = None,
+    synthetic: SyntheticOpt = False,
     select: SelectOpt = None,
     exclude: ExcludeOpt = None,
     full_refresh: FullOpt = False,
-    project_dir: ProjectOpt = Path("."),
+    project_dir: ProjectOpt = None,
+    target_dir: TargetOpt = None,
     force: ForceOpt = False,
     debug: DebugOpt = False,
 ) -> None:
@@ -280,9 +261,9 @@ def apply(
     from leakcli.build.apply import apply as run_apply
 
     reporter = _reporter(json_mode)
-    req = ApplyRequest(_root(project_dir), data_dir, tuple(select or ()), full_refresh, plan_file,
-                       progress=reporter.progress, notice=reporter.notice, force=force,
-                       exclude=None if exclude is None else tuple(exclude))
+    paths = _where(reporter, debug, project_dir, target_dir)
+    req = ApplyRequest(paths.root, data_dir, tuple(select or ()), full_refresh, plan_file, reporter.progress,
+                       reporter.notice, force, _tuple(exclude), synthetic, paths.target_dir)
     reporter.apply(_run(reporter, debug, lambda: run_apply(req)))
 
 
@@ -294,7 +275,8 @@ def verify(
     junit_xml: Annotated[Path | None, typer.Option("--junit-xml", metavar="FILE",
                                                    help="Also write JUnit XML to this file.")] = None,
     data_dir: VerifyDataOpt = None,
-    project_dir: ProjectOpt = Path("."),
+    project_dir: ProjectOpt = None,
+    target_dir: TargetOpt = None,
     force: ForceOpt = False,
     debug: DebugOpt = False,
 ) -> None:
@@ -304,9 +286,10 @@ def verify(
     from leakcli.outputs.formats import save_junit
 
     reporter = _reporter(json_mode)
-    report = _run(reporter, debug, lambda: run_verify(VerifyRequest(_root(project_dir), data_dir)))
+    paths = _where(reporter, debug, project_dir, target_dir)
+    report = _run(reporter, debug, lambda: run_verify(VerifyRequest(paths.root, data_dir, paths.target_dir)))
     if junit_xml is not None:
-        _run(reporter, debug, lambda: save_junit(report, junit_xml, _root(project_dir), force=force))
+        _run(reporter, debug, lambda: save_junit(report, junit_xml, paths, force=force))
     reporter.verify(report, fmt.value)
     if not report.ok:
         raise typer.Exit(int(ExitCode.TESTS_FAILED))
@@ -321,7 +304,8 @@ def diff(
                                                     "Default: the marts.")] = None,
     samples: Annotated[int, typer.Option(help="Sample rows per change.", min=0, max=1000)] = 3,
     json_mode: JsonOpt = False,
-    project_dir: ProjectOpt = Path("."),
+    project_dir: ProjectOpt = None,
+    target_dir: TargetOpt = None,
     debug: DebugOpt = False,
 ) -> None:
     """Show what the last apply did to the answer: the published build against the previous one (or
@@ -329,7 +313,8 @@ def diff(
     from leakcli.outputs.diff import DiffRequest, diff_builds
 
     reporter = _reporter(json_mode)
-    req = DiffRequest(_root(project_dir), old, new, tuple(model or ()), samples)
+    paths = _where(reporter, debug, project_dir, target_dir)
+    req = DiffRequest(paths.root, old, new, tuple(model or ()), samples, paths.target_dir)
     reporter.diff(_run(reporter, debug, lambda: diff_builds(req)))
 
 
@@ -338,7 +323,8 @@ def report(
     out: Annotated[Path | None, typer.Option("--out", metavar="FILE",
                                              help="Where to write it. Default: target/report.html.")] = None,
     json_mode: JsonOpt = False,
-    project_dir: ProjectOpt = Path("."),
+    project_dir: ProjectOpt = None,
+    target_dir: TargetOpt = None,
     force: ForceOpt = False,
     debug: DebugOpt = False,
 ) -> None:
@@ -346,11 +332,9 @@ def report(
     from leakcli.outputs.htmlreport import ReportRequest, write_report
 
     reporter = _reporter(json_mode)
-    result = _run(reporter, debug, lambda: write_report(ReportRequest(_root(project_dir), out, force)))
-    s = result.tests
-    reporter.lines(f"Wrote {result.path} ({result.bytes / 1e6:.1f} MB; build {result.build}): "
-                   f"{result.actions} actions, {len(result.charts)} charts, tests {s.get('passed', 0)}/"
-                   f"{s.get('total', 0)} passed", [], result.to_dict())
+    paths = _where(reporter, debug, project_dir, target_dir)
+    req = ReportRequest(paths.root, out, force, paths.target_dir)
+    reporter.report(_run(reporter, debug, lambda: write_report(req)))
 
 
 export_app = typer.Typer(name="export", help="Hand the pipeline to another tool.", no_args_is_help=True)
@@ -362,7 +346,8 @@ def export_dbt(
     out_dir: Annotated[Path, typer.Argument(help="Folder for the dbt project (new, empty, or written by leakcli).")],
     data_dir: DataOpt = None,
     json_mode: JsonOpt = False,
-    project_dir: ProjectOpt = Path("."),
+    project_dir: ProjectOpt = None,
+    target_dir: TargetOpt = None,
     force: ForceOpt = False,
     debug: DebugOpt = False,
 ) -> None:
@@ -372,10 +357,9 @@ def export_dbt(
     from leakcli.outputs.dbtexport import export_dbt as run_export
 
     reporter = _reporter(json_mode)
-    result = _run(reporter, debug, lambda: run_export(ExportRequest(_root(project_dir), out_dir, data_dir, force)))
-    reporter.lines(f"Wrote a dbt project to {result.path} ({len(result.models)} models, {len(result.tests)} data "
-                   f"tests; sources read from {result.data}). Next: cd {result.path} && dbt build --profiles-dir .",
-                   [], result.to_dict())
+    paths = _where(reporter, debug, project_dir, target_dir)
+    req = ExportRequest(paths.root, out_dir, data_dir, force, paths.target_dir)
+    reporter.export(_run(reporter, debug, lambda: run_export(req)))
 
 
 @app.command()
@@ -384,7 +368,8 @@ def profile(
                                              "datasets/maven-fuzzy-factory/profile/.")] = None,
     json_mode: JsonOpt = False,
     data_dir: DataOpt = None,
-    project_dir: ProjectOpt = Path("."),
+    project_dir: ProjectOpt = None,
+    target_dir: TargetOpt = None,
     force: ForceOpt = False,
     debug: DebugOpt = False,
 ) -> None:
@@ -393,21 +378,23 @@ def profile(
     from leakcli.sources.profile import ProfileRequest, write_profiles
 
     reporter = _reporter(json_mode)
-    req = ProfileRequest(_root(project_dir), data_dir, out, force)
-    result = _run(reporter, debug, lambda: write_profiles(req))
-    reporter.lines(f"Profiled {result.data.label} data at {result.data.path}:", result.written,
-                   result.to_dict())
+    paths = _where(reporter, debug, project_dir, target_dir)
+    req = ProfileRequest(paths.root, data_dir, out, force, paths.target_dir)
+    reporter.profile(_run(reporter, debug, lambda: write_profiles(req)))
 
 
 @app.command()
 def generate(
-    scale: Annotated[float, typer.Option(help="Size relative to the real shop (1 = same size).")] = 1.0,
-    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same files.")] = 42,
+    scale: Annotated[float, typer.Option(help="Size relative to the real shop (1 = same size).",
+                                         callback=_finite)] = 1.0,
+    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same files.",
+                                      min=0, max=2**63 - 1)] = 42,
     out: Annotated[Path | None, typer.Option("--out", metavar="DIR",
                                              help="Output folder. Default: the embedded dataset "
                                              "target/synthetic/maven-fuzzy-factory/.")] = None,
     json_mode: JsonOpt = False,
-    project_dir: ProjectOpt = Path("."),
+    project_dir: ProjectOpt = None,
+    target_dir: TargetOpt = None,
     force: ForceOpt = False,
     debug: DebugOpt = False,
 ) -> None:
@@ -417,16 +404,15 @@ def generate(
     from leakcli.sources.generate import generate as run_generate
 
     reporter = _reporter(json_mode)
-    req = GenerateRequest(_root(project_dir), scale, seed, out, force)
-    result = _run(reporter, debug, lambda: run_generate(req))
-    reporter.rows(f"Generated {result.path} (scale {scale}, seed {seed}) in {result.seconds:.1f}s",
-                  ["file", "rows"], [[f, f"{n:,}"] for f, n in result.rows.items()], result.to_dict())
+    paths = _where(reporter, debug, project_dir, target_dir, anywhere=True)
+    req = GenerateRequest(paths.root, scale, seed, out, force, paths.target_dir)
+    reporter.generate(_run(reporter, debug, lambda: run_generate(req)))
 
 
 @app.command()
 def show(
     model: Annotated[str, typer.Argument(help="A built model.", autocompletion=_model_names)],
-    limit: Annotated[int, typer.Option(help="Rows to show.", min=0)] = 10,
+    limit: Annotated[int, typer.Option(help="Rows to show.", min=0, max=1_000_000)] = 10,
     columns: Annotated[str | None, typer.Option("--columns", "-c", metavar="COLS",
                                                 help="Columns to show, comma-separated.")] = None,
     where: Annotated[str | None, typer.Option(metavar="EXPR",
@@ -438,13 +424,15 @@ def show(
     fmt: Annotated[ShowFormat, typer.Option("--format", metavar="FORMAT",
                                             help="table, or csv (raw values).")] = ShowFormat.table,
     json_mode: JsonOpt = False,
-    project_dir: ProjectOpt = Path("."),
+    project_dir: ProjectOpt = None,
+    target_dir: TargetOpt = None,
     debug: DebugOpt = False,
 ) -> None:
     """Preview rows of a built model, formatted to fit the terminal."""
     from leakcli.outputs.show import ShowRequest, show_rows
 
     reporter = _reporter(json_mode)
+    paths = _where(reporter, debug, project_dir, target_dir)
     cols = tuple(c.strip() for c in columns.split(",") if c.strip()) if columns is not None else ()
-    req = ShowRequest(_root(project_dir), model, limit, cols, where, order_by)
+    req = ShowRequest(paths.root, model, limit, cols, where, order_by, paths.target_dir)
     reporter.show(_run(reporter, debug, lambda: show_rows(req)), fmt.value, vertical)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from enum import IntEnum
 from typing import Any
 
@@ -41,6 +42,7 @@ class LeakError(Exception):
         self.line = line
         self.column = column
         self.model = model
+        self.blocked = False  # raised for a blocking question of plan (apply changed nothing)
 
     @property
     def location(self) -> str:
@@ -56,12 +58,21 @@ class LeakError(Exception):
         return loc
 
     def one_line(self, limit: int = MAX_LINE) -> str:
-        """`<culprit>: <what>; <what to do>` on one line of at most `limit` characters."""
-        text = " ".join(self.message.split())
-        if self.hint:
-            text += f"; {' '.join(self.hint.split())}"
-        line = f"{self.location}: {text}" if self.location else text
-        return line if len(line) <= limit else line[: limit - 3] + "..."
+        """`<culprit>: <what>; <what to do>` on one line of at most `limit` characters: control
+        characters are shown escaped, and a line too long loses the middle of the culprit's path and
+        then of the message, never the remedy (or the end of a path, where its name is)."""
+        where, what = _printable(self.location), _printable(" ".join(self.message.split()))
+        hint = f"; {_printable(' '.join(self.hint.split()))}" if self.hint else ""
+        line = f"{where}: {what}{hint}" if where else f"{what}{hint}"
+        if len(line) <= limit:
+            return line
+        if where:
+            where = _middle(where, max(24, limit // 3))
+        culprit = len(where) + 2 if where else 0
+        if limit - len(hint) - culprit < 40:  # a remedy longer than the line is shortened too, at its middle
+            hint = _middle(hint, max(12, limit // 3))
+        what = _head(what, max(limit - len(hint) - culprit, 12))
+        return (f"{where}: {what}{hint}" if where else f"{what}{hint}")[:limit]
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -75,6 +86,35 @@ class LeakError(Exception):
             "hint": self.hint,
             "exit_code": int(self.exit_code),
         }
+
+
+def _printable(text: str) -> str:
+    """`text` with its control characters escaped: a newline in a path shows as \\n."""
+    shown = "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
+    return re.sub(" {2,}", " ", shown).strip()
+
+
+def _head(text: str, width: int) -> str:
+    """The start of `text` in at most `width` characters, cut between words and never inside a path
+    (a word with a '/'), ending in '...'."""
+    if len(text) <= width:
+        return text
+    kept = ""
+    for word in text.split(" "):
+        if len(kept) + len(word) + 4 > width:
+            if "/" not in word and len(kept) + 4 < width:  # part of a plain word, never of a path
+                kept += (" " if kept else "") + word[: max(0, width - len(kept) - 5)]
+            break
+        kept += (" " if kept else "") + word
+    return kept.rstrip(" ,;:") + "..."
+
+
+def _middle(text: str, width: int) -> str:
+    """`text` in at most `width` characters, its middle replaced by '...'."""
+    if len(text) <= width:
+        return text
+    keep = width - 3
+    return text[: keep // 2] + "..." + text[len(text) - (keep - keep // 2):]
 
 
 class UsageError(LeakError):

@@ -90,3 +90,23 @@ def counting() -> Iterator[Counter[str]]:
         yield counter
     finally:
         _counters.remove(counter)
+
+
+@contextmanager
+def sigterm_interrupts() -> Iterator[None]:
+    """Inside this block SIGTERM raises KeyboardInterrupt, so it unwinds like Ctrl-C (main thread only)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

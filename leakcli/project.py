@@ -1,4 +1,5 @@
-"""Where things are: the project root, `target/`, and which data directory a run reads (LEAK-SPEC §4)."""
+"""Where things are: the project root (found upward from the current folder, as git and dbt find
+theirs), `target/` (or --target-dir), and which data directory a run reads (LEAK-SPEC §4)."""
 
 from __future__ import annotations
 
@@ -12,9 +13,12 @@ from leakcli.errors import UsageError
 DEFAULT_RAW = Path("datasets/maven-fuzzy-factory/raw")
 PROFILE_DIR = Path("datasets/maven-fuzzy-factory/profile")
 TARGET = Path("target")
-SYNTHETIC_DIR = TARGET / "synthetic" / "maven-fuzzy-factory"
+SYNTHETIC_SUBDIR = Path("synthetic") / "maven-fuzzy-factory"
 DB_NAME = "leakcli.duckdb"
 DATA_ENV = "LEAKCLI_DATA_DIR"
+PROJECT_FILE = "phase-plan.json"  # what makes a folder a leakcli project
+SYNTHETIC_MARK = "synthetic dataset"  # what the .leakcli marker of a generated dataset says
+Origin = Literal["option", "environment", "published", "project", "synthetic"]
 
 
 @dataclass(frozen=True)
@@ -22,11 +26,12 @@ class DataSource:
     """The directory of CSVs a run reads and how it was chosen."""
 
     path: Path
-    origin: Literal["option", "environment", "project", "synthetic"]
+    origin: Origin
 
     @property
     def synthetic(self) -> bool:
-        return self.origin == "synthetic"
+        """The embedded default, or any folder `leakcli generate` wrote (its marker says so)."""
+        return self.origin == "synthetic" or is_synthetic(self.path)
 
     @property
     def label(self) -> Literal["files", "synthetic"]:
@@ -36,15 +41,25 @@ class DataSource:
         return {"kind": self.label, "origin": self.origin, "path": str(self.path)}
 
 
+def is_synthetic(folder: Path) -> bool:
+    """`folder` is a dataset `leakcli generate` wrote."""
+    try:
+        return SYNTHETIC_MARK in (folder / ".leakcli").read_text("utf-8")[:1000]
+    except (OSError, UnicodeDecodeError):
+        return False
+
+
 @dataclass(frozen=True)
 class Paths:
-    """Where things are under a project root: target/, its stable names, the profiles, the synthetic data."""
+    """Where things are under a project root: target/ (or the --target-dir given), its stable names,
+    the profiles, the synthetic data."""
 
     root: Path
+    target_dir: Path | None = None  # --target-dir / LEAKCLI_TARGET_DIR; default root/target
 
     @property
     def target(self) -> Path:
-        return self.root / TARGET
+        return self.target_dir if self.target_dir is not None else self.root / TARGET
 
     @property
     def database(self) -> Path:
@@ -72,7 +87,7 @@ class Paths:
 
     @property
     def synthetic(self) -> Path:
-        return self.root / SYNTHETIC_DIR
+        return self.target / SYNTHETIC_SUBDIR
 
     def rel(self, path: Path) -> str:
         """`path` relative to the project root when inside it (links in it are not followed)."""
@@ -85,23 +100,71 @@ class Paths:
         return str(path)
 
 
-def resolve_data(root: Path, option: str | None, required_files: list[str]) -> DataSource:
-    """Pick the data directory: --data-dir, then LEAKCLI_DATA_DIR, then the project's raw
+def find_root(project_dir: Path | None, start: Path | None = None) -> Path:
+    """The project root: `project_dir` when given (it must hold phase-plan.json), else the nearest
+    folder from `start` (the current one) upward that holds phase-plan.json."""
+    if project_dir is not None:
+        if not str(project_dir).strip():
+            raise UsageError("--project-dir is empty", hint="name the folder holding phase-plan.json")
+        if not project_dir.exists():
+            raise UsageError("project directory does not exist", file=str(project_dir),
+                             hint="name the folder holding phase-plan.json")
+        if not project_dir.is_dir():
+            raise UsageError("is a file, not a project directory", file=str(project_dir),
+                             hint="name the folder holding phase-plan.json")
+        if not (project_dir / PROJECT_FILE).exists():
+            raise UsageError(f"not a leakcli project: no {PROJECT_FILE} here", file=str(project_dir),
+                             hint="name the folder holding phase-plan.json")
+        return project_dir.resolve()
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / PROJECT_FILE).exists():
+            return folder
+    raise UsageError(f"not a leakcli project: no {PROJECT_FILE} in {here} or any folder above it",
+                     hint="run leakcli in the project folder, or pass --project-dir")
+
+
+def resolve_data(paths: Paths, option: str | None, required_files: list[str], *,
+                 published: Path | None = None, synthetic: bool = False) -> DataSource:
+    """Pick the data directory: the embedded synthetic dataset when asked for, then --data-dir, then
+    LEAKCLI_DATA_DIR, then the real data the published build was made from, then the project's raw
     directory when it holds any required file, else the embedded synthetic default."""
+    if synthetic:
+        if option is not None:
+            raise UsageError("--synthetic and --data-dir name two datasets", hint="pass one of them")
+        return DataSource(paths.synthetic, "synthetic")
     if option is not None:
         if not option.strip():
             raise UsageError("--data-dir is empty", hint="name the folder of the Maven CSVs, or leave the option out")
-        return DataSource(_existing_dir(Path(option), "--data-dir"), "option")
+        return DataSource(_data_dir(Path(option), "--data-dir", required_files), "option")
     env = os.environ.get(DATA_ENV)
-    if env:
-        return DataSource(_existing_dir(Path(env), DATA_ENV), "environment")
-    raw = root / DEFAULT_RAW
+    if env is not None:
+        if not env.strip():
+            raise UsageError(f"{DATA_ENV} is empty", hint="name the folder of the Maven CSVs, or unset it")
+        return DataSource(_data_dir(Path(env), DATA_ENV, required_files), "environment")
+    raw = paths.root / DEFAULT_RAW
+    if published is not None and os.path.abspath(published) != os.path.abspath(raw):
+        if not published.is_dir():
+            raise UsageError("the published build was made from this data directory, which is gone",
+                             file=str(published), hint="name the data with --data-dir, or --synthetic for the "
+                             "embedded synthetic dataset")
+        return DataSource(published.resolve(), "published")
     if any((raw / name).exists() for name in required_files):
         return DataSource(raw, "project")
-    return DataSource(root / SYNTHETIC_DIR, "synthetic")
+    return DataSource(paths.synthetic, "synthetic")
 
 
-def _existing_dir(path: Path, named_by: str) -> Path:
-    if not path.is_dir():
+def _data_dir(path: Path, named_by: str, required_files: list[str]) -> Path:
+    """A data directory named by the user: it exists, is a folder, and (when it holds none of the
+    required files but its raw/ folder does) is probably meant as that raw/ folder."""
+    if not path.exists():
         raise UsageError(f"data directory named by {named_by} does not exist", file=str(path))
+    if not path.is_dir():
+        raise UsageError(f"is a file, not a directory: {named_by} names the folder of the Maven CSVs",
+                         file=str(path), hint=f"did you mean {path.parent}?")
+    if required_files and not any((path / f).exists() for f in required_files):
+        for sub in (path / "raw", path / DEFAULT_RAW):
+            if any((sub / f).exists() for f in required_files):
+                raise UsageError(f"holds none of the Maven CSVs named by {named_by}", file=str(path),
+                                 hint=f"did you mean {sub}?")
     return path.resolve()

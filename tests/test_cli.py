@@ -439,18 +439,19 @@ def test_help_texts_match_the_readme_and_flags_take_no_value(leak):
     names every option; flags show no value placeholder."""
     import typer
 
-    from leakcli.cli import _metavars, app
+    from leakcli.cli import app
+    from leakcli.outputs.helptext import tidy_help
 
     readme = (Path(__file__).parent.parent / "README.md").read_text()
     rows = {tuple(w for w in line.split("`")[1].split()[1:] if w.islower() and w.isidentifier()): line.split(" | ")
             for line in readme.splitlines() if line.startswith("| `leakcli ")}
     group = typer.main.get_command(app)
-    _metavars(group)
+    tidy_help(group)
     commands = {}
     for name, command in group.commands.items():
         subs = getattr(command, "commands", None)
         if subs:
-            _metavars(command)
+            tidy_help(command)
         commands.update({(name, sub): c for sub, c in subs.items()} if subs else {(name,): command})
     assert set(rows) == set(commands)
     for key, command in commands.items():

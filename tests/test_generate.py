@@ -97,7 +97,8 @@ def test_counts_follow_the_scale(synthetic):
 def test_generate_rejects_a_bad_scale(leak, tmp_path):
     out = leak("generate", "--scale", "0", "--out", str(tmp_path / "x"))
     assert out.exit_code == ExitCode.USAGE
-    assert out.stderr.strip() == "leakcli: error: --scale must be greater than 0, got 0.0"
+    assert out.stderr.strip() == ("leakcli: error: leakcli generate: Invalid value for '--scale': must be a finite "
+                                  "number greater than 0, not 0; see `leakcli generate --help`")
 
 
 def test_profile_round_trip(project, leak):

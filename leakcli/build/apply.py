@@ -45,6 +45,8 @@ class ApplyRequest:
     notice: Callable[[str], None] | None = None
     force: bool = False  # take over a target/ that leakcli did not create
     exclude: tuple[str, ...] | None = None
+    synthetic: bool = False  # --synthetic: build on the embedded synthetic dataset
+    target: Path | None = None  # --target-dir
 
 
 @dataclass(frozen=True)
@@ -76,7 +78,7 @@ class ApplyResult:
 def apply(req: ApplyRequest) -> ApplyResult:
     """Carry out the plan: build, audit and publish the models it creates or rebuilds, or change
     nothing when every model is unchanged. Whatever happens, target/run_results.json records it."""
-    paths = Paths(req.root)
+    paths = Paths(req.root, req.target)
     record = Invocation()
     try:
         result = _apply(req, paths, record)
@@ -94,17 +96,17 @@ def _apply(req: ApplyRequest, paths: Paths, record: Invocation) -> ApplyResult:
     c = contracts.load(req.root)
 
     def materialize() -> None:
-        generated = ensure_synthetic(req.root)
+        generated = ensure_synthetic(paths, force=req.force)
         if req.notice:
             req.notice(f"no Maven CSVs found: generated the synthetic default dataset in {generated}")
 
-    plan, checks = plan_for_apply(PlanRequest(req.root, req.data_dir, req.select, req.full_refresh, req.exclude),
-                                  c, req.plan_file, materialize)
+    plan, checks = plan_for_apply(PlanRequest(req.root, req.data_dir, req.select, req.full_refresh, req.exclude,
+                                              req.synthetic, req.target), c, req.plan_file, materialize)
     record.plan = plan
     refuse_blocked(plan.blocking)
     _warn(req, plan.ambiguities)
-    if req.notice and plan.dataset.kind == "synthetic":
-        req.notice(f"using the embedded synthetic dataset in {plan.dataset.path} (not real data)")
+    if req.notice:
+        _say_dataset(req.notice, plan)
     layout = Layout(paths.target)
     layout.check(force=req.force)
     with build_lock(paths.lock, "apply"):
@@ -133,6 +135,16 @@ def _record(paths: Paths, doc: dict[str, object]) -> None:
         runresults.write(paths.run_results, doc)
 
 
+def _say_dataset(notice: Callable[[str], None], plan: Plan) -> None:
+    """Which data this apply reads, when it was not named: never a silent swap."""
+    d = plan.dataset
+    if d.kind == "synthetic":
+        notice(f"using the embedded synthetic dataset in {d.path} (not real data)" if d.origin == "synthetic"
+               else f"using a synthetic dataset in {d.path} (not real data)")
+    elif d.origin == "published":
+        notice(f"using the data the published build was made from: {d.path} (name --data-dir to change it)")
+
+
 def _warn(req: ApplyRequest, questions: list[Question]) -> None:
     for a in questions:
         if a.severity == "warning" and req.notice:
@@ -159,8 +171,8 @@ def _build_and_publish(req: ApplyRequest, plan: Plan, checks: DataChecks, c: con
         if is_interrupt(exc):
             layout.discard(build)
             raise Interrupted("interrupted; the previous build is unchanged") from None
-        if not isinstance(exc, LeakError):
-            layout.discard(build)
+        if not isinstance(exc, LeakError) or isinstance(exc, BlockingAmbiguity) or exc.blocked:
+            layout.discard(build)  # a question stopped it before any model was built: nothing to keep
             raise
         with contextlib.suppress(OSError, LeakError):  # best effort: the disk may be full
             runresults.write(build.run_results, record.document(

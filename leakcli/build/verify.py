@@ -24,6 +24,7 @@ class VerifyRequest:
 
     root: Path
     data_dir: str | None = None
+    target: Path | None = None  # --target-dir
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,7 @@ def verify(req: VerifyRequest, c: Contracts | None = None) -> VerifyReport:
     """Every acceptance test on the published build. `c`: the project's contracts when the caller
     loaded them already (they are parsed once a command)."""
     c = c or contracts.load(req.root)
-    paths = Paths(req.root)
+    paths = Paths(req.root, req.target)
     if not paths.database.exists():
         raise UsageError("nothing is built yet: run `leakcli apply` first",
                          file=paths.rel(paths.database))

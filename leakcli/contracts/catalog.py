@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, model_validator
 
-from leakcli.contracts.base import Document, Ident, ModelName, Number, SqlType, Strict, Text
+from leakcli.contracts.base import Document, Ident, ModelName, SqlType, Strict, Text
 
 
 # -- contracts/metric-catalog.json ----------------------------------------------------------------
@@ -19,17 +19,28 @@ class Segment(Strict):
     requires_decision: Text | None = None
 
 
+Count = Annotated[int, Field(ge=1, le=1_000_000_000)]  # a whole number of sessions, orders, months, rows
+Share = Annotated[float, Field(gt=0, lt=1, allow_inf_nan=False)]  # strictly between 0 and 1
+
+
 class Thresholds(Strict):
-    min_sessions: Number
-    min_orders: Number
-    low_conversion_index: Number
-    weak_net_revenue_index: Number
-    high_refund_index: Number
-    priority_lookback_months: Annotated[int, Field(ge=1)]
-    top_actions: Annotated[int, Field(ge=0)]
-    false_discovery_rate: Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)] = Field(
+    """The numbers of the rules, each validated by what it means: counts are whole numbers of at least
+    1, an index below which a segment is "low" lies between 0 and 1, a drag above 1, a rate between
+    0 and 1, and the months a segment must have run lie within the window."""
+
+    min_sessions: Count = Field(description="a segment-month is flagged only with at least this many sessions")
+    min_orders: Count = Field(description="a refund drag is flagged only with at least this many orders")
+    low_conversion_index: Share = Field(description="conversion below this share of the device's is low")
+    weak_net_revenue_index: Share = Field(description="net revenue per session below this share of the "
+                                                      "device's is weak")
+    high_refund_index: Annotated[float, Field(gt=1, le=1000, allow_inf_nan=False)] = Field(
+        description="a refund rate above this multiple of the device's is a drag")
+    priority_lookback_months: Annotated[int, Field(ge=1, le=1200)] = Field(
+        description="the window: the latest this many months present in the summary")
+    top_actions: Annotated[int, Field(ge=1, le=10_000)] = Field(description="rows of the priority list apply prints")
+    false_discovery_rate: Share = Field(
         description="Benjamini-Hochberg level: an action whose q_value is at most this is significant")
-    live_months: Annotated[int, Field(ge=1)] = Field(
+    live_months: Annotated[int, Field(ge=1, le=1200)] = Field(
         description="a segment is live when it had sessions in the last this many months of the window")
 
 

@@ -110,6 +110,12 @@ class _NotANumber(float):
     text: str
 
 
+def _float(text: str) -> float:
+    """A JSON number; one too large for a float (1e999) is kept to be refused at its pointer."""
+    value = float(text)
+    return value if value not in (float("inf"), float("-inf")) else _NotANumber(text)
+
+
 class _Object(dict[str, object]):
     """A JSON object that remembers the keys given twice."""
 
@@ -130,7 +136,8 @@ def _strict_problems(doc: object, rel: str, pointer: str = "") -> list[ContractE
     while todo:
         value, ptr = todo.pop()
         if isinstance(value, _NotANumber):
-            found.append(ContractError(f"{value.text} is not a JSON number", file=rel, pointer=ptr or "/"))
+            what = "a JSON number" if value.text.strip("-").isalpha() else "a finite number (too large for a double)"
+            found.append(ContractError(f"{value.text} is not {what}", file=rel, pointer=ptr or "/"))
         elif isinstance(value, dict):
             if isinstance(value, _Object):
                 found += [ContractError(f"key '{k}' is given twice; which one holds?", file=rel,
@@ -150,7 +157,8 @@ def parse_json(raw: bytes, rel: str) -> object:
     of them at once, each with its JSON pointer)."""
     count(f"contract parsed: {rel}")
     try:
-        doc = json.loads(raw.decode("utf-8"), object_pairs_hook=_object, parse_constant=_NotANumber)
+        doc = json.loads(raw.decode("utf-8"), object_pairs_hook=_object, parse_constant=_NotANumber,
+                         parse_float=_float)
     except UnicodeDecodeError as exc:
         raise ContractError(f"not UTF-8 at byte {exc.start}", file=rel) from None
     except json.JSONDecodeError as exc:
@@ -176,12 +184,23 @@ def validate(kind: type[D], document: object, file: str) -> tuple[D | None, list
         ]
 
 
+_PLAIN = {  # pydantic's words for what is wrong with a value, as a contract's author reads them
+    "int_type": "must be a whole number", "int_from_float": "must be a whole number",
+    "int_parsing": "must be a whole number", "float_type": "must be a number", "float_parsing": "must be a number",
+    "greater_than_equal": "must be at least {ge}", "greater_than": "must be more than {gt}",
+    "less_than_equal": "must be at most {le}", "less_than": "must be less than {lt}",
+    "finite_number": "must be a finite number", "string_type": "must be a text", "bool_type": "must be true or false",
+}
+
+
 def _message(error: ErrorDetails) -> str:
     msg = str(error["msg"])
     if error["type"] == "missing":
         return f"'{error['loc'][-1]}' is a required property"
     if error["type"] == "extra_forbidden":
         return f"additional property '{error['loc'][-1]}' is not allowed"
+    if error["type"] in _PLAIN:
+        msg = _PLAIN[error["type"]].format(**error.get("ctx", {}))
     msg = msg.removeprefix("Value error, ")
     found = repr(error.get("input"))
     return f"{msg} (found {found[:60] + '...' if len(found) > 60 else found})" if error["loc"] else msg
@@ -270,3 +289,16 @@ def load(root: Path) -> Contracts:
                      registry=registry, catalog=catalog, joins=joins, tests=tests, decisions=decisions,
                      read=tuple(read), ir_path=ir_path, prompt_path=prompt_path, digests=digests,
                      documents=docs)
+
+
+def model_names(root: Path | None = None) -> list[str]:
+    """The models of the registry of the project at `root` ($LEAKCLI_PROJECT_DIR, else the current
+    folder), read leniently for shell completion: none when it cannot be read."""
+    import os
+
+    root = root or Path(os.environ.get("LEAKCLI_PROJECT_DIR", "."))
+    try:
+        doc = json.loads((root / REGISTRY).read_text("utf-8"))
+        return [str(m["name"]) for m in doc["models"]]
+    except (OSError, ValueError, KeyError, TypeError):
+        return []

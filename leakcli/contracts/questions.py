@@ -51,6 +51,7 @@ class Code(str, Enum):
     CONTRACT_MISMATCH = "contract_mismatch"
     NOT_ONE_SELECT = "not_one_select"
     DAMAGED_BUILD = "damaged_build"
+    THRESHOLD_MEANING = "threshold_meaning"
 
 
 class Group(Enum):
@@ -84,7 +85,7 @@ RULES: dict[Code, Rule] = {
     Code.JOIN_CARDINALITY: BLOCKING, Code.JOIN_KEYS: BLOCKING, Code.JOIN_KEY_TYPES: BLOCKING,
     Code.UNKNOWN_JOIN: BLOCKING, Code.DECISION: INFO, Code.OPEN_DECISION: BLOCKING,
     Code.RENDER_ERROR: BLOCKING, Code.BIND_ERROR: BLOCKING, Code.CONTRACT_MISMATCH: BLOCKING,
-    Code.NOT_ONE_SELECT: BLOCKING, Code.DAMAGED_BUILD: WARNING,
+    Code.NOT_ONE_SELECT: BLOCKING, Code.DAMAGED_BUILD: WARNING, Code.THRESHOLD_MEANING: WARNING,
 }
 
 
@@ -132,7 +133,9 @@ def refuse_blocked(blocking: list[Question]) -> None:
     anything else a blocking ambiguity (exit 2), named by the first of them."""
     bad_rows = [a for a in blocking if a.rule.exit_code is ExitCode.EXECUTION]
     if bad_rows:
-        raise DataError(f"{bad_rows[0].question} (apply changed nothing)", file=bad_rows[0].location)
+        error = DataError(f"{bad_rows[0].question} (apply changed nothing)", file=bad_rows[0].location)
+        error.blocked = True
+        raise error
     if blocking:
         first = blocking[0]
         raise BlockingAmbiguity(

@@ -13,7 +13,7 @@ from leakcli.contracts.questions import Question
 
 class Dataset(Record):
     kind: Literal["files", "synthetic"]
-    origin: Literal["option", "environment", "project", "synthetic"]
+    origin: Literal["option", "environment", "published", "project", "synthetic"]
     path: str
     pending: bool = False
 

@@ -193,6 +193,7 @@ class ShowOutput(Output):
     model: str
     columns: list[str]
     rows: list[Row]
+    total: int  # rows of the model that --where keeps, shown or not
 
 
 # -- artifacts ------------------------------------------------------------------------------------

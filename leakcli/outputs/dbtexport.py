@@ -39,6 +39,7 @@ class ExportRequest:
     out: Path
     data_dir: str | None = None
     force: bool = False
+    target: Path | None = None  # --target-dir
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,7 @@ def export_dbt(req: ExportRequest) -> ExportResult:
     from leakcli.store.layout import guard_folder
 
     c = contracts.load(req.root)
-    paths = Paths(req.root)
+    paths = Paths(req.root, req.target)
     out = Path(os.path.abspath(Path.cwd() / req.out))  # ../x shown as the folder it names
     shown = paths.rel(out)
     if not str(req.out).strip():
@@ -129,7 +130,7 @@ def _data_dir(req: ExportRequest, c: Contracts, paths: Paths) -> Path:
         if meta is not None:
             return (req.root / meta.dataset.path).resolve()
     files = [c.tables[t].file for t in c.tables if c.tables[t].required]
-    return resolve_data(req.root, req.data_dir, files).path.resolve()
+    return resolve_data(paths, req.data_dir, files).path.resolve()
 
 
 def _files(c: Contracts, data: Path, tables: list[str]) -> dict[str, str]:

@@ -32,6 +32,7 @@ class DiffRequest:
     new: Path | None = None
     models: tuple[str, ...] = ()
     samples: int = 3
+    target: Path | None = None  # --target-dir
 
 
 @dataclass
@@ -121,7 +122,7 @@ def diff_builds(req: DiffRequest) -> DiffResult:
     from leakcli.engine.connection import QueryError, connect, execute, lockdown
 
     c = contracts.load(req.root)
-    paths = Paths(req.root)
+    paths = Paths(req.root, req.target)
     old, new = _sides(req, paths)
     con = connect()
     try:

@@ -66,10 +66,9 @@ def verify_junit(report: VerifyReport) -> str:
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
 
 
-def save_junit(report: VerifyReport, path: Path, root: Path, *, force: bool = False) -> None:
+def save_junit(report: VerifyReport, path: Path, paths: Paths, *, force: bool = False) -> None:
     """Write the JUnit XML of `report` to `path`: over a JUnit file leakcli wrote, never over
     anything else (a link, a database, a foreign file) without `force`."""
-    paths = Paths(root)
     path = Path.cwd() / path
     guard_file(path, paths.rel(path), ours=_is_our_junit(path), force=force)
     write_output(paths.target, path, paths.rel(path), verify_junit(report), "the JUnit report")

@@ -22,6 +22,7 @@ class ShowRequest:
     columns: tuple[str, ...] = ()
     where: str | None = None
     order_by: str | None = None
+    target: Path | None = None  # --target-dir
 
 
 @dataclass(frozen=True)
@@ -32,22 +33,31 @@ class Shown:
     columns: list[str]
     types: list[str]
     rows: list[list[object]]
+    total: int = 0  # rows of the model that --where keeps, shown or not
 
     def to_dict(self) -> dict[str, object]:
         """`show --json` (contracts/schemas/show-output.schema.json)."""
         return ShowOutput.model_validate(jsonable({
-            "model": self.model, "columns": self.columns,
+            "model": self.model, "columns": self.columns, "total": self.total,
             "rows": [dict(zip(self.columns, r, strict=True)) for r in self.rows]})).document()
 
 
 def show_rows(req: ShowRequest) -> Shown:
     """The first rows of a built model, read-only and locked down; --where and --order-by are checked as
     one SELECT over the model and nothing else."""
-    from leakcli.engine.connection import QueryError, connect, describe, lockdown, rows_as_dicts, user_tables
+    from leakcli.engine.connection import (
+        QueryError,
+        connect,
+        count_rows,
+        describe,
+        lockdown,
+        rows_as_dicts,
+        user_tables,
+    )
     from leakcli.engine.parse import select_problem
     from leakcli.engine.sqltext import quote_ident
 
-    paths = Paths(req.root)
+    paths = Paths(req.root, req.target)
     shown = paths.rel(paths.database)
     if not paths.database.exists():
         raise UsageError("nothing is built yet: run `leakcli apply` first", file=shown)
@@ -79,8 +89,10 @@ def show_rows(req: ShowRequest) -> Shown:
         try:
             types = [t for _, t in describe(con, sql)]
             records = rows_as_dicts(con, f"{sql} limit $n", {"n": req.limit})
+            where = f" where {req.where}" if req.where is not None else ""
+            total = count_rows(con, f"(select 1 from {relation}{where})")
         except QueryError as exc:
             raise UsageError(f"--where/--order-by: {exc.detail}") from None
     finally:
         con.close()
-    return Shown(req.model, chosen, types, [list(r.values()) for r in records])
+    return Shown(req.model, chosen, types, [list(r.values()) for r in records], total)

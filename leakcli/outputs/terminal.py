@@ -1,16 +1,18 @@
 """Everything a person or a program sees. stdout carries data (one JSON document with --json);
-notices, progress and errors go to stderr. Rich decoration only when the stream is a terminal."""
+notices, progress and errors go to stderr. Rich decoration only when the stream is a terminal, and
+then fitted to its width (tables.py). The plan and the diff are drawn by planview.py."""
 
 from __future__ import annotations
 
 import json
 import sys
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, TextIO, cast
+from typing import TYPE_CHECKING, TextIO
 
-from leakcli.errors import MAX_LINE, BlockingAmbiguity, ContractError, LeakError
+from leakcli.errors import MAX_LINE, BlockingAmbiguity, ContractError, ExitCode, LeakError
+from leakcli.outputs import planview, tables
 from leakcli.outputs.formats import format_value, verify_markdown
-from leakcli.plan.changes import describe_value
+from leakcli.outputs.tables import Col
 from leakcli.progress import LONG
 
 if TYPE_CHECKING:
@@ -20,20 +22,16 @@ if TYPE_CHECKING:
     from leakcli.build.apply import ApplyResult
     from leakcli.build.records import ProgressInfo
     from leakcli.build.verify import VerifyReport
-    from leakcli.contracts.questions import Question
     from leakcli.contracts.records import ModelStep, Plan
+    from leakcli.outputs.dbtexport import ExportResult
     from leakcli.outputs.diff import DiffResult
+    from leakcli.outputs.htmlreport import ReportResult
     from leakcli.outputs.show import Shown
+    from leakcli.sources.generate import GenerateResult
+    from leakcli.sources.profile import ProfileResult
 
-LAYERS = ("staging", "intermediate", "mart")
 NUMERIC = {"BIGINT", "INTEGER", "HUGEINT", "SMALLINT", "TINYINT", "UBIGINT", "UINTEGER", "DOUBLE", "FLOAT",
            "DECIMAL", "REAL"}
-ACTION_SYMBOL = {"create": "+", "rebuild": "~", "unchanged": "=", "skip": "."}
-CHANGE_STYLE = {"+": "green", "~": "yellow", "-": "red"}
-SEVERITY_STYLE = {"blocking": "bold red", "warning": "yellow", "info": "dim"}
-STATUS_STYLE = {"act": "bold red", "stopped": "yellow", "noise": "dim",
-                "pass": "green", "success": "green", "fail": "bold red", "error": "bold red", "warn": "yellow",
-                "skipped": "dim", "unchanged": "dim", "copied": "dim"}
 
 
 def _is_tty(stream: TextIO) -> bool:
@@ -42,15 +40,16 @@ def _is_tty(stream: TextIO) -> bool:
 
 class Reporter:
     """Everything a command shows: data on stdout (one JSON document with --json), notices, progress and
-    errors on stderr; Rich tables only on a terminal."""
+    errors on stderr; Rich tables only on a terminal (or when `rich` is given, e.g. a test's console)."""
 
     def __init__(self, *, json_mode: bool = False, stdout: TextIO | None = None,
-                 stderr: TextIO | None = None) -> None:
+                 stderr: TextIO | None = None, rich: bool | None = None, width: int | None = None) -> None:
         self.json_mode = json_mode
         self.out = stdout or sys.stdout
         self.err = stderr or sys.stderr
-        self.rich = _is_tty(self.out) and not json_mode
+        self.rich = (_is_tty(self.out) if rich is None else rich) and not json_mode
         self.err_tty = _is_tty(self.err)
+        self.width = width
         self._status: Status | None = None
         self._out_console: Console | None = None
 
@@ -68,6 +67,15 @@ class Reporter:
         if isinstance(exc, BlockingAmbiguity):
             for a in exc.ambiguities[1:]:
                 print(f"leakcli: blocking: {a['location']}: {a['question']}"[:MAX_LINE], file=self.err)
+
+    def failed(self, exc: LeakError, code: int | None = None) -> None:
+        """A command that failed: its line(s) on stderr and, with --json, the one error document on stdout."""
+        self.error(exc)
+        if self.json_mode:
+            from leakcli.contracts.results import ErrorOutput
+
+            detail = {**exc.to_dict(), "exit_code": int(exc.exit_code if code is None else ExitCode(code))}
+            self.emit_json(ErrorOutput.model_validate({"error": detail}).document())
 
     def progress(self, event: str, step: ModelStep, info: ProgressInfo) -> None:
         """Each model as it builds on a terminal; elsewhere a timestamped line for a long one."""
@@ -106,150 +114,67 @@ class Reporter:
         stamp = dt.datetime.now().isoformat(timespec="seconds")
         print(f"leakcli: {stamp} {label}: {seconds:.1f}s", file=self.err, flush=True)
 
-    # -- stdout -----------------------------------------------------------------------------------
+    # -- stdout: primitives -----------------------------------------------------------------------
     def emit_json(self, doc: Mapping[str, object]) -> None:
         self.out.write(json.dumps(doc, indent=2, default=str) + "\n")
         self.out.flush()
 
-    def _table(self, title: str, columns: list[str], rows: list[list[str]], numeric: list[bool] | None = None,
-               status: int | None = None) -> None:
-        """A table; on a terminal a Rich one, with column `status` coloured by its value."""
+    def table(self, title: str, cols: list[Col], rows: list[list[str]]) -> None:
+        """A table: aligned lines when piped, fitted to the terminal (or records) on one."""
         if self.rich:
-            from rich.table import Table
-            from rich.text import Text
-
-            table = Table(title=title, title_justify="left")
-            for i, col in enumerate(columns):
-                table.add_column(col, overflow="fold", justify="right" if numeric and numeric[i] else "left")
-            for row in rows:
-                table.add_row(*(Text(v, style=STATUS_STYLE.get(v.lower(), "") if i == status else "")
-                                for i, v in enumerate(row)))
-            self._console().print(table)
+            tables.fitted(self.console(), title, cols, rows)
         else:
-            print(title, file=self.out)
-            widths = [max(len(c), *(len(r[i]) for r in rows)) if rows else len(c)
-                      for i, c in enumerate(columns)]
-            right = numeric or [False] * len(columns)
-            for row in [columns, *rows]:
-                print("  ".join(v.rjust(w) if r else v.ljust(w) for v, w, r in zip(row, widths, right, strict=True))
-                      .rstrip(), file=self.out)
-        print(file=self.out)
+            tables.plain(self.out, title, cols, rows)
 
-    def plan(self, plan: Plan) -> None:
-        if self.json_mode:
-            return self.emit_json(plan.to_dict())
-        blocking = plan.blocking
-        if blocking:  # first and last: they are what stands between the plan and apply
-            self._blocking(blocking)
-        self._say(f"Read {len(plan.read)} files:")
-        for path in plan.read:
-            self._say(f"  {path}")
-        d = plan.dataset
-        self._say(f"\nDataset: {d.kind} at {d.path} (chosen by {d.origin})"
-                  + (", generated by apply" if d.pending else ""))
-        counts = {s: sum(a.severity == s for a in plan.ambiguities) for s in ("blocking", "warning", "info")}
-        self._say(f"\nQuestions: {counts['blocking']} blocking, {counts['warning']} warning, {counts['info']} info")
-        for a in sorted(plan.ambiguities, key=lambda a: ("blocking", "warning", "info").index(a.severity)):
-            self._say(f"  [{a.severity}] {a.id} {a.code.value} at {a.location}", SEVERITY_STYLE[a.severity])
-            self._say(f"      {a.question}")
-        self._dag(plan)
-        self._changes(plan)
-        if blocking:
-            self._blocking(blocking)
-            self._say("Apply will not run until the blocking questions are answered.", "bold red")
-            return None
-        actions = [m.action for m in plan.models]
-        self._say(f"\nApply will: create {actions.count('create')}, rebuild {actions.count('rebuild')}, "
-                  f"keep {actions.count('unchanged')} unchanged, skip {actions.count('skip')}.", "bold")
-        self._say(f"Plan fingerprint: {plan.fingerprint}")
-        return None
-
-    def _blocking(self, blocking: list[Question]) -> None:
-        self._say(f"\nBlocked: {len(blocking)} blocking question(s) open:", "bold red")
-        for a in blocking:
-            self._say(f"  ✗ {a.id} {a.code.value} at {a.location}: {a.question}", "red")
-        self._say("")
-
-    def _changes(self, plan: Plan) -> None:
-        """Terraform's way: contract values by pointer, then each model with its SQL diff."""
-        if plan.contract_changes is None:
-            built = any(m.action != "create" for m in plan.models)
-            self._say("\nContract changes: not known; the published build does not say which contracts it was "
-                      "made from (an older leakcli built it)." if built else
-                      "\nChanges: nothing is published yet; every model is new.")
-        else:
-            self._say(f"\nContract changes since the published build: {len(plan.contract_changes) or 'none'}")
-            for ch in plan.contract_changes:
-                value = (f"{describe_value(ch.old)} -> {describe_value(ch.new)}" if ch.op == "~"
-                         else describe_value(ch.new if ch.op == "+" else ch.old))
-                self._say(f"  {ch.op} {ch.file}#{ch.pointer}: {value}", CHANGE_STYLE[ch.op])
-        self._say("\nModels:")
-        for m in plan.models:
-            symbol = ACTION_SYMBOL[m.action]
-            self._say(f"  {symbol} {m.name}: {m.action} ({m.reason})", CHANGE_STYLE.get(symbol, "dim"))
-            for line in m.diff or []:
-                style = ("cyan" if line.startswith("@@") else "bold" if line.startswith(("---", "+++"))
-                         else "green" if line.startswith("+") else "red" if line.startswith("-") else None)
-                self._say(f"      {line}", style)
-
-    def _say(self, text: str, style: str | None = None) -> None:
+    def say(self, text: str, style: str | None = None) -> None:
         if self.rich and style:
-            self._console().print(text, style=style, markup=False, highlight=False, soft_wrap=True)
+            self.console().print(text, style=style, markup=False, highlight=False, soft_wrap=True)
         else:
             print(text, file=self.out)
 
-    def _console(self) -> Console:
+    def console(self) -> Console:
         if self._out_console is None:
             from rich.console import Console
 
-            self._out_console = Console(file=self.out)
+            self._out_console = Console(file=self.out, width=self.width,
+                                        force_terminal=True if self.rich and not _is_tty(self.out) else None)
         return self._out_console
 
-    def _dag(self, plan: Plan) -> None:
-        w = self.out
-        rows = {s.table: s for s in plan.sources}
-        print("\nDAG (build order " + " -> ".join(plan.order) + "):" if plan.order else
-              "\nDAG: no build order (see the questions above)", file=w)
-        if self.rich:
-            from rich.console import Console
-            from rich.tree import Tree
+    # -- stdout: one method per command -----------------------------------------------------------
+    def plan(self, plan: Plan, *, out: object = None, verbose: bool = False) -> None:
+        if out is not None:
+            self.notice(f"plan saved to {out}")
+        if self.json_mode:
+            return self.emit_json(plan.to_dict())
+        return planview.show_plan(self, plan, verbose=verbose)
 
-            tree = Tree("sources")
-            for t, s in rows.items():
-                tree.add(f"{t} ({s.rows:,} rows)" if s.rows is not None else t)
-            for layer in LAYERS:
-                branch = tree.add(layer)
-                for m in (m for m in plan.models if m.layer == layer):
-                    inputs = ", ".join(m.depends_on + m.sources)
-                    branch.add(f"{ACTION_SYMBOL[m.action]} {m.name} <- {inputs}")
-            Console(file=w).print(tree)
-            return
-        print("  sources", file=w)
-        for t, s in rows.items():
-            print(f"    {t}" + (f" ({s.rows:,} rows)" if s.rows is not None else ""), file=w)
-        for layer in LAYERS:
-            print(f"  {layer}", file=w)
-            for m in (m for m in plan.models if m.layer == layer):
-                print(f"    {ACTION_SYMBOL[m.action]} {m.name} <- {', '.join(m.depends_on + m.sources)}", file=w)
+    def diff(self, result: DiffResult) -> None:
+        if self.json_mode:
+            return self.emit_json(result.to_dict())
+        return planview.show_diff(self, result)
 
     def apply(self, result: ApplyResult) -> None:
         if self.json_mode:
             return self.emit_json(result.to_dict())
-        rows = [[r.name, r.action, r.status, "" if r.rows is None else f"{r.rows:,}",
-                 f"{r.seconds:.2f}"] for r in result.results]
-        self._table(f"Built {result.database} in {result.seconds:.2f}s "
-                    f"(dataset: {result.plan.dataset.kind} at {result.plan.dataset.path})",
-                    ["model", "action", "status", "rows", "seconds"], rows, [False, False, False, True, True], status=2)
+        d = result.plan.dataset
+        marked = "SYNTHETIC data, not the shop's" if d.kind == "synthetic" else "files"
+        self.table(f"Built {result.database} in {result.seconds:.2f}s (dataset: {marked} at {d.path})",
+                   [Col("model", key=True), Col("action"), Col("status", styled=True), Col("rows", "num"),
+                    Col("seconds", "num")],
+                   [[r.name, r.action, r.status, "" if r.rows is None else f"{r.rows:,}", f"{r.seconds:.2f}"]
+                    for r in result.results])
         if result.top_actions:
             keys = result.segment_keys
             counts = f": {result.status_line}" if result.status_line else ""
-            self._table(f"Top priority actions ({result.priority_model}){counts}",
-                        ["rank", "status", "scope", *keys, "gap usd", "z", "q", "share", "primary leak", "action"],
-                        [[str(a["priority_rank"]), str(a.get("action_status", "")), str(a["action_scope"]),
-                          *(str(a[k]) for k in keys), f"{_number(a['gap_usd']):,.0f}", _fixed(a.get("gap_z"), 1),
-                          _fixed(a.get("q_value"), 2), f"{_number(a['share_of_total_gap']):.1%}",
-                          str(a["primary_leak"]), str(a["recommended_action"])] for a in result.top_actions],
-                        [True, False, False, *[False] * len(keys), True, True, True, True, False, False], status=1)
+            cols = [Col("rank", "num", key=True), Col("status", key=True, styled=True), Col("scope", key=True),
+                    *(Col(k, key=True) for k in keys), Col("gap usd", "num"), Col("z", "num"), Col("q", "num"),
+                    Col("share", "num"), Col("primary leak"), Col("action", "wrap")]
+            self.table(f"Top priority actions ({result.priority_model}){counts}", cols,
+                       [[str(a["priority_rank"]), str(a.get("action_status", "")), str(a["action_scope"]),
+                         *(str(a[k]) for k in keys), f"{_number(a['gap_usd']):,.0f}", _fixed(a.get("gap_z"), 1),
+                         _fixed(a.get("q_value"), 2), f"{_number(a['share_of_total_gap']):.1%}",
+                         str(a["primary_leak"]), str(a["recommended_action"])] for a in result.top_actions])
+        return None
 
     def verify(self, report: VerifyReport, fmt: str = "table") -> None:
         if self.json_mode:
@@ -257,65 +182,18 @@ class Reporter:
         if fmt == "markdown":
             self.out.write(verify_markdown(report))
             return None
-        rows = [[r.id, r.status.upper(), r.severity, r.model, r.kind, str(r.failing_rows),
-                 r.message or r.description] for r in report.results]
         s = report.summary
-        self._table(f"Acceptance tests on {report.database}: {s['passed']}/{s['total']} passed, "
-                    f"{s['failed']} failed, {s['warned']} warned, {s['errored']} errored",
-                    ["id", "status", "severity", "model", "kind", "failing", "detail"], rows, status=1)
+        data = " (SYNTHETIC data, not the shop's)" if report.dataset.get("kind") == "synthetic" else ""
+        self.table(f"Acceptance tests on {report.database}{data}: {s['passed']}/{s['total']} passed, "
+                   f"{s['failed']} failed, {s['warned']} warned, {s['errored']} errored",
+                   [Col("id", key=True), Col("status", key=True, styled=True), Col("severity"), Col("model"),
+                    Col("kind"), Col("failing", "num"), Col("detail", "wrap")],
+                   [[r.id, r.status.upper(), r.severity, r.model, r.kind, str(r.failing_rows),
+                     r.message or r.description] for r in report.results])
         for r in report.results:
             if r.status != "pass" and r.sample:
                 print(f"{r.id} sample: {json.dumps(r.sample, default=str)}", file=self.out)
-
-    def diff(self, result: DiffResult) -> None:
-        if self.json_mode:
-            return self.emit_json(result.to_dict())
-        self._say(f"Diff: {result.old} -> {result.new}", "bold")
-        for m in result.models:
-            grain = ", ".join(m.grain)
-            if m.status != "compared":
-                self._say(f"\n{'+' if m.status == 'added' else '-'} {m.model}: only in the "
-                          f"{'new' if m.status == 'added' else 'old'} build ({max(m.rows_old, m.rows_new):,} rows)",
-                          CHANGE_STYLE["+" if m.status == "added" else "-"])
-                continue
-            symbol = "=" if m.same else "~"
-            self._say(f"\n{symbol} {m.model} (grain: {grain}): {m.rows_old:,} -> {m.rows_new:,} rows; "
-                      f"{m.added:,} added, {m.removed:,} removed, {m.changed:,} changed",
-                      "dim" if m.same else "yellow")
-            for col in m.columns_added:
-                self._say(f"    + column {col}", "green")
-            for col in m.columns_removed:
-                self._say(f"    - column {col}", "red")
-            for side, sign in (("added", "+"), ("removed", "-")):
-                for row in getattr(m, f"samples_{side}"):
-                    self._say(f"    {sign} {_key(row)}", CHANGE_STYLE[sign])
-            for ch in m.column_changes:
-                self._say(f"    ~ {ch.column}: {ch.rows:,} row(s)", "yellow")
-                for s in ch.samples:
-                    key = _key(cast(Mapping[str, object], s["key"]))
-                    self._say(f"        {key}: {format_value(s['old'])} -> {format_value(s['new'])}")
-        moves = [mv for mv in result.moves if mv.moved]
-        self._say(f"\nPriority list ({result.priority_model}): "
-                  + (f"{len(moves)} move(s)" if moves else "no rank or gap moved"), "bold")
-        symbols = {"entered": "+", "left": "-", "up": "↑", "down": "↓", "same": "="}
-        for mv in moves:
-            rank = (f"new at {mv.new_rank}" if mv.kind == "entered" else f"was {mv.old_rank}" if mv.kind == "left"
-                    else f"{mv.old_rank} -> {mv.new_rank}")
-            gap = f"gap {format_value(mv.old_gap)} -> {format_value(mv.new_gap)}"
-            if mv.old_status != mv.new_status:
-                gap += f"; status {mv.old_status or '-'} -> {mv.new_status or '-'}"
-            elif mv.new_status:
-                gap += f"; {mv.new_status}"
-            style = {"entered": "green", "left": "red", "up": "green", "down": "yellow"}.get(mv.kind)
-            self._say(f"  {symbols[mv.kind]} {rank}: {_key(mv.key)}  {gap}", style)
         return None
-
-    def lines(self, title: str, items: list[str], doc: Mapping[str, object]) -> None:
-        if self.json_mode:
-            return self.emit_json(doc)
-        print(title, file=self.out)
-        for item in items:
-            print(f"  {item}", file=self.out)
 
     def show(self, shown: Shown, fmt: str = "table", vertical: bool = False) -> None:
         """Rows of a model: a table that fits the terminal, else one record at a time (psql's \\x);
@@ -331,29 +209,57 @@ class Reporter:
             return None
         import shutil
 
-        cells = [[format_value(v) for v in r] for r in shown.rows]
+        cells = [[_plain_id(c, v) or format_value(v) for c, v in zip(shown.columns, r, strict=True)]
+                 for r in shown.rows]
         widths = [max([len(c), *(len(r[i]) for r in cells)]) for i, c in enumerate(shown.columns)]
-        width = shutil.get_terminal_size((100, 24)).columns
-        title = f"{shown.model}: {len(cells)} row(s)"
+        width = self.width or shutil.get_terminal_size((100, 24)).columns
+        title = f"{shown.model}: {len(cells):,} of {shown.total:,} row(s)"
         if not vertical and sum(widths) + 2 * (len(widths) - 1) <= width:
             numeric = [t.split("(")[0] in NUMERIC for t in shown.types]
-            return self._table(title, shown.columns, cells, numeric)
+            return tables.plain(self.out, title, [Col(c, "num" if n else "text")
+                                                  for c, n in zip(shown.columns, numeric, strict=True)], cells)
         print(title, file=self.out)
         key = max(len(c) for c in shown.columns)
         for i, row in enumerate(cells, start=1):
-            self._say(f"-[ row {i} ]" + "-" * max(0, min(width, 60) - len(f"-[ row {i} ]")), "bold")
+            self.say(f"-[ row {i} ]" + "-" * max(0, min(width, 60) - len(f"-[ row {i} ]")), "bold")
             for col, value in zip(shown.columns, row, strict=True):
                 print(f"{col.ljust(key)} | {value}", file=self.out)
         return None
 
-    def rows(self, title: str, columns: list[str], rows: list[list[object]], doc: Mapping[str, object]) -> None:
+    def report(self, result: ReportResult) -> None:
         if self.json_mode:
-            return self.emit_json(doc)
-        self._table(title, columns, [["" if v is None else str(v) for v in r] for r in rows])
+            return self.emit_json(result.to_dict())
+        s = result.tests
+        print(f"Wrote {result.path} ({result.bytes / 1e6:.1f} MB; build {result.build}): {result.actions} actions, "
+              f"{len(result.charts)} charts, tests {s.get('passed', 0)}/{s.get('total', 0)} passed", file=self.out)
+        return None
+
+    def export(self, result: ExportResult) -> None:
+        if self.json_mode:
+            return self.emit_json(result.to_dict())
+        print(f"Wrote a dbt project to {result.path} ({len(result.models)} models, {len(result.tests)} data tests; "
+              f"sources read from {result.data}). Next: cd {result.path} && dbt build --profiles-dir .", file=self.out)
+        return None
+
+    def profile(self, result: ProfileResult) -> None:
+        if self.json_mode:
+            return self.emit_json(result.to_dict())
+        print(f"Profiled {result.data.label} data at {result.data.path}:", file=self.out)
+        for item in result.written:
+            print(f"  {item}", file=self.out)
+        return None
+
+    def generate(self, result: GenerateResult) -> None:
+        if self.json_mode:
+            return self.emit_json(result.to_dict())
+        self.table(f"Generated {result.path} (scale {result.scale:g}, seed {result.seed}) in {result.seconds:.1f}s",
+                   [Col("file", key=True), Col("rows", "num")], [[f, f"{n:,}"] for f, n in result.rows.items()])
+        return None
 
 
-def _key(row: Mapping[str, object]) -> str:
-    return " / ".join(str(v) for v in row.values())
+def _plain_id(column: str, value: object) -> str:
+    """An identifier as written, without thousands separators (website_session_id 472871)."""
+    return str(value) if column.endswith("_id") and isinstance(value, int) and not isinstance(value, bool) else ""
 
 
 def _fixed(value: object, digits: int) -> str:

@@ -92,12 +92,19 @@ def select(selectors: list[str], nodes: list[str], parents: Mapping[str, Iterabl
     return chosen
 
 
+METHODS = ("tag", "path", "source", "config", "package", "state", "result", "test_type", "test_name",
+           "exposure", "metric", "resource_type", "fqn", "file", "group", "access", "version", "saved_query",
+           "semantic_model", "unit_test", "wildcard")  # dbt's selector methods, none of which leakcli has
+
+
 def _terms(selectors: list[str], nodes: list[str], parents: Mapping[str, Iterable[str]], option: str) -> set[str]:
     kids = children_of(parents)
     chosen: set[str] = set()
     for term in (t for sel in selectors for t in sel.split()):
-        atoms = [_atom(a, nodes, parents, kids, option) for a in term.split(",") if a]
-        chosen |= set.intersection(*atoms) if atoms else set()
+        if any(not a for a in term.split(",")):
+            raise UsageError(f"{option} '{term}' has an empty atom: a comma joins two selections",
+                             hint="write them as 'a,b' with a model (or wildcard) on each side")
+        chosen |= set.intersection(*(_atom(a, nodes, parents, kids, option) for a in term.split(",")))
     return chosen
 
 
@@ -105,6 +112,12 @@ def _atom(raw: str, nodes: list[str], parents: Mapping[str, Iterable[str]],
           kids: Mapping[str, Iterable[str]], option: str) -> set[str]:
     import fnmatch
 
+    method = raw.lstrip("@+0123456789").split(":", 1)[0] if ":" in raw else None
+    if method is not None:
+        known = method in METHODS or method.split(".", 1)[0] in METHODS
+        raise UsageError(f"{option} '{raw}': the selector method '{method}:' is "
+                         + ("dbt's, and leakcli does not support it" if known else "unknown"),
+                         hint="select by model name, shell wildcard (stg__*) and graph operators (+m, m+, @m)")
     m = ATOM.match(raw)
     names = [n for n in nodes if m and fnmatch.fnmatchcase(n, m.group("name"))] if m else []
     if not names:

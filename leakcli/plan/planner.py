@@ -9,14 +9,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from leakcli.contracts import load as contracts
-from leakcli.contracts.load import Contracts
+from leakcli.contracts.load import CATALOG, Contracts
 from leakcli.contracts.questions import Code, Questions
 from leakcli.contracts.records import Action, BuildMeta, Dataset, ModelStep, Parts, Plan, SourceSummary
 from leakcli.engine.parse import sql_digest
 from leakcli.plan import checks
 from leakcli.plan.binding import bind_models, build_order, digest, render_all, required_tables
 from leakcli.plan.changes import SNAPSHOT, contract_changes, published_sql, sql_diff
-from leakcli.project import Paths, resolve_data
+from leakcli.project import DataSource, Paths, resolve_data
 from leakcli.render.renderer import Rendered
 from leakcli.store import state
 
@@ -36,6 +36,12 @@ class PlanRequest:
     select: tuple[str, ...] = ()
     full_refresh: bool = False
     exclude: tuple[str, ...] | None = None
+    synthetic: bool = False  # --synthetic: the embedded synthetic dataset, asked for
+    target: Path | None = None  # --target-dir
+
+    @property
+    def paths(self) -> Paths:
+        return Paths(self.root, self.target)
 
 
 def sha256_text(text: str) -> str:
@@ -105,11 +111,23 @@ class DataChecks:
     cache: SourceCache
 
 
+def choose_data(req: PlanRequest, c: Contracts, tables: list[str],
+                built: dict[str, BuildMeta | None] | None = None) -> tuple[DataSource, bool]:
+    """The data directory of this request (project.resolve_data, with the real data the published
+    build was made from), and whether it is the embedded synthetic default not written yet."""
+    paths = req.paths
+    if built is None:
+        built = _published_state(paths, Questions())
+    meta = state.built_from(built, c.ir.final_models)
+    published = paths.root / meta.dataset.path if meta is not None and meta.dataset.kind == "files" else None
+    data = resolve_data(paths, req.data_dir, [c.tables[t].file for t in tables], published=published,
+                        synthetic=req.synthetic)
+    return data, data.origin == "synthetic" and not all((data.path / c.tables[t].file).exists() for t in tables)
+
+
 def dataset_pending(req: PlanRequest, c: Contracts) -> bool:
     """The request's dataset is the embedded synthetic default and it is not written yet."""
-    tables = [t for t in c.tables if c.tables[t].required]
-    data = resolve_data(req.root, req.data_dir, [c.tables[t].file for t in tables])
-    return data.synthetic and not all((data.path / c.tables[t].file).exists() for t in tables)
+    return choose_data(req, c, [t for t in c.tables if c.tables[t].required])[1]
 
 
 def build_plan(req: PlanRequest, c: Contracts | None = None) -> Plan:
@@ -127,7 +145,7 @@ def plan_and_checks(req: PlanRequest, c: Contracts | None = None, *,
     from leakcli.sources.drift import compare_profiles, known_values
     from leakcli.sources.profile import load_profiles
 
-    paths = Paths(req.root)
+    paths = req.paths
     c = c or contracts.load(req.root)
     cache = SourceCache.read(paths.target)  # first: it also knows which SQL was found clean before
     q = Questions()
@@ -135,24 +153,20 @@ def plan_and_checks(req: PlanRequest, c: Contracts | None = None, *,
     checks.check_contracts(c, rendered, q)
     order = [n for n in build_order(c, rendered, q) if n in rendered]
     tables = required_tables(c, rendered)
-    data = resolve_data(req.root, req.data_dir, [c.tables[t].file for t in tables])
-    pending = data.synthetic and not all((data.path / c.tables[t].file).exists() for t in tables)
+    built = _published_state(paths, q)
+    data, pending = choose_data(req, c, tables, built)
     if data.synthetic:
-        q.ask(Code.SYNTHETIC_FALLBACK, paths.rel(data.path),
-              "No Maven CSVs were found in datasets/maven-fuzzy-factory/raw/ and no data directory "
-              "was named, so this build runs on the embedded synthetic dataset"
-              + (" (apply generates it first)" if pending else "")
-              + ". Name the real files with --data-dir or LEAKCLI_DATA_DIR?")
+        q.ask(Code.SYNTHETIC_FALLBACK, paths.rel(data.path), _synthetic_question(data, req, pending))
     profiles = load_profiles(c, paths)
     known = known_values(profiles)
     facts = check_sources(c, data.path, tables, q, paths.rel, expect_missing=pending, known=known,
                           profiles=profiles, cache=cache, defer=defer)
     check_relations(c, facts, q)
     compare_profiles(c, paths, facts, profiles, q)
+    _thresholds_against_data(c, facts, q)
     if order and not q.blocking:
         bind_models(c, rendered, order, tables, q, cache)
     chosen = _selection(req.select, req.exclude, order, rendered)
-    built = _published_state(paths, q)
     shas = {t: f.sha256 for t, f in facts.items()}
     steps = _actions(c, rendered, order, shas, built, chosen, req.full_refresh) if order else []
     if built:
@@ -183,6 +197,32 @@ def plan_and_checks(req: PlanRequest, c: Contracts | None = None, *,
         contract_changes=contract_changes(c, paths.target / "current" / SNAPSHOT) if built else None,
     )
     return plan, DataChecks(facts, known, profiles, cache)
+
+
+def _thresholds_against_data(c: Contracts, facts: dict[str, SourceFacts], q: Questions) -> None:
+    """A count threshold no segment-month can reach (more than the rows of the largest source file)
+    flags nothing: a warning, since it is valid but almost surely not meant."""
+    largest = max((f.rows for f in facts.values() if f.rows is not None), default=None)
+    if largest is None:
+        return
+    for name in ("min_sessions", "min_orders"):
+        value = getattr(c.catalog.thresholds, name)
+        if value > largest:
+            q.ask(Code.THRESHOLD_MEANING, f"{CATALOG}#/thresholds/{name}",
+                  f"{name} is {value:,}, more than the {largest:,} rows of the largest source file: no segment "
+                  f"can reach it, so no row is ever flagged. Is that meant?")
+
+
+def _synthetic_question(data: DataSource, req: PlanRequest, pending: bool) -> str:
+    """What plan says of a synthetic dataset: why it is the one, and how to name the real files."""
+    if data.origin != "synthetic":
+        return ("The data directory holds a synthetic dataset written by `leakcli generate`, so this build's "
+                "answer is not the shop's. Name the real files with --data-dir or LEAKCLI_DATA_DIR?")
+    why = ("--synthetic asks for the embedded synthetic dataset" if req.synthetic else
+           "No Maven CSVs were found in datasets/maven-fuzzy-factory/raw/, no data directory was named and "
+           "nothing real was built before, so this build runs on the embedded synthetic dataset")
+    return why + (" (apply generates it first)" if pending else "") + \
+        ". Name the real files with --data-dir or LEAKCLI_DATA_DIR?"
 
 
 def _with_diff(step: ModelStep, paths: Paths) -> ModelStep:

@@ -13,7 +13,7 @@ from leakcli.contracts.load import Contracts
 from leakcli.contracts.records import Plan
 from leakcli.errors import ContractError, StalePlanError, UsageError
 from leakcli.files import read_json_file
-from leakcli.plan.planner import DataChecks, PlanRequest, dataset_pending, plan_and_checks
+from leakcli.plan.planner import DataChecks, PlanRequest, build_plan, dataset_pending, plan_and_checks
 from leakcli.project import Paths
 from leakcli.store.layout import guard_file, write_output
 
@@ -47,21 +47,29 @@ def load_saved(path: Path) -> Plan:
     return plan
 
 
-def save_plan(plan: Plan, out: Path, root: Path, *, force: bool = False) -> None:
+def save_plan(plan: Plan, out: Path, paths: Paths, *, force: bool = False) -> None:
     """Write the plan, with the SQL apply will run, for `apply PLAN_FILE`; never over a database, a
     link or a file that is not a saved plan (unless `force`)."""
-    paths = Paths(root)
     out = Path.cwd() / out
     guard_file(out, paths.rel(out), ours=_is_saved_plan(out), force=force)
     write_output(paths.target, out, str(out), json.dumps(plan.to_dict(with_sql=True), indent=2) + "\n", "the plan")
 
 
-def saved_request(saved: Plan, root: Path) -> PlanRequest:
+def plan_and_save(req: PlanRequest, out: Path | None, *, force: bool = False) -> Plan:
+    """`leakcli plan`: the plan of `req`, saved to `out` (with the SQL apply will run) when given."""
+    plan = build_plan(req)
+    if out is not None:
+        save_plan(plan, out, req.paths, force=force)
+    return plan
+
+
+def saved_request(saved: Plan, root: Path, target: Path | None = None) -> PlanRequest:
     """The request a saved plan was made from, to plan it again now and compare."""
     data = saved.dataset
-    data_dir = str(root / data.path) if data.origin in ("option", "environment") else None  # absolute stays
-    return PlanRequest(root, data_dir, tuple(saved.select), saved.full_refresh,
-                       None if saved.exclude is None else tuple(saved.exclude))
+    data_dir = str(root / data.path) if data.origin in ("option", "environment", "published") else None
+    return PlanRequest(root, data_dir, tuple(saved.select), saved.full_refresh,  # an absolute path stays
+                       None if saved.exclude is None else tuple(saved.exclude), synthetic=data.origin == "synthetic",
+                       target=target)
 
 
 def stale_reasons(saved: Plan, fresh: Plan) -> list[str]:
@@ -88,7 +96,7 @@ def plan_for_apply(req: PlanRequest, c: Contracts, plan_file: Path | None,
     must still be current. When its dataset is the synthetic default and not written yet,
     `materialize` (apply's) writes it first; the plan is then made of the files as they are."""
     saved = load_saved(plan_file) if plan_file is not None else None
-    fresh = saved_request(saved, req.root) if saved is not None else req
+    fresh = saved_request(saved, req.root, req.target) if saved is not None else req
     if dataset_pending(fresh, c):
         materialize()
     plan, checks = plan_and_checks(fresh, c, defer=True)

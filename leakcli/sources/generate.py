@@ -52,6 +52,7 @@ class GenerateRequest:
     seed: int = DEFAULT_SEED
     out: Path | None = None
     force: bool = False  # replace an existing dataset (files leakcli did not write are kept)
+    target: Path | None = None  # --target-dir: where the embedded default goes (target/synthetic/)
 
 
 @dataclass(frozen=True)
@@ -233,7 +234,7 @@ def generate(req: GenerateRequest) -> GenerateResult:
     into a temporary folder first, then in place; an existing dataset is replaced only with --force."""
     if not req.scale > 0:
         raise UsageError(f"--scale must be greater than 0, got {req.scale}")
-    paths = Paths(req.root)
+    paths = Paths(req.root, req.target)
     out = Path.cwd() / (req.out if req.out is not None else paths.synthetic)  # absolute stays absolute
     _check_out(out, paths, embedded=req.out is None, force=req.force)
     started = time.perf_counter()
@@ -274,11 +275,12 @@ def generate(req: GenerateRequest) -> GenerateResult:
     return GenerateResult(out, rows, time.perf_counter() - started, req.scale, req.seed)
 
 
-def ensure_synthetic(root: Path) -> str:
-    """Generate the embedded default dataset once under target/; return where it is."""
-    paths = Paths(root)
+def ensure_synthetic(paths: Paths, *, force: bool = False) -> str:
+    """Generate the embedded default dataset once under target/ (taking over a target/ leakcli did
+    not create only with `force`, as apply would); return where it is."""
     if not all((paths.synthetic / f).exists() for f in FILES.values()):
-        generate(GenerateRequest(root, force=True))
+        own_target(paths.target, force=force)
+        generate(GenerateRequest(paths.root, force=True, target=paths.target_dir))
     return paths.rel(paths.synthetic)
 
 

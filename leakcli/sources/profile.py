@@ -29,6 +29,7 @@ class ProfileRequest:
     data_dir: str | None = None
     out: Path | None = None  # default: the project's profile folder
     force: bool = False  # replace existing profiles
+    target: Path | None = None  # --target-dir
 
 
 @dataclass(frozen=True)
@@ -77,9 +78,9 @@ def write_profiles(req: ProfileRequest) -> ProfileResult:
     from leakcli.files import file_sha256
 
     c = contracts.load(req.root)
-    paths = Paths(req.root)
+    paths = Paths(req.root, req.target)
     required = [t for t, spec in c.tables.items() if spec.required]
-    data = resolve_data(req.root, req.data_dir, [c.tables[t].file for t in required])
+    data = resolve_data(paths, req.data_dir, [c.tables[t].file for t in required])
     present = [t for t, spec in c.tables.items() if spec.required or (data.path / spec.file).exists()]
     folder = Path.cwd() / req.out if req.out is not None else paths.profiles
     _check_out(folder, [folder / f"{t}.json" for t in present], paths, force=req.force)

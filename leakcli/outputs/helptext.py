@@ -1,0 +1,35 @@
+"""The help as a person reads it: `--json` (a flag takes no value) and `--data-dir DIR`, never
+`<bool>` or `<str>`; each command's text one paragraph, and its first sentence in the list of
+commands. Works on the parsed command objects the command line hands over (no Typer import here)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+
+def tidy_help(group: Any) -> None:
+    """Help shows `--json` (a flag takes no value) and `--data-dir DATA_DIR`, not `<bool>`, `<str>`;
+    each command's text as one paragraph, and its first sentence in the list of commands."""
+    for command in [group, *group.commands.values()]:
+        if command is not group and getattr(command, "commands", None):
+            tidy_help(command)
+            continue
+        for param in command.params:
+            if getattr(param, "is_flag", False):
+                param.metavar = ""
+            elif param.metavar is None:
+                param.metavar = (param.name or "value").upper()
+        command.get_help_option = _flag_help(command.get_help_option)
+        if command.help:
+            command.help = " ".join(command.help.split())
+            command.short_help = command.help.split(". ")[0].rstrip(".") + "."
+
+
+def _flag_help(original: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    def get_help_option(ctx: Any) -> Any:
+        option = original(ctx)
+        if option is not None:
+            option.metavar = ""
+        return option
+    return get_help_option
