@@ -343,7 +343,8 @@ app.add_typer(export_app)
 
 @export_app.command("dbt")
 def export_dbt(
-    out_dir: Annotated[Path, typer.Argument(help="Folder for the dbt project (new, empty, or written by leakcli).")],
+    out_dir: Annotated[str, typer.Argument(metavar="OUT_DIR",
+                                           help="Folder for the dbt project (new, empty, or written by leakcli).")],
     data_dir: DataOpt = None,
     json_mode: JsonOpt = False,
     project_dir: ProjectOpt = None,

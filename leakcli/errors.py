@@ -19,9 +19,11 @@ class ExitCode(IntEnum):
 
 
 class LeakError(Exception):
-    """Root of every error leakcli reports to a user. Anything else is a bug."""
+    """Root of every error leakcli reports to a user. Anything else is a bug. `remedy`: what to do,
+    when the raiser gave no hint of its own."""
 
     exit_code: ExitCode = ExitCode.USAGE
+    remedy: str | None = None
 
     def __init__(
         self,
@@ -62,7 +64,8 @@ class LeakError(Exception):
         characters are shown escaped, and a line too long loses the middle of the culprit's path and
         then of the message, never the remedy (or the end of a path, where its name is)."""
         where, what = _printable(self.location), _printable(" ".join(self.message.split()))
-        hint = f"; {_printable(' '.join(self.hint.split()))}" if self.hint else ""
+        todo = self.hint or self.remedy
+        hint = f"; {_printable(' '.join(todo.split()))}" if todo else ""
         line = f"{where}: {what}{hint}" if where else f"{what}{hint}"
         if len(line) <= limit:
             return line
@@ -83,7 +86,7 @@ class LeakError(Exception):
             "line": self.line,
             "column": self.column,
             "model": self.model,
-            "hint": self.hint,
+            "hint": self.hint or self.remedy,
             "exit_code": int(self.exit_code),
         }
 
@@ -120,12 +123,16 @@ def _middle(text: str, width: int) -> str:
 class UsageError(LeakError):
     """A command line that cannot be carried out as written."""
 
+    remedy = "see `leakcli --help`"
+
 
 class ContractError(LeakError):
     """A contract file that is missing, malformed or violates its schema.
 
     `problems` holds every violation found, each itself a ContractError, so that all are reported at once.
     """
+
+    remedy = "fix it and run `leakcli plan`"
 
     def __init__(self, message: str, *, problems: list[ContractError] | None = None, **kw: object):
         super().__init__(message, **kw)  # type: ignore[arg-type]
@@ -144,9 +151,13 @@ class CycleError(LeakError):
 class RenderError(LeakError):
     """A template that cannot be read or rendered (syntax error, undefined name)."""
 
+    remedy = "fix the template and run `leakcli plan`"
+
 
 class BlockingAmbiguity(LeakError):
     """plan found open questions that apply may not guess."""
+
+    remedy = None  # the question it names is what to do
 
     def __init__(self, message: str, ambiguities: list[dict[str, object]], **kw: object):
         super().__init__(message, **kw)  # type: ignore[arg-type]
@@ -159,11 +170,14 @@ class BlockingAmbiguity(LeakError):
 class StalePlanError(LeakError):
     """A saved plan whose inputs changed since it was made."""
 
+    remedy = "run `leakcli plan --out FILE` again"
+
 
 class ExecutionError(LeakError):
     """DuckDB failed: a bad data row, a SQL error, a file it cannot write."""
 
     exit_code = ExitCode.EXECUTION
+    remedy = "run it again with --debug to see where"
 
     def __init__(self, message: str, *, sql_path: str | None = None, **kw: object):
         super().__init__(message, **kw)  # type: ignore[arg-type]
@@ -173,9 +187,13 @@ class ExecutionError(LeakError):
 class DataError(ExecutionError):
     """A source file whose bytes do not match the manifest (row, column, encoding)."""
 
+    remedy = "fix the file (or the manifest, if it is wrong) and run `leakcli plan`"
+
 
 class LockedError(ExecutionError):
     """Another apply holds the build lock."""
+
+    remedy = "wait for it to finish, or stop it"
 
 
 class AuditFailure(LeakError):

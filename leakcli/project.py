@@ -63,7 +63,15 @@ class Paths:
 
     @property
     def database(self) -> Path:
+        """The stable name of the published database (what messages show)."""
         return self.target / DB_NAME
+
+    @property
+    def published(self) -> Path:
+        """The published database itself, reached through `current` (so a reader never lands on a
+        copy a stable link was pointed at), or the stable name when nothing is published that way."""
+        current = self.target / "current"
+        return current / DB_NAME if current.is_symlink() else self.database
 
     @property
     def compiled(self) -> Path:
@@ -105,7 +113,7 @@ def find_root(project_dir: Path | None, start: Path | None = None) -> Path:
     folder from `start` (the current one) upward that holds phase-plan.json."""
     if project_dir is not None:
         if not str(project_dir).strip():
-            raise UsageError("--project-dir is empty", hint="name the folder holding phase-plan.json")
+            raise UsageError("is empty", file="--project-dir", hint="name the folder holding phase-plan.json")
         if not project_dir.exists():
             raise UsageError("project directory does not exist", file=str(project_dir),
                              hint="name the folder holding phase-plan.json")
@@ -131,17 +139,17 @@ def resolve_data(paths: Paths, option: str | None, required_files: list[str], *,
     directory when it holds any required file, else the embedded synthetic default."""
     if synthetic:
         if option is not None:
-            raise UsageError("--synthetic and --data-dir name two datasets", hint="pass one of them")
+            raise UsageError("names a second dataset beside --synthetic", file="--data-dir", hint="pass one of them")
         return DataSource(paths.synthetic, "synthetic")
     if option is not None:
         if not option.strip():
-            raise UsageError("--data-dir is empty", hint="name the folder of the Maven CSVs, or leave the option out")
-        return DataSource(_data_dir(Path(option), "--data-dir", required_files), "option")
+            raise UsageError("is empty", file="--data-dir", hint="name the folder of the Maven CSVs, or leave it out")
+        return DataSource(named_data_dir(Path(option), "--data-dir", required_files), "option")
     env = os.environ.get(DATA_ENV)
     if env is not None:
         if not env.strip():
-            raise UsageError(f"{DATA_ENV} is empty", hint="name the folder of the Maven CSVs, or unset it")
-        return DataSource(_data_dir(Path(env), DATA_ENV, required_files), "environment")
+            raise UsageError("is empty", file=DATA_ENV, hint="name the folder of the Maven CSVs, or unset it")
+        return DataSource(named_data_dir(Path(env), DATA_ENV, required_files), "environment")
     raw = paths.root / DEFAULT_RAW
     if published is not None and os.path.abspath(published) != os.path.abspath(raw):
         if not published.is_dir():
@@ -154,11 +162,12 @@ def resolve_data(paths: Paths, option: str | None, required_files: list[str], *,
     return DataSource(paths.synthetic, "synthetic")
 
 
-def _data_dir(path: Path, named_by: str, required_files: list[str]) -> Path:
+def named_data_dir(path: Path, named_by: str, required_files: list[str]) -> Path:
     """A data directory named by the user: it exists, is a folder, and (when it holds none of the
     required files but its raw/ folder does) is probably meant as that raw/ folder."""
     if not path.exists():
-        raise UsageError(f"data directory named by {named_by} does not exist", file=str(path))
+        raise UsageError(f"data directory named by {named_by} does not exist", file=str(path),
+                         hint="name the folder of the Maven CSVs")
     if not path.is_dir():
         raise UsageError(f"is a file, not a directory: {named_by} names the folder of the Maven CSVs",
                          file=str(path), hint=f"did you mean {path.parent}?")

@@ -128,7 +128,7 @@ def test_verify_before_apply_is_a_usage_error(project, leak):
     out = leak("verify")
     assert out.exit_code == ExitCode.USAGE
     assert out.stdout == ""
-    assert out.stderr.strip() == ("leakcli: error: target/leakcli.duckdb: nothing is built yet: "
+    assert out.stderr.strip() == ("leakcli: error: target/leakcli.duckdb: nothing is built yet; "
                                   "run `leakcli apply` first")
 
 
@@ -349,7 +349,7 @@ def test_show_without_order_by_shows_the_same_rows_in_the_columns_order(project,
     (["--where", "nope = 1"], 'Referenced column "nope" not found'),
     (["--where", "true; drop table mart__priority_actions"], "exactly one SELECT"),
     (["--where", "gap_usd > (select count(*) from read_csv('/etc/passwd'))"], "table function read_csv()"),
-    (["--order-by", " "], "--order-by is empty"),
+    (["--order-by", " "], "--order-by: is empty"),
 ])
 def test_show_refuses_bad_options_in_one_line(project, leak, args, words):
     assert leak("apply").exit_code == 0
@@ -430,7 +430,7 @@ def test_diff_compares_published_with_previous_and_two_files(project, leak, tmp_
     assert leak("diff", str(old), str(tmp_path / "nope.duckdb")).exit_code == ExitCode.USAGE
     (tmp_path / "bad.duckdb").write_text("not a database")
     bad = leak("diff", str(old), str(tmp_path / "bad.duckdb"))
-    assert bad.exit_code == ExitCode.USAGE and "bad.duckdb" in bad.stderr and len(bad.stderr.splitlines()) == 1
+    assert bad.exit_code == ExitCode.EXECUTION and "bad.duckdb" in bad.stderr and len(bad.stderr.splitlines()) == 1
     assert "did you mean" in leak("diff", str(old), str(new), "-m", "mart__priority").stderr
 
 

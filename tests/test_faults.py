@@ -248,6 +248,6 @@ def test_broken_acceptance_test_is_an_error_result(project, leak):
     results = {r["id"]: r for r in out.json()["results"]}
     assert results["AT-13"]["status"] == "error"
     assert results["AT-13"]["message"] == ("contracts/acceptance-tests.json#/tests/12/join: join 'nope' is not "
-                                           "in contracts/join-contracts.json")
+                                           "in contracts/join-contracts.json; fix it and run `leakcli plan`")
     assert results["AT-04"]["status"] == "error" and "no_such_column" in results["AT-04"]["message"]
     assert out.json()["summary"]["errored"] == 2

@@ -156,7 +156,8 @@ def test_named_data_dir_with_missing_files_is_an_error(project, leak, tmp_path):
     assert not (project.root / "target" / "synthetic").exists()
     out = leak("plan", env={"LEAKCLI_DATA_DIR": str(tmp_path / "nope")})
     assert out.exit_code == ExitCode.USAGE
-    assert out.stderr.strip().endswith("nope: data directory named by LEAKCLI_DATA_DIR does not exist")
+    assert out.stderr.strip().endswith("nope: data directory named by LEAKCLI_DATA_DIR does not exist; "
+                                       "name the folder of the Maven CSVs")
 
 
 def test_drift_thresholds_come_from_the_manifest(project, leak):

@@ -86,8 +86,9 @@ def test_select_operators_and_errors():
     assert select(["a+1"], nodes, parents) == {"a", "b", "d"}
     assert select(["@b"], nodes, parents) == {"a", "b", "c"}
     assert select(["*"], nodes, parents, exclude=["a+1"]) == {"c"}
-    with pytest.raises(UsageError, match="--select 'e' matches no model"):
+    with pytest.raises(UsageError, match="'e' matches no model") as refused:
         select(["e"], nodes, parents)
+    assert refused.value.one_line().startswith("--select: 'e' matches no model")
 
 
 @pytest.fixture

@@ -250,9 +250,9 @@ def test_a_bad_plan_file_is_one_line(project, leak, tmp_path, content, words):
     (["show", "mart__priority_actions", "--limit", "1e20"], ["--limit", "show --help"]),
     (["plan", "--no-such-option"], ["No such option", "plan --help"]),
     (["apply", "a", "b"], ["unexpected extra argument"]),
-    (["plan", "--data-dir", ""], ["--data-dir is empty"]),
-    (["verify", "--data-dir", ""], ["--data-dir is empty"]),
-    (["apply", "--select", ""], ["--select is empty"]),
+    (["plan", "--data-dir", ""], ["--data-dir: is empty"]),
+    (["verify", "--data-dir", ""], ["--data-dir: is empty"]),
+    (["apply", "--select", ""], ["--select: is empty"]),
 ])
 def test_usage_errors_are_one_line(project, leak, args, words):
     assert leak("apply").exit_code == 0

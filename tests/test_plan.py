@@ -210,7 +210,7 @@ def test_saved_plan_applies_and_stale_plan_is_refused(project, leak):
     out = leak("apply", "target/plan.json")
     assert out.exit_code == ExitCode.USAGE
     assert out.stderr.strip() == ("leakcli: error: target/plan.json: saved plan is stale: "
-                                  "contracts/metric-catalog.json changed; run `leakcli plan` again")
+                                  "contracts/metric-catalog.json changed; run `leakcli plan --out FILE` again")
     assert project.db.read_bytes() == before
 
 
@@ -243,7 +243,7 @@ def test_select_operators(project, leak):
 def test_select_matching_nothing_is_an_error(project, leak):
     out = leak("plan", "--select", "mart__priority")
     assert out.exit_code == ExitCode.USAGE
-    assert out.stderr.strip() == ("leakcli: error: --select 'mart__priority' matches no model; "
+    assert out.stderr.strip() == ("leakcli: error: --select: 'mart__priority' matches no model; "
                                   "did you mean 'mart__priority_actions'?")
     out = leak("apply", "--select", "nothing_like_it")
     assert out.exit_code == ExitCode.USAGE and out.stdout == ""

@@ -177,8 +177,13 @@ def _build_and_publish(req: ApplyRequest, plan: Plan, checks: DataChecks, c: con
         with contextlib.suppress(OSError, LeakError):  # best effort: the disk may be full
             runresults.write(build.run_results, record.document(
                 "rejected" if isinstance(exc, AuditFailure) else "error", exc.one_line()))
+        try:
             layout.reject(build)
-        exc.hint = exc.hint or "the published build is unchanged; the attempt is kept in target/rejected/"
+            kept = "; the attempt is kept in target/rejected/"
+        except OSError:  # no room even for a link: nothing is left behind instead
+            layout.discard(build)
+            kept = ""
+        exc.hint = exc.hint or f"the published build is unchanged{kept}"
         raise
     with _write_errors(paths):
         layout.publish(build)

@@ -176,7 +176,7 @@ def run_models(ctx: BuildContext) -> None:
     writes each model in parallel, straight to the file, and reads of the marts name their order."""
     plan, c = ctx.plan, ctx.c
     execute(ctx.db, "set preserve_insertion_order = false")
-    lockdown(ctx.db, [ctx.data_path, ctx.build.path])
+    lockdown(ctx.db, [ctx.data_path, ctx.build.path], [f.path for f in ctx.checks.facts.values() if f.exists])
     dataset = plan.dataset.model_copy(update={"path": str(ctx.data_path.resolve())})
     total = len(plan.models)
     for i, step in enumerate(plan.models, start=1):

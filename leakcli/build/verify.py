@@ -10,11 +10,11 @@ from leakcli.build.audit import KnownResults, Runner, run_tests
 from leakcli.build.records import CheckResult
 from leakcli.contracts import load as contracts
 from leakcli.contracts.load import Contracts
-from leakcli.engine.connection import connect, lockdown
+from leakcli.engine.connection import connect, lockdown, reading
 from leakcli.errors import UsageError
 from leakcli.contracts.results import VerifyOutput
 from leakcli.jsonout import jsonable
-from leakcli.project import Paths
+from leakcli.project import Paths, named_data_dir
 from leakcli.store import state
 
 
@@ -60,21 +60,28 @@ def verify(req: VerifyRequest, c: Contracts | None = None) -> VerifyReport:
     loaded them already (they are parsed once a command)."""
     c = c or contracts.load(req.root)
     paths = Paths(req.root, req.target)
-    if not paths.database.exists():
-        raise UsageError("nothing is built yet: run `leakcli apply` first",
-                         file=paths.rel(paths.database))
-    built = state.read_state(paths.database, paths.rel(paths.database))
+    if not paths.published.exists():
+        raise UsageError("nothing is built yet", file=paths.rel(paths.database), hint="run `leakcli apply` first")
+    built = state.read_state(paths.published, paths.rel(paths.database))
     meta = state.built_from(built, c.ir.final_models)
     dataset = meta.dataset if meta else None
-    if req.data_dir is not None and not req.data_dir.strip():
-        raise UsageError("--data-dir is empty", hint="name the folder of the Maven CSVs, or leave the option out")
-    data_dir = Path(req.data_dir).resolve() if req.data_dir else Path(dataset.path if dataset else "")
-    con = connect(paths.database, read_only=True, shown=paths.rel(paths.database),
+    files = [t.file for t in c.tables.values() if t.required]
+    if req.data_dir is not None:
+        if not req.data_dir.strip():
+            raise UsageError("is empty", file="--data-dir", hint="name the folder of the Maven CSVs, or leave it out")
+        data_dir = named_data_dir(Path(req.data_dir), "--data-dir", files)
+    else:
+        data_dir = Path(dataset.path if dataset else "")
+        if not data_dir.is_dir():
+            raise UsageError("the data the published build was made from is gone", file=str(data_dir),
+                             hint="name it with --data-dir (or rebuild with leakcli apply)")
+    con = connect(paths.published, read_only=True, shown=paths.rel(paths.database),
                   memory_limit=c.phase_plan.engine.limit())
     try:
-        lockdown(con, [data_dir, paths.target])
+        lockdown(con, [data_dir, paths.target], [data_dir / t.file for t in c.tables.values()])
         known = KnownResults.for_files(paths, c, data_dir)
-        results = run_tests(Runner(c, con, data_dir, paths, known), c.tests.tests)
+        with reading(paths.rel(paths.database)):
+            results = run_tests(Runner(c, con, data_dir, paths, known), c.tests.tests)
     finally:
         con.close()
     return VerifyReport(results=results, dataset={**(dataset.to_dict() if dataset else {}), "path": str(data_dir)},

@@ -22,18 +22,31 @@ class Phase(Strict):
     ir: Annotated[str, StringConstraints(pattern=r"^ir/.+\.json$")]
 
 
+MEMORY = r"^[0-9]+(\.[0-9]+)?\s*([KMGT]i?B|%)$"  # DuckDB's memory_limit: 1GB, 512MiB, 80%
+
+
 class Engine(Strict):
     """How DuckDB may use this machine; LEAKCLI_MEMORY_LIMIT overrides `memory_limit`."""
 
-    memory_limit: Annotated[str, StringConstraints(pattern=r"^[0-9]+(\.[0-9]+)?\s*([KMGT]i?B|%)$")] = Field(
+    memory_limit: Annotated[str, StringConstraints(pattern=MEMORY)] = Field(
         default="1GB", description="DuckDB's memory_limit: past it, work spills to disk")
     render_seconds: Annotated[float, Field(gt=0, le=3600, allow_inf_nan=False)] = Field(
         default=5.0, description="how long one template or SQL fragment may take to render in the sandbox")
 
     def limit(self) -> str:
+        """The memory limit of this run: LEAKCLI_MEMORY_LIMIT (checked like the field) or the field."""
         import os
+        import re
 
-        return os.environ.get("LEAKCLI_MEMORY_LIMIT") or self.memory_limit
+        env = os.environ.get("LEAKCLI_MEMORY_LIMIT")
+        if env is None or not env.strip():
+            return self.memory_limit
+        if not re.match(MEMORY, env.strip()):
+            from leakcli.errors import UsageError
+
+            raise UsageError(f"{env!r} is not a memory size", file="LEAKCLI_MEMORY_LIMIT",
+                             hint="give a size such as 4GB or 512MiB, or unset it")
+        return env.strip()
 
 
 class PhasePlan(Document):
@@ -59,6 +72,8 @@ class Column(Strict):
     description: str | None = None
     accepted_values: Annotated[list[Scalar], Field(min_length=1)] | None = None
     accepted_values_severity: Literal["blocking", "warning"] = "warning"
+    minimum: Number | None = Field(default=None, description="no value may be below it (a price is never negative)")
+    minimum_severity: Literal["blocking", "warning"] = "blocking"
     requires_decision: Text | None = None
 
 
@@ -90,8 +105,12 @@ class RelationSide(Strict):
 
 
 class Relation(Strict):
+    """A rule across two files: `sum_within`, the child's values of a key add up to no more than the
+    parent's value (refunds within their order); `not_before`, the child's value is never before the
+    parent's (an order is never placed before its session starts)."""
+
     name: Ident
-    kind: Literal["sum_within"]
+    kind: Literal["sum_within", "not_before"]
     severity: Literal["blocking", "warning"]
     child: RelationSide
     parent: RelationSide
@@ -108,6 +127,9 @@ class DataChecks(Strict):
     null_drift: Annotated[float, Field(ge=0)] = Field(description="a column's null share that moved by "
                                                                   "more than this is reported")
     profile_top_values: Annotated[int, Field(ge=1)] = Field(description="values a profile lists per column")
+    range_slack_days: Annotated[int, Field(ge=0, le=36_500)] = Field(
+        default=366, description="a timestamp more than this many days outside the range its profile saw is "
+                                 "a blocking question (a session in 1969 or 9999 would move the window)")
 
 
 class SourceManifest(Document):

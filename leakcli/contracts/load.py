@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from leakcli.errors import ContractError
+from leakcli.files import read_bytes, read_text
 from leakcli.progress import count
 
 if TYPE_CHECKING:
@@ -211,7 +212,7 @@ def read_document(root: Path, rel: str, kind: type[D], problems: list[ContractEr
     """Read, parse and validate one file; problems are added to `problems` (None returned)."""
     path = root / rel
     try:
-        raw = path.read_bytes()
+        raw = read_bytes(path)
     except FileNotFoundError:
         problems.append(ContractError("required file is missing", file=rel))
         return None
@@ -265,7 +266,7 @@ def load(root: Path) -> Contracts:
         try:
             if not inside(root, prompt_path):
                 raise OSError
-            prompt = (root / prompt_path).read_text("utf-8")
+            prompt = read_text(root / prompt_path)
             read.append(prompt_path)
         except (OSError, UnicodeDecodeError):
             problems.append(ContractError(

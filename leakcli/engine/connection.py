@@ -75,14 +75,37 @@ def connect(path: Path | None = None, *, read_only: bool = False, shown: str | N
             config["temp_directory"] = str(Path(tempfile.gettempdir()) / f"leakcli-spill-{os.getuid()}")
     count("database opened")
     try:
-        return duckdb.connect(str(path) if path else ":memory:", read_only=read_only, config=config)
+        con = duckdb.connect(str(path) if path else ":memory:", read_only=read_only, config=config)
     except duckdb.IOException as exc:
         text = str(exc)
         if "lock" in text.lower():
-            raise LockedError(f"database is locked by another process: {first_line(text)}", file=shown) from None
+            raise LockedError(f"database is locked by another process: {first_line(text)}", file=shown,
+                              hint="wait for it to finish") from None
         raise DamagedDatabase(shown) from None
-    except duckdb.Error:
+    except duckdb.Error as exc:
+        if "memory_limit" in str(exc) or "memory limit" in str(exc).lower():
+            raise ExecutionError(f"DuckDB refuses the memory limit {memory_limit!r}", file="LEAKCLI_MEMORY_LIMIT",
+                                 hint="give a size such as 4GB") from None
         raise DamagedDatabase(shown) from None
+    if path is not None:  # DuckDB reads the catalog lazily: a truncated file fails only on the first query
+        try:
+            con.execute("select count(*) from duckdb_tables()").fetchall()
+        except duckdb.Error:
+            con.close()
+            raise DamagedDatabase(shown) from None
+    return con
+
+
+@contextlib.contextmanager
+def reading(shown: str) -> Iterator[None]:
+    """Queries of a database file leakcli opened: an error of the file itself (it cannot be read, a
+    block's checksum fails) is a DamagedDatabase naming it, not an error of the query."""
+    try:
+        yield
+    except QueryError as exc:
+        if isinstance(exc, StorageError) or any(w in exc.detail.lower() for w in ("corrupt", "checksum")):
+            raise DamagedDatabase(shown) from None
+        raise
 
 
 class DamagedDatabase(ExecutionError):
@@ -93,12 +116,16 @@ class DamagedDatabase(ExecutionError):
                          hint="rebuild it with `leakcli apply --full-refresh`")
 
 
-def lockdown(con: Connection, allowed: Iterable[Path] = ()) -> None:
+def lockdown(con: Connection, allowed: Iterable[Path] = (), files: Iterable[Path] = ()) -> None:
     """From here on the connection reads and writes files only under `allowed` (none: no file at
-    all), installs and loads no extension, and its configuration cannot be changed back."""
+    all) and reads the `files` named (a source file that is a link: DuckDB checks where it leads),
+    installs and loads no extension, and its configuration cannot be changed back."""
     dirs = [str(p.resolve()) + "/" for p in allowed]
     if dirs:
         con.execute("set allowed_directories = $dirs", {"dirs": dirs})
+    targets = sorted({str(f.resolve()) for f in files if f.is_symlink()})
+    if targets:
+        con.execute("set allowed_paths = $files", {"files": targets})
     for setting in ("enable_external_access", "autoinstall_known_extensions", "autoload_known_extensions",
                     "allow_community_extensions"):
         con.execute(f"set {setting} = false")
@@ -110,6 +137,11 @@ def run_model(con: Connection, name: str, sql: str, sql_path: str) -> int:
     try:
         execute(con, f"create table {quote_ident(name)} as\n{sql}")
     except QueryError as exc:
+        full = next((why for why in ("No space left on device", "Disk quota exceeded", "Too many open files")
+                     if why.lower() in exc.detail.lower()), None)
+        if full:  # DuckDB's first line names the file; what went wrong is at its end
+            raise StorageError(f"model '{name}' could not be written: {full.lower()}", exc.detail, model=name,
+                               file=sql_path) from None
         raise ExecutionError(f"model '{name}' failed: {exc.message}", model=name, file=sql_path,
                              sql_path=sql_path) from None
     return count_rows(con, quote_ident(name))

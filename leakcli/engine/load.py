@@ -6,6 +6,7 @@ Paths and data values reach DuckDB as parameters, never pasted into SQL.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING
 from leakcli.engine.connection import count_rows
 from leakcli.engine.sqltext import first_line, quote_ident, source_relation
 from leakcli.errors import DataError
+from leakcli.files import open_regular
 from leakcli.jsonout import closest
 from leakcli.progress import phase
 
@@ -26,7 +28,7 @@ if TYPE_CHECKING:
 def read_header(path: Path, delimiter: str = ",") -> list[str]:
     """The header fields of a CSV file (a UTF-8 byte-order mark and CRLF or CR line ends are accepted;
     only the first 64 KiB are read)."""
-    with path.open("rb") as fh:
+    with os.fdopen(open_regular(path), "rb") as fh:
         head = fh.read(1 << 16)
     import csv
 
@@ -35,8 +37,21 @@ def read_header(path: Path, delimiter: str = ",") -> list[str]:
     return [f.strip() for f in next(csv.reader([first], delimiter=delimiter))] if first else []
 
 
+def encoding_problem(path: Path) -> str | None:
+    """Why the file is not UTF-8 text at all, from its first 64 KiB: a UTF-16 export (a byte-order
+    mark, NUL bytes). A stray byte further on is the reject of its row, with its line."""
+    with os.fdopen(open_regular(path), "rb") as fh:
+        head = fh.read(1 << 16)
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in head:
+        return "is not UTF-8 text: it looks like UTF-16 (it holds NUL bytes)"
+    return None
+
+
 def check_header(path: Path, display: str, table: Table, delimiter: str) -> None:
     """Raise DataError when a CSV header differs from the manifest, naming the closest columns."""
+    problem = encoding_problem(path)
+    if problem:
+        raise DataError(problem, file=display, hint="save it as UTF-8")
     found = read_header(path, delimiter)
     expected = [c.name for c in table.columns]
     if found == expected:

@@ -36,7 +36,7 @@ class ExportRequest:
     """What `leakcli export dbt` was asked: the project, the folder, the data, and --force."""
 
     root: Path
-    out: Path
+    out: Path | str  # as typed: an empty one is refused, never read as the current folder
     data_dir: str | None = None
     force: bool = False
     target: Path | None = None  # --target-dir
@@ -66,12 +66,12 @@ def export_dbt(req: ExportRequest) -> ExportResult:
     from leakcli.plan.binding import render_all, required_tables
     from leakcli.store.layout import guard_folder
 
+    if not str(req.out).strip():
+        raise UsageError("is empty", file="OUT_DIR", hint="name the folder for the dbt project")
     c = contracts.load(req.root)
     paths = Paths(req.root, req.target)
     out = Path(os.path.abspath(Path.cwd() / req.out))  # ../x shown as the folder it names
     shown = paths.rel(out)
-    if not str(req.out).strip():
-        raise UsageError("OUT_DIR is empty")
     guard_folder(out, shown, force=req.force)
     before = _exported(out)
     if (out / MARKER).is_file() and before is None and not req.force:
@@ -94,6 +94,10 @@ def export_dbt(req: ExportRequest) -> ExportResult:
     files.update({f"tests/{name}.sql": sql for name, sql in tests.items()})
     try:
         out.mkdir(parents=True, exist_ok=True)
+        for rel in sorted(set(files) | set(before or [])):  # never through a link that leads out of OUT_DIR
+            if not _stays_in(out, rel):
+                raise UsageError(f"{rel} would lead out of the folder (through a link)", file=shown,
+                                 hint="remove the link, or export into a new folder")
         for rel, text in files.items():
             (out / rel).parent.mkdir(parents=True, exist_ok=True)
             write_atomic(out / rel, text)
@@ -113,18 +117,24 @@ def _exported(out: Path) -> list[str] | None:
 
     doc = read_json_file(out / MARKER)
     if isinstance(doc, dict) and doc.get("what") == EXPORT and isinstance(doc.get("files"), list):
-        return [str(f) for f in doc["files"] if ".." not in Path(str(f)).parts]
+        return [str(f) for f in doc["files"]  # a forged marker names nothing outside the folder
+                if str(f).strip() and not Path(str(f)).is_absolute() and ".." not in Path(str(f)).parts]
     return None
+
+
+def _stays_in(out: Path, rel: str) -> bool:
+    """`out/rel`, links followed, is inside `out`."""
+    return (out / rel).resolve().is_relative_to(out.resolve())
 
 
 def _data_dir(req: ExportRequest, c: Contracts, paths: Paths) -> Path:
     """--data-dir, else the data the published build was made from, else leakcli's default."""
-    if req.data_dir is None and paths.database.exists():
+    if req.data_dir is None and paths.published.exists():
         from leakcli.engine.connection import DamagedDatabase
         from leakcli.store import state
 
         try:
-            meta = state.built_from(state.read_state(paths.database), c.ir.final_models)
+            meta = state.built_from(state.read_state(paths.published), c.ir.final_models)
         except DamagedDatabase:
             meta = None
         if meta is not None:

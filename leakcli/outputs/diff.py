@@ -17,6 +17,7 @@ from leakcli.jsonout import did_you_mean, jsonable
 from leakcli.project import Paths
 
 if TYPE_CHECKING:
+    from leakcli.contracts.load import Contracts
     from leakcli.engine.connection import Connection
 
 FLOAT_TYPES = ("DOUBLE", "FLOAT", "REAL")
@@ -119,7 +120,7 @@ class DiffResult:
 def diff_builds(req: DiffRequest) -> DiffResult:
     """Compare two builds read-only (attached to one locked-down in-memory connection): each mart on
     its grain, and the priority list by action."""
-    from leakcli.engine.connection import QueryError, connect, execute, lockdown
+    from leakcli.engine.connection import DamagedDatabase, QueryError, connect, execute, lockdown, reading
 
     c = contracts.load(req.root)
     paths = Paths(req.root, req.target)
@@ -129,27 +130,34 @@ def diff_builds(req: DiffRequest) -> DiffResult:
         for alias, (path, shown) in (("old", old), ("new", new)):
             try:
                 execute(con, f"attach $path as {alias} (read_only)", {"path": str(path)})
+                _tables(con, alias)  # DuckDB reads the catalog lazily: a damaged file fails here
             except QueryError:
-                raise UsageError("cannot be read: not a DuckDB database, or damaged", file=shown) from None
+                raise DamagedDatabase(shown) from None
         lockdown(con)
-        tables = {alias: _tables(con, alias) for alias in ("old", "new")}
-        names = list(req.models) or [m for m in c.ir.final_models]
-        for name in req.models:
-            if name not in tables["old"] | tables["new"]:
-                known = sorted(tables["old"] | tables["new"])
-                raise UsageError(f"model '{name}' is in neither build{did_you_mean(name, known)}")
-        priority = c.catalog.priority.model
-        keys = ["action_scope", *c.catalog.segment.keys]  # what names an action: its rank is what moves
-
-        def grain(name: str) -> list[str]:
-            return keys if name == priority else list(c.models[name].grain) if name in c.models else []
-
-        diffs = [_diff_model(con, name, grain(name), tables, req.samples)
-                 for name in names if name in tables["old"] | tables["new"]]
-        moves = (_moves(con, priority, keys) if priority in tables["old"] and priority in tables["new"] else [])
+        with reading(f"{old[1]} or {new[1]}"):
+            return _compare(con, c, req, old[1], new[1])
     finally:
         con.close()
-    return DiffResult(old[1], new[1], diffs, priority, keys, moves)
+
+
+def _compare(con: Connection, c: Contracts, req: DiffRequest, old: str, new: str) -> DiffResult:
+    tables = {alias: _tables(con, alias) for alias in ("old", "new")}
+    names = list(req.models) or [m for m in c.ir.final_models]
+    for name in req.models:
+        if name not in tables["old"] | tables["new"]:
+            known = sorted(tables["old"] | tables["new"])
+            raise UsageError(f"model '{name}' is in neither build{did_you_mean(name, known)}", file="--model",
+                             hint="name a model of the builds, or leave it out to compare the marts")
+    priority = c.catalog.priority.model
+    keys = ["action_scope", *c.catalog.segment.keys]  # what names an action: its rank is what moves
+
+    def grain(name: str) -> list[str]:
+        return keys if name == priority else list(c.models[name].grain) if name in c.models else []
+
+    diffs = [_diff_model(con, name, grain(name), tables, req.samples)
+             for name in names if name in tables["old"] | tables["new"]]
+    moves = (_moves(con, priority, keys) if priority in tables["old"] and priority in tables["new"] else [])
+    return DiffResult(old, new, diffs, priority, keys, moves)
 
 
 def _sides(req: DiffRequest, paths: Paths) -> tuple[tuple[Path, str], tuple[Path, str]]:

@@ -15,6 +15,15 @@ if TYPE_CHECKING:
     from leakcli.build.verify import VerifyReport
 
 
+def printable(text: str) -> str:
+    """`text` as a terminal shows it safely: control characters (an escape sequence in a data value,
+    a NUL of a UTF-16 file) escaped, tabs and line ends kept."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() or ch in "\t\n" else ch.encode("unicode_escape").decode("ascii")
+                   for ch in text)
+
+
 def format_value(value: object) -> str:
     """A value as a person reads it: thousands separators, two decimals for amounts, four for ratios."""
     if value is None:
@@ -27,7 +36,7 @@ def format_value(value: object) -> str:
         if abs(value) < 5e-5:
             value = 0.0  # no "-0.0000" from a difference that is zero but for rounding
         return f"{value:,.2f}" if abs(value) >= 100 else f"{value:.4f}"
-    return str(value)
+    return printable(str(value))
 
 
 def verify_markdown(report: VerifyReport) -> str:
@@ -70,7 +79,7 @@ def save_junit(report: VerifyReport, path: Path, paths: Paths, *, force: bool = 
     """Write the JUnit XML of `report` to `path`: over a JUnit file leakcli wrote, never over
     anything else (a link, a database, a foreign file) without `force`."""
     path = Path.cwd() / path
-    guard_file(path, paths.rel(path), ours=_is_our_junit(path), force=force)
+    guard_file(path, paths.rel(path), ours=_is_our_junit(path), force=force, target=paths.target)
     write_output(paths.target, path, paths.rel(path), verify_junit(report), "the JUnit report")
 
 

@@ -100,10 +100,13 @@ def write_report(req: ReportRequest) -> ReportResult:
     c = contracts.load(req.root)
     out = Path(os.path.abspath(Path.cwd() / req.out)) if req.out is not None else paths.target / "report.html"
     shown = paths.rel(out)
-    if not paths.database.exists():
+    if not paths.published.exists():
         raise UsageError("nothing is built yet: run `leakcli apply` first", file=paths.rel(paths.database))
-    guard_file(out, shown, ours=is_report(out), force=req.force)
-    data = gather(c, paths)
+    guard_file(out, shown, ours=is_report(out), force=req.force, target=paths.target)
+    from leakcli.engine.connection import reading
+
+    with reading(paths.rel(paths.database)):
+        data = gather(c, paths)
     page = render_page(data)
     write_output(paths.target, out, shown, page, "the report")
     tests = data["tests"]
@@ -117,7 +120,7 @@ def gather(c: Contracts, paths: Paths) -> dict[str, object]:
     from leakcli.build.published import status_line
     from leakcli.engine.connection import connect, lockdown, user_tables
 
-    con = connect(paths.database, read_only=True, shown=paths.rel(paths.database))
+    con = connect(paths.published, read_only=True, shown=paths.rel(paths.database))
     try:
         lockdown(con)
         built = user_tables(con)

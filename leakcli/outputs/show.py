@@ -5,11 +5,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from leakcli.contracts.results import ShowOutput
 from leakcli.errors import UsageError
 from leakcli.jsonout import did_you_mean, jsonable
 from leakcli.project import Paths
+
+if TYPE_CHECKING:
+    from leakcli.engine.connection import Connection
 
 
 @dataclass(frozen=True)
@@ -45,9 +49,26 @@ class Shown:
 def show_rows(req: ShowRequest) -> Shown:
     """The first rows of a built model, read-only and locked down; --where and --order-by are checked as
     one SELECT over the model and nothing else."""
+    from leakcli.engine.connection import connect, reading
+
+    paths = Paths(req.root, req.target)
+    shown = paths.rel(paths.database)
+    if not paths.published.exists():
+        raise UsageError("nothing is built yet", file=shown, hint="run `leakcli apply` first")
+    if req.limit < 0:
+        raise UsageError("must be 0 or more", file="--limit")
+    con = connect(paths.published, read_only=True, shown=shown)
+    try:
+        with reading(shown):
+            return _rows(con, req, shown)
+    finally:
+        con.close()
+
+
+def _rows(con: Connection, req: ShowRequest, shown: str) -> Shown:
     from leakcli.engine.connection import (
         QueryError,
-        connect,
+        StorageError,
         count_rows,
         describe,
         lockdown,
@@ -57,42 +78,36 @@ def show_rows(req: ShowRequest) -> Shown:
     from leakcli.engine.parse import select_problem
     from leakcli.engine.sqltext import quote_ident
 
-    paths = Paths(req.root, req.target)
-    shown = paths.rel(paths.database)
-    if not paths.database.exists():
-        raise UsageError("nothing is built yet: run `leakcli apply` first", file=shown)
-    if req.limit < 0:
-        raise UsageError("--limit must be 0 or more")
-    con = connect(paths.database, read_only=True, shown=shown)
+    lockdown(con)
+    tables = sorted(user_tables(con))
+    if req.model not in tables:
+        raise UsageError(f"model '{req.model}' is not built{did_you_mean(req.model, tables)}", file=shown,
+                         hint="name one of the models leakcli plan lists")
+    relation = quote_ident(req.model)
+    every = [name for name, _ in describe(con, f"select * from {relation}")]
+    for col in req.columns:
+        if col not in every:
+            raise UsageError(f"'{req.model}' has no column '{col}'{did_you_mean(col, every)}", file="--columns")
+    chosen = list(req.columns) or every
+    sql = f"select {', '.join(quote_ident(c) for c in chosen)} from {relation}"
+    for option, clause, text in (("--where", "where", req.where), ("--order-by", "order by", req.order_by)):
+        if text is not None:
+            if not text.strip():
+                raise UsageError("is empty", file=option, hint="give a DuckDB expression, or leave it out")
+            sql += f" {clause} {text}"
+    problem = select_problem(sql) if req.where or req.order_by else None
+    if problem:
+        raise UsageError(f"must be expressions over '{req.model}': the query {problem}", file="--where/--order-by",
+                         hint="give a DuckDB expression over the model's columns")
+    if req.order_by is None:  # a table's rows have no order of their own: its columns' order, grain first
+        sql += f" order by {', '.join(quote_ident(c) for c in every)}"
     try:
-        lockdown(con)
-        tables = sorted(user_tables(con))
-        if req.model not in tables:
-            raise UsageError(f"model '{req.model}' is not built{did_you_mean(req.model, tables)}", file=shown)
-        relation = quote_ident(req.model)
-        every = [name for name, _ in describe(con, f"select * from {relation}")]
-        for col in req.columns:
-            if col not in every:
-                raise UsageError(f"--columns: '{req.model}' has no column '{col}'{did_you_mean(col, every)}")
-        chosen = list(req.columns) or every
-        sql = f"select {', '.join(quote_ident(c) for c in chosen)} from {relation}"
-        for option, clause, text in (("--where", "where", req.where), ("--order-by", "order by", req.order_by)):
-            if text is not None:
-                if not text.strip():
-                    raise UsageError(f"{option} is empty")
-                sql += f" {clause} {text}"
-        problem = select_problem(sql) if req.where or req.order_by else None
-        if problem:
-            raise UsageError(f"--where/--order-by must be expressions over '{req.model}': the query {problem}")
-        if req.order_by is None:  # a table's rows have no order of their own: its columns' order, grain first
-            sql += f" order by {', '.join(quote_ident(c) for c in every)}"
-        try:
-            types = [t for _, t in describe(con, sql)]
-            records = rows_as_dicts(con, f"{sql} limit $n", {"n": req.limit})
-            where = f" where {req.where}" if req.where is not None else ""
-            total = count_rows(con, f"(select 1 from {relation}{where})")
-        except QueryError as exc:
-            raise UsageError(f"--where/--order-by: {exc.detail}") from None
-    finally:
-        con.close()
+        types = [t for _, t in describe(con, sql)]
+        records = rows_as_dicts(con, f"{sql} limit $n", {"n": req.limit})
+        where = f" where {req.where}" if req.where is not None else ""
+        total = count_rows(con, f"(select 1 from {relation}{where})")
+    except StorageError:
+        raise
+    except QueryError as exc:
+        raise UsageError(exc.detail, file="--where/--order-by", hint="fix the expression") from None
     return Shown(req.model, chosen, types, [list(r.values()) for r in records], total)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from leakcli.errors import MAX_LINE, BlockingAmbiguity, ContractError, ExitCode, LeakError
 from leakcli.outputs import planview, tables
-from leakcli.outputs.formats import format_value, verify_markdown
+from leakcli.outputs.formats import format_value, printable, verify_markdown
 from leakcli.outputs.tables import Col
 from leakcli.progress import LONG
 
@@ -121,12 +121,14 @@ class Reporter:
 
     def table(self, title: str, cols: list[Col], rows: list[list[str]]) -> None:
         """A table: aligned lines when piped, fitted to the terminal (or records) on one."""
+        rows = [[printable(v) for v in row] for row in rows]
         if self.rich:
-            tables.fitted(self.console(), title, cols, rows)
+            tables.fitted(self.console(), printable(title), cols, rows)
         else:
-            tables.plain(self.out, title, cols, rows)
+            tables.plain(self.out, printable(title), cols, rows)
 
     def say(self, text: str, style: str | None = None) -> None:
+        text = printable(text)
         if self.rich and style:
             self.console().print(text, style=style, markup=False, highlight=False, soft_wrap=True)
         else:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Literal
 
 from leakcli.contracts.load import pointer_of
 from leakcli.contracts.records import ContractChange
-from leakcli.files import read_json_file
+from leakcli.files import read_json_file, read_text
 
 if TYPE_CHECKING:
     from leakcli.contracts.load import Contracts
@@ -76,7 +76,7 @@ def _same_shape(old: list[object], new: list[object]) -> bool:
 def published_sql(compiled: Path, name: str) -> str | None:
     """The SQL the published table was built from (its compiled file without leakcli's header)."""
     try:
-        text = (compiled / f"{name}.sql").read_text("utf-8")
+        text = read_text(compiled / f"{name}.sql")
     except (OSError, UnicodeDecodeError):
         return None
     first, _, rest = text.partition("\n")

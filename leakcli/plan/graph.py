@@ -83,11 +83,11 @@ def select(selectors: list[str], nodes: list[str], parents: Mapping[str, Iterabl
     `exclude` takes the same grammar and is taken away. A term that matches no model is a usage error
     with the closest names."""
     if not any(s.strip() for s in selectors):
-        raise UsageError("--select is empty", hint="name a model, or leave the option out to build them all")
+        raise UsageError("is empty", file="--select", hint="name a model, or leave the option out to build them all")
     chosen = _terms(selectors, nodes, parents, "--select")
     if exclude is not None:
         if not any(s.strip() for s in exclude):
-            raise UsageError("--exclude is empty", hint="name a model, or leave the option out")
+            raise UsageError("is empty", file="--exclude", hint="name a model, or leave the option out")
         chosen -= _terms(exclude, nodes, parents, "--exclude")
     return chosen
 
@@ -102,7 +102,7 @@ def _terms(selectors: list[str], nodes: list[str], parents: Mapping[str, Iterabl
     chosen: set[str] = set()
     for term in (t for sel in selectors for t in sel.split()):
         if any(not a for a in term.split(",")):
-            raise UsageError(f"{option} '{term}' has an empty atom: a comma joins two selections",
+            raise UsageError(f"'{term}' has an empty atom: a comma joins two selections", file=option,
                              hint="write them as 'a,b' with a model (or wildcard) on each side")
         chosen |= set.intersection(*(_atom(a, nodes, parents, kids, option) for a in term.split(",")))
     return chosen
@@ -115,13 +115,15 @@ def _atom(raw: str, nodes: list[str], parents: Mapping[str, Iterable[str]],
     method = raw.lstrip("@+0123456789").split(":", 1)[0] if ":" in raw else None
     if method is not None:
         known = method in METHODS or method.split(".", 1)[0] in METHODS
-        raise UsageError(f"{option} '{raw}': the selector method '{method}:' is "
-                         + ("dbt's, and leakcli does not support it" if known else "unknown"),
+        raise UsageError(f"'{raw}': the selector method '{method}:' is "
+                         + ("dbt's, and leakcli does not support it" if known else "unknown"), file=option,
                          hint="select by model name, shell wildcard (stg__*) and graph operators (+m, m+, @m)")
     m = ATOM.match(raw)
     names = [n for n in nodes if m and fnmatch.fnmatchcase(n, m.group("name"))] if m else []
     if not names:
-        raise UsageError(f"{option} '{raw}' matches no model{did_you_mean(raw.strip('+@0123456789'), nodes)}")
+        close = did_you_mean(raw.strip("+@0123456789"), nodes).removeprefix("; ")
+        raise UsageError(f"'{raw}' matches no model", file=option,
+                         hint=close or "name a model of the registry (leakcli plan lists them), or a wildcard")
     assert m is not None
     found: set[str] = set()
     for name in names:

@@ -158,7 +158,7 @@ def plan_and_checks(req: PlanRequest, c: Contracts | None = None, *,
     if data.synthetic:
         q.ask(Code.SYNTHETIC_FALLBACK, paths.rel(data.path), _synthetic_question(data, req, pending))
     profiles = load_profiles(c, paths)
-    known = known_values(profiles)
+    known = known_values(profiles, c.manifest.checks.range_slack_days)
     facts = check_sources(c, data.path, tables, q, paths.rel, expect_missing=pending, known=known,
                           profiles=profiles, cache=cache, defer=defer)
     check_relations(c, facts, q)
@@ -243,7 +243,7 @@ def _published_state(paths: Paths, q: Questions) -> dict[str, BuildMeta | None]:
     from leakcli.engine.connection import DamagedDatabase
 
     try:
-        return state.read_state(paths.database, paths.rel(paths.database))
+        return state.read_state(paths.published, paths.rel(paths.database))
     except DamagedDatabase as exc:
         q.ask(Code.DAMAGED_BUILD, paths.rel(paths.database),
               f"The published build {exc.message}; apply builds every model anew. Is that what you want?")

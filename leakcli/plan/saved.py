@@ -12,7 +12,7 @@ from leakcli.contracts import load as contracts
 from leakcli.contracts.load import Contracts
 from leakcli.contracts.records import Plan
 from leakcli.errors import ContractError, StalePlanError, UsageError
-from leakcli.files import read_json_file
+from leakcli.files import read_bytes, read_json_file
 from leakcli.plan.planner import DataChecks, PlanRequest, build_plan, dataset_pending, plan_and_checks
 from leakcli.project import Paths
 from leakcli.store.layout import guard_file, write_output
@@ -27,7 +27,7 @@ def load_saved(path: Path) -> Plan:
     """A plan saved by `plan --out`, checked against the Plan model; anything else is one clear error."""
     shown = str(path)
     try:
-        raw = path.read_bytes()
+        raw = read_bytes(path)
     except FileNotFoundError:
         raise UsageError("saved plan does not exist", file=shown) from None
     except IsADirectoryError:
@@ -51,7 +51,7 @@ def save_plan(plan: Plan, out: Path, paths: Paths, *, force: bool = False) -> No
     """Write the plan, with the SQL apply will run, for `apply PLAN_FILE`; never over a database, a
     link or a file that is not a saved plan (unless `force`)."""
     out = Path.cwd() / out
-    guard_file(out, paths.rel(out), ours=_is_saved_plan(out), force=force)
+    guard_file(out, paths.rel(out), ours=_is_saved_plan(out), force=force, target=paths.target)
     write_output(paths.target, out, str(out), json.dumps(plan.to_dict(with_sql=True), indent=2) + "\n", "the plan")
 
 
@@ -87,6 +87,12 @@ def stale_reasons(saved: Plan, fresh: Plan) -> list[str]:
             reasons.append(f"{path} changed")
     if not reasons and [(m.name, m.action) for m in saved.models] != [(m.name, m.action) for m in fresh.models]:
         reasons.append("the built database changed since the plan")
+    steps = {m.name: m for m in fresh.models}
+    for step in saved.models:  # a plan file edited by hand: apply runs what the project says, or nothing
+        other = steps.get(step.name)
+        if other is not None and step.action in ("create", "rebuild") and (step.sql, step.fingerprint) != (
+                other.sql, other.fingerprint):
+            reasons.append(f"the SQL of {step.name} in it is not what the project renders (was it edited?)")
     return reasons
 
 
@@ -103,6 +109,6 @@ def plan_for_apply(req: PlanRequest, c: Contracts, plan_file: Path | None,
     if saved is not None:
         reasons = stale_reasons(saved, plan)
         if reasons:
-            raise StalePlanError(f"saved plan is stale: {'; '.join(reasons)}; run `leakcli plan` again",
+            raise StalePlanError(f"saved plan is stale: {'; '.join(reasons)}",
                                  file=str(plan_file))
     return plan, checks

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, TypeVar
 from leakcli.contracts.load import Contracts, inside
 from leakcli.engine.sqltext import quote_ident, source_relation, sql_literal
 from leakcli.errors import RenderError
+from leakcli.files import read_text
 from leakcli.jsonout import Memo
 from leakcli.progress import count
 from leakcli.render import sandbox
@@ -122,13 +123,16 @@ class Renderer:
         if not inside(self.contracts.root, path):
             raise RenderError(f"template of model '{name}' points outside the project", file=path, model=name)
         try:
-            text = (self.contracts.root / path).read_text("utf-8")
+            text = read_text(self.contracts.root / path)
         except FileNotFoundError:
             raise RenderError(
                 f"template of model '{name}' is missing", file=path, model=name
             ) from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise RenderError(f"cannot read template: {exc}", file=path, model=name) from None
+        except UnicodeDecodeError as exc:
+            raise RenderError(f"template is not UTF-8 (at byte {exc.start})", file=path, model=name,
+                              hint="save it as UTF-8") from None
+        except OSError as exc:
+            raise RenderError(f"cannot read template: {exc.strerror or exc}", file=path, model=name) from None
         return self.render_text(name, path, text)
 
     def render_sql(self, label: str, text: str) -> Rendered:

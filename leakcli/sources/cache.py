@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from pydantic import BaseModel, ValidationError
 
 from leakcli.engine.load import Reject
+from leakcli.files import read_bytes
 from leakcli.sources.facts import RelationResult, SourceFacts, TableStats
 
 if TYPE_CHECKING:
@@ -69,7 +70,7 @@ class SourceCache:
         from leakcli.render import renderer as render
 
         try:
-            doc = CacheDoc.model_validate_json(path.read_bytes()) if path.is_file() else CacheDoc()
+            doc = CacheDoc.model_validate_json(read_bytes(path)) if path.is_file() else CacheDoc()
         except (OSError, ValidationError):
             doc = CacheDoc()
         doc = doc if doc.version == VERSION else CacheDoc()

@@ -19,13 +19,14 @@ from typing import TYPE_CHECKING
 
 from leakcli.contracts.load import MANIFEST, Contracts
 from leakcli.contracts.questions import Code, Questions
-from leakcli.engine.load import Reject, header_problem, read_header
+from leakcli.engine.load import Reject, encoding_problem, header_problem, read_header
 from leakcli.engine.sqltext import quote_ident
 from leakcli.progress import phase
 from leakcli.sources.facts import RelationResult, SourceFacts, TableStats
 from leakcli.sources.scan import as_int, loaded_table_stats, scan_file, stats_from_profile
 
 if TYPE_CHECKING:
+    from leakcli.contracts.documents import DataChecks as DataRules
     from leakcli.contracts.documents import Profile, Relation, Table
     from leakcli.engine.connection import Connection
     from leakcli.sources.cache import SourceCache
@@ -50,13 +51,21 @@ def check_sources(c: Contracts, data_dir: Path, tables: list[str], q: Questions,
         shown = display(path)
         if not path.is_file():
             facts[name] = SourceFacts(name, shown, path, False)
-            if not expect_missing:
+            if path.exists():  # a folder, a pipe or a device: never read (a pipe would hang)
+                q.ask(Code.MISSING_FILE, shown, f"'{table.file}' of table '{name}' is not a regular file (a folder, "
+                                                f"pipe or device): where is the CSV?")
+            elif not expect_missing:
                 q.ask(Code.MISSING_FILE, shown,
                       f"Required source file '{table.file}' of table '{name}' is missing from "
                       f"{display(data_dir)}: where is it?")
             continue
         fact = facts[name] = _known(c, table, path, shown, cache, (known or {}).get(name))
         expected = [col.name for col in table.columns]
+        problem = encoding_problem(path)
+        if problem:
+            q.ask(Code.HEADER_MISMATCH, shown, f"'{table.file}' {problem}: save it as UTF-8?")
+            fact.stats = fact.reject = None
+            continue
         found = read_header(path, c.manifest.dialect.delimiter)
         if found != expected:
             q.ask(Code.HEADER_MISMATCH, f"{shown}:1",
@@ -75,7 +84,7 @@ def check_sources(c: Contracts, data_dir: Path, tables: list[str], q: Questions,
                 result = scan_file(con, table, path, c.manifest.dialect, c.manifest.checks.null_like,
                                    (known or {}).get(name))
             fact.stats, fact.reject = (result, None) if isinstance(result, TableStats) else (None, result)
-        ask_about(fact, table, loc, c.manifest.checks.null_like, q)
+        ask_about(fact, table, loc, c.manifest.checks, q)
     if con is not None:
         con.close()
     return facts
@@ -104,11 +113,12 @@ def _known(c: Contracts, table: Table, path: Path, shown: str, cache: SourceCach
     return fact
 
 
-def ask_about(fact: SourceFacts, table: Table, loc: str, null_like: list[str], q: Questions) -> None:
+def ask_about(fact: SourceFacts, table: Table, loc: str, checks: DataRules, q: Questions) -> None:
+    """The questions of what the checks found in one file (its first bad row, or its stats)."""
     if fact.reject is not None:
-        _ask_reject(fact.reject, table.name, fact.file, loc, null_like, q)
+        _ask_reject(fact.reject, table.name, fact.file, loc, checks.null_like, q)
     elif fact.stats is not None:
-        _ask_table(fact.stats, table, fact.file, loc, q)
+        _ask_table(fact.stats, table, fact.file, loc, checks, q)
 
 
 def check_loaded(con: Connection, c: Contracts, facts: dict[str, SourceFacts],
@@ -126,7 +136,7 @@ def check_loaded(con: Connection, c: Contracts, facts: dict[str, SourceFacts],
                 fact.stats = loaded_table_stats(con, table, relation_of(name), c.manifest.checks.null_like,
                                                 known.get(name))
         fact.deferred = False
-        ask_about(fact, table, loc, c.manifest.checks.null_like, q)
+        ask_about(fact, table, loc, c.manifest.checks, q)
 
 
 def _ask_reject(reject: Reject, name: str, shown: str, loc: str, null_like: list[str], q: Questions) -> None:
@@ -140,7 +150,7 @@ def _ask_reject(reject: Reject, name: str, shown: str, loc: str, null_like: list
         q.ask(Code.BAD_VALUE, where, f"{reject.problem}: fix the file, or is the manifest wrong ({loc}/columns)?")
 
 
-def _ask_table(stats: TableStats, table: Table, shown: str, loc: str, q: Questions) -> None:
+def _ask_table(stats: TableStats, table: Table, shown: str, loc: str, checks: DataRules, q: Questions) -> None:
     if not stats.rows:
         if table.allow_empty:
             q.ask(Code.EMPTY_SOURCE, f"{shown}:1", severity="warning",
@@ -169,6 +179,17 @@ def _ask_table(stats: TableStats, table: Table, shown: str, loc: str, q: Questio
                   question=f"Column {cname} holds {seen.outside.count} value(s) outside its accepted values "
                            f"({cl}/accepted_values): {', '.join(map(str, seen.outside.values))}. "
                            f"Accept them or fix the data?")
+        if seen.out_of_range.count:
+            q.ask(Code.OUT_OF_RANGE, shown,
+                  f"Column {cname} holds {seen.out_of_range.count} value(s) far outside the range its profile "
+                  f"saw (more than {checks.range_slack_days} days, {MANIFEST}#/checks/range_slack_days): "
+                  f"{', '.join(map(str, seen.out_of_range.values))}. The priority window would be built from "
+                  f"them: are they real, or should the data be fixed?")
+        if seen.below.count:
+            q.ask(Code.BELOW_MINIMUM, shown, severity=col.minimum_severity,
+                  question=f"Column {cname} holds {seen.below.count} value(s) below its minimum {col.minimum} "
+                           f"({cl}/minimum): {', '.join(map(str, seen.below.values))}. Fix the data, or is the "
+                           f"minimum wrong?")
 
 
 def check_relations(c: Contracts, facts: dict[str, SourceFacts], q: Questions,
@@ -199,11 +220,15 @@ def check_relations(c: Contracts, facts: dict[str, SourceFacts], q: Questions,
             child.relations[rel.name] = RelationResult(parent_sha256=parent.sha256, n=as_int(n), line=as_int(line),
                                                        total=str(total), limit=str(limit))
         found = child.relations[rel.name]
-        if found.n:
+        where = f"first at line {found.line}; {MANIFEST}#/relations/{ri}"
+        if found.n and rel.kind == "sum_within":
             q.ask(Code.RELATION, f"{child.file}:{found.line}", severity=rel.severity, question=
                   f"{found.n} {rel.parent.table} row(s) have {rel.child.table} adding up to more than their "
-                  f"{rel.parent.value} (first at line {found.line}: {found.total} > {found.limit}; "
-                  f"{MANIFEST}#/relations/{ri}): which amount is right?")
+                  f"{rel.parent.value} ({found.total} > {found.limit}, {where}): which amount is right?")
+        elif found.n:
+            q.ask(Code.RELATION, f"{child.file}:{found.line}", severity=rel.severity, question=
+                  f"{found.n} {rel.child.table} row(s) have a {rel.child.value} before the {rel.parent.value} "
+                  f"of their {rel.parent.table} ({found.total} < {found.limit}, {where}): which time is right?")
 
 
 def read_in_place(c: Contracts, path: Path) -> tuple[str, dict[str, object]]:
@@ -227,8 +252,11 @@ def _relation_sql(rel: Relation, child: tuple[str, dict[str, object]],
     on = " and ".join(f"ch.{quote_ident(a)} = pa.{quote_ident(b)}"
                       for a, b in zip(rel.child.key, rel.parent.key, strict=True))
     value, limit = quote_ident(rel.child.value), quote_ident(rel.parent.value)
-    sql = (f"with ch as (select {keys}, sum({value}) as total, min(line) as line "
-           f"from (select *, row_number() over () + 1 as line from {reads['c']}) group by {keys}) "
+    lines = f"(select *, row_number() over () + 1 as line from {reads['c']})"
+    child_rows = (f"select {keys}, sum({value}) as total, min(line) as line from {lines} group by {keys}"
+                  if rel.kind == "sum_within" else f"select {keys}, {value} as total, line from {lines}")
+    broken = f"ch.total > pa.{limit}" if rel.kind == "sum_within" else f"ch.total < pa.{limit}"
+    sql = (f"with ch as ({child_rows}) "
            f"select count(*), min(ch.line), arg_min(ch.total, ch.line), arg_min(pa.{limit}, ch.line) "
-           f"from ch join {reads['p']} as pa on {on} where ch.total > pa.{limit}")
+           f"from ch join {reads['p']} as pa on {on} where {broken}")
     return sql, params

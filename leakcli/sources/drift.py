@@ -14,14 +14,27 @@ if TYPE_CHECKING:
     from leakcli.sources.facts import SourceFacts
 
 
-def known_values(profiles: dict[str, Profile]) -> dict[str, dict[str, list[str]]]:
-    """Per table and column, the complete list of values a profile saw (short lists only)."""
+def known_values(profiles: dict[str, Profile], slack_days: int = 366) -> dict[str, dict[str, list[str]]]:
+    """Per table and column, the complete list of values a profile saw (short lists only), and for a
+    timestamp or date the range it saw widened by `slack_days` on each side (scan.RANGE keys)."""
+    import datetime as dt
+
+    from leakcli.sources.scan import RANGE
+
     out: dict[str, dict[str, list[str]]] = {}
+    slack = dt.timedelta(days=slack_days)
     for table, doc in profiles.items():
         for col in doc.columns:
             top = col.top_values
             if col.type == "VARCHAR" and 0 < col.distinct_count == len(top):
                 out.setdefault(table, {})[col.name] = [str(t.value) for t in top]
+            if col.type in ("TIMESTAMP", "DATE") and isinstance(col.min, str) and isinstance(col.max, str):
+                try:
+                    lo, hi = dt.datetime.fromisoformat(col.min) - slack, dt.datetime.fromisoformat(col.max) + slack
+                except ValueError:
+                    continue
+                fmt = "%Y-%m-%d %H:%M:%S" if col.type == "TIMESTAMP" else "%Y-%m-%d"
+                out.setdefault(table, {})[RANGE + col.name] = [lo.strftime(fmt), hi.strftime(fmt)]
     return out
 
 

@@ -31,6 +31,8 @@ class ColumnStats(BaseModel):
     null_like: Hits = Hits()  # undeclared null-like text (text columns)
     outside: Hits = Hits()  # values outside the accepted values
     new: Hits = Hits()  # values the profile never saw
+    out_of_range: Hits = Hits()  # far outside the range its profile saw (a timestamp in 1969 or 9999)
+    below: Hits = Hits()  # below the column's minimum (a negative price)
 
 
 class RelationResult(BaseModel):

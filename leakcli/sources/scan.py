@@ -26,9 +26,12 @@ HISTOGRAM_LIMIT = 50_000  # distinct values of a loaded column counted in one hi
 class Condition:
     key: str  # unique name of the aggregate
     column: str
-    hit: str  # null_like | outside | new
+    hit: str  # null_like | outside | new | out_of_range | below
     sql: str
-    allowed: list[str] | None = None  # the values a column may hold, for "outside" and "new"
+    allowed: list[str] | None = None  # the values a column may hold ("outside", "new"), or its bounds
+
+
+RANGE = "range:"  # a key of the known values: a column's [low, high], from its profile with some slack
 
 
 def _conditions(table: Table, null_like: list[str], known: dict[str, list[str]] | None,
@@ -46,6 +49,15 @@ def _conditions(table: Table, null_like: list[str], known: dict[str, list[str]] 
                 allowed = params[f"{hit}{i}"] = [str(v) for v in values]
                 sql = f"{ident} is not null and not list_contains(${hit}{i}, cast({ident} as varchar))"
                 found.append(Condition(f"c{i}_{hit}", col.name, hit, sql, allowed))
+        bounds = (known or {}).get(RANGE + col.name)
+        if bounds is not None:  # far outside what its profile saw (1969, 9999): a question, not a window
+            params[f"lo{i}"], params[f"hi{i}"] = bounds
+            sql = f"{ident} < cast($lo{i} as {col.type}) or {ident} > cast($hi{i} as {col.type})"
+            found.append(Condition(f"c{i}_out_of_range", col.name, "out_of_range", sql, list(bounds)))
+        if col.minimum is not None:
+            params[f"min{i}"] = str(col.minimum)
+            found.append(Condition(f"c{i}_below", col.name, "below", f"{ident} < cast($min{i} as {col.type})",
+                                   [str(col.minimum)]))
     return found
 
 
@@ -138,6 +150,11 @@ def _flags(c: Condition, value: str, null_like: list[str]) -> bool:
     """What the SQL of condition `c` says of one non-null value."""
     if c.hit == "null_like":
         return value.strip(" ").lower() in null_like
+    if c.hit == "below":
+        return float(value) < float((c.allowed or ["0"])[0])
+    if c.hit == "out_of_range":
+        lo, hi = c.allowed or ["", ""]
+        return value < lo or value > hi  # ISO timestamps and dates compare as text
     return value not in (c.allowed or [])
 
 
@@ -153,6 +170,16 @@ def scan_file(con: Connection, table: Table, path: Path, dialect: Dialect, null_
     read, params = read_csv_sql(table, dialect)
     params["path"] = str(path)
     return table_stats(con, table, read, params, null_like, known, dialect)
+
+
+def _within(low: object, high: object, lo: str, hi: str | None) -> bool:
+    """A profile's [low, high] lies within [lo, hi] (hi None: no upper bound)."""
+    try:
+        if isinstance(low, (int, float)) and not isinstance(low, bool):
+            return float(low) >= float(lo) and (hi is None or float(str(high)) <= float(hi))
+        return str(low) >= lo and (hi is None or str(high) <= hi)
+    except ValueError:
+        return False
 
 
 def as_int(value: object) -> int:
@@ -177,6 +204,11 @@ def stats_from_profile(table: Table, profile: Profile, null_like: list[str],
     columns = {c.name: ColumnStats(nulls=c.null_count) for c in cols}
     for cond in _conditions(table, null_like, known, {}):
         col = by_name[cond.column]
+        if cond.hit in ("out_of_range", "below"):  # told by the profile's own min and max
+            lo, hi = (cond.allowed or ["", ""]) if cond.hit == "out_of_range" else ((cond.allowed or ["0"])[0], None)
+            if col.min is None or not _within(col.min, col.max, lo, hi):
+                return None
+            continue
         if col.distinct_count != len(col.top_values):
             return None  # the profile does not list every value of this column
         values = {str(v.value): v.count for v in col.top_values}

@@ -14,6 +14,7 @@ A kill at any moment leaves `current` pointing at one whole build, old or new.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -22,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from leakcli.errors import ExecutionError, UsageError
-from leakcli.files import write_atomic
+from leakcli.files import read_bytes, write_atomic
 
 MARKER = ".leakcli"  # in a folder leakcli created: target/, a generated dataset
 ARTIFACTS = ("leakcli.duckdb", "compiled", "exports", "run_results.json")
@@ -75,23 +76,35 @@ def guard_folder(folder: Path, shown: str, *, force: bool) -> None:
                          file=shown)
 
 
-def guard_file(path: Path, shown: str, *, ours: bool, force: bool) -> None:
-    """Refuse (exit 2) to write over a symlink, a folder, a database, or a file leakcli did not write."""
+def guard_file(path: Path, shown: str, *, ours: bool, force: bool, target: Path | None = None) -> None:
+    """Refuse (exit 2) to write over a symlink, a folder, a database, a file of one of leakcli's builds
+    (under `target`), or, unless `force`, a file leakcli did not write. `--force` may overwrite a
+    foreign file the user named, never a database and never the published build."""
     if path.is_symlink():
-        raise UsageError("is a symbolic link; leakcli does not write through links", file=shown)
+        raise UsageError("is a symbolic link; leakcli does not write through links", file=shown,
+                         hint="name the file itself")
     if path.is_dir():
-        raise UsageError("is a folder, not a file", file=shown)
-    if path.exists() and not force:
-        if _is_database(path):
-            raise UsageError("is a database; leakcli will not write over it", file=shown)
-        if not ours:
-            raise UsageError(f"exists and leakcli did not write it; {FORCE_HINT}", file=shown)
+        raise UsageError("is a folder, not a file", file=shown, hint="name a file in it")
+    if path.exists() and _is_database(path):
+        raise UsageError("is a database; leakcli never writes over one, --force or not", file=shown,
+                         hint="name another file")
+    if target is not None and _in_builds(path, target):
+        raise UsageError("belongs to one of leakcli's builds; no command writes over it, --force or not",
+                         file=shown, hint="name a file outside target/builds, current, previous and rejected")
+    if path.exists() and not force and not ours:
+        raise UsageError("exists and leakcli did not write it", file=shown, hint=FORCE_HINT)
+
+
+def _in_builds(path: Path, target: Path) -> bool:
+    """`path` lies in a build of `target` (through current, previous, rejected or builds/)."""
+    real, builds = path.resolve(), (target / "builds").resolve()
+    return real.is_relative_to(builds) or any(
+        real.is_relative_to((target / p).resolve()) for p in POINTERS if (target / p).is_symlink())
 
 
 def _is_database(path: Path) -> bool:
     try:
-        with path.open("rb") as fh:
-            head = fh.read(16)
+        head = read_bytes(path, 16)
     except OSError:
         return False
     return head[8:12] == b"DUCK" or head.startswith(b"SQLite format 3")
@@ -133,15 +146,20 @@ class Layout:
         guard_folder(self.target, "target", force=force)
 
     def prepare(self, *, force: bool = False) -> None:
-        """Make target/ leakcli's, adopt a build of the older flat layout, remove leftovers."""
+        """Make target/ leakcli's, adopt a build of the older flat layout, remove leftovers, and see
+        that the stable names can lead to the published build: a link of leakcli's that leads
+        elsewhere is set right; a file or folder that took the place of one is refused before anything
+        is built, so apply never publishes and then fails."""
         own_target(self.target, force=force)
         try:
             self.builds.mkdir(parents=True, exist_ok=True)
             self._adopt_flat_layout()
+            self._check_stable_names()
             self._clean()
             self._link_stable_names()
         except OSError as exc:
-            raise ExecutionError(f"cannot write the target directory: {exc.strerror}", file="target") from None
+            raise ExecutionError(f"cannot write the target directory: {exc.strerror}", file=str(self.target),
+                                 hint="free space or fix its permissions, or pass --target-dir") from None
 
     def new_build(self) -> Build:
         build_id = time.strftime("%Y%m%dT%H%M%S") + f"-{os.getpid()}-{time.monotonic_ns() % 10**6:06d}"
@@ -157,13 +175,17 @@ class Layout:
         return Build(path.name, path) if path.is_dir() and path.parent == self.builds.resolve() else None
 
     def publish(self, build: Build) -> None:
-        """One atomic step: `current` now names `build`; `previous` the build it replaces."""
+        """One atomic step: `current` now names `build`; `previous` the build it replaces. What follows
+        the step (the previous pointer, the stable links, removing old builds) is best effort: the
+        build is published already, and the next apply finishes it."""
         old = self.build_of("current")
         self._point("current", build)
-        _fsync_dir(self.target)
-        if old is not None and old.id != build.id:
-            self._point("previous", old)
-        self._clean()
+        with contextlib.suppress(OSError):
+            _fsync_dir(self.target)
+            if old is not None and old.id != build.id:
+                self._point("previous", old)
+            self._link_stable_names()
+            self._clean()
 
     def reject(self, build: Build) -> None:
         self._point("rejected", build)
@@ -180,11 +202,31 @@ class Layout:
         tmp.symlink_to(Path("builds") / build.id)
         os.replace(tmp, self.target / pointer)
 
+    def _check_stable_names(self) -> None:
+        """A stable name (leakcli.duckdb, compiled, exports) must be leakcli's link or absent, and
+        run_results.json a file or absent; anything else is someone's and stays: refused, one line."""
+        for name in (*LINKED, "run_results.json"):
+            path = self.target / name
+            if path.is_symlink() or not path.exists():
+                continue
+            if name in LINKED or not path.is_file():
+                kind = "a folder" if path.is_dir() else "a file" if path.is_file() else "not a regular file"
+                what = ("its link to the published build's " + name) if name in LINKED else "the last apply's record"
+                raise UsageError(f"is {kind} where apply keeps {what}; leakcli did not write it there",
+                                 file=str(self.target / name), hint="move it away and run apply again")
+
     def _link_stable_names(self) -> None:
+        """Each stable name a link into `current`; a link of leakcli's that leads elsewhere is re-pointed."""
         for name in LINKED:
-            link = self.target / name
-            if not link.is_symlink() and not link.exists():
-                link.symlink_to(Path("current") / name)
+            link, wanted = self.target / name, Path("current") / name
+            if link.is_symlink() and Path(os.readlink(link)) == wanted:
+                continue
+            if link.is_symlink() or not link.exists():
+                tmp = self.target / f".{name}.link"
+                if tmp.is_symlink() or tmp.exists():
+                    tmp.unlink()
+                tmp.symlink_to(wanted)
+                os.replace(tmp, link)
 
     def _clean(self) -> None:
         """Remove builds no pointer names (an attempt killed or interrupted) and stray temporaries."""
@@ -197,7 +239,7 @@ class Layout:
             else:
                 entry.unlink()
         for stray in (".current.new", ".previous.new", ".rejected.new", ".leakcli.duckdb.building",
-                      ".leakcli.duckdb.building.wal", ".exports.building"):
+                      ".leakcli.duckdb.building.wal", ".exports.building", *(f".{n}.link" for n in LINKED)):
             path = self.target / stray
             if path.is_symlink() or path.is_file():
                 path.unlink()
@@ -209,8 +251,9 @@ class Layout:
         flat = [self.target / n for n in ARTIFACTS
                 if (self.target / n).exists() and not (self.target / n).is_symlink()]
         database = self.target / "leakcli.duckdb"
-        if not flat or database.is_symlink() or not database.is_file():
-            return
+        if not flat or database.is_symlink() or not database.is_file() or (self.target / "current").is_symlink() \
+                or any(self.builds.iterdir()):
+            return  # not the old layout: a file in place of a stable link is refused by _check_stable_names
         build = self.new_build()
         for path in flat:
             os.replace(path, build.path / path.name)

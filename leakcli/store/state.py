@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from leakcli.contracts.results import BuildState
+from leakcli.files import read_bytes
 
 Summary = BuildState  # what a closed build database holds, as far as plan and apply ask
 
@@ -71,7 +72,7 @@ def read_summary(database: Path) -> BuildState | None:
     if real.with_name(real.name + ".wal").exists():
         return None
     try:
-        summary = BuildState.model_validate_json((real.parent / SUMMARY).read_bytes())
+        summary = BuildState.model_validate_json(read_bytes(real.parent / SUMMARY))
         return summary if summary.identity == list(file_identity(real)) else None
     except (OSError, ValidationError):
         return None
