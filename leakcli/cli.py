@@ -280,7 +280,9 @@ def verify(
     force: ForceOpt = False,
     debug: DebugOpt = False,
 ) -> None:
-    """Run the acceptance tests against the built database. Exits 1 when an error-severity test fails."""
+    """Run the acceptance tests against the built database.
+
+    Exits 1 when an error-severity test fails, 2 when a test cannot run (its contract is wrong)."""
     from leakcli.build.verify import VerifyRequest
     from leakcli.build.verify import verify as run_verify
     from leakcli.outputs.formats import save_junit
@@ -291,6 +293,9 @@ def verify(
     if junit_xml is not None:
         _run(reporter, debug, lambda: save_junit(report, junit_xml, paths, force=force))
     reporter.verify(report, fmt.value)
+    if report.broken is not None:  # a test that cannot run is a contract to fix, not a failed build
+        reporter.error(report.broken)
+        raise typer.Exit(int(report.broken.exit_code))
     if not report.ok:
         raise typer.Exit(int(ExitCode.TESTS_FAILED))
 

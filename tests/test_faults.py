@@ -10,6 +10,9 @@ import pytest
 
 from leakcli.errors import ExitCode
 
+INTERRUPTED = ("leakcli: error: target/leakcli.duckdb: apply interrupted; the previous build is unchanged; "
+               "run `leakcli apply` again")
+
 RAW = "datasets/maven-fuzzy-factory/raw"
 
 
@@ -213,7 +216,7 @@ def test_interrupted_apply_exits_130_and_keeps_the_build(project, leak):
     with inject("model mart__core_leak_summary", KeyboardInterrupt):  # Ctrl-C as that model starts
         out = leak("apply", "--full-refresh")
     assert out.exit_code == ExitCode.INTERRUPTED
-    assert out.stderr.strip() == "leakcli: error: interrupted; the previous build is unchanged"
+    assert out.stderr.strip() == INTERRUPTED
     assert _fingerprint(project) == before
 
 
@@ -244,7 +247,10 @@ def test_broken_acceptance_test_is_an_error_result(project, leak):
 
     project.edit_json("contracts/acceptance-tests.json", break_tests)
     out = leak("verify", "--json")
-    assert out.exit_code == ExitCode.TESTS_FAILED
+    assert out.exit_code == ExitCode.USAGE  # a test that cannot run is a contract to fix, not a failed build
+    first = "leakcli: error: contracts/acceptance-tests.json#/tests/3: AT-04 could not run: Binder Error"
+    assert out.stderr.startswith(first) and out.stderr.endswith("; fix it and run `leakcli plan`\n")
+    assert out.stderr.count("\n") == 1
     results = {r["id"]: r for r in out.json()["results"]}
     assert results["AT-13"]["status"] == "error"
     assert results["AT-13"]["message"] == ("contracts/acceptance-tests.json#/tests/12/join: join 'nope' is not "

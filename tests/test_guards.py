@@ -11,6 +11,9 @@ from test_faults import _fingerprint
 
 from leakcli.errors import ExitCode
 
+INTERRUPTED = ("leakcli: error: target/leakcli.duckdb: apply interrupted; the previous build is unchanged; "
+               "run `leakcli apply` again")
+
 ORDERS = "templates/stg__orders.sql"
 CAT = "contracts/metric-catalog.json"
 
@@ -94,7 +97,7 @@ def test_an_acceptance_test_cannot_escape_its_query(project, leak, tmp_path):
     project.write_json("contracts/acceptance-tests.json", tests)
     _blocking(leak, "not_one_select", "contracts/acceptance-tests.json#/tests/4/condition")
     out = leak("verify", "--json")  # verify runs what is built, and refuses the bad query
-    assert out.exit_code == ExitCode.TESTS_FAILED
+    assert out.exit_code == ExitCode.USAGE
     at05 = next(r for r in out.json()["results"] if r["id"] == "AT-05")
     assert at05["status"] == "error" and "SQL statements" in at05["message"]
     assert not out_file.exists()
@@ -302,5 +305,5 @@ def test_interrupt_by_sigterm_in_process_is_exit_130(project, leak):
     with inject("model mart__core_leak_summary", sigterm):
         out = leak("apply")
     assert out.exit_code == ExitCode.INTERRUPTED
-    assert out.stderr.strip() == "leakcli: error: interrupted; the previous build is unchanged"
+    assert out.stderr.strip() == INTERRUPTED
     assert _fingerprint(project) == before

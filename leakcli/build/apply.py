@@ -170,7 +170,9 @@ def _build_and_publish(req: ApplyRequest, plan: Plan, checks: DataChecks, c: con
     except BaseException as exc:
         if is_interrupt(exc):
             layout.discard(build)
-            raise Interrupted("interrupted; the previous build is unchanged") from None
+            kept = "the previous build is unchanged" if layout.build_of("current") else "nothing was published"
+            raise Interrupted(f"apply interrupted; {kept}", file=paths.rel(paths.database),
+                              hint="run `leakcli apply` again") from None
         if not isinstance(exc, LeakError) or isinstance(exc, BlockingAmbiguity) or exc.blocked:
             layout.discard(build)  # a question stopped it before any model was built: nothing to keep
             raise

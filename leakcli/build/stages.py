@@ -9,6 +9,7 @@ apply.py publishes the build. A stage that fails leaves the attempt for apply to
 
 from __future__ import annotations
 
+import json
 import shutil
 import time
 from collections.abc import Callable
@@ -232,14 +233,21 @@ def audit(ctx: BuildContext) -> None:
 
 def export(ctx: BuildContext) -> None:
     """Both marts as CSV and Parquet, in grain order, into the build; and the build's summary."""
-    c = ctx.c
+    c, dataset = ctx.c, ctx.plan.dataset
     with phase("exporting and writing the build"):
         ctx.build.exports.mkdir(parents=True, exist_ok=True)
         tables = user_tables(ctx.db)
+        about = {"dataset_kind": dataset.kind, "dataset_path": str(ctx.data_path.resolve()),
+                 "build": ctx.build.id, "plan_fingerprint": ctx.plan.fingerprint}
+        kv = ", ".join(f"{k}: {sql_literal(v)}" for k, v in about.items())  # where the answer came from
         for name in (m for m in c.ir.final_models if m in tables):
-            for options, suffix in (("format csv, header true", "csv"), ("format parquet", "parquet")):
+            for options, suffix in (("format csv, header true", "csv"), (f"format parquet, kv_metadata {{{kv}}}",
+                                                                         "parquet")):
                 execute(ctx.db, f"copy (select * from {quote_ident(name)} order by {grain_order(c, name)}) "
                                 f"to $path ({options})", {"path": str(ctx.build.exports / f"{name}.{suffix}")})
+        write_atomic(ctx.build.exports / "metadata.json", json.dumps(
+            {**about, "synthetic": dataset.kind == "synthetic", "models": [m for m in c.ir.final_models if m in tables]},
+            indent=2) + "\n")
         rows = {r.name: r.rows for r in ctx.record.results if r.rows is not None and r.name in tables}
         model = c.catalog.priority.model
         head = {model: priority_head(ctx.db, c)} if model in tables else {}

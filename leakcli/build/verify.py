@@ -3,15 +3,16 @@ read-only and locked down, with the data directory the build was made from (or t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from leakcli.build.audit import KnownResults, Runner, run_tests
+from leakcli.build.published import status_line, top_rows
 from leakcli.build.records import CheckResult
 from leakcli.contracts import load as contracts
-from leakcli.contracts.load import Contracts
-from leakcli.engine.connection import connect, lockdown, reading
-from leakcli.errors import UsageError
+from leakcli.contracts.load import TESTS, Contracts
+from leakcli.engine.connection import QueryError, connect, lockdown, reading
+from leakcli.errors import ContractError, LeakError, UsageError
 from leakcli.contracts.results import VerifyOutput
 from leakcli.jsonout import jsonable
 from leakcli.project import Paths, named_data_dir
@@ -34,6 +35,11 @@ class VerifyReport:
     results: list[CheckResult]
     dataset: dict[str, object]
     database: str
+    actions: list[dict[str, object]] = field(default_factory=list)  # the top of the answer, for a summary
+    status_line: str = ""  # "1 action to take now, 3 stopped leaks, 5 within noise"
+    segment_keys: list[str] = field(default_factory=list)
+    all_label: str = "(all)"
+    broken: LeakError | None = None  # the first test that could not run: the contract is wrong (exit 2)
 
     @property
     def summary(self) -> dict[str, int]:
@@ -72,8 +78,11 @@ def verify(req: VerifyRequest, c: Contracts | None = None) -> VerifyReport:
         data_dir = named_data_dir(Path(req.data_dir), "--data-dir", files)
     else:
         data_dir = Path(dataset.path if dataset else "")
-        if not data_dir.is_dir():
-            raise UsageError("the data the published build was made from is gone", file=str(data_dir),
+        missing = [f for f in files if not (data_dir / f).is_file()] if data_dir.is_dir() else [""]
+        if missing:
+            raise UsageError("the data the published build was made from is gone"
+                             + (f" ({len(missing)} of {len(files)} required files)" if missing[0] else ""),
+                             file=paths.rel(data_dir / missing[0]) if missing[0] else paths.rel(data_dir),
                              hint="name it with --data-dir (or rebuild with leakcli apply)")
     con = connect(paths.published, read_only=True, shown=paths.rel(paths.database),
                   memory_limit=c.phase_plan.engine.limit())
@@ -84,5 +93,16 @@ def verify(req: VerifyRequest, c: Contracts | None = None) -> VerifyReport:
             results = run_tests(Runner(c, con, data_dir, paths, known), c.tests.tests)
     finally:
         con.close()
-    return VerifyReport(results=results, dataset={**(dataset.to_dict() if dataset else {}), "path": str(data_dir)},
+    top, counts = top_rows(paths, c)
+    broken = next((_cause(r, i) for i, r in enumerate(results) if r.status == "error"), None)
+    return VerifyReport(broken=broken, actions=top, status_line=status_line(c, counts), segment_keys=list(c.catalog.segment.keys),
+                        all_label=c.catalog.priority.all_label, results=results, dataset={**(dataset.to_dict() if dataset else {}), "path": str(data_dir)},
                         database=paths.rel(paths.database))
+
+
+def _cause(result: CheckResult, index: int) -> LeakError:
+    """Why the test at `index` could not run: its own error when that names a file, else its query's."""
+    exc = result.error
+    if exc is not None and exc.file and not isinstance(exc, QueryError):
+        return exc
+    return ContractError(f"{result.id} could not run: {result.message}", file=TESTS, pointer=f"/tests/{index}")

@@ -87,10 +87,14 @@ def connect(path: Path | None = None, *, read_only: bool = False, shown: str | N
             raise ExecutionError(f"DuckDB refuses the memory limit {memory_limit!r}", file="LEAKCLI_MEMORY_LIMIT",
                                  hint="give a size such as 4GB") from None
         raise DamagedDatabase(shown) from None
-    if path is not None:  # DuckDB reads the catalog lazily: a truncated file fails only on the first query
+    if path is not None:  # DuckDB reads the catalog lazily: a truncated file may fail only on a later query
         try:
             con.execute("select count(*) from duckdb_tables()").fetchall()
-        except duckdb.Error:
+            blocks = con.execute("select total_blocks * block_size from pragma_database_size() "
+                                 "where database_name = current_database()").fetchone()
+            if blocks and path.stat().st_size < blocks[0]:  # cut short: its blocks are not all there
+                raise duckdb.IOException("truncated")
+        except (duckdb.Error, OSError):
             con.close()
             raise DamagedDatabase(shown) from None
     return con

@@ -51,7 +51,26 @@ def verify_markdown(report: VerifyReport) -> str:
         detail = (r.message or r.description).replace("|", "\\|")
         lines.append(f"| {r.id} | {mark.get(r.status, r.status)} | {r.severity} | `{r.model}` | {r.failing_rows} "
                      f"| {detail} |")
+    if report.actions:
+        synthetic = " (synthetic data, not the shop's)" if report.dataset.get("kind") == "synthetic" else ""
+        lines += ["", f"### The answer{synthetic}: {report.status_line}" if report.status_line else
+                  f"### The answer{synthetic}", "", "| rank | status | action | gap | z | q | what to do |",
+                  "|---|---|---|---|---|---|---|"]
+        for a in report.actions:
+            keys = " / ".join(str(a[k]) for k in report.segment_keys if k in a and a[k] != report.all_label)
+            z, q = a.get("gap_z"), a.get("q_value")
+            lines.append(f"| {a.get('priority_rank')} | {a.get('action_status', '')} | {a.get('action_scope')} "
+                         f"{keys} | {money(a.get('gap_usd'))} | {'' if z is None else f'{z:.1f}'} | "
+                         f"{'' if q is None else f'{q:.2f}'} | "
+                         f"{str(a.get('recommended_action', '')).replace('|', '/')} |")
     return "\n".join(lines) + "\n"
+
+
+def money(value: object) -> str:
+    """Whole dollars as people write them: $184,696 and -$3,233, never $-3,233."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return ""
+    return f"{'-' if value < 0 else ''}${abs(value):,.0f}"
 
 
 def verify_junit(report: VerifyReport) -> str:

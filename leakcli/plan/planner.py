@@ -246,7 +246,7 @@ def _published_state(paths: Paths, q: Questions) -> dict[str, BuildMeta | None]:
         return state.read_state(paths.published, paths.rel(paths.database))
     except DamagedDatabase as exc:
         q.ask(Code.DAMAGED_BUILD, paths.rel(paths.database),
-              f"The published build {exc.message}; apply builds every model anew. Is that what you want?")
+              f"The published build {exc.message}; apply rebuilds every model from scratch. Is that what you want?")
         return {}
 
 

@@ -86,7 +86,8 @@ class SourceCache:
         entry = self.doc.files.get(table)
         if entry is None or tuple(entry.identity) != identity:
             return None
-        return entry if identity[1] + RACY_NS < self.doc.written_ns else None
+        changed = max(identity[1], identity[2])  # mtime, and ctime (which `touch -r` cannot set back)
+        return entry if changed + RACY_NS < self.doc.written_ns else None
 
     def results(self, table: str, sha256: str, key: str) -> _Known | None:
         entry = self.doc.files.get(table)
