@@ -6,7 +6,9 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
+import queue
 import stat
+import threading
 from pathlib import Path
 
 
@@ -45,11 +47,44 @@ def file_identity(path: Path) -> tuple[int, ...]:
 
 
 def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
     with os.fdopen(open_regular(path), "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return hashlib.file_digest(fh, "sha256").hexdigest()
+
+
+class Hashing:
+    """The sha256 of a file, computed on a background thread while the caller goes on (reading the
+    file and hashing release the GIL, so DuckDB reads it meanwhile). One thread hashes every file
+    asked for, in turn; it dies with the process, so an interrupted command does not wait for it."""
+
+    _queue: queue.SimpleQueue[Hashing] | None = None
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._done = threading.Event()
+        self._value = ""
+        self._error: OSError | None = None
+        if Hashing._queue is None:
+            Hashing._queue = queue.SimpleQueue()
+            threading.Thread(target=Hashing._work, args=(Hashing._queue,), name="leakcli-sha256", daemon=True).start()
+        Hashing._queue.put(self)
+
+    @staticmethod
+    def _work(jobs: queue.SimpleQueue[Hashing]) -> None:
+        while True:
+            job = jobs.get()
+            try:
+                job._value = file_sha256(job.path)
+            except OSError as exc:
+                job._error = exc
+            finally:
+                job._done.set()
+
+    def result(self) -> str:
+        """The sha256 (waiting for it); an OSError when the file could not be read."""
+        self._done.wait()
+        if self._error is not None:
+            raise self._error
+        return self._value
 
 
 def read_json_file(path: Path, limit: int = 10_000_000) -> object:

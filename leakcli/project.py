@@ -18,7 +18,7 @@ DB_NAME = "leakcli.duckdb"
 DATA_ENV = "LEAKCLI_DATA_DIR"
 PROJECT_FILE = "phase-plan.json"  # what makes a folder a leakcli project
 SYNTHETIC_MARK = "synthetic dataset"  # what the .leakcli marker of a generated dataset says
-Origin = Literal["option", "environment", "published", "project", "synthetic"]
+Origin = Literal["option", "environment", "published", "project", "synthetic", "synthetic_option"]
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,7 @@ class DataSource:
     @property
     def synthetic(self) -> bool:
         """The embedded default, or any folder `leakcli generate` wrote (its marker says so)."""
-        return self.origin == "synthetic" or is_synthetic(self.path)
+        return self.origin in ("synthetic", "synthetic_option") or is_synthetic(self.path)
 
     @property
     def label(self) -> Literal["files", "synthetic"]:
@@ -140,7 +140,7 @@ def resolve_data(paths: Paths, option: str | None, required_files: list[str], *,
     if synthetic:
         if option is not None:
             raise UsageError("names a second dataset beside --synthetic", file="--data-dir", hint="pass one of them")
-        return DataSource(paths.synthetic, "synthetic")
+        return DataSource(paths.synthetic, "synthetic_option")
     if option is not None:
         if not option.strip():
             raise UsageError("is empty", file="--data-dir", hint="name the folder of the Maven CSVs, or leave it out")

@@ -21,9 +21,9 @@ from leakcli.build.stages import STAGES, BuildContext, release
 from leakcli.contracts import load as contracts
 from leakcli.contracts.questions import Question, refuse_blocked
 from leakcli.contracts.records import Plan
+from leakcli.contracts.results import ApplyOutput, ModelOutcome
 from leakcli.engine.connection import StorageError
 from leakcli.errors import AuditFailure, BlockingAmbiguity, ExecutionError, Interrupted, LeakError, is_interrupt
-from leakcli.contracts.results import ApplyOutput, ModelOutcome
 from leakcli.plan.planner import DataChecks, PlanRequest
 from leakcli.plan.saved import plan_for_apply
 from leakcli.project import Paths
@@ -112,7 +112,7 @@ def _apply(req: ApplyRequest, paths: Paths, record: Invocation) -> ApplyResult:
     with build_lock(paths.lock, "apply"):
         layout.prepare(force=req.force)
         if any(m.action in BUILD_ACTIONS for m in plan.models):
-            _build_and_publish(req, plan, checks, c, paths, layout, record)
+            plan = _build_and_publish(req, plan, checks, c, paths, layout, record)
         else:  # nothing to build: the published build stays as it is, its own run results included
             rows = published_rows(paths, [m.name for m in plan.models if m.action == "unchanged"])
             record.results = [ModelResult(m.name, m.action, "unchanged" if m.action == "unchanged" else "skipped",
@@ -139,8 +139,8 @@ def _say_dataset(notice: Callable[[str], None], plan: Plan) -> None:
     """Which data this apply reads, when it was not named: never a silent swap."""
     d = plan.dataset
     if d.kind == "synthetic":
-        notice(f"using the embedded synthetic dataset in {d.path} (not real data)" if d.origin == "synthetic"
-               else f"using a synthetic dataset in {d.path} (not real data)")
+        embedded = d.origin in ("synthetic", "synthetic_option")
+        notice(f"using {'the embedded' if embedded else 'a'} synthetic dataset in {d.path} (not real data)")
     elif d.origin == "published":
         notice(f"using the data the published build was made from: {d.path} (name --data-dir to change it)")
 
@@ -152,9 +152,9 @@ def _warn(req: ApplyRequest, questions: list[Question]) -> None:
 
 
 def _build_and_publish(req: ApplyRequest, plan: Plan, checks: DataChecks, c: contracts.Contracts, paths: Paths,
-                       layout: Layout, record: Invocation) -> None:
-    """Run the stages into a new build and publish it; on any failure keep the attempt as
-    target/rejected and re-raise."""
+                       layout: Layout, record: Invocation) -> Plan:
+    """Run the stages into a new build and publish it; return the plan carried out (its files all
+    hashed now). On any failure keep the attempt as target/rejected and re-raise."""
     build = layout.new_build()
     record.build, record.building = build.id, True
     ctx = BuildContext(plan, checks, c, paths, build, None if req.full_refresh else layout.build_of("current"),
@@ -174,7 +174,7 @@ def _build_and_publish(req: ApplyRequest, plan: Plan, checks: DataChecks, c: con
             raise Interrupted(f"apply interrupted; {kept}", file=paths.rel(paths.database),
                               hint="run `leakcli apply` again") from None
         if not isinstance(exc, LeakError) or isinstance(exc, BlockingAmbiguity) or exc.blocked:
-            layout.discard(build)  # a question stopped it before any model was built: nothing to keep
+            layout.discard(build)  # a question stopped it: nothing in it is worth keeping
             raise
         with contextlib.suppress(OSError, LeakError):  # best effort: the disk may be full
             runresults.write(build.run_results, record.document(
@@ -189,6 +189,7 @@ def _build_and_publish(req: ApplyRequest, plan: Plan, checks: DataChecks, c: con
         raise
     with _write_errors(paths):
         layout.publish(build)
+    return ctx.plan
 
 
 @contextlib.contextmanager

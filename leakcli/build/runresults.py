@@ -12,8 +12,8 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from leakcli.files import write_atomic
 from leakcli.contracts.results import RunResults
+from leakcli.files import write_atomic
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -3,8 +3,7 @@ a new DuckDB file under target/builds/<id>/ with the compiled SQL they were made
 against the registry, audited with the error-severity acceptance tests and exported, before
 apply.py publishes the build. A stage that fails leaves the attempt for apply to keep or discard.
 
-    write_compiled -> open_database -> load_data -> finish_checks -> run_models -> audit
-        -> export -> close
+    write_compiled -> open_database -> run_models -> finish_checks -> audit -> export -> close
 """
 
 from __future__ import annotations
@@ -18,9 +17,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from leakcli.build.audit import KnownResults, Runner, run_tests
+from leakcli.build.feed import Feed
 from leakcli.build.published import grain_order, priority_head, status_counts
 from leakcli.build.records import BUILD_ACTIONS, ModelResult, Progress, ProgressInfo
-from leakcli.contracts.questions import Question, Questions, refuse_blocked
+from leakcli.contracts.questions import Code, Question, refuse_blocked
 from leakcli.contracts.records import BuildMeta
 from leakcli.engine.connection import (
     DamagedDatabase,
@@ -32,15 +32,15 @@ from leakcli.engine.connection import (
     run_model,
     user_tables,
 )
-from leakcli.engine.load import Reject, load_sources
-from leakcli.engine.sqltext import inline_params, quote_ident, source_relation, sql_literal
+from leakcli.engine.sqltext import quote_ident, sql_literal
 from leakcli.errors import AuditFailure, ExecutionError, UsageError
 from leakcli.files import write_atomic
 from leakcli.plan.binding import columns_diff
 from leakcli.plan.changes import COMPILED_HEADER, SNAPSHOT, snapshot
+from leakcli.plan.planner import thresholds_against_data, with_file_hashes
 from leakcli.progress import checkpoint, phase
 from leakcli.sources.cache import check_key
-from leakcli.sources.datachecks import check_loaded, check_relations, read_in_place
+from leakcli.sources.datachecks import name_parents
 from leakcli.sources.drift import compare_profiles
 from leakcli.store import state
 
@@ -51,10 +51,7 @@ if TYPE_CHECKING:
     from leakcli.engine.connection import Connection
     from leakcli.plan.planner import DataChecks
     from leakcli.project import Paths
-    from leakcli.sources.facts import SourceFacts
     from leakcli.store.layout import Build
-
-SOURCES_FILE = "sources.duckdb"  # the loaded sources, beside the build while it is written
 
 
 @dataclass
@@ -72,8 +69,8 @@ class BuildContext:
     warn: Callable[[list[Question]], None] | None = None
     con: Connection | None = None
     kept: set[str] = field(default_factory=set)  # tables copied unchanged from the published build
-    loaded: set[str] = field(default_factory=set)  # source tables the connection can read
-    rejects: dict[str, Reject | None] = field(default_factory=dict)  # loaded table -> its first bad row
+    runner: Runner | None = None  # runs the audit; answers its queries of sources while they are loaded
+    feed: Feed | None = None  # the source files, each read once
     summary: state.Summary | None = None
 
     @property
@@ -103,7 +100,7 @@ def write_compiled(ctx: BuildContext) -> None:
 
 def open_database(ctx: BuildContext) -> None:
     """The build's database: a copy of the published one when it keeps tables from it (reuse costs
-    no query), with the scratch database of loaded sources attached beside it."""
+    no query), locked down to the data and the build's own folder."""
     previous_tables = _tables_of(ctx.previous, ctx.paths)
     building = {m.name for m in ctx.plan.models if m.action in BUILD_ACTIONS}
     for step in ctx.plan.models:
@@ -117,8 +114,8 @@ def open_database(ctx: BuildContext) -> None:
     ctx.con = connect(ctx.build.database, memory_limit=ctx.c.phase_plan.engine.limit())
     for name in sorted(previous_tables - ctx.kept if ctx.kept else set()):
         execute(ctx.db, f"drop table if exists {quote_ident(name)}")
-    execute(ctx.db, "set checkpoint_on_detach = 'DISABLED'")  # the loaded sources are never checkpointed
-    execute(ctx.db, "attach $path as sources", {"path": str(ctx.build.path / SOURCES_FILE)})
+    execute(ctx.db, "set preserve_insertion_order = false")
+    lockdown(ctx.db, [ctx.data_path, ctx.build.path], [f.path for f in ctx.checks.facts.values() if f.exists])
 
 
 def _tables_of(previous: Build | None, paths: Paths) -> set[str]:
@@ -131,83 +128,71 @@ def _tables_of(previous: Build | None, paths: Paths) -> set[str]:
         return set()
 
 
-def load_data(ctx: BuildContext) -> None:
-    """The sources the build reads, and those whose checks plan left to apply: a file the checks
-    vouch for is read in place (as raw DuckDB would), any other is loaded once into the scratch
-    database, keeping the rows that do not read for the checks to ask about."""
-    c, checks = ctx.c, ctx.checks
-    to_build = [m for m in ctx.plan.models if m.action in BUILD_ACTIONS]
-    tables = {s.split(".", 1)[1] for m in to_build for s in m.sources}
-    tables |= {t for t, f in checks.facts.items() if f.deferred}
-    clean = {t for t in tables if _known_clean(checks.facts.get(t))}
-    for t in sorted(clean):
-        read, params = read_in_place(c, checks.facts[t].path)
-        execute(ctx.db, f"create or replace temp view {quote_ident(source_relation(c.source_name, t))} as "
-                        f"select * from {inline_params(read, params)}")
-    loaded = load_sources(ctx.db, c, ctx.data_path, sorted(tables - clean), display=ctx.paths.rel,
-                          rejects=ctx.rejects, into="sources")
-    ctx.loaded = set(loaded) | clean
-
-
-def _known_clean(fact: SourceFacts | None) -> bool:
-    return fact is not None and fact.stats is not None and fact.reject is None and not fact.deferred
+def run_models(ctx: BuildContext) -> None:
+    """Build each planned model in order, each source file read once (feed.py); a model kept from
+    the published build is already there. A table's rows have no order but its SQL's ORDER BY (kept
+    even so): DuckDB then writes each model in parallel, straight to the file, and reads of the
+    marts name their order. A blocking question about a file stops the models; the other files are
+    still checked, so that every question is asked at once."""
+    plan, c = ctx.plan, ctx.c
+    ctx.runner = Runner(c, ctx.db, ctx.data_path, ctx.paths)
+    ctx.feed = feed = Feed.of(plan, ctx.checks, ctx.kept, ctx.runner, ctx.paths.rel)
+    total = len(plan.models)
+    for i, step in enumerate(plan.models, start=1):
+        feed.before(step)
+        if feed.q.blocking:
+            break
+        if ctx.progress:
+            ctx.progress("start", step, ProgressInfo(i, total))
+        checkpoint(f"model {step.name}")
+        t0 = time.perf_counter()
+        if step.action in BUILD_ACTIONS:
+            rows = run_model(ctx.db, step.name, step.sql, f"target/rejected/compiled/{step.name}.sql")
+            found, declared = describe(ctx.db, f"select * from {quote_ident(step.name)}"), c.models[step.name].declared
+            if found != declared:
+                raise ExecutionError(f"model '{step.name}' returns {columns_diff(found, declared)}",
+                                     model=step.name, file=c.models[step.name].template)
+            status = "success"
+        elif step.name in ctx.kept:
+            rows, status = count_rows(ctx.db, quote_ident(step.name)), "copied"  # its metadata came with it
+        else:
+            ctx.record.results.append(ModelResult(step.name, step.action, "skipped", None, 0.0))
+            continue
+        feed.after(step)
+        seconds = time.perf_counter() - t0
+        ctx.record.results.append(ModelResult(step.name, step.action, status, rows, seconds))
+        if ctx.progress:
+            ctx.progress("done", step, ProgressInfo(i, total, status, rows, seconds))
 
 
 def finish_checks(ctx: BuildContext) -> None:
-    """The data checks plan deferred, from the tables just loaded (no second read), the relations and
-    the drift against the profiles; then stop on a blocking question as plan would have."""
-    c, checks, rejects = ctx.c, ctx.checks, ctx.rejects
-    relation = {t: quote_ident(source_relation(c.source_name, t)) for t in rejects}
-    q = Questions()
-    check_loaded(ctx.db, c, checks.facts, lambda t: relation[t], rejects, checks.known, q)
-    check_relations(c, checks.facts, q, con=ctx.db, relation_of=lambda t: (relation[t], {}) if t in relation
-                    else read_in_place(c, checks.facts[t].path))
-    compare_profiles(c, ctx.paths, {t: f for t, f in checks.facts.items() if t in rejects}, checks.profiles, q)
+    """The checks of the files no model read, the sha256 of the files hashed while they loaded (the
+    plan's fingerprints are then those `plan` computes), the drift against the profiles, and the
+    source cache; then stop on a blocking question as plan would have, or label each built table."""
+    c, checks, feed = ctx.c, ctx.checks, ctx.feed
+    assert feed is not None
+    feed.finish()
+    ctx.plan = ctx.record.plan = with_file_hashes(ctx.plan, checks)
+    name_parents(c, checks.facts)
+    q = feed.q
+    loaded = {t: f for t, f in checks.facts.items() if t in feed.done}
+    compare_profiles(c, ctx.paths, loaded, checks.profiles, q)
+    if loaded and not any(a.code == Code.THRESHOLD_MEANING for a in ctx.plan.ambiguities):
+        thresholds_against_data(c, checks.facts, q)  # plan knew the rows of the files it checked only
     checks.cache.remember(checks.facts, {t: check_key(c.tables[t], c.manifest.checks.null_like, checks.known.get(t))
                                          for t in checks.facts})
     checks.cache.write()
     refuse_blocked(q.blocking)
     if ctx.warn:
         ctx.warn(q.items)
-
-
-def run_models(ctx: BuildContext) -> None:
-    """Build each planned model in order, locked down; a model kept from the published build is
-    already there. A table's rows have no order but its SQL's ORDER BY (kept even so): DuckDB then
-    writes each model in parallel, straight to the file, and reads of the marts name their order."""
-    plan, c = ctx.plan, ctx.c
-    execute(ctx.db, "set preserve_insertion_order = false")
-    lockdown(ctx.db, [ctx.data_path, ctx.build.path], [f.path for f in ctx.checks.facts.values() if f.exists])
-    dataset = plan.dataset.model_copy(update={"path": str(ctx.data_path.resolve())})
-    total = len(plan.models)
-    for i, step in enumerate(plan.models, start=1):
-        if ctx.progress:
-            ctx.progress("start", step, ProgressInfo(i, total))
-        checkpoint(f"model {step.name}")
-        t0 = time.perf_counter()
-        ident = quote_ident(step.name)
-        meta: BuildMeta | None
+    dataset = ctx.plan.dataset.model_copy(update={"path": str(ctx.data_path.resolve())})
+    built_at = time.strftime("%Y-%m-%dT%H:%M:%S")
+    for step in ctx.plan.models:
         if step.action in BUILD_ACTIONS:
-            rows = run_model(ctx.db, step.name, step.sql, f"target/rejected/compiled/{step.name}.sql")
-            found, declared = describe(ctx.db, f"select * from {ident}"), c.models[step.name].declared
-            if found != declared:
-                raise ExecutionError(f"model '{step.name}' returns {columns_diff(found, declared)}",
-                                     model=step.name, file=c.models[step.name].template)
-            status = "success"
             assert step.parts is not None
-            meta = BuildMeta(fingerprint=step.fingerprint, parts=step.parts, plan=plan.fingerprint,
-                             built_at=time.strftime("%Y-%m-%dT%H:%M:%S"), dataset=dataset, template=step.template)
-        elif step.name in ctx.kept:
-            rows, status, meta = count_rows(ctx.db, ident), "copied", None  # its metadata came with it
-        else:
-            ctx.record.results.append(ModelResult(step.name, step.action, "skipped", None, 0.0))
-            continue
-        if meta is not None:
-            execute(ctx.db, f"comment on table {ident} is {sql_literal(state.encode(meta))}")
-        seconds = time.perf_counter() - t0
-        ctx.record.results.append(ModelResult(step.name, step.action, status, rows, seconds))
-        if ctx.progress:
-            ctx.progress("done", step, ProgressInfo(i, total, status, rows, seconds))
+            meta = BuildMeta(fingerprint=step.fingerprint, parts=step.parts, plan=ctx.plan.fingerprint,
+                             built_at=built_at, dataset=dataset, template=step.template)
+            execute(ctx.db, f"comment on table {quote_ident(step.name)} is {sql_literal(state.encode(meta))}")
 
 
 def audit(ctx: BuildContext) -> None:
@@ -221,8 +206,9 @@ def audit(ctx: BuildContext) -> None:
                  if t.severity == "error" and all(m in built for m in t.models_read(c.ir.models))]
         known = KnownResults({t: f.sha256 for t, f in checks.facts.items() if f.sha256},
                              dict(checks.cache.doc.queries))
-        runner = Runner(c, ctx.db, ctx.data_path, ctx.paths, known)
-        runner.loaded.update(ctx.loaded)
+        runner = ctx.runner or Runner(c, ctx.db, ctx.data_path, ctx.paths)
+        runner.known = known
+        runner.loaded = ctx.feed.in_place | ctx.feed.loaded if ctx.feed else set()
         ctx.record.audit.extend(run_tests(runner, tests))
         checks.cache.doc.queries = {k: known.values[k] for k in known.used if k in known.values}
         checks.cache.write()
@@ -245,9 +231,9 @@ def export(ctx: BuildContext) -> None:
                                                                          "parquet")):
                 execute(ctx.db, f"copy (select * from {quote_ident(name)} order by {grain_order(c, name)}) "
                                 f"to $path ({options})", {"path": str(ctx.build.exports / f"{name}.{suffix}")})
+        finals = [m for m in c.ir.final_models if m in tables]
         write_atomic(ctx.build.exports / "metadata.json", json.dumps(
-            {**about, "synthetic": dataset.kind == "synthetic", "models": [m for m in c.ir.final_models if m in tables]},
-            indent=2) + "\n")
+            {**about, "synthetic": dataset.kind == "synthetic", "models": finals}, indent=2) + "\n")
         rows = {r.name: r.rows for r in ctx.record.results if r.rows is not None and r.name in tables}
         model = c.catalog.priority.model
         head = {model: priority_head(ctx.db, c)} if model in tables else {}
@@ -258,9 +244,8 @@ def export(ctx: BuildContext) -> None:
 
 
 def close(ctx: BuildContext) -> None:
-    """Detach the scratch sources, checkpoint and close the database; then write the summary readers
-    use while the file stays as it is now."""
-    execute(ctx.db, "detach sources")
+    """Checkpoint and close the database; then write the summary readers use while the file stays
+    as it is now."""
     execute(ctx.db, "checkpoint")
     release(ctx)
     if ctx.summary is not None:
@@ -268,13 +253,11 @@ def close(ctx: BuildContext) -> None:
 
 
 def release(ctx: BuildContext) -> None:
-    """Close the database (if open) and remove the scratch sources: after any stage, failed or not."""
+    """Close the database (if open): after any stage, failed or not (the loaded sources go with it)."""
     if ctx.con is not None:
         ctx.con.close()
         ctx.con = None
-    for leftover in ctx.build.path.glob(SOURCES_FILE + "*"):
-        leftover.unlink()
 
 
 STAGES: tuple[Callable[[BuildContext], None], ...] = (
-    write_compiled, open_database, load_data, finish_checks, run_models, audit, export, close)
+    write_compiled, open_database, run_models, finish_checks, audit, export, close)

@@ -11,9 +11,9 @@ from leakcli.build.published import status_line, top_rows
 from leakcli.build.records import CheckResult
 from leakcli.contracts import load as contracts
 from leakcli.contracts.load import TESTS, Contracts
+from leakcli.contracts.results import VerifyOutput
 from leakcli.engine.connection import QueryError, connect, lockdown, reading
 from leakcli.errors import ContractError, LeakError, UsageError
-from leakcli.contracts.results import VerifyOutput
 from leakcli.jsonout import jsonable
 from leakcli.project import Paths, named_data_dir
 from leakcli.store import state
@@ -95,8 +95,9 @@ def verify(req: VerifyRequest, c: Contracts | None = None) -> VerifyReport:
         con.close()
     top, counts = top_rows(paths, c)
     broken = next((_cause(r, i) for i, r in enumerate(results) if r.status == "error"), None)
-    return VerifyReport(broken=broken, actions=top, status_line=status_line(c, counts), segment_keys=list(c.catalog.segment.keys),
-                        all_label=c.catalog.priority.all_label, results=results, dataset={**(dataset.to_dict() if dataset else {}), "path": str(data_dir)},
+    return VerifyReport(broken=broken, actions=top, status_line=status_line(c, counts),
+                        segment_keys=list(c.catalog.segment.keys), all_label=c.catalog.priority.all_label,
+                        results=results, dataset={**(dataset.to_dict() if dataset else {}), "path": str(data_dir)},
                         database=paths.rel(paths.database))
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import Field, StringConstraints, field_validator, model_validator
 
 from leakcli.contracts.base import Document, Ident, ModelName, Number, Scalar, SqlType, Strict, Text
 
@@ -23,6 +23,18 @@ class Phase(Strict):
 
 
 MEMORY = r"^[0-9]+(\.[0-9]+)?\s*([KMGT]i?B|%)$"  # DuckDB's memory_limit: 1GB, 512MiB, 80%
+MIN_MEMORY = 32_000_000  # below 32MB DuckDB cannot build even the hand-made shop
+
+
+def too_small(size: str) -> bool:
+    """A memory size (MEMORY) under MIN_MEMORY; a share of the machine's memory never is."""
+    import re
+
+    m = re.match(r"^([0-9.]+)\s*([KMGT])(i?)B$", size.strip())
+    if m is None:
+        return False
+    unit = float((1024 if m.group(3) else 1000) ** ("KMGT".index(m.group(2)) + 1))
+    return float(m.group(1)) * unit < MIN_MEMORY
 
 
 class Engine(Strict):
@@ -32,6 +44,13 @@ class Engine(Strict):
         default="1GB", description="DuckDB's memory_limit: past it, work spills to disk")
     render_seconds: Annotated[float, Field(gt=0, le=3600, allow_inf_nan=False)] = Field(
         default=5.0, description="how long one template or SQL fragment may take to render in the sandbox")
+
+    @field_validator("memory_limit")
+    @classmethod
+    def _enough(cls, value: str) -> str:
+        if too_small(value):
+            raise ValueError(f"{value} is too small to work in: give at least 32MB")
+        return value
 
     def limit(self) -> str:
         """The memory limit of this run: LEAKCLI_MEMORY_LIMIT (checked like the field) or the field."""
@@ -46,6 +65,11 @@ class Engine(Strict):
 
             raise UsageError(f"{env!r} is not a memory size", file="LEAKCLI_MEMORY_LIMIT",
                              hint="give a size such as 4GB or 512MiB, or unset it")
+        if too_small(env):
+            from leakcli.errors import UsageError
+
+            raise UsageError(f"{env.strip()} is too small to work in", file="LEAKCLI_MEMORY_LIMIT",
+                             hint="give at least 32MB, e.g. 4GB, or unset it")
         return env.strip()
 
 

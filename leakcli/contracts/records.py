@@ -13,7 +13,7 @@ from leakcli.contracts.questions import Question
 
 class Dataset(Record):
     kind: Literal["files", "synthetic"]
-    origin: Literal["option", "environment", "published", "project", "synthetic"]
+    origin: Literal["option", "environment", "published", "project", "synthetic", "synthetic_option"]
     path: str
     pending: bool = False
 

@@ -34,6 +34,18 @@ class StorageError(QueryError):
     """DuckDB could not read or write a file: a full disk, no inodes left, a file it may not touch."""
 
 
+class OutOfMemory(ExecutionError):
+    """DuckDB needed more memory than its limit allows and could not spill the rest to disk."""
+
+    def __init__(self, detail: str) -> None:
+        from_env = bool(os.environ.get("LEAKCLI_MEMORY_LIMIT", "").strip())
+        detail = detail.removeprefix("Out of Memory Error: ")
+        super().__init__(f"DuckDB ran out of memory within its limit ({detail})",
+                         file="LEAKCLI_MEMORY_LIMIT" if from_env else "phase-plan.json",
+                         pointer=None if from_env else "/engine/memory_limit",
+                         hint="raise the limit, e.g. LEAKCLI_MEMORY_LIMIT=4GB")
+
+
 @contextlib.contextmanager
 def translated() -> Iterator[None]:
     """DuckDB's errors as leakcli's: Ctrl-C inside a query is KeyboardInterrupt, a file it cannot
@@ -44,6 +56,8 @@ def translated() -> Iterator[None]:
         yield
     except duckdb.InterruptException:
         raise KeyboardInterrupt from None
+    except duckdb.OutOfMemoryException as exc:
+        raise OutOfMemory(first_line(str(exc))) from None
     except duckdb.IOException as exc:
         text = str(exc)
         raise StorageError(first_line(text), " ".join(text.split())) from None
@@ -94,6 +108,9 @@ def connect(path: Path | None = None, *, read_only: bool = False, shown: str | N
                                  "where database_name = current_database()").fetchone()
             if blocks and path.stat().st_size < blocks[0]:  # cut short: its blocks are not all there
                 raise duckdb.IOException("truncated")
+        except duckdb.OutOfMemoryException as exc:
+            con.close()
+            raise OutOfMemory(first_line(str(exc))) from None
         except (duckdb.Error, OSError):
             con.close()
             raise DamagedDatabase(shown) from None

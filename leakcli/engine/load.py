@@ -162,6 +162,10 @@ def load_sources(con: Connection, contracts: Contracts, data_dir: Path, tables: 
                 con.execute(f"create or replace temp view {relation} as select * from {stored}")
         except duckdb.InterruptException:
             raise KeyboardInterrupt from None
+        except duckdb.OutOfMemoryException as exc:
+            from leakcli.engine.connection import OutOfMemory
+
+            raise OutOfMemory(first_line(str(exc))) from None
         except duckdb.Error as exc:
             raise DataError(f"cannot read the file: {first_line(str(exc))}", file=shown) from None
         reject = first_reject(con, table, dialect.delimiter)

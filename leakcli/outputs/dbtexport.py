@@ -72,7 +72,7 @@ def export_dbt(req: ExportRequest) -> ExportResult:
     paths = Paths(req.root, req.target)
     out = Path(os.path.abspath(Path.cwd() / req.out))  # ../x shown as the folder it names
     shown = paths.rel(out)
-    guard_folder(out, shown, force=req.force)
+    guard_folder(out, shown, force=req.force, target=paths.target)
     before = _exported(out)
     if (out / MARKER).is_file() and before is None and not req.force:
         raise UsageError("is a folder leakcli made for something else (builds or data), not a dbt export; "

@@ -76,7 +76,8 @@ def show_plan(rep: Reporter, plan: Plan, *, verbose: bool = False) -> None:
 
 def _origin(origin: str) -> str:
     return {"published": "the published build", "option": "--data-dir", "environment": "LEAKCLI_DATA_DIR",
-            "project": "the project's raw folder", "synthetic": "default"}.get(origin, origin)
+            "project": "the project's raw folder", "synthetic": "default",
+            "synthetic_option": "--synthetic"}.get(origin, origin)
 
 
 def _read_line(plan: Plan) -> str:

@@ -55,7 +55,7 @@ class Reporter:
 
     # -- stderr -----------------------------------------------------------------------------------
     def notice(self, message: str) -> None:
-        print(f"leakcli: {message}", file=self.err, flush=True)
+        print(f"leakcli: {printable(message)}", file=self.err, flush=True)
 
     def error(self, exc: LeakError) -> None:
         """One line per problem, each at most MAX_LINE characters: the first is the error."""
@@ -66,7 +66,7 @@ class Reporter:
                 print(f"leakcli: error: {problem.one_line(limit)}", file=self.err)
         if isinstance(exc, BlockingAmbiguity):
             for a in exc.ambiguities[1:]:
-                print(f"leakcli: blocking: {a['location']}: {a['question']}"[:MAX_LINE], file=self.err)
+                print(printable(f"leakcli: blocking: {a['location']}: {a['question']}")[:MAX_LINE], file=self.err)
 
     def failed(self, exc: LeakError, code: int | None = None) -> None:
         """A command that failed: its line(s) on stderr and, with --json, the one error document on stdout."""
@@ -94,8 +94,9 @@ class Reporter:
     def started(self, label: str) -> None:
         if self.err_tty and not self.json_mode:
             from rich.console import Console
+            from rich.text import Text
 
-            self._status = Console(file=self.err).status(f"{label} ...")
+            self._status = Console(file=self.err).status(Text(f"{printable(label)} ..."))  # a path is no markup
             self._status.start()
 
     def finished(self, label: str, seconds: float) -> None:
@@ -104,7 +105,7 @@ class Reporter:
             self._status = None
         if seconds >= LONG:
             if self.err_tty:
-                print(f"{label}: {seconds:.1f}s", file=self.err, flush=True)
+                print(f"{printable(label)}: {seconds:.1f}s", file=self.err, flush=True)
             else:
                 self._log(label, seconds)
 
@@ -112,7 +113,7 @@ class Reporter:
         import datetime as dt
 
         stamp = dt.datetime.now().isoformat(timespec="seconds")
-        print(f"leakcli: {stamp} {label}: {seconds:.1f}s", file=self.err, flush=True)
+        print(f"leakcli: {stamp} {printable(label)}: {seconds:.1f}s", file=self.err, flush=True)
 
     # -- stdout: primitives -----------------------------------------------------------------------
     def emit_json(self, doc: Mapping[str, object]) -> None:

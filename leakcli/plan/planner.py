@@ -109,6 +109,7 @@ class DataChecks:
     known: dict[str, dict[str, list[str]]]
     profiles: dict[str, Profile]
     cache: SourceCache
+    data_key: str = ""  # the data directory, as the plan's fingerprint holds it
 
 
 def choose_data(req: PlanRequest, c: Contracts, tables: list[str],
@@ -122,7 +123,8 @@ def choose_data(req: PlanRequest, c: Contracts, tables: list[str],
     published = paths.root / meta.dataset.path if meta is not None and meta.dataset.kind == "files" else None
     data = resolve_data(paths, req.data_dir, [c.tables[t].file for t in tables], published=published,
                         synthetic=req.synthetic)
-    return data, data.origin == "synthetic" and not all((data.path / c.tables[t].file).exists() for t in tables)
+    embedded = data.origin in ("synthetic", "synthetic_option")
+    return data, embedded and not all((data.path / c.tables[t].file).exists() for t in tables)
 
 
 def dataset_pending(req: PlanRequest, c: Contracts) -> bool:
@@ -136,10 +138,12 @@ def build_plan(req: PlanRequest, c: Contracts | None = None) -> Plan:
     return plan_and_checks(req, c)[0]
 
 
-def plan_and_checks(req: PlanRequest, c: Contracts | None = None, *,
-                    defer: bool = False) -> tuple[Plan, DataChecks]:
+def plan_and_checks(req: PlanRequest, c: Contracts | None = None, *, defer: bool = False,
+                    hash_later: bool = False) -> tuple[Plan, DataChecks]:
     """The plan, and its data checks; with `defer` (apply), files the cache and the profiles know
-    nothing of are left for apply to check from the tables it loads."""
+    nothing of are left for apply to check from the tables it loads. With `hash_later` (apply, not of
+    a saved plan), a new file whose sha256 changes no action (every model reading it is built anew)
+    is hashed while it loads; `with_file_hashes` then completes the plan."""
     from leakcli.sources.cache import SourceCache
     from leakcli.sources.datachecks import check_relations, check_sources
     from leakcli.sources.drift import compare_profiles, known_values
@@ -147,6 +151,7 @@ def plan_and_checks(req: PlanRequest, c: Contracts | None = None, *,
 
     paths = req.paths
     c = c or contracts.load(req.root)
+    c.phase_plan.engine.limit()  # a memory limit that is not one is an error even when nothing runs
     cache = SourceCache.read(paths.target)  # first: it also knows which SQL was found clean before
     q = Questions()
     rendered = render_all(c, q)
@@ -159,11 +164,13 @@ def plan_and_checks(req: PlanRequest, c: Contracts | None = None, *,
         q.ask(Code.SYNTHETIC_FALLBACK, paths.rel(data.path), _synthetic_question(data, req, pending))
     profiles = load_profiles(c, paths)
     known = known_values(profiles, c.manifest.checks.range_slack_days)
+    later = frozenset(t for t in tables if hash_later and defer and not any(
+        n in built and not req.full_refresh for n in order if t in {tt for _, tt in rendered[n].sources}))
     facts = check_sources(c, data.path, tables, q, paths.rel, expect_missing=pending, known=known,
-                          profiles=profiles, cache=cache, defer=defer)
+                          profiles=profiles, cache=cache, defer=defer, hash_later=later)
     check_relations(c, facts, q)
     compare_profiles(c, paths, facts, profiles, q)
-    _thresholds_against_data(c, facts, q)
+    thresholds_against_data(c, facts, q)
     if order and not q.blocking:
         bind_models(c, rendered, order, tables, q, cache)
     chosen = _selection(req.select, req.exclude, order, rendered)
@@ -176,10 +183,8 @@ def plan_and_checks(req: PlanRequest, c: Contracts | None = None, *,
     for r in rendered.values():
         inputs[r.template] = r.text_sha256
     for f in facts.values():
-        inputs[f.file] = f.sha256 or ("pending" if pending else "missing")
-    fingerprint = digest({"inputs": inputs, "steps": [(s.name, s.action, s.fingerprint) for s in steps],
-                           "data": str(data.path), "select": sorted(req.select),
-                           **({"exclude": sorted(req.exclude)} if req.exclude is not None else {})})
+        inputs[f.file] = f.sha256 or ("pending" if pending or f.hashing else "missing")
+    fingerprint = _fingerprint(inputs, steps, str(data.path), list(req.select), req.exclude)
     plan = Plan(
         read=list(c.read) + [r.template for r in rendered.values()]
         + [paths.rel(paths.profiles / f"{t}.json") for t in profiles] + [f.file for f in facts.values() if f.exists],
@@ -196,10 +201,50 @@ def plan_and_checks(req: PlanRequest, c: Contracts | None = None, *,
         fingerprint=fingerprint,
         contract_changes=contract_changes(c, paths.target / "current" / SNAPSHOT) if built else None,
     )
-    return plan, DataChecks(facts, known, profiles, cache)
+    return plan, DataChecks(facts, known, profiles, cache, str(data.path))
 
 
-def _thresholds_against_data(c: Contracts, facts: dict[str, SourceFacts], q: Questions) -> None:
+def _fingerprint(inputs: dict[str, str], steps: list[ModelStep], data_key: str, select: list[str],
+                 exclude: tuple[str, ...] | list[str] | None) -> str:
+    return digest({"inputs": inputs, "steps": [(s.name, s.action, s.fingerprint) for s in steps],
+                   "data": data_key, "select": sorted(select),
+                   **({"exclude": sorted(exclude)} if exclude is not None else {})})
+
+
+def with_file_hashes(plan: Plan, checks: DataChecks) -> Plan:
+    """`plan` once the files hashed in the background are hashed: every fingerprint as `leakcli plan`
+    computes it (a file that cannot be read now is a DataError naming it)."""
+    from leakcli.errors import DataError
+
+    hashed = {t: f for t, f in checks.facts.items() if f.hashing is not None}
+    if not hashed:
+        return plan
+    for fact in hashed.values():
+        assert fact.hashing is not None
+        try:
+            fact.sha256 = fact.hashing.result()
+        except OSError as exc:
+            raise DataError(f"cannot be read: {exc.strerror or exc}", file=fact.file) from None
+        fact.hashing = None
+    fps: dict[str, str] = {}
+    steps = []
+    for step in plan.models:
+        if step.parts is None:
+            steps.append(step)
+            continue
+        parts = step.parts.model_copy(update={
+            "sources": {t: checks.facts[t].sha256 if t in hashed else sha for t, sha in step.parts.sources.items()},
+            "upstream": {p: fps.get(p, fp) for p, fp in step.parts.upstream.items()}})
+        fps[step.name] = digest(parts.model_dump())
+        steps.append(step.model_copy(update={"parts": parts, "fingerprint": fps[step.name]}))
+    inputs = {**plan.inputs, **{f.file: f.sha256 for f in hashed.values()}}
+    sources = [s.model_copy(update={"sha256": hashed[s.table].sha256}) if s.table in hashed else s
+               for s in plan.sources]
+    return plan.model_copy(update={"models": steps, "inputs": inputs, "sources": sources, "fingerprint":
+                                   _fingerprint(inputs, steps, checks.data_key, plan.select, plan.exclude)})
+
+
+def thresholds_against_data(c: Contracts, facts: dict[str, SourceFacts], q: Questions) -> None:
     """A count threshold no segment-month can reach (more than the rows of the largest source file)
     flags nothing: a warning, since it is valid but almost surely not meant."""
     largest = max((f.rows for f in facts.values() if f.rows is not None), default=None)
@@ -215,7 +260,7 @@ def _thresholds_against_data(c: Contracts, facts: dict[str, SourceFacts], q: Que
 
 def _synthetic_question(data: DataSource, req: PlanRequest, pending: bool) -> str:
     """What plan says of a synthetic dataset: why it is the one, and how to name the real files."""
-    if data.origin != "synthetic":
+    if data.origin not in ("synthetic", "synthetic_option"):
         return ("The data directory holds a synthetic dataset written by `leakcli generate`, so this build's "
                 "answer is not the shop's. Name the real files with --data-dir or LEAKCLI_DATA_DIR?")
     why = ("--synthetic asks for the embedded synthetic dataset" if req.synthetic else

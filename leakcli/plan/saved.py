@@ -68,8 +68,8 @@ def saved_request(saved: Plan, root: Path, target: Path | None = None) -> PlanRe
     data = saved.dataset
     data_dir = str(root / data.path) if data.origin in ("option", "environment", "published") else None
     return PlanRequest(root, data_dir, tuple(saved.select), saved.full_refresh,  # an absolute path stays
-                       None if saved.exclude is None else tuple(saved.exclude), synthetic=data.origin == "synthetic",
-                       target=target)
+                       None if saved.exclude is None else tuple(saved.exclude),
+                       synthetic=data.origin == "synthetic_option", target=target)
 
 
 def stale_reasons(saved: Plan, fresh: Plan) -> list[str]:
@@ -105,7 +105,7 @@ def plan_for_apply(req: PlanRequest, c: Contracts, plan_file: Path | None,
     fresh = saved_request(saved, req.root, req.target) if saved is not None else req
     if dataset_pending(fresh, c):
         materialize()
-    plan, checks = plan_and_checks(fresh, c, defer=True)
+    plan, checks = plan_and_checks(fresh, c, defer=True, hash_later=saved is None)  # a saved plan names its sha256
     if saved is not None:
         reasons = stale_reasons(saved, plan)
         if reasons:

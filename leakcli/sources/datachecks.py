@@ -36,10 +36,11 @@ def check_sources(c: Contracts, data_dir: Path, tables: list[str], q: Questions,
                   display: Callable[[Path], str], *, expect_missing: bool = False,
                   known: dict[str, dict[str, list[str]]] | None = None,
                   profiles: dict[str, Profile] | None = None, cache: SourceCache | None = None,
-                  defer: bool = False) -> dict[str, SourceFacts]:
+                  defer: bool = False, hash_later: frozenset[str] = frozenset()) -> dict[str, SourceFacts]:
     """Check the source files of `tables`; return what was learnt of each. What the cache or a
     profile of the same file knows is not read again; with `defer`, a file neither knows is left for
-    apply to check once it is loaded."""
+    apply to check once it is loaded. A file of `hash_later` the cache does not know is hashed in the
+    background (apply: no decision depends on its sha256 before the build labels its tables)."""
     from leakcli.engine.connection import connect
 
     facts: dict[str, SourceFacts] = {}
@@ -59,7 +60,7 @@ def check_sources(c: Contracts, data_dir: Path, tables: list[str], q: Questions,
                       f"Required source file '{table.file}' of table '{name}' is missing from "
                       f"{display(data_dir)}: where is it?")
             continue
-        fact = facts[name] = _known(c, table, path, shown, cache, (known or {}).get(name))
+        fact = facts[name] = _known(c, table, path, shown, cache, (known or {}).get(name), name in hash_later)
         expected = [col.name for col in table.columns]
         problem = encoding_problem(path)
         if problem:
@@ -91,10 +92,10 @@ def check_sources(c: Contracts, data_dir: Path, tables: list[str], q: Questions,
 
 
 def _known(c: Contracts, table: Table, path: Path, shown: str, cache: SourceCache | None,
-           known: dict[str, list[str]] | None) -> SourceFacts:
+           known: dict[str, list[str]] | None, later: bool) -> SourceFacts:
     """The facts the cache holds for this very file under these very checks (sha256 included), or a
-    fresh record with the file's sha256."""
-    from leakcli.files import file_identity, file_sha256
+    fresh record with the file's sha256 (being computed, when `later`)."""
+    from leakcli.files import Hashing, file_identity, file_sha256
     from leakcli.sources.cache import check_key
 
     identity = file_identity(path)
@@ -102,6 +103,8 @@ def _known(c: Contracts, table: Table, path: Path, shown: str, cache: SourceCach
     entry = cache.lookup(table.name, identity) if cache else None
     if entry is not None:
         sha = entry.sha256
+    elif later:
+        return SourceFacts(table.name, shown, path, True, identity=identity, hashing=Hashing(path))
     else:
         with phase(f"hashing {shown}"):
             sha = file_sha256(path)
@@ -121,22 +124,17 @@ def ask_about(fact: SourceFacts, table: Table, loc: str, checks: DataRules, q: Q
         _ask_table(fact.stats, table, fact.file, loc, checks, q)
 
 
-def check_loaded(con: Connection, c: Contracts, facts: dict[str, SourceFacts],
-                 relation_of: Callable[[str], str], rejects: dict[str, Reject | None],
-                 known: dict[str, dict[str, list[str]]], q: Questions) -> None:
-    """apply: the checks plan deferred, computed from the tables it loaded (no second read)."""
-    for name, fact in facts.items():
-        if not fact.deferred:
-            continue
-        table = c.tables[name]
-        loc = f"{MANIFEST}#/tables/{list(c.tables).index(name)}"
-        fact.reject = rejects.get(name)
-        if fact.reject is None:
-            with phase(f"checking {fact.file}"):
-                fact.stats = loaded_table_stats(con, table, relation_of(name), c.manifest.checks.null_like,
-                                                known.get(name))
-        fact.deferred = False
-        ask_about(fact, table, loc, c.manifest.checks, q)
+def check_loaded(con: Connection, c: Contracts, fact: SourceFacts, relation: str, reject: Reject | None,
+                 known: dict[str, list[str]] | None, q: Questions) -> None:
+    """apply: the checks plan deferred for one file, computed from the table it loaded (no second read)."""
+    table = c.tables[fact.table]
+    loc = f"{MANIFEST}#/tables/{list(c.tables).index(fact.table)}"
+    fact.reject = reject
+    if fact.reject is None:
+        with phase(f"checking {fact.file}"):
+            fact.stats = loaded_table_stats(con, table, relation, c.manifest.checks.null_like, known)
+    fact.deferred = False
+    ask_about(fact, table, loc, c.manifest.checks, q)
 
 
 def _ask_reject(reject: Reject, name: str, shown: str, loc: str, null_like: list[str], q: Questions) -> None:
@@ -194,12 +192,14 @@ def _ask_table(stats: TableStats, table: Table, shown: str, loc: str, checks: Da
 
 def check_relations(c: Contracts, facts: dict[str, SourceFacts], q: Questions,
                     relation_of: Callable[[str], tuple[str, dict[str, object]]] | None = None,
-                    con: Connection | None = None) -> None:
-    """Cross-file rules of the manifest (`relations`), e.g. refunds never exceed their order: from
-    the loaded tables (`relation_of`, on `con`), or from the files read in place."""
+                    con: Connection | None = None, only: set[str] | None = None) -> None:
+    """Cross-file rules of the manifest (`relations`; with `only`, those named), e.g. refunds never
+    exceed their order: from the loaded tables (`relation_of`, on `con`), or from the files read in place."""
     from leakcli.engine.connection import connect, one_row
 
     for ri, rel in enumerate(c.manifest.relations):
+        if only is not None and rel.name not in only:
+            continue
         child, parent = facts.get(rel.child.table), facts.get(rel.parent.table)
         if child is None or parent is None or child.stats is None or parent.stats is None:
             continue  # a file is missing, unreadable, or not checked yet: asked about already
@@ -229,6 +229,15 @@ def check_relations(c: Contracts, facts: dict[str, SourceFacts], q: Questions,
             q.ask(Code.RELATION, f"{child.file}:{found.line}", severity=rel.severity, question=
                   f"{found.n} {rel.child.table} row(s) have a {rel.child.value} before the {rel.parent.value} "
                   f"of their {rel.parent.table} ({found.total} < {found.limit}, {where}): which time is right?")
+
+
+def name_parents(c: Contracts, facts: dict[str, SourceFacts]) -> None:
+    """The sha256 of each relation's parent file, on the results found while it was being hashed."""
+    parents = {rel.name: rel.parent.table for rel in c.manifest.relations}
+    for fact in facts.values():
+        for name, found in fact.relations.items():
+            if not found.parent_sha256 and name in parents:
+                found.parent_sha256 = facts[parents[name]].sha256
 
 
 def read_in_place(c: Contracts, path: Path) -> tuple[str, dict[str, object]]:

@@ -5,10 +5,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 
 from leakcli.engine.load import Reject
+
+if TYPE_CHECKING:
+    from leakcli.files import Hashing
 
 
 class ValueCount(BaseModel):
@@ -64,6 +68,7 @@ class SourceFacts:
     stats: TableStats | None = None
     reject: Reject | None = None
     deferred: bool = False  # apply computes the stats from the loaded table
+    hashing: Hashing | None = None  # apply hashes the file while it loads: sha256 is "" until then
     relations: dict[str, RelationResult] = field(default_factory=dict)  # of the relations it is the child of
 
     @property

@@ -289,7 +289,7 @@ def _check_out(out: Path, paths: Paths, *, embedded: bool, force: bool) -> None:
     shown = paths.rel(out)
     if embedded:
         own_target(paths.target)
-    guard_folder(out, shown, force=force)
+    guard_folder(out, shown, force=force, target=paths.target)
     if out.is_dir() and any(out.iterdir()) and not force:
         what = "the embedded synthetic dataset" if embedded else "a dataset"
         raise UsageError(f"holds {what} already; pass --force to replace it", file=shown)

@@ -100,8 +100,9 @@ def write_profiles(req: ProfileRequest) -> ProfileResult:
 
 def _check_out(folder: Path, files: list[Path], paths: Paths, *, force: bool) -> None:
     """Profiles are replaced only with --force; never through a link, never over a foreign file."""
-    from leakcli.store.layout import guard_file
+    from leakcli.store.layout import guard_file, guard_folder
 
+    guard_folder(folder, paths.rel(folder), force=True, target=paths.target)  # never into a build
     if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
         raise UsageError("is not a folder leakcli can write profiles into", file=paths.rel(folder))
     existing = [f for f in files if f.exists() or f.is_symlink()]

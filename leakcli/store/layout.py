@@ -65,8 +65,15 @@ def write_output(target: Path, path: Path, shown: str, text: str, what: str) -> 
         raise ExecutionError(f"cannot write {what}: {exc.strerror}", file=shown) from None
 
 
-def guard_folder(folder: Path, shown: str, *, force: bool) -> None:
-    """Refuse (exit 2) to write into an existing folder that leakcli did not create, unless it is empty."""
+def guard_folder(folder: Path, shown: str, *, force: bool, target: Path | None = None) -> None:
+    """Refuse (exit 2) to write into an existing folder that leakcli did not create, unless it is
+    empty; and, --force or not, into target/ itself or one of its builds."""
+    if target is not None and folder.resolve() == target.resolve():
+        raise UsageError("is leakcli's target folder (its builds and data), not a dbt export or a dataset; "
+                         "no command writes into it, --force or not", file=shown, hint="choose another folder")
+    if target is not None and _builds_folder(folder, target):
+        raise UsageError("belongs to one of leakcli's builds; no command writes into it, --force or not", file=shown,
+                         hint="name a folder outside target/builds, current, previous and rejected")
     if folder.is_symlink():
         raise UsageError("is a symbolic link; leakcli writes only to real folders", file=shown)
     if folder.exists() and not folder.is_dir():
@@ -93,6 +100,13 @@ def guard_file(path: Path, shown: str, *, ours: bool, force: bool, target: Path 
                          file=shown, hint="name a file outside target/builds, current, previous and rejected")
     if path.exists() and not force and not ours:
         raise UsageError("exists and leakcli did not write it", file=shown, hint=FORCE_HINT)
+
+
+def _builds_folder(folder: Path, target: Path) -> bool:
+    """`folder` is a name of target's layout (builds, current, previous, rejected, linked or not
+    yet), or lies in a build."""
+    names = {os.path.abspath(target / p) for p in (*POINTERS, "builds")}
+    return os.path.abspath(folder) in names or _in_builds(folder, target)
 
 
 def _in_builds(path: Path, target: Path) -> bool:

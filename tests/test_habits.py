@@ -1,0 +1,292 @@
+"""Habits of dbt and SQLMesh users (issue 21): the data a build was made from is kept (never a silent
+swap to synthetic), --synthetic says so everywhere, tables fit the terminal, the help is printed once,
+dbt's command words are answered, the project is found upward, a data folder named one level off is
+pointed at, --target-dir takes everything, and plan says "No changes" in a few lines."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import shutil
+
+import pytest
+from conftest import RAW, make_project
+
+from leakcli.errors import ExitCode
+
+SYNTHETIC = "target/synthetic/maven-fuzzy-factory"
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def _line(out, code: int) -> str:
+    """The one line of a failed command on stderr (nothing else there, no traceback)."""
+    assert out.exit_code == code, (out.exit_code, out.stderr)
+    (line,) = out.stderr.splitlines()
+    assert line.startswith("leakcli: error: ")
+    return line
+
+
+# -- 1. which data a run reads ----------------------------------------------------------------------
+@pytest.mark.parametrize("named_by", ["--data-dir", "LEAKCLI_DATA_DIR"])
+def test_plain_apply_keeps_the_data_the_published_build_was_made_from(project, leak, tmp_path, named_by):
+    copy = (tmp_path / "copy").resolve()
+    shutil.copytree(project.raw, copy)
+    by_option = named_by == "--data-dir"
+    out = leak("apply", "--json", *(["--data-dir", str(copy)] if by_option else []),
+               env=None if by_option else {"LEAKCLI_DATA_DIR": str(copy)})
+    assert out.exit_code == 0, out.stderr
+    assert out.json()["dataset"] == {"kind": "files", "origin": "option" if by_option else "environment",
+                                     "path": str(copy), "pending": False}
+    notice = f"leakcli: using the data the published build was made from: {copy} (name --data-dir to change it)"
+    out = leak("apply")
+    assert out.exit_code == 0, out.stderr
+    assert notice in out.stderr.splitlines()
+    assert out.stdout.splitlines()[0].endswith(f"(dataset: files at {copy})")
+    doc = leak("plan", "--json").json()
+    assert doc["dataset"] == {"kind": "files", "origin": "published", "path": str(copy), "pending": False}
+    assert {m["action"] for m in doc["models"]} == {"unchanged"}
+    assert not (project.root / SYNTHETIC).exists()  # never a silent swap to the synthetic dataset
+
+    shutil.rmtree(copy)
+    gone = (f"leakcli: error: {copy}: the published build was made from this data directory, which is gone; "
+            "name the data with --data-dir, or --synthetic for the embedded synthetic dataset")
+    for command in ("apply", "plan"):
+        out = leak(command)
+        assert _line(out, ExitCode.USAGE) == gone and out.stdout == "", command
+    assert _line(leak("verify"), ExitCode.USAGE) == (
+        f"leakcli: error: {copy}: the data the published build was made from is gone; name it with --data-dir "
+        "(or rebuild with leakcli apply)")
+    assert not (project.root / SYNTHETIC).exists()
+    assert leak("apply", "--data-dir", str(project.raw)).exit_code == 0  # naming the data again is the way out
+
+
+def _parquet_kind(path) -> str:
+    import duckdb
+
+    rows = duckdb.execute("select decode(key), decode(value) from parquet_kv_metadata($p)", {"p": str(path)})
+    return dict(rows.fetchall())["dataset_kind"]
+
+
+def test_synthetic_builds_the_embedded_dataset_and_every_output_says_so(project, leak):
+    assert leak("generate", "--scale", "0.02").exit_code == 0  # the embedded dataset, small: apply generates none
+    out = leak("apply", "--synthetic")
+    assert out.exit_code == 0, out.stderr
+    assert out.stdout.splitlines()[0].endswith(f"(dataset: SYNTHETIC data, not the shop's at {SYNTHETIC})")
+    assert f"leakcli: using the embedded synthetic dataset in {SYNTHETIC} (not real data)" in out.stderr
+    assert leak("verify").stdout.splitlines()[0].startswith(
+        "Acceptance tests on target/leakcli.duckdb (SYNTHETIC data, not the shop's): 15/15 passed")
+    assert leak("verify", "--json").json()["dataset"]["kind"] == "synthetic"
+    plan = leak("plan", "--synthetic")
+    assert plan.exit_code == 0 and f"Dataset: SYNTHETIC data, not the shop's at {SYNTHETIC}" in plan.stdout
+    doc = leak("plan", "--synthetic", "--json").json()
+    assert doc["dataset"]["kind"] == "synthetic" and {m["action"] for m in doc["models"]} == {"unchanged"}
+    assert [a["code"] for a in doc["ambiguities"] if a["severity"] != "info"] == []
+    exports = project.root / "target/current/exports"
+    meta = json.loads((exports / "metadata.json").read_text())
+    assert meta["synthetic"] is True and meta["dataset_kind"] == "synthetic"
+    assert [_parquet_kind(p) for p in sorted(exports.glob("*.parquet"))] == ["synthetic", "synthetic"]
+    assert project.read_json("target/run_results.json")["dataset"]["kind"] == "synthetic"
+    # the project's real files are what a plain apply reads next (the help's order), said as files
+    out = leak("apply")
+    assert out.exit_code == 0 and out.stdout.splitlines()[0].endswith(f"(dataset: files at {RAW})")
+
+
+def test_plan_synthetic_says_the_option_chose_it(project, leak):
+    assert leak("generate", "--scale", "0.02").exit_code == 0
+    out = leak("plan", "--synthetic")
+    assert f"Dataset: SYNTHETIC data, not the shop's at {SYNTHETIC} (chosen by --synthetic)" in out.stdout
+
+
+@pytest.mark.parametrize("command", ["plan", "apply"])
+def test_synthetic_and_a_data_dir_together_are_refused(project, leak, command):
+    out = leak(command, "--synthetic", "--data-dir", str(project.raw))
+    assert _line(out, ExitCode.USAGE) == ("leakcli: error: --data-dir: names a second dataset beside --synthetic; "
+                                          "pass one of them")
+    assert out.stdout == "" and not (project.root / "target/leakcli.duckdb").exists()
+
+
+# -- 2. tables fit the terminal ---------------------------------------------------------------------
+def _render(project, width: int, what: str, model: str = "", limit: int = 3) -> list[str]:
+    from leakcli.build.verify import VerifyRequest, verify
+    from leakcli.outputs.show import ShowRequest, show_rows
+    from leakcli.outputs.terminal import Reporter
+
+    out = io.StringIO()
+    reporter = Reporter(stdout=out, stderr=io.StringIO(), rich=True, width=width)
+    if what == "verify":
+        reporter.verify(verify(VerifyRequest(project.root)))
+    else:
+        reporter.show(show_rows(ShowRequest(project.root, model, limit)))
+    return [ANSI.sub("", line) for line in out.getvalue().splitlines()]
+
+
+def test_tables_fit_an_80_column_terminal_or_become_records(project, leak, monkeypatch):
+    monkeypatch.setenv("TERM", "xterm-256color")  # Rich sizes a dumb terminal 80 columns whatever width it is given
+    assert leak("apply").exit_code == 0
+    wide = _render(project, 160, "verify")
+    assert any(line.replace("┃", " ").split()[:2] == ["id", "status"] for line in wide[:4])  # a table: it fits
+    assert max(map(len, wide)) <= 160
+    lines = _render(project, 80, "verify")  # 80 columns: one small record per test, text wrapped
+    title, records = lines[0], lines[1:]
+    assert title.startswith("Acceptance tests on target/leakcli.duckdb: 15/15 passed")
+    assert [line.split() for line in records if line.startswith("AT-")] == [[f"AT-{i:02d}", "PASS"]
+                                                                             for i in range(1, 16)]
+    assert records and max(map(len, records)) <= 80
+    pages = _render(project, 80, "show", "int__session_landing_pages")  # 3 columns fit 80: a table
+    assert pages[0] == "int__session_landing_pages: 3 of 351 row(s)"
+    assert pages[1].split() == ["website_session_id", "landing_page", "landing_pageview_id"]
+    assert max(map(len, pages)) <= 80
+    orders = _render(project, 80, "show", "stg__orders")  # 8 columns (116 wide) do not: one record per row
+    assert orders[1].startswith("-[ row 1 ]") and max(map(len, orders)) <= 80
+    summary = _render(project, 80, "show", "mart__core_leak_summary", 2)  # too wide: one record per row
+    assert summary[1].startswith("-[ row 1 ]") and max(map(len, summary)) <= 80
+
+
+# -- 3. help and the words of dbt -------------------------------------------------------------------
+@pytest.mark.parametrize("args", [[], ["--help"], ["-h"], ["export"], ["export", "--help"]])
+def test_the_help_is_printed_once(leak, args):
+    out = leak(*args)
+    assert out.exit_code == 0, out.stderr
+    assert out.stdout.count("Usage:") == 1 and out.stderr == ""
+
+
+@pytest.mark.parametrize("word, tool, ours", [
+    ("test", "dbt", "verify"), ("build", "dbt", "apply"), ("run", "dbt", "apply"), ("docs", "dbt", "report"),
+    ("ls", "dbt", "plan"), ("seed", "dbt", "generate"), ("compile", "dbt", "plan"),
+    ("validate", "Terraform", "plan"),
+])
+def test_a_command_word_of_dbt_is_answered_with_leakcli_s(leak, word, tool, ours):
+    out = leak(word)
+    assert _line(out, ExitCode.USAGE) == (f"leakcli: error: leakcli: No such command '{word}' ({tool}'s `{word}` "
+                                          f"is `leakcli {ours}` here); see `leakcli --help`")
+    assert out.stdout == ""
+    assert leak(ours, "--help").exit_code == 0
+
+
+# -- 4. the project is found upward -----------------------------------------------------------------
+def test_the_project_is_found_from_a_subfolder(project, leak, monkeypatch):
+    top = leak("plan").stdout.splitlines()[0]
+    monkeypatch.chdir(project.root / "templates")
+    out = leak("plan")
+    assert out.exit_code == 0 and out.stdout.splitlines()[0] == top
+    assert top.startswith("Read 22 files: 9 project files, 9 templates, 4 data files")
+    assert leak("apply").exit_code == 0
+    assert (project.root / "target/leakcli.duckdb").exists() and not (project.root / "templates/target").exists()
+    assert leak("verify").exit_code == 0
+
+
+def test_outside_a_project_is_one_line(leak, tmp_path, monkeypatch):
+    empty = (tmp_path / "empty").resolve()
+    empty.mkdir()
+    monkeypatch.chdir(empty)
+    line = (f"leakcli: error: not a leakcli project: no phase-plan.json in {empty} or any folder above it; "
+            "run leakcli in the project folder, or pass --project-dir")
+    for command in (["plan"], ["apply"], ["verify"], ["show", "stg__orders"]):
+        assert _line(leak(*command), ExitCode.USAGE) == line, command
+    assert list(empty.iterdir()) == []
+
+
+@pytest.mark.parametrize("name, words", [
+    ("phase-plan.json", "is a file, not a project directory"),
+    ("nope", "project directory does not exist"),
+    ("templates", "not a leakcli project: no phase-plan.json here"),
+])
+def test_project_dir_naming_a_file_or_a_missing_folder_is_one_line(project, leak, name, words):
+    path = project.root / name
+    for env in (None, {"LEAKCLI_PROJECT_DIR": str(path)}):
+        out = leak("plan", *(["--project-dir", str(path)] if env is None else []), env=env)
+        assert _line(out, ExitCode.USAGE) == f"leakcli: error: {path}: {words}; name the folder holding phase-plan.json"
+
+
+# -- 5. a data folder named one level off -----------------------------------------------------------
+@pytest.mark.parametrize("named_by", ["--data-dir", "LEAKCLI_DATA_DIR"])
+def test_a_data_dir_one_level_off_is_pointed_at(project, leak, named_by):
+    def run(path):
+        if named_by == "--data-dir":
+            return leak("plan", "--data-dir", path)
+        return leak("plan", env={"LEAKCLI_DATA_DIR": path})
+
+    assert _line(run(f"{RAW}/orders.csv"), ExitCode.USAGE) == (
+        f"leakcli: error: {RAW}/orders.csv: is a file, not a directory: {named_by} names the folder of the Maven "
+        f"CSVs; did you mean {RAW}?")
+    assert _line(run("datasets/maven-fuzzy-factory"), ExitCode.USAGE) == (
+        f"leakcli: error: datasets/maven-fuzzy-factory: holds none of the Maven CSVs named by {named_by}; did you "
+        f"mean {RAW}?")
+
+
+# -- 6. --target-dir takes everything ---------------------------------------------------------------
+@pytest.mark.parametrize("named_by", ["--target-dir", "LEAKCLI_TARGET_DIR"])
+def test_target_dir_takes_every_artifact(project, leak, tmp_path, named_by):
+    target = (tmp_path / "elsewhere").resolve()
+
+    def run(*args):
+        if named_by == "--target-dir":
+            return leak(*args, "--target-dir", str(target))
+        return leak(*args, env={"LEAKCLI_TARGET_DIR": str(target)})
+
+    out = run("apply")
+    assert out.exit_code == 0, out.stderr
+    assert out.stdout.startswith(f"Built {target}/leakcli.duckdb in ")
+    for rel in ("leakcli.duckdb", "run_results.json", "current/state.json", "exports/mart__priority_actions.csv",
+                "compiled/stg__orders.sql"):
+        assert (target / rel).exists(), rel
+    assert {m["action"] for m in run("plan", "--json").json()["models"]} == {"unchanged"}
+    assert run("verify").stdout.startswith(f"Acceptance tests on {target}/leakcli.duckdb: 15/15 passed")
+    assert run("show", "stg__orders", "--limit", "1").stdout.startswith("stg__orders: 1 of 121 row(s)")
+    assert not (project.root / "target").exists()
+    assert _line(leak("verify"), ExitCode.USAGE) == ("leakcli: error: target/leakcli.duckdb: nothing is built yet; "
+                                                     "run `leakcli apply` first")
+
+
+# -- 7. generate needs no project -------------------------------------------------------------------
+def test_generate_out_works_outside_a_project(leak, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    out = leak("generate", "--scale", "0.01", "--out", "data", "--json")
+    assert out.exit_code == 0, out.stderr
+    names = {p.name for p in (tmp_path / "data").glob("*.csv")}
+    assert {"website_sessions.csv", "website_pageviews.csv", "orders.csv", "order_item_refunds.csv"} <= names
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data"]  # no target/, nothing else
+    p = make_project(tmp_path / "proj", data=None)
+    monkeypatch.chdir(p.root)
+    out = leak("plan", "--data-dir", str(tmp_path / "data"), "--json")
+    assert out.exit_code == 0 and out.json()["dataset"]["kind"] == "synthetic"  # its marker says what it is
+
+
+# -- 8. show counts what it does not show ------------------------------------------------------------
+def test_show_limit_says_how_many_of_how_many(project, leak):
+    assert leak("apply").exit_code == 0
+    rows = len((project.raw / "orders.csv").read_text().splitlines()) - 1
+    out = leak("show", "stg__orders", "--limit", "3", "-c", "order_id,price_usd")
+    assert out.exit_code == 0
+    first, header, *shown = out.stdout.splitlines()
+    assert first == f"stg__orders: 3 of {rows} row(s)" and header.split() == ["order_id", "price_usd"]
+    assert [line.split()[0] for line in shown if line.strip()] == ["1", "2", "3"]
+    kept = project.query("select count(*) from stg__orders where price_usd < 50")[0][0]
+    assert 3 < kept < rows
+    out = leak("show", "stg__orders", "--limit", "3", "--where", "price_usd < 50", "-c", "order_id")
+    assert out.stdout.splitlines()[0] == f"stg__orders: 3 of {kept} row(s)"
+    doc = leak("show", "stg__orders", "--limit", "3", "--json").json()
+    assert doc["total"] == rows and len(doc["rows"]) == 3
+
+
+# -- 9. plan with nothing to do ---------------------------------------------------------------------
+def test_plan_with_nothing_to_change_is_short_and_verbose_lists_the_settled_questions(project, leak):
+    assert leak("apply").exit_code == 0
+    out = leak("plan")
+    assert out.exit_code == 0 and out.stderr == ""
+    lines = [line for line in out.stdout.splitlines() if line.strip()]
+    assert lines[0] == "Read 22 files: 9 project files, 9 templates, 4 data files."
+    assert ("No changes. The published build matches the contracts, templates and data: apply would keep all 9 "
+            "models as they are.") in lines
+    assert "Questions: 0 blocking, 0 warning, 6 info (6 settled by contracts/decisions.json; --verbose lists them)" \
+        in lines
+    assert lines[-1].startswith("Plan fingerprint: ")
+    assert len(lines) <= 8 and "Models:" not in lines and "Settled by" not in out.stdout
+
+    verbose = leak("plan", "--verbose").stdout
+    decisions = project.read_json("contracts/decisions.json")["decisions"]
+    settled = re.findall(r"Settled by (D-\d\d) in contracts/decisions\.json", verbose)
+    assert sorted(settled) == sorted(d["id"] for d in decisions) and len(settled) == 6
+    assert "  contracts/acceptance-tests.json" in verbose.splitlines() and "Models:" in verbose
+    assert "  = stg__orders: unchanged (fingerprint matches the built table)" in verbose
