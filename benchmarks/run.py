@@ -7,13 +7,18 @@ rounds are paired and interleaved: round k runs every contender once, so a busy 
 falls on all of them alike. Printed: the median of each, and the ratios the README quotes.
 
 Contenders, all on the same data and the same nine statements (leakcli's own compiled SQL):
-  leakcli first apply    `leakcli apply` into an empty target/ (no cache: every file is checked)
+  leakcli first apply    `leakcli apply` into an empty target/ on files it has never seen: every file
+                         hashed and checked, the audit, the exports (what a fresh export or a new shop costs)
+  leakcli on a new day   `leakcli apply` of a project with a published build on files it has not read
+                         (two datasets alternate, seeds 7 and 8): the daily case, every file checked
   leakcli apply --full-refresh   every model rebuilt; the files are known from the cache
   leakcli no-op apply / plan / verify
   leakcli one mart changed       a comment and a clause of mart__priority_actions edited, then apply
   raw DuckDB             the compiled SQL in one process, sources as views over read_csv, DuckDB's defaults
   raw DuckDB, leakcli's settings   the same with preserve_insertion_order off, as leakcli builds
-  dbt run                dbt-core + dbt-duckdb (the optional [bench] extra) on the same SQL, --threads 1
+  dbt build / dbt run    dbt-core + dbt-duckdb (the [dbt] extra, or LEAKCLI_BENCH_DBT=path/to/dbt) on
+                         leakcli's own `export dbt` of the project: the same models, the acceptance tests
+                         as data tests (dbt's parse is done once beforehand, as a dbt user's runs reuse it)
   CSV floor              reading the four CSVs, every column typed
 Scale 1 uses the shared Maven dataset when it is beside the repository, else a generated one; other
 scales are generated once into the work folder (`leakcli generate --scale N`).
@@ -22,9 +27,7 @@ scales are generated once into the work folder (`leakcli generate --scale N`).
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import re
 import shutil
 import statistics
 import subprocess
@@ -37,13 +40,14 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "datasets" / "maven-fuzzy-factory" / "raw"
 PROJECT_FILES = ["phase-plan.json", "contracts", "templates", "ir", "prompts"]
 LEAKCLI = [sys.executable, "-m", "leakcli"]
+# as an installed program runs: Python keeps the bytecode of leakcli's modules (as it does of duckdb's)
+ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
 
 def measure(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> tuple[float, float]:
     """Wall seconds and peak RSS (MiB) of one process; a failure stops the benchmark."""
     started = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            env={**os.environ, **(env or {})})
+    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=ENV | (env or {}))
     _, status, usage = os.wait4(proc.pid, 0)
     seconds = time.perf_counter() - started
     err = proc.stderr.read().decode() if proc.stderr else ""
@@ -63,14 +67,15 @@ def project(work: Path, name: str) -> Path:
     return root
 
 
-def dataset(work: Path, scale: float) -> Path:
-    if scale == 1 and (SHARED / "website_sessions.csv").exists():
+def dataset(work: Path, scale: float, seed: int = 7) -> Path:
+    """The data of a scale: the shared Maven CSVs at scale 1 (when present), else generated once."""
+    if scale == 1 and seed == 7 and (SHARED / "website_sessions.csv").exists():
         return SHARED
-    out = work / f"data-{scale:g}"
+    out = work / f"data-{scale:g}" if seed == 7 else work / f"data-{scale:g}-seed{seed}"
     if not (out / "website_pageviews.csv").exists():
-        print(f"generating scale {scale:g} into {out} ...", file=sys.stderr, flush=True)
-        subprocess.run([*LEAKCLI, "generate", "--scale", str(scale), "--out", str(out), "--force"], check=True,
-                       stdout=subprocess.DEVNULL, cwd=REPO)
+        print(f"generating scale {scale:g} (seed {seed}) into {out} ...", file=sys.stderr, flush=True)
+        subprocess.run([*LEAKCLI, "generate", "--scale", str(scale), "--seed", str(seed), "--out", str(out),
+                        "--force"], check=True, stdout=subprocess.DEVNULL, cwd=REPO, env=ENV)
     return out
 
 
@@ -110,33 +115,20 @@ for t in man["tables"]:
 '''
 
 
-def dbt_project(work: Path, proj: Path, data: Path, name: str) -> Path | None:
-    """A dbt project of leakcli's compiled SQL (refs for the model names, sources as views)."""
-    dbt = shutil.which("dbt") or os.environ.get("LEAKCLI_BENCH_DBT")
-    if not dbt:
+def dbt_bin() -> str | None:
+    return shutil.which("dbt") or os.environ.get("LEAKCLI_BENCH_DBT")
+
+
+def dbt_export(work: Path, proj: Path, data: Path, name: str) -> Path | None:
+    """leakcli's own `export dbt` of the project (9 models, the acceptance tests as data tests), as a
+    dbt user would build it; None without dbt."""
+    if not dbt_bin():
         return None
     root = work / name
     if root.exists():
         shutil.rmtree(root)
-    (root / "models").mkdir(parents=True)
-    man = json.loads((proj / "contracts/source-manifest.json").read_text())
-    models = json.loads((proj / "ir/stage-01.json").read_text())["models"]
-    for t in (t for t in man["tables"] if t["required"]):
-        cols = "{" + ", ".join(f"'{c['name']}': '{c['type']}'" for c in t["columns"]) + "}"
-        (root / "models" / f"source__maven__{t['name']}.sql").write_text(
-            "{{ config(materialized='view') }}\n"
-            f"select * from read_csv('{data / t['file']}', columns={cols}, header=true, auto_detect=false, "
-            f"timestampformat='{man['dialect']['timestamp_format']}', nullstr={t['null_tokens']!r}, "
-            "strict_mode=true)\n")
-    names = models + [f"source__maven__{t['name']}" for t in man["tables"] if t["required"]]
-    for m in models:
-        sql = (proj / "target/compiled" / f"{m}.sql").read_text()
-        sql = re.sub(r'"(' + "|".join(map(re.escape, names)) + r')"', lambda x: "{{ ref('" + x.group(1) + "') }}", sql)
-        (root / "models" / f"{m}.sql").write_text("{{ config(materialized='table') }}\n" + sql)
-    (root / "dbt_project.yml").write_text("name: bench\nversion: '1.0'\nprofile: bench\nmodel-paths: [models]\n")
-    (root / "profiles.yml").write_text(
-        f"bench:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: {root / 'dbt.duckdb'}\n"
-        "      threads: 1\n")
+    subprocess.run([*LEAKCLI, "export", "dbt", str(root), "--data-dir", str(data)], cwd=proj, check=True,
+                   stdout=subprocess.DEVNULL, env=ENV)
     return root
 
 
@@ -152,7 +144,12 @@ def run_scale(scale: float, rounds: int, work: Path) -> dict[str, list[tuple[flo
     data = dataset(work, scale)
     proj = project(work, f"proj-{scale:g}")
     measure([*LEAKCLI, "apply", "--data-dir", str(data)], proj)  # compiled SQL, cache
-    dbt = dbt_project(work, proj, data, f"dbt-{scale:g}")
+    days = (data, dataset(work, scale, seed=8))  # a new day's export: other files, the same project
+    day = project(work, f"day-{scale:g}")
+    measure([*LEAKCLI, "apply", "--data-dir", str(days[1])], day)
+    dbt = dbt_export(work, proj, data, f"dbt-{scale:g}")
+    if dbt is not None:  # dbt parses the project once, as a dbt user's later runs reuse
+        measure([dbt_bin() or "dbt", "parse", "--profiles-dir", ".", "--quiet"], dbt)
     times: dict[str, list[tuple[float, float]]] = {}
 
     def add(label: str, cmd: list[str], cwd: Path) -> None:
@@ -161,27 +158,36 @@ def run_scale(scale: float, rounds: int, work: Path) -> dict[str, list[tuple[flo
     for k in range(rounds):
         print(f"scale {scale:g}: round {k + 1}/{rounds}", file=sys.stderr, flush=True)
         first = project(work, f"first-{scale:g}")
-        add("leakcli first apply (empty target/)", [*LEAKCLI, "apply", "--data-dir", str(data)], first)
-        add("leakcli apply --full-refresh", [*LEAKCLI, "apply", "--full-refresh", "--data-dir", str(data)], proj)
-        add("raw DuckDB, same SQL, one process",
-            [sys.executable, "-c", RAW, str(proj), str(data), str(work / f"raw-{scale:g}.duckdb")], proj)
+        add(FIRST, [*LEAKCLI, "apply", "--data-dir", str(data)], first)
+        add(NEW_DAY, [*LEAKCLI, "apply", "--data-dir", str(days[k % 2])], day)  # files the last apply never read
+        add(FULL, [*LEAKCLI, "apply", "--full-refresh", "--data-dir", str(data)], proj)
+        add(RAW_LABEL, [sys.executable, "-c", RAW, str(proj), str(data), str(work / f"raw-{scale:g}.duckdb")], proj)
         (work / f"raw-{scale:g}.duckdb").unlink()
-        add("raw DuckDB, same SQL, leakcli's settings",
+        add(RAW_SETTINGS,
             [sys.executable, "-c", RAW, str(proj), str(data), str(work / f"raw-{scale:g}.duckdb"), "leakcli-settings"],
             proj)
         (work / f"raw-{scale:g}.duckdb").unlink()
         if dbt is not None:
-            (dbt / "dbt.duckdb").unlink(missing_ok=True)
-            add("dbt run --threads 1, same SQL", [shutil.which("dbt") or os.environ["LEAKCLI_BENCH_DBT"], "run",
-                                                  "--threads", "1", "--profiles-dir", str(dbt), "--project-dir",
-                                                  str(dbt), "--quiet"], dbt)
+            for command, label in (("build", DBT_BUILD), ("run", DBT_RUN)):
+                (dbt / "leakcli_dbt.duckdb").unlink(missing_ok=True)
+                add(label, [dbt_bin() or "dbt", command, "--profiles-dir", ".", "--quiet"], dbt)
         add("leakcli apply, nothing changed", [*LEAKCLI, "apply", "--data-dir", str(data)], proj)
         add("leakcli plan, nothing changed", [*LEAKCLI, "plan", "--data-dir", str(data)], proj)
         add("leakcli verify", [*LEAKCLI, "verify"], proj)
         one_mart_changed(proj)
         add("leakcli apply, one mart changed", [*LEAKCLI, "apply", "--data-dir", str(data)], proj)
-        add("reading the four CSVs, every column typed", [sys.executable, "-c", FLOOR, str(proj), str(data)], proj)
+        add(FLOOR_LABEL, [sys.executable, "-c", FLOOR, str(proj), str(data)], proj)
     return times
+
+
+FIRST = "leakcli first apply on new files (empty target/: every check, audit, exports)"
+NEW_DAY = "leakcli apply on new files, a build published (a new day's export)"
+FULL = "leakcli apply --full-refresh"
+RAW_LABEL = "raw DuckDB, same SQL, one process"
+RAW_SETTINGS = "raw DuckDB, same SQL, leakcli's settings"
+DBT_BUILD = "dbt build of `leakcli export dbt` (9 models, 14 data tests)"
+DBT_RUN = "dbt run of the same export (no tests)"
+FLOOR_LABEL = "reading the four CSVs, every column typed"
 
 
 def main() -> None:
@@ -206,14 +212,15 @@ def main() -> None:
                                            if label in med[s] else "-" for s in results) + " |")
     print()
     for s, m in med.items():
-        full, raw = m["leakcli apply --full-refresh"][0], m["raw DuckDB, same SQL, one process"][0]
-        same = m["raw DuckDB, same SQL, leakcli's settings"][0]
-        line = (f"scale {s:g}: apply --full-refresh = {full / raw:.2f}x raw DuckDB "
-                f"({full / same:.2f}x with leakcli's settings)")
-        dbt = m.get("dbt run --threads 1, same SQL")
-        if dbt:
-            line += f"; dbt run = {dbt[0] / full:.2f}x apply --full-refresh"
-        line += f"; one mart changed = {m['leakcli apply, one mart changed'][0] / full:.0%} of apply --full-refresh"
+        first, full, raw = m[FIRST][0], m[FULL][0], m[RAW_LABEL][0]
+        line = (f"scale {s:g}: first apply = {first / raw:.2f}x raw DuckDB "
+                f"({first / m[RAW_SETTINGS][0]:.2f}x with leakcli's settings); "
+                f"a new day's export = {m[NEW_DAY][0] / raw:.2f}x raw; apply --full-refresh = {full / raw:.2f}x raw")
+        if DBT_BUILD in m:
+            line += (f"; dbt build = {m[DBT_BUILD][0] / first:.2f}x first apply, "
+                     f"dbt run = {m[DBT_RUN][0] / first:.2f}x")
+        line += (f"; CSV floor = {m[FLOOR_LABEL][0] / first:.0%} of first apply; "
+                 f"one mart changed = {m['leakcli apply, one mart changed'][0] / full:.0%} of apply --full-refresh")
         print(line)
 
 

@@ -332,6 +332,8 @@ def test_the_leak_order_is_the_tie_order(project):
     _csv_replace("website_sessions.csv", "gsearch,nonbrand", "tiktok,nonbrand", 2),
     _csv_replace("orders.csv", "\n2,", "\n1,"),
     _csv_replace("website_pageviews.csv", "/products", " NULL ", 5),
+    _csv_replace("orders.csv", ",49.99,", ",-49.99,", 2),  # below the minimum price
+    _csv_replace("website_sessions.csv", ",2014-", ",1969-", 2),  # far outside the range its profile saw
     lambda p: (p.raw / "order_item_refunds.csv").write_text(
         "order_item_refund_id,created_at,order_item_id,order_id,refund_amount_usd\n"),
 ])
@@ -345,7 +347,7 @@ def test_checks_of_a_loaded_table_equal_the_checks_of_its_file(project, mutate):
     mutate(project)
     c = contracts.load(project.root)
     null_like = c.manifest.checks.null_like
-    known = {"utm_source": ["gsearch", "bsearch"]}
+    known = {"utm_source": ["gsearch", "bsearch"], "range:created_at": ["2013-01-01 00:00:00", "2016-01-01 00:00:00"]}
     con = connect()
     present = {n: t for n, t in c.tables.items() if (project.raw / t.file).exists()}
     load_sources(con, c, project.raw, list(present), rejects={})

@@ -19,7 +19,7 @@ Number = int | Annotated[float, Field(allow_inf_nan=False)]
 class Strict(BaseModel):
     """Frozen, no unknown keys, no type coercion; `$schema` is allowed in every document."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", strict=True, populate_by_name=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True, populate_by_name=True, defer_build=True)
 
 
 class Document(Strict):
@@ -31,7 +31,7 @@ class Document(Strict):
 class Record(BaseModel):
     """Frozen, no unknown keys; lenient on types so a record read back from JSON validates."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     def to_dict(self) -> dict[str, object]:
         return self.model_dump(mode="json", exclude_none=True)

@@ -162,8 +162,10 @@ class Renderer:
         count(f"template rendered: {name}")
         out = Rendered(name=name, template=path, sql="")
         try:
-            template = self.template(text)
-            raw = sandbox.render(template, dict(self._context(out)), self.seconds)
+            if any(mark in text for mark in ("{{", "{%", "{#")):
+                raw = sandbox.render(self.template(text), dict(self._context(out)), self.seconds)
+            else:  # no Jinja in it: it renders to itself (keep_trailing_newline, no line statements)
+                raw = text
         except SecurityError as exc:
             what = "reaches Python internals" if "unsafe" in str(exc) else "is refused by the sandbox"
             raise RenderError(f"{what}: {exc}", file=path, line=_template_line(exc), model=name) from None

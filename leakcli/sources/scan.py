@@ -4,11 +4,13 @@ place, over a table already loaded, or read from a profile of the very same file
 
 from __future__ import annotations
 
+import datetime as dt
+import decimal
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from leakcli.engine.connection import rows_as_dicts
+from leakcli.engine.connection import rows_as_dicts, rows_as_tuples
 from leakcli.engine.load import Reject, first_reject, read_csv_sql
 from leakcli.engine.sqltext import quote_ident
 from leakcli.sources.facts import ColumnStats, Hits, TableStats, ValueCount
@@ -31,6 +33,7 @@ class Condition:
     allowed: list[str] | None = None  # the values a column may hold ("outside", "new"), or its bounds
 
 
+PLAIN_TEXT = ("VARCHAR", "BIGINT", "INTEGER", "SMALLINT", "TINYINT")  # histogram without a cast to text
 RANGE = "range:"  # a key of the known values: a column's [low, high], from its profile with some slack
 
 
@@ -98,35 +101,31 @@ def table_stats(con: Connection, table: Table, relation: str, params: dict[str, 
 
 def loaded_table_stats(con: Connection, table: Table, relation: str, null_like: list[str],
                        known: dict[str, list[str]] | None) -> TableStats:
-    """The stats of `table_stats` for a table already loaded, where a pass costs little and a
-    distinct count much: an integer key is checked with a bitmap of its range, and the values of a
-    column of few distinct values are counted once (a histogram) and checked here."""
-    conditions = _conditions(table, null_like, known, {})
-    checked = list(dict.fromkeys(c.column for c in conditions))
-    pk = table.primary_key[0]
-    integer_key = len(table.primary_key) == 1 and next(
-        col.type for col in table.columns if col.name == pk) in ("BIGINT", "INTEGER", "SMALLINT", "TINYINT")
-    first = ["count(*) as n_rows"]
-    first += [f"count(*) - count({quote_ident(c.name)}) as c{i}_nulls" for i, c in enumerate(table.columns)]
-    first += [f"approx_count_distinct({quote_ident(col)}) as d{j}" for j, col in enumerate(checked)]
-    if integer_key:
-        first += [f"min({quote_ident(pk)}) as pk_min", f"max({quote_ident(pk)}) as pk_max"]
-    row = rows_as_dicts(con, f"select {', '.join(first)} from {relation}")[0]
-    rows, lo, hi = as_int(row["n_rows"]), row.get("pk_min"), row.get("pk_max")
-    second: list[str] = []
-    if integer_key and isinstance(lo, int) and isinstance(hi, int) and hi - lo < max(8 * rows, 1 << 20):
-        second.append(f"bit_count(bitstring_agg({quote_ident(pk)}, {lo}, {hi})) as n_distinct")
-    else:
-        keys = ", ".join(quote_ident(k) for k in table.primary_key)
-        second.append(f"count(distinct {'(' + keys + ')' if len(table.primary_key) > 1 else keys}) as n_distinct")
-    few = {col for j, col in enumerate(checked) if as_int(row[f"d{j}"]) <= HISTOGRAM_LIMIT}
-    second += [f"histogram(cast({quote_ident(col)} as varchar)) as h{j}" for j, col in enumerate(checked)
-               if col in few]
+    """The stats of `table_stats` for a table just loaded. DuckDB's own statistics of it (each
+    column's min and max, whether it holds a null, about how many distinct values) settle for free
+    what they can: no nulls to count, no value below a minimum or outside a range. One pass does the
+    rest: nulls, the key's distinct values (a bitmap of its range when it is an integer), a histogram
+    of each checked column of few distinct values (checked here), the conditions of the others; a
+    second pass lists offending values only when there are any."""
+    seen = column_statistics(con, relation, [c.name for c in table.columns])
     params: dict[str, object] = {}
-    many = [c for c in _conditions(table, null_like, known, params) if c.column not in few]
-    second += [f"count_if({c.sql}) as {c.key}" for c in many]
-    found = rows_as_dicts(con, f"select {', '.join(second)} from {relation}", _used(params, second, relation))[0]
-    columns = {c.name: ColumnStats(nulls=as_int(row[f"c{i}_nulls"])) for i, c in enumerate(table.columns)}
+    conditions = [c for c in _conditions(table, null_like, known, params) if not _settled(c, seen.get(c.column))]
+    checked = list(dict.fromkeys(c.column for c in conditions))
+    few = {col for col in checked if as_int(seen.get(col, {}).get("approx_unique", HISTOGRAM_LIMIT + 1))
+           <= HISTOGRAM_LIMIT}
+    exprs = ["count(*) as n_rows"]
+    exprs += [f"count(*) - count({quote_ident(c.name)}) as c{i}_nulls" for i, c in enumerate(table.columns)
+              if seen.get(c.name, {}).get("has_null") is not False]
+    plain = {c.name for c in table.columns if c.type in PLAIN_TEXT}  # str() of the value is DuckDB's text of it
+    exprs += [f"histogram({quote_ident(col) if col in plain else f'cast({quote_ident(col)} as varchar)'}) as h{j}"
+              for j, col in enumerate(checked) if col in few]
+    many = [c for c in conditions if c.column not in few]
+    exprs += [f"count_if({c.sql}) as {c.key}" for c in many]
+    found = rows_as_dicts(con, f"select {', '.join(exprs)} from {relation}", _used(params, exprs, relation))[0]
+    # the key on its own: beside histograms, DuckDB runs a bitmap aggregate many times slower
+    (distinct,) = rows_as_tuples(con, f"select {_distinct_keys(table, seen)} from {relation}")[1][0]
+    rows = as_int(found["n_rows"])
+    columns = {c.name: ColumnStats(nulls=as_int(found.get(f"c{i}_nulls"))) for i, c in enumerate(table.columns)}
     for c in conditions:
         if c.column in few:
             histogram = found[f"h{checked.index(c.column)}"] or {}  # NULL for a table with no rows
@@ -143,7 +142,56 @@ def loaded_table_stats(con: Connection, table: Table, relation: str, null_like: 
             counts = offending[c.key]
             assert isinstance(counts, dict)
             getattr(columns[c.column], c.hit).values = _top({str(k): as_int(v) for k, v in counts.items()})
-    return TableStats(rows=rows, dup_pk=rows - as_int(found["n_distinct"]), columns=columns)
+    return TableStats(rows=rows, dup_pk=rows - as_int(distinct), columns=columns)
+
+
+def column_statistics(con: Connection, relation: str, names: list[str]) -> dict[str, dict[str, object]]:
+    """What DuckDB keeps of each column of a table (stats(): min, max, has_null, approx_unique);
+    nothing for a table with no rows or a column whose statistics cannot be read."""
+    from leakcli.engine.connection import QueryError
+
+    try:
+        found = rows_as_tuples(con, f"select {', '.join(f'stats({quote_ident(n)})' for n in names)} "
+                                    f"from {relation} limit 1")[1]
+    except (QueryError, ValueError, OverflowError):  # a timestamp in year 10000 has no Python value
+        return {}
+    if not found:
+        return {}
+    return {n: v for n, v in zip(names, found[0], strict=True) if isinstance(v, dict)}
+
+
+def _settled(c: Condition, seen: dict[str, object] | None) -> bool:
+    """The column's statistics prove no value meets condition `c` (a minimum, a range)."""
+    if seen is None:
+        return False
+    if seen.get("has_no_null") is False:
+        return True  # nulls only: every condition is of the values a column holds
+    if c.hit not in ("below", "out_of_range"):
+        return False
+    low, high = seen.get("min"), seen.get("max")
+    lo, hi = (c.allowed or ["", ""]) if c.hit == "out_of_range" else ((c.allowed or ["0"])[0], None)
+    try:
+        if isinstance(low, (int, float, decimal.Decimal)) and not isinstance(low, bool):
+            return float(low) >= float(lo) and (hi is None or float(str(high)) <= float(hi))
+        if isinstance(low, (dt.date, dt.datetime)) and isinstance(high, (dt.date, dt.datetime)):
+            kind = type(low)
+            return low >= kind.fromisoformat(lo) and (hi is None or high <= kind.fromisoformat(hi))
+    except (TypeError, ValueError):
+        pass
+    return False
+
+
+def _distinct_keys(table: Table, seen: dict[str, dict[str, object]]) -> str:
+    """The aggregate of the primary key's distinct values, as `n_distinct`."""
+    pk = table.primary_key[0]
+    integer = len(table.primary_key) == 1 and next(
+        col.type for col in table.columns if col.name == pk) in ("BIGINT", "INTEGER", "SMALLINT", "TINYINT")
+    lo, hi = seen.get(pk, {}).get("min"), seen.get(pk, {}).get("max")
+    if integer and isinstance(lo, int) and isinstance(hi, int) and hi - lo < max(
+            8 * as_int(seen[pk].get("approx_unique")), 1 << 20):
+        return f"bit_count(bitstring_agg({quote_ident(pk)}, {lo}, {hi})) as n_distinct"
+    keys = ", ".join(quote_ident(k) for k in table.primary_key)
+    return f"count(distinct {'(' + keys + ')' if len(table.primary_key) > 1 else keys}) as n_distinct"
 
 
 def _flags(c: Condition, value: str, null_like: list[str]) -> bool:
