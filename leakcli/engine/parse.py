@@ -51,10 +51,34 @@ def select_problem(sql: str) -> str | None:
     return problem
 
 
+def parse_ahead(sqls: list[str]) -> None:
+    """Ask DuckDB's parser for the trees of many SQL texts in one query (about five times faster
+    than one query each); select_problem and sql_digest then find them parsed."""
+    import hashlib
+
+    todo = sorted({sql for sql in sqls if sql not in _TREES
+                   and not CLEAN.get(hashlib.sha256(sql.encode()).hexdigest())})
+    if len(todo) > 1:
+        rows = _parser().execute("select json_serialize_sql(s) from unnest($sqls) with ordinality as t(s, i) "
+                                 "order by i", {"sqls": todo}).fetchall()
+        _TREES.update((sql, str(text)) for sql, (text,) in zip(todo, rows, strict=True))
+
+
+_TREES: dict[str, str] = {}  # SQL text -> its parse tree as JSON text, parsed ahead
+
+
 @functools.lru_cache(maxsize=1024)
 def _select_problem(sql: str) -> str | None:
     import json
 
+    tree = json.loads(_serialized(sql))
+    if tree.get("error") or len(tree.get("statements", [])) != 1:
+        return _statement_problem(sql, tree)
+    return _tree_problem(tree)
+
+
+def _statement_problem(sql: str, tree: dict[str, object]) -> str | None:
+    """Why `sql` does not make one SELECT's tree, in the words of DuckDB's statement splitter."""
     import duckdb
 
     try:
@@ -65,9 +89,13 @@ def _select_problem(sql: str) -> str | None:
         return f"holds {len(statements)} SQL statements where exactly one SELECT is allowed"
     if statements[0].type != duckdb.StatementType.SELECT:
         return f"is a {statements[0].type.name} statement where only a SELECT is allowed"
-    tree = json.loads(_serialized(sql))
     if tree.get("error"):
         return f"does not parse: {tree.get('error_message', '')}"
+    return _tree_problem(tree)
+
+
+def _tree_problem(tree: dict[str, object]) -> str | None:
+    """Why one SELECT's parse tree reads something other than relations; None when it does not."""
     for node in _nodes(tree):
         if node.get("type") == "TABLE_FUNCTION":
             function = node.get("function")
@@ -118,6 +146,8 @@ def _sql_digest(sql: str) -> str:
 def _serialized(sql: str) -> str:
     """DuckDB's parse tree of `sql` as JSON text (json_serialize_sql runs nothing), once per SQL for
     both the one-SELECT check and the digest."""
+    if sql in _TREES:
+        return _TREES[sql]
     (text,) = _parser().execute("select json_serialize_sql($sql)", {"sql": sql}).fetchall()[0]
     return str(text)
 

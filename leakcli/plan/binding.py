@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from leakcli.contracts.load import REGISTRY, Contracts
 from leakcli.contracts.questions import Code, Questions
-from leakcli.engine.parse import duckdb_version, select_problem
+from leakcli.engine.parse import duckdb_version, parse_ahead, select_problem
 from leakcli.errors import CycleError, RenderError
 from leakcli.plan.graph import topological_order
 from leakcli.render.renderer import Rendered, renderer_for
@@ -38,14 +38,16 @@ def build_order(c: Contracts, rendered: dict[str, Rendered], q: Questions) -> li
 
 def render_all(c: Contracts, q: Questions) -> dict[str, Rendered]:
     renderer = renderer_for(c)
-    rendered: dict[str, Rendered] = {}
+    made: dict[str, Rendered] = {}
     for name in c.models:
         try:
-            r = renderer.render_model(name)
+            made[name] = renderer.render_model(name)
         except RenderError as exc:
             q.ask(Code.RENDER_ERROR, exc.location or c.models[name].template,
                   f"Template of '{name}' cannot be rendered: {exc.message.rstrip('.')}. How should it read?")
-            continue
+    parse_ahead([r.sql for r in made.values()])
+    rendered: dict[str, Rendered] = {}
+    for name, r in made.items():
         problem = select_problem(r.sql)
         if problem:  # never bound nor run
             q.ask(Code.NOT_ONE_SELECT, r.template,

@@ -258,7 +258,7 @@ def check_tests(c: Contracts, q: Questions) -> None:
 def check_fragments(c: Contracts, q: Questions) -> None:
     """Every SQL fragment of the contracts renders in the sandbox and makes exactly one SELECT that
     reads no file: metric formulas, number formats, and the acceptance tests' SQL."""
-    from leakcli.engine.parse import select_problem
+    from leakcli.engine.parse import parse_ahead, select_problem
     from leakcli.errors import RenderError
 
     renderer = renderer_for(c)
@@ -276,14 +276,16 @@ def check_fragments(c: Contracts, q: Questions) -> None:
             fragments += [(f"{where}/checks/{k}/{part}", text, "{}") for part, text in
                           (("observed", check.observed), ("expected", check.expected), ("sample", check.sample))
                           if text]
+    queries: list[tuple[str, str]] = []
     for location, text, wrap in fragments:
         try:
-            sql = renderer.render_sql(location, text).sql.strip()
+            queries.append((location, wrap.replace("{}", renderer.render_sql(location, text).sql.strip())))
         except RenderError as exc:
             q.ask(Code.RENDER_ERROR, location, f"This SQL fragment cannot be rendered: {exc.message.rstrip('.')}. "
                                                f"How should it read?")
-            continue
-        problem = select_problem(wrap.replace("{}", sql))
+    parse_ahead([sql for _, sql in queries])
+    for location, sql in queries:
+        problem = select_problem(sql)
         if problem:
             q.ask(Code.NOT_ONE_SELECT, location,
                   f"This SQL fragment, put in its query, {problem}: how should it read?")
