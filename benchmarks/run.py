@@ -116,7 +116,9 @@ for t in man["tables"]:
 
 
 def dbt_bin() -> str | None:
-    return shutil.which("dbt") or os.environ.get("LEAKCLI_BENCH_DBT")
+    """LEAKCLI_BENCH_DBT, else the dbt beside this Python (its virtual environment), else on PATH."""
+    beside = Path(sys.executable).parent / "dbt"
+    return os.environ.get("LEAKCLI_BENCH_DBT") or (str(beside) if beside.exists() else shutil.which("dbt"))
 
 
 def dbt_export(work: Path, proj: Path, data: Path, name: str) -> Path | None:
