@@ -50,3 +50,48 @@ def test_every_entry_point_the_command_line_calls_says_what_it_does():
     undocumented = [f"{m}.{n}" for m, n in names if not (getattr(importlib.import_module(m), n).__doc__ or "").strip()
                     or (getattr(importlib.import_module(m), n).__doc__ or "").startswith(n + "(")]  # dataclass default
     assert undocumented == []
+
+
+def _readme_install_lines() -> list[str]:
+    """The `pip install` lines of the README, in order (the quick start's, then the dbt section's)."""
+    import re
+
+    text = (REPO / "README.md").read_text()
+    return [m.group(1) for m in re.finditer(r"pip install -q? ?-e '(\.\[[a-z,]+\])'", text)]
+
+
+@pytest.mark.parametrize("extras", ["quick start, then the dbt line", "the dbt line alone"])
+def test_the_readme_install_lines_leave_every_requirement_met(extras, tmp_path):
+    """What pip would install for the README's dbt line, on top of this environment (the quick
+    start's), leaves every installed distribution's requirements met: `.[dbt]` after `.[test]` once
+    downgraded pathspec under mypy 2. Asks pip's resolver (`--dry-run`), so it needs the package index."""
+    import importlib.metadata as md
+    import json
+
+    packaging = pytest.importorskip("packaging.requirements")
+    from packaging.utils import canonicalize_name
+    from packaging.version import Version
+
+    lines = _readme_install_lines()
+    assert lines[0] == ".[test]" and ".[test,dbt]" in lines, lines
+    wanted = ".[test,dbt]" if extras == "the dbt line alone" else ".[dbt]"
+    report = tmp_path / "report.json"
+    out = subprocess.run([sys.executable, "-m", "pip", "install", "--dry-run", "--quiet", "--report", str(report),
+                          "-e", f"{REPO}{wanted[1:]}"], capture_output=True, text=True, cwd=REPO, timeout=300)
+    if out.returncode != 0 and ("No matching distribution" in out.stderr or "connection" in out.stderr.lower()):
+        pytest.skip(f"the package index cannot be reached: {out.stderr.strip().splitlines()[-1]}")
+    assert out.returncode == 0, out.stderr
+    env = {canonicalize_name(d.metadata["Name"]): (Version(d.version), d.requires or []) for d in md.distributions()}
+    for item in json.loads(report.read_text())["install"]:
+        meta = item["metadata"]
+        env[canonicalize_name(meta["name"])] = (Version(meta["version"]), meta.get("requires_dist", []))
+    broken = []
+    for name, (_, requires) in env.items():
+        for text in requires:
+            req = packaging.Requirement(text)
+            if req.marker is not None and not req.marker.evaluate({"extra": ""}):
+                continue
+            have = env.get(canonicalize_name(req.name))
+            if have is None or not req.specifier.contains(have[0], prereleases=True):
+                broken.append(f"{name} needs {text}, would have {have[0] if have else 'nothing'}")
+    assert not broken, broken

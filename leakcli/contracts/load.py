@@ -1,4 +1,4 @@
-"""Load the on-disk contracts of LEAK-SPEC §3 into the typed models of `leakcli.model`.
+"""Load the on-disk contracts of LEAK-SPEC §3 into the typed models of `leakcli.contracts` (documents.py, catalog.py).
 
 Every violation of every file is collected, then raised at once as one ContractError whose
 `problems` name the file and the JSON pointer (or line and column for malformed JSON).

@@ -1,6 +1,6 @@
 """What the data checks learnt of each source file, kept in target/.cache/sources.json.
 
-As git's index does, a file is known by its identity (size, mtime_ns, inode, device): while that is
+As git's index does, a file is known by its identity (size, mtime_ns, ctime_ns, inode, device): while that is
 unchanged its sha256 is not computed again, and while its sha256 and the checks asked of it are
 unchanged its results are not computed again. apply writes the cache (under the build lock, from the
 tables it loads anyway); plan only reads it, so plan stays pure.
