@@ -270,6 +270,19 @@ def test_show_limit_says_how_many_of_how_many(project, leak):
     assert doc["total"] == rows and len(doc["rows"]) == 3
 
 
+def test_apply_headline_counts_what_it_did_and_says_no_changes_when_it_did_nothing(project, leak):
+    first = leak("apply").stdout.splitlines()[0]
+    assert re.fullmatch(r"Built \S+/leakcli\.duckdb in \d+\.\d\ds: 9 created \(dataset: files at .+\)", first), first
+    again = leak("apply").stdout.splitlines()[0]
+    assert re.fullmatch(r"No changes: \S+/leakcli\.duckdb is up to date, 9 models kept \(dataset: files at .+\)",
+                        again), again
+    catalog = project.read_json("contracts/metric-catalog.json")
+    catalog["thresholds"]["min_sessions"] += 1
+    project.write_json("contracts/metric-catalog.json", catalog)
+    changed = leak("apply").stdout.splitlines()[0]
+    assert re.fullmatch(r"Built \S+ in \d+\.\d\ds: 2 rebuilt, 7 kept \(dataset: .+\)", changed), changed
+
+
 # -- 9. plan with nothing to do ---------------------------------------------------------------------
 def test_plan_with_nothing_to_change_is_short_and_verbose_lists_the_settled_questions(project, leak):
     assert leak("apply").exit_code == 0

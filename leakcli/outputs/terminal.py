@@ -38,6 +38,9 @@ def _is_tty(stream: TextIO) -> bool:
     return hasattr(stream, "isatty") and stream.isatty()
 
 
+_DONE = {"create": "created", "rebuild": "rebuilt", "unchanged": "kept", "skip": "skipped"}  # apply's headline
+
+
 class Reporter:
     """Everything a command shows: data on stdout (one JSON document with --json), notices, progress and
     errors on stderr; Rich tables only on a terminal (or when `rich` is given, e.g. a test's console)."""
@@ -157,11 +160,20 @@ class Reporter:
         return planview.show_diff(self, result)
 
     def apply(self, result: ApplyResult) -> None:
+        from collections import Counter
+
         if self.json_mode:
             return self.emit_json(result.to_dict())
         d = result.plan.dataset
         marked = "SYNTHETIC data, not the shop's" if d.kind == "synthetic" else "files"
-        self.table(f"Built {result.database} in {result.seconds:.2f}s (dataset: {marked} at {d.path})",
+        done = Counter(r.action for r in result.results)
+        if set(done) <= {"unchanged"}:  # as Terraform says "No changes": nothing was built
+            title = f"No changes: {result.database} is up to date, {done['unchanged']} models kept"
+        else:
+            title = f"Built {result.database} in {result.seconds:.2f}s: " + ", ".join(
+                f"{done[a]} {word}" for a, word in _DONE.items() if done[a])
+        title += f" (dataset: {marked} at {d.path})"
+        self.table(title,
                    [Col("model", key=True), Col("action"), Col("status", styled=True), Col("rows", "num"),
                     Col("seconds", "num")],
                    [[r.name, r.action, r.status, "" if r.rows is None else f"{r.rows:,}", f"{r.seconds:.2f}"]
