@@ -104,7 +104,7 @@ def connect(path: Path | None = None, *, read_only: bool = False, shown: str | N
     if path is not None:  # DuckDB reads the catalog lazily: a truncated file may fail only on a later query
         try:
             con.execute("select count(*) from duckdb_tables()").fetchall()
-            blocks = con.execute("select total_blocks * block_size from pragma_database_size() "
+            blocks = con.execute("select used_blocks * block_size from pragma_database_size() "
                                  "where database_name = current_database()").fetchone()
             if blocks and path.stat().st_size < blocks[0]:  # cut short: its blocks are not all there
                 raise duckdb.IOException("truncated")
