@@ -57,7 +57,7 @@ def _readme_install_lines() -> list[str]:
     import re
 
     text = (REPO / "README.md").read_text()
-    return [m.group(1) for m in re.finditer(r"pip install -q? ?-e '(\.\[[a-z,]+\])'", text)]
+    return [m.group(1) for m in re.finditer(r"pip install (?:-q )?-e '(\.\[[a-z,]+\])'", text)]
 
 
 @pytest.mark.parametrize("extras", ["quick start, then the dbt line", "the dbt line alone"])

@@ -187,7 +187,7 @@ class Reporter:
             self.table(f"Top priority actions ({result.priority_model}){counts}", cols,
                        [[str(a["priority_rank"]), str(a.get("action_status", "")), str(a["action_scope"]),
                          *(str(a[k]) for k in keys), f"{_number(a['gap_usd']):,.0f}", _fixed(a.get("gap_z"), 1),
-                         _fixed(a.get("q_value"), 2), f"{_number(a['share_of_total_gap']):.1%}",
+                         _q(a.get("q_value")), f"{_number(a['share_of_total_gap']):.1%}",
                          str(a["primary_leak"]), str(a["recommended_action"])] for a in result.top_actions])
         return None
 
@@ -280,6 +280,11 @@ def _plain_id(column: str, value: object) -> str:
 def _fixed(value: object, digits: int) -> str:
     """A statistic with `digits` decimals; empty when there is none (an older build, or no variance)."""
     return f"{value:.{digits}f}" if isinstance(value, (int, float)) and not isinstance(value, bool) else ""
+
+
+def _q(value: object) -> str:
+    """A q value with two decimals; one too small for them reads "<0.01", never as a zero it is not."""
+    return "<0.01" if isinstance(value, float) and 0 < value < 0.005 else _fixed(value, 2)
 
 
 def _number(value: object) -> float:
