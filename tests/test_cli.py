@@ -243,13 +243,14 @@ def test_the_top_actions_table_has_a_column_per_segment_key_of_the_catalog(proje
 
 
 def test_the_top_actions_never_print_a_tiny_q_as_zero(project, leak):
-    """A q below 0.005 reads "<0.01" (the report says "< 0.001"): 0.00 would claim a certainty that is not."""
+    """A q below 0.005 (0 included: p below the smallest double) reads "<0.01", as the report says
+    "< 0.001"; 0.00 would claim a certainty that is not."""
     out = leak("apply")
     assert out.exit_code == 0, out.stderr
     rows = out.stdout.split("Top priority actions (mart__priority_actions): ")[1].splitlines()[2:]
     actions = {r["priority_rank"]: r["q_value"] for r in leak("show", "mart__priority_actions", "--json",
                                                                "--limit", "100").json()["rows"]}
-    tiny = [rank for rank, q in actions.items() if 0 < q < 0.005]
+    tiny = [rank for rank, q in actions.items() if 0 <= q < 0.005]
     assert tiny, actions  # the hand-made shop has such an action
     shown = {int(line.split()[0]): line.split() for line in rows if line.strip()}
     assert set(shown) == set(actions)

@@ -283,8 +283,9 @@ def _fixed(value: object, digits: int) -> str:
 
 
 def _q(value: object) -> str:
-    """A q value with two decimals; one too small for them reads "<0.01", never as a zero it is not."""
-    return "<0.01" if isinstance(value, float) and 0 < value < 0.005 else _fixed(value, 2)
+    """A q value with two decimals; one too small for them (or 0, where p fell below the smallest
+    double) reads "<0.01": never a certainty that is not."""
+    return "<0.01" if isinstance(value, (int, float)) and 0 <= value < 0.005 else _fixed(value, 2)
 
 
 def _number(value: object) -> float:
