@@ -135,8 +135,9 @@ def find_root(project_dir: Path | None, start: Path | None = None) -> Path:
 def resolve_data(paths: Paths, option: str | None, required_files: list[str], *,
                  published: Path | None = None, synthetic: bool = False) -> DataSource:
     """Pick the data directory: the embedded synthetic dataset when asked for, then --data-dir, then
-    LEAKCLI_DATA_DIR, then the real data the published build was made from, then the project's raw
-    directory when it holds any required file, else the embedded synthetic default."""
+    LEAKCLI_DATA_DIR, then the data the published build was made from (a folder `leakcli generate`
+    wrote included), then the project's raw directory when it holds any required file, else the
+    embedded synthetic default."""
     if synthetic:
         if option is not None:
             raise UsageError("names a second dataset beside --synthetic", file="--data-dir", hint="pass one of them")
@@ -151,7 +152,8 @@ def resolve_data(paths: Paths, option: str | None, required_files: list[str], *,
             raise UsageError("is empty", file=DATA_ENV, hint="name the folder of the Maven CSVs, or unset it")
         return DataSource(named_data_dir(Path(env), DATA_ENV, required_files), "environment")
     raw = paths.root / DEFAULT_RAW
-    if published is not None and os.path.abspath(published) != os.path.abspath(raw):
+    if published is not None and os.path.abspath(published) not in (os.path.abspath(raw),
+                                                                    os.path.abspath(paths.synthetic)):
         if not published.is_dir():
             raise UsageError("the published build was made from this data directory, which is gone",
                              file=str(published), hint="name the data with --data-dir, or --synthetic for the "

@@ -299,7 +299,7 @@ def test_verify_writes_junit_xml_and_markdown_for_ci(project, leak, tmp_path):
     other = tmp_path / "notes.xml"
     other.write_text("<mine/>")
     out = leak("verify", "--junit-xml", str(other))
-    assert out.exit_code == ExitCode.USAGE and "did not write it" in out.stderr
+    assert out.exit_code == ExitCode.USAGE and "is not a JUnit report leakcli wrote" in out.stderr
     assert other.read_text() == "<mine/>"
 
 

@@ -172,7 +172,7 @@ def test_plan_out_never_writes_over_a_database_a_link_or_a_foreign_file(project,
     _one_line(leak("plan", "--out", "target/current/leakcli.duckdb"), ExitCode.USAGE, "is a database")
     notes = tmp_path / "notes.json"
     notes.write_text('{"mine": true}')
-    _one_line(leak("plan", "--out", str(notes)), ExitCode.USAGE, "did not write it", "--force")
+    _one_line(leak("plan", "--out", str(notes)), ExitCode.USAGE, "is not a plan saved by leakcli plan", "--force")
     assert notes.read_text() == '{"mine": true}'
     link = tmp_path / "link.json"
     link.symlink_to(notes)

@@ -303,3 +303,122 @@ def test_plan_with_nothing_to_change_is_short_and_verbose_lists_the_settled_ques
     assert sorted(settled) == sorted(d["id"] for d in decisions) and len(settled) == 6
     assert "  contracts/acceptance-tests.json" in verbose.splitlines() and "Models:" in verbose
     assert "  = stg__orders: unchanged (fingerprint matches the built table)" in verbose
+
+
+# -- 10. sequences a user runs (found by a walk-through in a fresh clone) ---------------------------
+def _bump_min_sessions(project, by=1):
+    project.edit_json("contracts/metric-catalog.json",
+                      lambda d: d["thresholds"].update(min_sessions=d["thresholds"]["min_sessions"] + by))
+
+
+def test_a_model_built_on_a_skipped_upstream_rebuilds_when_that_upstream_does(project, leak):
+    """`apply --select mart__priority_actions` after a change to the summary alone: the summary stays as
+    it was built, so the priority list on it is unchanged; the next apply rebuilds both, never only
+    the summary."""
+    assert leak("apply").exit_code == 0
+    _bump_min_sessions(project)
+    out = leak("apply", "--select", "mart__priority_actions", "--json")
+    assert out.exit_code == 0, out.stderr
+    actions = {r["model"]: r["action"] for r in out.json()["results"]}
+    assert actions["mart__priority_actions"] == "unchanged" and actions["mart__core_leak_summary"] == "skip"
+    planned = {m["name"]: m["action"] for m in leak("plan", "--json").json()["models"]}
+    assert planned["mart__core_leak_summary"] == "rebuild" and planned["mart__priority_actions"] == "rebuild"
+    assert leak("apply").exit_code == 0
+    assert {m["action"] for m in leak("plan", "--json").json()["models"]} == {"unchanged"}
+    fresh = project.rows("select * from mart__priority_actions order by priority_rank")
+    assert leak("apply", "--full-refresh").exit_code == 0
+    assert project.rows("select * from mart__priority_actions order by priority_rank") == fresh
+
+
+def test_a_generated_dataset_stays_the_data_of_the_published_build(project, leak, tmp_path):
+    data = tmp_path / "generated"
+    assert leak("generate", "--scale", "0.05", "--out", str(data)).exit_code == 0
+    assert leak("apply", "--data-dir", str(data)).exit_code == 0
+    plan = leak("plan", "--json").json()
+    assert plan["dataset"]["origin"] == "published" and plan["dataset"]["kind"] == "synthetic"
+    assert {m["action"] for m in plan["models"]} == {"unchanged"}
+    out = leak("apply")
+    assert out.exit_code == 0 and out.stdout.startswith("No changes: ")
+    assert f"using a synthetic dataset in {data.resolve()}" in out.stderr
+
+
+def test_profile_reads_the_data_of_the_published_build(project, leak, tmp_path):
+    copy = tmp_path / "elsewhere"
+    shutil.copytree(project.raw, copy)
+    shutil.rmtree(project.raw)
+    assert leak("apply", "--data-dir", str(copy)).exit_code == 0
+    out = leak("profile", "--out", str(tmp_path / "profiles"), "--json")
+    assert out.exit_code == 0, out.stderr
+    assert out.json()["dataset"]["path"] == str(copy.resolve()) and out.json()["dataset"]["kind"] == "files"
+
+
+def test_naming_a_moved_copy_of_the_data_records_it_and_the_old_folder_may_go(project, leak, tmp_path):
+    first, second = tmp_path / "first", tmp_path / "second"
+    shutil.copytree(project.raw, first)
+    shutil.copytree(project.raw, second)
+    assert leak("apply", "--data-dir", str(first)).exit_code == 0
+    plan = leak("plan", "--data-dir", str(second), "--json").json()
+    moved = {m["name"]: m for m in plan["models"] if m["action"] != "unchanged"}
+    assert set(moved) == {"mart__core_leak_summary", "mart__priority_actions"}
+    assert all(m["action"] == "rebuild" and "data directory moved" in m["reason"] for m in moved.values())
+    out = leak("apply", "--data-dir", str(second))
+    assert out.exit_code == 0 and out.stdout.startswith("Built ") and ": 2 rebuilt, 7 kept" in out.stdout
+    shutil.rmtree(first)
+    assert leak("plan", "--json").json()["dataset"]["path"] == str(second.resolve())
+    assert leak("apply").stdout.startswith("No changes: ")
+    assert leak("verify").exit_code == 0
+
+
+def test_verify_after_a_partial_first_build_says_what_is_not_built(project, leak):
+    assert leak("apply", "--select", "stg__*").exit_code == 0
+    out = leak("verify", "--json")
+    assert out.exit_code == ExitCode.TESTS_FAILED, out.stderr
+    assert "is gone" not in out.stderr and "could not run" not in out.stderr
+    results = {r["id"]: r for r in out.json()["results"]}
+    not_built = [r for r in results.values() if r["model"].startswith(("int__", "mart__")) and r["status"] == "error"]
+    assert not_built and all("is not in the published build" in r["message"] for r in not_built)
+
+
+@pytest.mark.parametrize("option", [["--full-refresh"], ["--select", "stg__orders"], ["--exclude", "stg__orders"],
+                                    ["--data-dir", "."], ["--synthetic"]])
+def test_a_saved_plan_refuses_options_that_would_change_it(project, leak, option):
+    assert leak("apply").exit_code == 0
+    assert leak("plan", "--out", "target/plan.json").exit_code == 0
+    before = (project.root / "target/current").resolve()
+    out = leak("apply", "target/plan.json", *option)
+    assert _line(out, ExitCode.USAGE).startswith(f"leakcli: error: {option[0]}: cannot be combined with a saved "
+                                                 f"plan (target/plan.json)")
+    assert (project.root / "target/current").resolve() == before
+
+
+def test_a_stale_saved_plan_names_what_changed_and_does_not_suspect_an_edit(project, leak):
+    assert leak("apply").exit_code == 0
+    assert leak("plan", "--out", "target/plan.json").exit_code == 0
+    _bump_min_sessions(project)
+    line = _line(leak("apply", "target/plan.json"), ExitCode.USAGE)
+    assert "contracts/metric-catalog.json changed" in line and "was it edited" not in line, line
+
+
+def test_apply_of_only_unchanged_and_skipped_models_says_no_changes(project, leak):
+    assert leak("apply").exit_code == 0
+    out = leak("apply", "--exclude", "mart__*")
+    assert out.exit_code == 0
+    headline = out.stdout.splitlines()[0]
+    assert headline.startswith("No changes: target/leakcli.duckdb is up to date, 7 models kept, 2 skipped "), headline
+
+
+def test_show_csv_writes_booleans_as_the_exports_do(project, leak):
+    assert leak("apply").exit_code == 0
+    out = leak("show", "mart__core_leak_summary", "-c", "is_low_conversion", "--format", "csv", "--limit", "50")
+    values = set(out.stdout.splitlines()[1:])
+    assert values and values <= {"true", "false", ""}, values
+
+
+def test_diff_of_one_model_is_not_identical_while_the_priority_list_moved(project, leak):
+    assert leak("apply").exit_code == 0
+    project.edit_json("contracts/metric-catalog.json",
+                      lambda d: d["thresholds"].update(false_discovery_rate=0.000001))
+    assert leak("apply").exit_code == 0
+    doc = leak("diff", "--model", "stg__orders", "--json").json()
+    moved = doc["priority"]["moves"]
+    assert moved and doc["identical"] is False

@@ -23,7 +23,15 @@ from leakcli.contracts.questions import Question, refuse_blocked
 from leakcli.contracts.records import Plan
 from leakcli.contracts.results import ApplyOutput, ModelOutcome
 from leakcli.engine.connection import StorageError
-from leakcli.errors import AuditFailure, BlockingAmbiguity, ExecutionError, Interrupted, LeakError, is_interrupt
+from leakcli.errors import (
+    AuditFailure,
+    BlockingAmbiguity,
+    ExecutionError,
+    Interrupted,
+    LeakError,
+    UsageError,
+    is_interrupt,
+)
 from leakcli.plan.planner import DataChecks, PlanRequest
 from leakcli.plan.saved import plan_for_apply
 from leakcli.project import Paths
@@ -93,6 +101,8 @@ def apply(req: ApplyRequest) -> ApplyResult:
 
 
 def _apply(req: ApplyRequest, paths: Paths, record: Invocation) -> ApplyResult:
+    if req.plan_file is not None:
+        _refuse_options_beside(req)
     c = contracts.load(req.root)
 
     def materialize() -> None:
@@ -126,6 +136,19 @@ def _apply(req: ApplyRequest, paths: Paths, record: Invocation) -> ApplyResult:
                                                                         "run_results.json")],
                        top_actions=top, status_counts=counts, status_line=status_line(c, counts),
                        priority_model=c.catalog.priority.model, segment_keys=list(c.catalog.segment.keys))
+
+
+def _refuse_options_beside(req: ApplyRequest) -> None:
+    """A saved plan fixes the data, the models and what to rebuild (as Terraform refuses -target
+    beside a saved plan): an option that would change them is a usage error, never ignored."""
+    given = [("--data-dir", req.data_dir is not None), ("--select", bool(req.select)),
+             ("--exclude", req.exclude is not None), ("--full-refresh", req.full_refresh),
+             ("--synthetic", req.synthetic)]
+    for flag, used in given:
+        if used:
+            raise UsageError(f"cannot be combined with a saved plan ({req.plan_file}): the plan fixes the data, "
+                             f"the models and what to rebuild", file=flag,
+                             hint=f"make a new plan with `leakcli plan {flag} ... --out {req.plan_file}`")
 
 
 def _record(paths: Paths, doc: dict[str, object]) -> None:

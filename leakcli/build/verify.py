@@ -3,7 +3,7 @@ read-only and locked down, with the data directory the build was made from (or t
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from leakcli.build.audit import KnownResults, Runner, run_tests
@@ -93,12 +93,22 @@ def verify(req: VerifyRequest, c: Contracts | None = None) -> VerifyReport:
             results = run_tests(Runner(c, con, data_dir, paths, known), c.tests.tests)
     finally:
         con.close()
+    absent = {m for m in c.models if m not in built}  # built with --select: a build's error, not a contract's
+    results = [_not_built(r) if r.status == "error" and r.model in absent else r for r in results]
     top, counts = top_rows(paths, c)
-    broken = next((_cause(r, i) for i, r in enumerate(results) if r.status == "error"), None)
+    broken = next((_cause(r, i) for i, r in enumerate(results) if r.status == "error" and r.model not in absent),
+                  None)
     return VerifyReport(broken=broken, actions=top, status_line=status_line(c, counts),
                         segment_keys=list(c.catalog.segment.keys), all_label=c.catalog.priority.all_label,
                         results=results, dataset={**(dataset.to_dict() if dataset else {}), "path": str(data_dir)},
                         database=paths.rel(paths.database))
+
+
+def _not_built(result: CheckResult) -> CheckResult:
+    """A test of a model the published build does not hold (it was built with --select): an error of
+    the build, not of the contract (exit 1, as a failed test)."""
+    return replace(result, message=f"{result.model} is not in the published build (it was built with "
+                                   f"--select or --exclude); run `leakcli apply` to build it", error=None)
 
 
 def _cause(result: CheckResult, index: int) -> LeakError:

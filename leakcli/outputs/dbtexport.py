@@ -129,18 +129,11 @@ def _stays_in(out: Path, rel: str) -> bool:
 
 def _data_dir(req: ExportRequest, c: Contracts, paths: Paths) -> Path:
     """--data-dir, else the data the published build was made from, else leakcli's default."""
-    if req.data_dir is None and paths.published.exists():
-        from leakcli.engine.connection import DamagedDatabase
-        from leakcli.store import state
+    from leakcli.store import state
 
-        try:
-            meta = state.built_from(state.read_state(paths.published), c.ir.final_models)
-        except DamagedDatabase:
-            meta = None
-        if meta is not None:
-            return (req.root / meta.dataset.path).resolve()
     files = [c.tables[t].file for t in c.tables if c.tables[t].required]
-    return resolve_data(paths, req.data_dir, files).path.resolve()
+    published = state.published_dataset(paths.published, req.root, c.ir.final_models)
+    return resolve_data(paths, req.data_dir, files, published=published).path.resolve()
 
 
 def _files(c: Contracts, data: Path, tables: list[str]) -> dict[str, str]:

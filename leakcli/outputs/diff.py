@@ -111,7 +111,8 @@ class DiffResult:
         from dataclasses import asdict
 
         return DiffOutput.model_validate(jsonable({
-            "old": self.old, "new": self.new, "identical": all(m.same for m in self.models),
+            "old": self.old, "new": self.new,
+            "identical": all(m.same for m in self.models) and not any(m.moved for m in self.moves),
             "models": [{**asdict(m), "same": m.same} for m in self.models],
             "priority": {"model": self.priority_model, "keys": self.rank_keys,
                          "moves": [{**asdict(m), "kind": m.kind} for m in self.moves if m.moved]}})).document()

@@ -98,7 +98,8 @@ def save_junit(report: VerifyReport, path: Path, paths: Paths, *, force: bool = 
     """Write the JUnit XML of `report` to `path`: over a JUnit file leakcli wrote, never over
     anything else (a link, a database, a foreign file) without `force`."""
     path = Path.cwd() / path
-    guard_file(path, paths.rel(path), ours=_is_our_junit(path), force=force, target=paths.target)
+    guard_file(path, paths.rel(path), ours=_is_our_junit(path), force=force, target=paths.target,
+               what="a JUnit report leakcli wrote")
     write_output(paths.target, path, paths.rel(path), verify_junit(report), "the JUnit report")
 
 

@@ -102,7 +102,8 @@ def write_report(req: ReportRequest) -> ReportResult:
     shown = paths.rel(out)
     if not paths.published.exists():
         raise UsageError("nothing is built yet: run `leakcli apply` first", file=paths.rel(paths.database))
-    guard_file(out, shown, ours=is_report(out), force=req.force, target=paths.target)
+    guard_file(out, shown, ours=is_report(out), force=req.force, target=paths.target,
+               what="a leakcli report")
     from leakcli.engine.connection import reading
 
     with reading(paths.rel(paths.database)):

@@ -167,8 +167,9 @@ class Reporter:
         d = result.plan.dataset
         marked = "SYNTHETIC data, not the shop's" if d.kind == "synthetic" else "files"
         done = Counter(r.action for r in result.results)
-        if set(done) <= {"unchanged"}:  # as Terraform says "No changes": nothing was built
-            title = f"No changes: {result.database} is up to date, {done['unchanged']} models kept"
+        if set(done) <= {"unchanged", "skip"}:  # as Terraform says "No changes": nothing was built
+            title = f"No changes: {result.database} is up to date, {done['unchanged']} models kept" + (
+                f", {done['skip']} skipped" if done["skip"] else "")
         else:
             title = f"Built {result.database} in {result.seconds:.2f}s: " + ", ".join(
                 f"{done[a]} {word}" for a, word in _DONE.items() if done[a])
@@ -220,7 +221,7 @@ class Reporter:
 
             writer = csv.writer(self.out, lineterminator="\n")
             writer.writerow(shown.columns)
-            writer.writerows(["" if v is None else v for v in r] for r in shown.rows)
+            writer.writerows([_csv_value(v) for v in r] for r in shown.rows)
             return None
         import shutil
 
@@ -280,6 +281,11 @@ def _plain_id(column: str, value: object) -> str:
 def _fixed(value: object, digits: int) -> str:
     """A statistic with `digits` decimals; empty when there is none (an older build, or no variance)."""
     return f"{value:.{digits}f}" if isinstance(value, (int, float)) and not isinstance(value, bool) else ""
+
+
+def _csv_value(value: object) -> object:
+    """A raw value as the exports' CSV (DuckDB's COPY) writes it: booleans true/false, NULL empty."""
+    return "" if value is None else ("true" if value else "false") if isinstance(value, bool) else value
 
 
 def _q(value: object) -> str:

@@ -63,7 +63,6 @@ def _actions(c: Contracts, rendered: dict[str, Rendered], order: list[str],
             sources={t: source_shas.get(t, "") for s, t in r.sources},
         )
         fp = digest(parts.model_dump())
-        fps[name] = fp
         exists = name in built
         old = built.get(name)
         action: Action
@@ -77,11 +76,26 @@ def _actions(c: Contracts, rendered: dict[str, Rendered], order: list[str],
             action, reason = "unchanged", "fingerprint matches the built table"
         else:
             action, reason = "rebuild", _why(parts, old.parts if old else None)
+        # what a downstream model is built from: a table this apply does not build stays as it was built
+        fps[name] = (old.fingerprint if old is not None else "") if action == "skip" else fp
         steps.append(ModelStep(name=name, layer=model.layer, depends_on=list(r.refs),
                                sources=[f"{s}.{t}" for s, t in r.sources], action=action,
                                reason=reason, fingerprint=fp, template=r.template, sql=r.sql,
                                parts=parts))
     return steps
+
+
+def _data_moved(c: Contracts, paths: Paths, data: DataSource, built: dict[str, BuildMeta | None]) -> str:
+    """Why the marts rebuild when the data directory named holds the very files the published build
+    read elsewhere: so the build records where its data now is, for a later plain apply and verify."""
+    meta = state.built_from(built, c.ir.final_models)
+    if meta is None or data.origin not in ("option", "environment"):
+        return ""
+    old = (paths.root / meta.dataset.path).resolve()
+    if old == data.path.resolve():
+        return ""
+    return (f"its data directory moved from {paths.rel(old)} to {paths.rel(data.path)} (the same files); "
+            f"rebuilt so the build records it")
 
 
 def _why(new: Parts, old: Parts | None) -> str:
@@ -120,7 +134,7 @@ def choose_data(req: PlanRequest, c: Contracts, tables: list[str],
     if built is None:
         built = _published_state(paths, Questions())
     meta = state.built_from(built, c.ir.final_models)
-    published = paths.root / meta.dataset.path if meta is not None and meta.dataset.kind == "files" else None
+    published = paths.root / meta.dataset.path if meta is not None else None
     data = resolve_data(paths, req.data_dir, [c.tables[t].file for t in tables], published=published,
                         synthetic=req.synthetic)
     embedded = data.origin in ("synthetic", "synthetic_option")
@@ -176,6 +190,10 @@ def plan_and_checks(req: PlanRequest, c: Contracts | None = None, *, defer: bool
     chosen = _selection(req.select, req.exclude, order, rendered)
     shas = {t: f.sha256 for t, f in facts.items()}
     steps = _actions(c, rendered, order, shas, built, chosen, req.full_refresh) if order else []
+    moved = _data_moved(c, paths, data, built)
+    if moved:
+        steps = [s.model_copy(update={"action": "rebuild", "reason": moved})
+                 if s.name in c.ir.final_models and s.action == "unchanged" else s for s in steps]
     if built:
         steps = [_with_diff(s, paths) for s in steps]
     inputs = dict(c.digests)
@@ -235,8 +253,10 @@ def with_file_hashes(plan: Plan, checks: DataChecks) -> Plan:
         parts = step.parts.model_copy(update={
             "sources": {t: checks.facts[t].sha256 if t in hashed else sha for t, sha in step.parts.sources.items()},
             "upstream": {p: fps.get(p, fp) for p, fp in step.parts.upstream.items()}})
-        fps[step.name] = digest(parts.model_dump())
-        steps.append(step.model_copy(update={"parts": parts, "fingerprint": fps[step.name]}))
+        fingerprint = digest(parts.model_dump())
+        if step.action != "skip":  # a skipped table stays what it was built from (see _actions)
+            fps[step.name] = fingerprint
+        steps.append(step.model_copy(update={"parts": parts, "fingerprint": fingerprint}))
     inputs = {**plan.inputs, **{f.file: f.sha256 for f in hashed.values()}}
     sources = [s.model_copy(update={"sha256": hashed[s.table].sha256}) if s.table in hashed else s
                for s in plan.sources]

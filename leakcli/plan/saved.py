@@ -51,7 +51,8 @@ def save_plan(plan: Plan, out: Path, paths: Paths, *, force: bool = False) -> No
     """Write the plan, with the SQL apply will run, for `apply PLAN_FILE`; never over a database, a
     link or a file that is not a saved plan (unless `force`)."""
     out = Path.cwd() / out
-    guard_file(out, paths.rel(out), ours=_is_saved_plan(out), force=force, target=paths.target)
+    guard_file(out, paths.rel(out), ours=_is_saved_plan(out), force=force, target=paths.target,
+               what="a plan saved by leakcli plan")
     write_output(paths.target, out, str(out), json.dumps(plan.to_dict(with_sql=True), indent=2) + "\n", "the plan")
 
 
@@ -87,7 +88,7 @@ def stale_reasons(saved: Plan, fresh: Plan) -> list[str]:
             reasons.append(f"{path} changed")
     if not reasons and [(m.name, m.action) for m in saved.models] != [(m.name, m.action) for m in fresh.models]:
         reasons.append("the built database changed since the plan")
-    steps = {m.name: m for m in fresh.models}
+    steps = {m.name: m for m in fresh.models} if not reasons else {}  # changed inputs change the SQL anyway
     for step in saved.models:  # a plan file edited by hand: apply runs what the project says, or nothing
         other = steps.get(step.name)
         if other is not None and step.action in ("create", "rebuild") and (step.sql, step.fingerprint) != (

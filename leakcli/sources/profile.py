@@ -15,6 +15,7 @@ from leakcli.engine.sqltext import quote_ident, source_relation
 from leakcli.errors import ContractError, UsageError
 from leakcli.files import read_json_file, write_atomic
 from leakcli.project import DataSource, Paths, resolve_data
+from leakcli.store import state
 
 if TYPE_CHECKING:
     from leakcli.contracts.documents import Profile
@@ -80,7 +81,8 @@ def write_profiles(req: ProfileRequest) -> ProfileResult:
     c = contracts.load(req.root)
     paths = Paths(req.root, req.target)
     required = [t for t, spec in c.tables.items() if spec.required]
-    data = resolve_data(paths, req.data_dir, [c.tables[t].file for t in required])
+    data = resolve_data(paths, req.data_dir, [c.tables[t].file for t in required],
+                        published=state.published_dataset(paths.published, req.root, c.ir.final_models))
     present = [t for t, spec in c.tables.items() if spec.required or (data.path / spec.file).exists()]
     folder = Path.cwd() / req.out if req.out is not None else paths.profiles
     _check_out(folder, [folder / f"{t}.json" for t in present], paths, force=req.force)
@@ -107,7 +109,7 @@ def _check_out(folder: Path, files: list[Path], paths: Paths, *, force: bool) ->
         raise UsageError("is not a folder leakcli can write profiles into", file=paths.rel(folder))
     existing = [f for f in files if f.exists() or f.is_symlink()]
     for f in existing:
-        guard_file(f, paths.rel(f), ours=_is_profile(f), force=force)
+        guard_file(f, paths.rel(f), ours=_is_profile(f), force=force, what="a leakcli profile")
     if existing and not force:
         raise UsageError(f"holds {len(existing)} profile(s) already", file=paths.rel(folder),
                          hint="pass --force to replace them, or --out DIR to write elsewhere")

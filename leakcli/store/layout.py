@@ -83,7 +83,8 @@ def guard_folder(folder: Path, shown: str, *, force: bool, target: Path | None =
                          file=shown)
 
 
-def guard_file(path: Path, shown: str, *, ours: bool, force: bool, target: Path | None = None) -> None:
+def guard_file(path: Path, shown: str, *, ours: bool, force: bool, target: Path | None = None,
+               what: str = "a file this command wrote") -> None:
     """Refuse (exit 2) to write over a symlink, a folder, a database, a file of one of leakcli's builds
     (under `target`), or, unless `force`, a file leakcli did not write. `--force` may overwrite a
     foreign file the user named, never a database and never the published build."""
@@ -99,7 +100,7 @@ def guard_file(path: Path, shown: str, *, ours: bool, force: bool, target: Path 
         raise UsageError("belongs to one of leakcli's builds; no command writes over it, --force or not",
                          file=shown, hint="name a file outside target/builds, current, previous and rejected")
     if path.exists() and not force and not ours:
-        raise UsageError("exists and leakcli did not write it", file=shown, hint=FORCE_HINT)
+        raise UsageError(f"exists and is not {what}; leakcli writes over no other file", file=shown, hint=FORCE_HINT)
 
 
 def _builds_folder(folder: Path, target: Path) -> bool:

@@ -34,7 +34,7 @@ def build_lock(path: Path, command: str) -> Iterator[None]:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             holder = _holder(fd)
-            raise LockedError(f"another apply is running ({holder}); wait for it or stop it",
+            raise LockedError(f"another apply is running ({holder})",
                               file=str(path)) from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, json.dumps({"pid": os.getpid(), "command": command,

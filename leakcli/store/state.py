@@ -47,8 +47,21 @@ def decode(comment: str | None) -> BuildMeta | None:
 
 
 def built_from(built: dict[str, BuildMeta | None], models: list[str]) -> BuildMeta | None:
-    """The metadata of the first of `models` that leakcli built: what the answer was made from."""
-    return next((meta for name in models if (meta := built.get(name)) is not None), None)
+    """The metadata of the first of `models` that leakcli built (what the answer was made from), else
+    of any table it built (a build of part of the DAG, `apply --select`)."""
+    return next((meta for name in [*models, *built] if (meta := built.get(name)) is not None), None)
+
+
+def published_dataset(database: Path, root: Path, models: list[str]) -> Path | None:
+    """The data directory the published build (`database`) was made from; None when nothing leakcli
+    built is published or the database cannot be read."""
+    from leakcli.engine.connection import DamagedDatabase
+
+    try:
+        meta = built_from(read_state(database), models)
+    except DamagedDatabase:
+        return None
+    return root / meta.dataset.path if meta is not None else None
 
 
 def write_summary(database: Path, summary: BuildState) -> None:
