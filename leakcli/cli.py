@@ -174,7 +174,8 @@ def _run(reporter: Reporter, debug: bool, fn: Callable[[], T]) -> T:
     except (KeyboardInterrupt, RuntimeError) as caught:  # RuntimeError: DuckDB's form of Ctrl-C only
         if debug or not is_interrupt(caught):
             raise
-        exc = Interrupted("interrupted; the previous build is unchanged")
+        exc = Interrupted("interrupted; the published build is unchanged", file=reporter.database,
+                          hint="run the command again")
     reporter.failed(exc)
     raise typer.Exit(int(exit_code_for(exc)))
 
@@ -198,7 +199,9 @@ def _where(reporter: Reporter, debug: bool, project_dir: Path | None, target_dir
         lone = anywhere and project_dir is None and not any((d / PROJECT_FILE).exists() for d in (here, *here.parents))
         return Paths(here if lone else find_root(project_dir), None if target_dir is None else here / target_dir)
 
-    return _run(reporter, debug, find)
+    paths = _run(reporter, debug, find)
+    reporter.database = paths.rel(paths.database)
+    return paths
 
 
 def _tuple(values: list[str] | None) -> tuple[str, ...] | None:

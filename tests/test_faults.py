@@ -220,6 +220,39 @@ def test_interrupted_apply_exits_130_and_keeps_the_build(project, leak):
     assert _fingerprint(project) == before
 
 
+def test_an_interrupt_outside_a_build_names_what_it_left_alone(project, leak):
+    from leakcli.progress import inject
+
+    assert leak("apply").exit_code == 0
+    (project.raw / "orders.csv").write_text((project.raw / "orders.csv").read_text() + "\n")  # checked anew
+    with inject("checking ", KeyboardInterrupt):  # Ctrl-C while plan reads the data
+        out = leak("plan")
+    assert out.exit_code == ExitCode.INTERRUPTED
+    assert out.stderr.strip() == ("leakcli: error: target/leakcli.duckdb: interrupted; the published build is "
+                                  "unchanged; run the command again")
+
+
+def test_ctrl_c_while_duckdb_is_first_imported_waits_for_the_import():
+    """A signal inside the initialisation of DuckDB's C extension broke the import (an ImportError with a
+    traceback, an abort, or the signal lost and apply going on to exit 0): it is held until the import
+    is done, then unwinds as any Ctrl-C."""
+    import subprocess
+    import sys
+
+    code = ("import os, signal, sys\n"
+            "from leakcli.engine import signals_held\n"
+            "try:\n"
+            "    with signals_held():\n"
+            "        os.kill(os.getpid(), signal.SIGINT)\n"
+            "        import duckdb\n"
+            "        print('imported', duckdb.__version__ is not None)\n"
+            "except KeyboardInterrupt:\n"
+            "    print('interrupted after the import')\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == ["imported True", "interrupted after the import"]
+
+
 def test_second_apply_fails_at_once_naming_the_holder(project, leak):
     from leakcli.store.lock import build_lock
 

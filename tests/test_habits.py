@@ -422,3 +422,14 @@ def test_diff_of_one_model_is_not_identical_while_the_priority_list_moved(projec
     doc = leak("diff", "--model", "stg__orders", "--json").json()
     moved = doc["priority"]["moves"]
     assert moved and doc["identical"] is False
+
+
+def test_a_copy_of_the_project_reads_its_own_data_not_the_original_s(project, leak, tmp_path, monkeypatch):
+    assert leak("apply").exit_code == 0
+    copy = tmp_path / "copy"
+    shutil.copytree(project.root, copy, symlinks=True)
+    shutil.rmtree(project.root)  # the original is gone: the copy must not need it
+    monkeypatch.chdir(copy)
+    plan = leak("plan", "--json").json()
+    assert plan["dataset"]["path"] == str(RAW) and {m["action"] for m in plan["models"]} == {"unchanged"}
+    assert leak("verify").exit_code == 0

@@ -185,7 +185,8 @@ def finish_checks(ctx: BuildContext) -> None:
     refuse_blocked(q.blocking)
     if ctx.warn:
         ctx.warn(q.items)
-    dataset = ctx.plan.dataset.model_copy(update={"path": str(ctx.data_path.resolve())})
+    # inside the project, relative to it: a copy of the project reads its own data, not the original's
+    dataset = ctx.plan.dataset.model_copy(update={"path": ctx.paths.rel(ctx.data_path.resolve())})
     built_at = time.strftime("%Y-%m-%dT%H:%M:%S")
     for step in ctx.plan.models:
         if step.action in BUILD_ACTIONS:

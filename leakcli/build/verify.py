@@ -77,7 +77,7 @@ def verify(req: VerifyRequest, c: Contracts | None = None) -> VerifyReport:
             raise UsageError("is empty", file="--data-dir", hint="name the folder of the Maven CSVs, or leave it out")
         data_dir = named_data_dir(Path(req.data_dir), "--data-dir", files)
     else:
-        data_dir = Path(dataset.path if dataset else "")
+        data_dir = paths.root / (dataset.path if dataset else "")  # a relative path is the project's
         missing = [f for f in files if not (data_dir / f).is_file()] if data_dir.is_dir() else [""]
         if missing:
             raise UsageError("the data the published build was made from is gone"

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from leakcli.engine import signals_held
 from leakcli.engine.sqltext import first_line, quote_ident
 from leakcli.errors import ExecutionError, LockedError
 from leakcli.progress import count
@@ -50,7 +51,8 @@ class OutOfMemory(ExecutionError):
 def translated() -> Iterator[None]:
     """DuckDB's errors as leakcli's: Ctrl-C inside a query is KeyboardInterrupt, a file it cannot
     read or write is a StorageError, anything else a QueryError (exit 3 at the boundary)."""
-    import duckdb
+    with signals_held():
+        import duckdb
 
     try:
         yield
@@ -77,7 +79,8 @@ def connect(path: Path | None = None, *, read_only: bool = False, shown: str | N
     """A DuckDB connection (in memory without `path`); `shown` names the file in errors. With a
     `memory_limit`, work past it spills to disk: beside the database, or for a connection in memory
     to the system's temporary folder (never to the current folder)."""
-    import duckdb
+    with signals_held():
+        import duckdb
 
     shown = shown or str(path)
     config: dict[str, str | bool | int | float | list[str]] = {}

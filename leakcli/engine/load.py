@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from leakcli.engine import signals_held
 from leakcli.engine.connection import count_rows
 from leakcli.engine.sqltext import first_line, quote_ident, source_relation
 from leakcli.errors import DataError
@@ -140,7 +141,8 @@ def load_sources(con: Connection, contracts: Contracts, data_dir: Path, tables: 
     it holds no memory, behind a temporary view of the same name. A row that does not read is a
     DataError naming its file, line and column, or, given `rejects`, is noted there (the rows that
     read are loaded) for the caller to ask about."""
-    import duckdb
+    with signals_held():
+        import duckdb
 
     counts: dict[str, int] = {}
     dialect = contracts.manifest.dialect

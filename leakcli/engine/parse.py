@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 from typing import TYPE_CHECKING
 
+from leakcli.engine import signals_held
 from leakcli.engine.sqltext import first_line
 from leakcli.jsonout import Memo
 from leakcli.progress import count
@@ -27,7 +28,8 @@ def duckdb_version() -> str:
         found = list(Path(spec.origin).parent.parent.glob("duckdb-*.dist-info"))
         if len(found) == 1:
             return found[0].name.removeprefix("duckdb-").removesuffix(".dist-info")
-    import duckdb
+    with signals_held():
+        import duckdb
 
     return str(duckdb.__version__)
 
@@ -79,7 +81,8 @@ def _select_problem(sql: str) -> str | None:
 
 def _statement_problem(sql: str, tree: dict[str, object]) -> str | None:
     """Why `sql` does not make one SELECT's tree, in the words of DuckDB's statement splitter."""
-    import duckdb
+    with signals_held():
+        import duckdb
 
     try:
         statements = _parser().extract_statements(sql)
@@ -128,7 +131,9 @@ def _sql_digest(sql: str) -> str:
     import hashlib
     import json
 
-    import duckdb
+    with signals_held():
+
+        import duckdb
 
     try:
         tree = json.loads(_serialized(sql))
@@ -155,7 +160,8 @@ def _serialized(sql: str) -> str:
 @functools.cache
 def _parser() -> Connection:
     """One in-memory connection that only parses (it runs nothing it is given)."""
-    import duckdb
+    with signals_held():
+        import duckdb
 
     return duckdb.connect()
 

@@ -53,6 +53,7 @@ class Reporter:
         self.rich = (_is_tty(self.out) if rich is None else rich) and not json_mode
         self.err_tty = _is_tty(self.err)
         self.width = width
+        self.database = "target/leakcli.duckdb"  # the published database as shown: what an interrupt left alone
         self._status: Status | None = None
         self._out_console: Console | None = None
 
