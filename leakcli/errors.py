@@ -37,6 +37,10 @@ class LeakError(Exception):
         hint: str | None = None,
     ) -> None:
         super().__init__(message)
+        if file and line is None and pointer is None:  # "orders.csv:4", as a question locates a row
+            head, sep, tail = file.rpartition(":")
+            if sep and head and tail.isdigit():
+                file, line = head, int(tail)
         self.message = message
         self.hint = hint
         self.file = file

@@ -442,10 +442,16 @@ def test_a_nonsense_memory_limit_is_one_line_naming_the_variable(project, leak):
     assert _line(leak("verify", env=env), ExitCode.USAGE) == _not_a_size("nonsense")
 
 
-def test_a_memory_limit_too_small_is_named_by_verify(project, leak):
+@pytest.mark.parametrize("size", ["1KB", "0%", "0.0000001%", "10mb"])
+def test_a_memory_limit_too_small_is_named_by_verify(project, leak, size):
     assert leak("apply").exit_code == 0
-    assert _line(leak("verify", env={"LEAKCLI_MEMORY_LIMIT": "1KB"}), ExitCode.USAGE) == (
-        "leakcli: error: LEAKCLI_MEMORY_LIMIT: 1KB is too small to work in; give at least 32MB, e.g. 4GB, or unset it")
+    assert _line(leak("verify", env={"LEAKCLI_MEMORY_LIMIT": size}), ExitCode.USAGE) == (
+        f"leakcli: error: LEAKCLI_MEMORY_LIMIT: {size} is too small to work in; give at least 32MB, e.g. 4GB, or "
+        f"unset it")
+
+
+def test_a_memory_limit_is_read_as_duckdb_reads_it_lower_case_included(project, leak):
+    assert leak("apply", "--full-refresh", env={"LEAKCLI_MEMORY_LIMIT": "512mb"}).exit_code == 0
 
 
 @pytest.mark.parametrize("built", [False, True], ids=["fresh", "built"])

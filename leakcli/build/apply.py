@@ -180,8 +180,10 @@ def _build_and_publish(req: ApplyRequest, plan: Plan, checks: DataChecks, c: con
     hashed now). On any failure keep the attempt as target/rejected and re-raise."""
     build = layout.new_build()
     record.build, record.building = build.id, True
-    ctx = BuildContext(plan, checks, c, paths, build, None if req.full_refresh else layout.build_of("current"),
-                       record, req.progress, lambda questions: _warn(req, questions))
+    # --full-refresh starts from nothing, unless models not selected are kept: they come from the published build
+    keeps = any(m.action == "skip" for m in plan.models)
+    ctx = BuildContext(plan, checks, c, paths, build, layout.build_of("current") if keeps or not plan.full_refresh
+                       else None, record, req.progress, lambda questions: _warn(req, questions))
     try:
         with _write_errors(paths):
             try:

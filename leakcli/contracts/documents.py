@@ -22,18 +22,26 @@ class Phase(Strict):
     ir: Annotated[str, StringConstraints(pattern=r"^ir/.+\.json$")]
 
 
-MEMORY = r"^[0-9]+(\.[0-9]+)?\s*([KMGT]i?B|%)$"  # DuckDB's memory_limit: 1GB, 512MiB, 80%
+MEMORY = r"(?i)^[0-9]+(\.[0-9]+)?\s*([KMGT]i?B|%)$"  # DuckDB's memory_limit: 1GB, 512MiB, 64mb, 80%
 MIN_MEMORY = 32_000_000  # below 32MB DuckDB cannot build even the hand-made shop
 
 
 def too_small(size: str) -> bool:
-    """A memory size (MEMORY) under MIN_MEMORY; a share of the machine's memory never is."""
+    """A memory size (MEMORY) under MIN_MEMORY, a share of the machine's memory included (0% is)."""
+    import os
     import re
 
-    m = re.match(r"^([0-9.]+)\s*([KMGT])(i?)B$", size.strip())
+    share = re.match(r"^([0-9.]+)\s*%$", size.strip())
+    if share is not None:
+        try:
+            machine = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+        except (ValueError, OSError):  # unknown here: only nothing is surely too small
+            machine = 0
+        return float(share.group(1)) == 0 or 0 < machine and float(share.group(1)) / 100 * machine < MIN_MEMORY
+    m = re.match(r"^([0-9.]+)\s*([KMGT])(i?)B$", size.strip(), re.I)
     if m is None:
         return False
-    unit = float((1024 if m.group(3) else 1000) ** ("KMGT".index(m.group(2)) + 1))
+    unit = float((1024 if m.group(3) else 1000) ** ("KMGT".index(m.group(2).upper()) + 1))
     return float(m.group(1)) * unit < MIN_MEMORY
 
 

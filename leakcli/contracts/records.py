@@ -59,7 +59,7 @@ class SourceSummary(Record):
     file: str
     exists: bool
     sha256: str
-    rows: int | None
+    rows: int | None = None
 
 
 class Plan(Record):

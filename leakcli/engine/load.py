@@ -113,10 +113,13 @@ class Reject:
     problem: str
 
 
-def first_reject(con: Connection, table: Table, delimiter: str) -> Reject | None:
+def first_reject(con: Connection, table: Table, delimiter: str, path: str) -> Reject | None:
+    """The first row of the last scan of `path` that did not read. DuckDB records a scan only when it
+    rejected a row, so the last scan of all may be of another file: it is looked up by the file."""
     row = con.execute(
         f"select line, column_name, error_type, csv_line from {REJECTS_TABLE} "
-        f"where scan_id = (select max(scan_id) from {REJECTS_SCAN}) order by line limit 1").fetchone()
+        f"where scan_id = (select max(scan_id) from {REJECTS_SCAN} where file_path = $path) "
+        f"order by line limit 1", {"path": path}).fetchone()
     if row is None:
         return None
     line, column, kind, csv_line = int(row[0]), row[1], str(row[2]), str(row[3] or "")
@@ -170,7 +173,7 @@ def load_sources(con: Connection, contracts: Contracts, data_dir: Path, tables: 
             raise OutOfMemory(first_line(str(exc))) from None
         except duckdb.Error as exc:
             raise DataError(f"cannot read the file: {first_line(str(exc))}", file=shown) from None
-        reject = first_reject(con, table, dialect.delimiter)
+        reject = first_reject(con, table, dialect.delimiter, str(path))
         if rejects is not None:
             rejects[name] = reject
         elif reject is not None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO, cast
 
 from leakcli.errors import MAX_LINE, BlockingAmbiguity, ContractError, ExitCode, LeakError
 from leakcli.outputs import planview, tables
@@ -38,6 +38,42 @@ def _is_tty(stream: TextIO) -> bool:
     return hasattr(stream, "isatty") and stream.isatty()
 
 
+class _Pipe:
+    """stdout as the reporter writes it: once its reader has gone (`leakcli show m | head -1`), the
+    rest is dropped and the command still ends with its own exit code, never Click's 1 for a closed
+    pipe (1 means a failed test)."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+        self.gone = False
+
+    def write(self, text: str) -> int:
+        if not self.gone:
+            try:
+                return self._stream.write(text)
+            except BrokenPipeError:
+                self._drop()
+        return len(text)
+
+    def flush(self) -> None:
+        if not self.gone:
+            try:
+                self._stream.flush()
+            except BrokenPipeError:
+                self._drop()
+
+    def _drop(self) -> None:
+        import contextlib
+        import os
+
+        self.gone = True
+        with contextlib.suppress(OSError, ValueError, AttributeError):  # a test's stream has no descriptor
+            os.dup2(os.open(os.devnull, os.O_WRONLY), self._stream.fileno())  # Python's own flush at exit too
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
 _DONE = {"create": "created", "rebuild": "rebuilt", "unchanged": "kept", "skip": "skipped"}  # apply's headline
 
 
@@ -48,7 +84,7 @@ class Reporter:
     def __init__(self, *, json_mode: bool = False, stdout: TextIO | None = None,
                  stderr: TextIO | None = None, rich: bool | None = None, width: int | None = None) -> None:
         self.json_mode = json_mode
-        self.out = stdout or sys.stdout
+        self.out = cast(TextIO, _Pipe(stdout or sys.stdout))
         self.err = stderr or sys.stderr
         self.rich = (_is_tty(self.out) if rich is None else rich) and not json_mode
         self.err_tty = _is_tty(self.err)

@@ -91,8 +91,10 @@ def stale_reasons(saved: Plan, fresh: Plan) -> list[str]:
     steps = {m.name: m for m in fresh.models} if not reasons else {}  # changed inputs change the SQL anyway
     for step in saved.models:  # a plan file edited by hand: apply runs what the project says, or nothing
         other = steps.get(step.name)
-        if other is not None and step.action in ("create", "rebuild") and (step.sql, step.fingerprint) != (
-                other.sql, other.fingerprint):
+        # a plan of the synthetic default not written yet knew no sha256: its fingerprints differ, its SQL not
+        mine = (step.sql,) if saved.dataset.pending else (step.sql, step.fingerprint)
+        if other is not None and step.action in ("create", "rebuild") and mine != (
+                (other.sql,) if saved.dataset.pending else (other.sql, other.fingerprint)):
             reasons.append(f"the SQL of {step.name} in it is not what the project renders (was it edited?)")
     return reasons
 

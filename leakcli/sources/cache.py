@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from leakcli.contracts.documents import Table
 
 CACHE_FILE = Path(".cache") / "sources.json"
-VERSION = 1
+VERSION = 2  # 2: a reject was once looked up in the last scan of any file, and cached for the wrong one
 RACY_NS = 2_000_000_000  # a file modified less than 2 s before the cache was written is hashed again
 
 

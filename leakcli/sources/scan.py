@@ -80,7 +80,7 @@ def table_stats(con: Connection, table: Table, relation: str, params: dict[str, 
     conditions = _conditions(table, null_like, known, params)
     exprs += [f"count_if({c.sql}) as {c.key}" for c in conditions]
     row = rows_as_dicts(con, f"select {', '.join(exprs)} from {relation}", _used(params, exprs, relation))[0]
-    reject = first_reject(con, table, dialect.delimiter) if dialect is not None else None
+    reject = first_reject(con, table, dialect.delimiter, str(params["path"])) if dialect is not None else None
     if reject is not None:
         return reject
     columns = {c.name: ColumnStats(nulls=as_int(row[f"c{i}_nulls"])) for i, c in enumerate(table.columns)}
