@@ -463,3 +463,12 @@ def test_a_row_that_does_not_read_is_named_in_its_own_file_only(project, leak):
     out = leak("apply", "--json")
     assert out.exit_code == ExitCode.EXECUTION  # a bad data row
     assert (out.json()["error"]["file"], out.json()["error"]["line"]) == (f"{RAW}/orders.csv", 4)
+
+
+def test_export_from_a_subfolder_says_how_to_reach_it_from_there(project, leak, monkeypatch):
+    assert leak("apply").exit_code == 0
+    monkeypatch.chdir(project.root / "templates")
+    out = leak("export", "dbt", "dbtout")
+    assert out.exit_code == 0, out.stderr
+    assert (project.root / "templates/dbtout/dbt_project.yml").exists()
+    assert out.stdout.rstrip().endswith("Next: cd dbtout && dbt build --profiles-dir ."), out.stdout

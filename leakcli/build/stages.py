@@ -147,7 +147,8 @@ def run_models(ctx: BuildContext) -> None:
         checkpoint(f"model {step.name}")
         t0 = time.perf_counter()
         if step.action in BUILD_ACTIONS:
-            rows = run_model(ctx.db, step.name, step.sql, f"target/rejected/compiled/{step.name}.sql")
+            kept_at = ctx.paths.rel(ctx.paths.target / "rejected" / "compiled" / f"{step.name}.sql")
+            rows = run_model(ctx.db, step.name, step.sql, kept_at)
             found, declared = describe(ctx.db, f"select * from {quote_ident(step.name)}"), c.models[step.name].declared
             if found != declared:
                 raise ExecutionError(f"model '{step.name}' returns {columns_diff(found, declared)}",

@@ -136,7 +136,8 @@ def refuse_blocked(blocking: list[Question]) -> None:
     anything else a blocking ambiguity (exit 2), named by the first of them."""
     bad_rows = [a for a in blocking if a.rule.exit_code is ExitCode.EXECUTION]
     if bad_rows:
-        error = DataError(f"{bad_rows[0].question} (apply changed nothing)", file=bad_rows[0].location)
+        error = DataError(bad_rows[0].question, file=bad_rows[0].location,  # it asks to fix the file already
+                          hint="apply changed nothing; run `leakcli plan` once it is fixed")
         error.blocked = True
         raise error
     if blocking:

@@ -52,6 +52,7 @@ class ExportResult:
     models: list[str]
     tests: list[str]
     skipped_tests: dict[str, str]
+    from_here: str = ""  # the folder as the current folder reaches it (the "Next: cd" hint)
 
     def to_dict(self) -> dict[str, object]:
         """`export dbt --json` (contracts/schemas/export-output.schema.json)."""
@@ -108,7 +109,8 @@ def export_dbt(req: ExportRequest) -> ExportResult:
         from leakcli.errors import ExecutionError
 
         raise ExecutionError(f"cannot write the export: {exc.strerror}", file=shown) from None
-    return ExportResult(shown, str(data), sorted(files), list(c.ir.models), sorted(tests), skipped)
+    return ExportResult(shown, str(data), sorted(files), list(c.ir.models), sorted(tests), skipped,
+                        os.path.relpath(out, Path.cwd()))
 
 
 def _exported(out: Path) -> list[str] | None:

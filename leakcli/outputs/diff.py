@@ -167,13 +167,14 @@ def _sides(req: DiffRequest, paths: Paths) -> tuple[tuple[Path, str], tuple[Path
     if req.old is not None and req.new is not None:
         sides = ((req.old, str(req.old)), (req.new, str(req.new)))
     else:
-        sides = tuple((paths.target / p / "leakcli.duckdb", f"target/{p}/leakcli.duckdb")
+        sides = tuple((paths.target / p / "leakcli.duckdb", paths.rel(paths.target / p / "leakcli.duckdb"))
                       for p in ("previous", "current"))  # type: ignore[assignment]
         if not sides[1][0].exists():
-            raise UsageError("nothing is published yet: run `leakcli apply` first", file="target/current")
+            raise UsageError("nothing is published yet: run `leakcli apply` first",
+                             file=paths.rel(paths.target / "current"))
         if not sides[0][0].exists():
             raise UsageError("no previous build to compare with: it is kept from the second apply on",
-                             file="target/previous")
+                             file=paths.rel(paths.target / "previous"))
     for path, shown in sides:
         if not path.is_file():
             raise UsageError("does not exist" if not path.exists() else "is not a file", file=shown)

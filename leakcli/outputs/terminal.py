@@ -291,7 +291,8 @@ class Reporter:
         if self.json_mode:
             return self.emit_json(result.to_dict())
         print(f"Wrote a dbt project to {result.path} ({len(result.models)} models, {len(result.tests)} data tests; "
-              f"sources read from {result.data}). Next: cd {result.path} && dbt build --profiles-dir .", file=self.out)
+              f"sources read from {result.data}). Next: cd {result.from_here or result.path} && "
+              f"dbt build --profiles-dir .", file=self.out)
         return None
 
     def profile(self, result: ProfileResult) -> None:

@@ -44,13 +44,18 @@ def is_ours(folder: Path) -> bool:
 def own_target(target: Path, *, force: bool = False) -> None:
     """Create target/ (or take an empty one) as leakcli's, with its marker; refuse a foreign one
     unless `force`."""
-    guard_folder(target, "target", force=force)
+    guard_folder(target, _shown(target), force=force)
     try:
         target.mkdir(parents=True, exist_ok=True)
         if not (target / MARKER).exists():
             mark(target, "build artifacts")
     except OSError as exc:
-        raise ExecutionError(f"cannot write the target directory: {exc.strerror}", file="target") from None
+        raise ExecutionError(f"cannot write the target directory: {exc.strerror}", file=_shown(target)) from None
+
+
+def _shown(target: Path) -> str:
+    """target/ as messages name it: `target` (the project's), else the folder --target-dir named."""
+    return "target" if target.name == "target" else str(target)
 
 
 def write_output(target: Path, path: Path, shown: str, text: str, what: str) -> None:
@@ -158,7 +163,7 @@ class Layout:
 
     def check(self, *, force: bool = False) -> None:
         """Before anything is written: target/ must be leakcli's, or empty, or `force` given."""
-        guard_folder(self.target, "target", force=force)
+        guard_folder(self.target, _shown(self.target), force=force)
 
     def prepare(self, *, force: bool = False) -> None:
         """Make target/ leakcli's, adopt a build of the older flat layout, remove leftovers, and see
