@@ -240,6 +240,7 @@ def test_ctrl_c_while_duckdb_is_first_imported_waits_for_the_import():
     import sys
 
     code = ("import os, signal, sys\n"
+            "signal.signal(signal.SIGINT, signal.default_int_handler)\n"  # started in the background, it is ignored
             "from leakcli.engine import signals_held\n"
             "try:\n"
             "    with signals_held():\n"
