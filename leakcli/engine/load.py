@@ -12,9 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from leakcli.engine import signals_held
-from leakcli.engine.connection import count_rows
-from leakcli.engine.sqltext import first_line, quote_ident, source_relation
+from leakcli.engine.connection import QueryError, count_rows, translated
+from leakcli.engine.sqltext import quote_ident, source_relation
 from leakcli.errors import DataError
 from leakcli.files import open_regular
 from leakcli.jsonout import closest
@@ -144,9 +143,6 @@ def load_sources(con: Connection, contracts: Contracts, data_dir: Path, tables: 
     it holds no memory, behind a temporary view of the same name. A row that does not read is a
     DataError naming its file, line and column, or, given `rejects`, is noted there (the rows that
     read are loaded) for the caller to ask about."""
-    with signals_held():
-        import duckdb
-
     counts: dict[str, int] = {}
     dialect = contracts.manifest.dialect
     for name in tables:
@@ -160,19 +156,14 @@ def load_sources(con: Connection, contracts: Contracts, data_dir: Path, tables: 
         relation = quote_ident(source_relation(contracts.source_name, name))
         stored = f"{quote_ident(into)}.main.{relation}" if into else relation
         try:
-            with phase(f"loading {shown}"):
-                con.execute(f"create or replace {'' if into else 'temp '}table {stored} as select * from {call}",
-                            {**params, "path": str(path)})
-            if into:
-                con.execute(f"create or replace temp view {relation} as select * from {stored}")
-        except duckdb.InterruptException:
-            raise KeyboardInterrupt from None
-        except duckdb.OutOfMemoryException as exc:
-            from leakcli.engine.connection import OutOfMemory
-
-            raise OutOfMemory(first_line(str(exc))) from None
-        except duckdb.Error as exc:
-            raise DataError(f"cannot read the file: {first_line(str(exc))}", file=shown) from None
+            with translated():  # Ctrl-C and running out of memory as everywhere; any other error names the file
+                with phase(f"loading {shown}"):
+                    con.execute(f"create or replace {'' if into else 'temp '}table {stored} as select * from {call}",
+                                {**params, "path": str(path)})
+                if into:
+                    con.execute(f"create or replace temp view {relation} as select * from {stored}")
+        except QueryError as exc:
+            raise DataError(f"cannot read the file: {exc.message}", file=shown) from None
         reject = first_reject(con, table, dialect.delimiter, str(path))
         if rejects is not None:
             rejects[name] = reject

@@ -132,7 +132,6 @@ def _sql_digest(sql: str) -> str:
     import json
 
     with signals_held():
-
         import duckdb
 
     try:
