@@ -133,6 +133,7 @@ def test_tables_fit_an_80_column_terminal_or_become_records(project, leak, monke
     assert [line.split() for line in records if line.startswith("AT-")] == [[f"AT-{i:02d}", "PASS"]
                                                                              for i in range(1, 16)]
     assert records and max(map(len, records)) <= 80
+    assert max(map(len, lines)) <= 80 and lines[1].startswith("errored")  # the title too, wrapped at a word
     pages = _render(project, 80, "show", "int__session_landing_pages")  # 3 columns fit 80: a table
     assert pages[0] == "int__session_landing_pages: 3 of 351 row(s)"
     assert pages[1].split() == ["website_session_id", "landing_page", "landing_pageview_id"]

@@ -67,7 +67,7 @@ def records(console: Console, title: str, cols: list[Col], rows: list[list[str]]
     from rich.text import Text
 
     width = max(console.width, 40)
-    console.print(Text(title, style="bold"), soft_wrap=True)
+    console.print(Text(title, style="bold"))  # wrapped at words, as the records below
     for row in rows:
         line = Text()
         for i, (v, c) in enumerate((v, c) for v, c in zip(row, cols, strict=True) if c.key and v):
