@@ -45,6 +45,7 @@ window.addEventListener("load", function () { setTimeout(function () {
   r.cellsCut = Array.prototype.slice.call(table.querySelectorAll("td")).filter(function (td) {
     return td.scrollWidth > td.clientWidth + 1; }).map(function (td) { return td.textContent.trim(); });
   r.actionsText = table.innerText;
+  r.tableScrolls = table.parentElement.scrollWidth > table.parentElement.clientWidth + 1;
   r.bold = document.querySelectorAll("b").length;
   r.testsTables = document.querySelectorAll("table.tests").length;
   r.banner = !!document.getElementById("synthetic-banner");
@@ -253,6 +254,7 @@ def test_report_draws_every_chart_in_headless_chromium(project, leak, tmp_path):
         # the "what to do" text wraps inside its cell and stays in view; no cell's text is cut
         assert seen["todo"] == 7 and seen["todoCut"] == 0 and seen["todoOutOfView"] == 0, seen
         assert seen["todoNarrowest"] >= 600 and seen["cellsCut"] == [], seen
+        assert not seen["tableScrolls"], seen  # every column in view, the primary leak included
         assert "window 2014-01 to 2014-06" in dom  # the heat map marks the window
         drawn = _markup(dom)
         assert "\u2212$" in drawn and "$-" not in drawn and "$\u2212" not in drawn  # axis labels: −$600, never $-600

@@ -116,7 +116,7 @@
       legend: { top: 42, left: 0, data: ["act", "stopped", "within noise", { name: "95% interval", icon: "path://M0 4h20v2H0zM0 0h2v10H0zM18 0h2v10h-2z" }] },
       grid: { left: w + 20, right: 130, top: 80, bottom: 50 },
       tooltip: { trigger: "item", formatter: function (p) { return tip(rows[p.dataIndex]); } },
-      xAxis: { type: "value", name: "gap (USD)", nameLocation: "middle", nameGap: 30, axisLabel: { formatter: usd } },
+      xAxis: { type: "value", name: "gap (USD)", nameLocation: "middle", nameGap: 30, axisLabel: { formatter: usd, hideOverlap: true } },
       yAxis: { type: "category", data: rows.map(label), axisLabel: Object.assign({}, rowLabels, { width: w }) },
       series: series
     };
@@ -131,7 +131,7 @@
       legend: { top: 42, left: 0 },
       grid: { left: w + 20, right: 40, top: 80, bottom: 50 },
       tooltip: { trigger: "axis", axisPointer: { type: "shadow" }, valueFormatter: usd },
-      xAxis: { type: "value", name: "USD", nameLocation: "middle", nameGap: 30, axisLabel: { formatter: usd } },
+      xAxis: { type: "value", name: "USD", nameLocation: "middle", nameGap: 30, axisLabel: { formatter: usd, hideOverlap: true } },
       yAxis: { type: "category", data: rows.map(label), axisLabel: Object.assign({}, rowLabels, { width: w }) },
       series: [
         { type: "bar", name: "device part (its device against the site)", itemStyle: { color: C.device },
