@@ -19,7 +19,7 @@ from leakcli.errors import ExitCode, Interrupted, LeakError, UsageError, exit_co
 
 if TYPE_CHECKING:
     from leakcli.outputs.terminal import Reporter
-    from leakcli.project import Paths
+    from leakcli.paths import Paths
 
 T = TypeVar("T")
 
@@ -190,7 +190,7 @@ def _where(reporter: Reporter, debug: bool, project_dir: Path | None, target_dir
            anywhere: bool = False) -> Paths:
     """The project (found upward when not named) and its target directory, or one line saying why not;
     `anywhere`: outside a project, the current folder stands in for it (generate needs no project)."""
-    from leakcli.project import PROJECT_FILE, Paths, find_root
+    from leakcli.paths import PROJECT_FILE, Paths, find_root
 
     def find() -> Paths:
         if target_dir is not None and not str(target_dir).strip():
@@ -260,8 +260,8 @@ def apply(
 ) -> None:
     """Render the ref-linked SQL, build the models in DuckDB, audit the build with the error-severity
     acceptance tests, and publish it only when they pass: all or nothing."""
-    from leakcli.build.apply import ApplyRequest
-    from leakcli.build.apply import apply as run_apply
+    from leakcli.commands.apply import ApplyRequest
+    from leakcli.commands.apply import apply as run_apply
 
     reporter = _reporter(json_mode)
     paths = _where(reporter, debug, project_dir, target_dir)
@@ -286,8 +286,8 @@ def verify(
     """Run the acceptance tests against the built database.
 
     Exits 1 when an error-severity test fails, 2 when a test cannot run (its contract is wrong)."""
-    from leakcli.build.verify import VerifyRequest
-    from leakcli.build.verify import verify as run_verify
+    from leakcli.commands.verify import VerifyRequest
+    from leakcli.commands.verify import verify as run_verify
     from leakcli.outputs.formats import save_junit
 
     reporter = _reporter(json_mode)
@@ -318,7 +318,7 @@ def diff(
 ) -> None:
     """Show what the last apply did to the answer: the published build against the previous one (or
     two database files), per mart rows added, removed and changed on the grain, and rank moves."""
-    from leakcli.outputs.diff import DiffRequest, diff_builds
+    from leakcli.commands.diff import DiffRequest, diff_builds
 
     reporter = _reporter(json_mode)
     paths = _where(reporter, debug, project_dir, target_dir)
@@ -337,12 +337,14 @@ def report(
     debug: DebugOpt = False,
 ) -> None:
     """Write one self-contained HTML report of the published build for the people who act on it."""
-    from leakcli.outputs.htmlreport import ReportRequest, write_report
+    from leakcli.commands.report import report_data
+    from leakcli.contracts import load as contracts
+    from leakcli.outputs.report import write_report
 
     reporter = _reporter(json_mode)
     paths = _where(reporter, debug, project_dir, target_dir)
-    req = ReportRequest(paths.root, out, force, paths.target_dir)
-    reporter.report(_run(reporter, debug, lambda: write_report(req)))
+    data = lambda: report_data(contracts.load(paths.root), paths)  # noqa: E731
+    reporter.report(_run(reporter, debug, lambda: write_report(paths, out, data, force=force)))
 
 
 export_app = typer.Typer(name="export", help="Hand the pipeline to another tool.", no_args_is_help=True)
@@ -362,8 +364,8 @@ def export_dbt(
 ) -> None:
     """Write the pipeline as a dbt project for dbt-duckdb: one model per template with ref() and source(),
     the sources with their read options, schema.yml from the registry, the acceptance tests as data tests."""
-    from leakcli.outputs.dbtexport import ExportRequest
-    from leakcli.outputs.dbtexport import export_dbt as run_export
+    from leakcli.commands.export import ExportRequest
+    from leakcli.commands.export import export_dbt as run_export
 
     reporter = _reporter(json_mode)
     paths = _where(reporter, debug, project_dir, target_dir)
@@ -438,7 +440,7 @@ def show(
     debug: DebugOpt = False,
 ) -> None:
     """Preview rows of a built model, formatted to fit the terminal."""
-    from leakcli.outputs.show import ShowRequest, show_rows
+    from leakcli.commands.show import ShowRequest, show_rows
 
     reporter = _reporter(json_mode)
     paths = _where(reporter, debug, project_dir, target_dir)

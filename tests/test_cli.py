@@ -379,7 +379,7 @@ def test_show_refuses_bad_options_in_one_line(project, leak, args, words):
 def test_colour_by_status_on_a_terminal_unless_no_color(project, leak, monkeypatch):
     import io
 
-    from leakcli.build.verify import VerifyRequest, verify
+    from leakcli.commands.verify import VerifyRequest, verify
     from leakcli.outputs.terminal import Reporter
 
     assert leak("apply").exit_code == 0

@@ -24,7 +24,7 @@ KEYS = ("utm_source", "utm_campaign", "device_type", "landing_page")
 
 
 def _apply(project, data: Path):
-    from leakcli.build.apply import ApplyRequest, apply
+    from leakcli.commands.apply import ApplyRequest, apply
 
     return apply(ApplyRequest(project.root, str(data)))
 
@@ -160,7 +160,7 @@ def test_apply_row_counts(full):
 
 
 def test_verify_passes_all_fifteen(full):
-    from leakcli.build.verify import VerifyRequest, verify
+    from leakcli.commands.verify import VerifyRequest, verify
 
     project, _, _ = full
     report = verify(VerifyRequest(project.root))

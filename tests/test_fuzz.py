@@ -94,8 +94,8 @@ def _mutate_json(path: Path, kind: str, pos: int, value) -> None:
 
 def _run(root: Path) -> None:
     """plan, apply and verify, each on its own: success or a documented LeakError."""
-    from leakcli.build.apply import ApplyRequest, apply
-    from leakcli.build.verify import VerifyRequest, verify
+    from leakcli.commands.apply import ApplyRequest, apply
+    from leakcli.commands.verify import VerifyRequest, verify
     from leakcli.plan.planner import PlanRequest, build_plan
 
     for step in (lambda: build_plan(PlanRequest(root)), lambda: apply(ApplyRequest(root)),
@@ -133,7 +133,7 @@ _BUILT: dict[str, Path] = {}
 
 def _build(root: Path) -> None:
     """Copy a good build of the fixture project (made once) into `root`'s target/."""
-    from leakcli.build.apply import ApplyRequest, apply
+    from leakcli.commands.apply import ApplyRequest, apply
 
     if "target" not in _BUILT:
         cache = Path(tempfile.mkdtemp()) / "proj"

@@ -108,8 +108,8 @@ def test_synthetic_and_a_data_dir_together_are_refused(project, leak, command):
 
 # -- 2. tables fit the terminal ---------------------------------------------------------------------
 def _render(project, width: int, what: str, model: str = "", limit: int = 3) -> list[str]:
-    from leakcli.build.verify import VerifyRequest, verify
-    from leakcli.outputs.show import ShowRequest, show_rows
+    from leakcli.commands.show import ShowRequest, show_rows
+    from leakcli.commands.verify import VerifyRequest, verify
     from leakcli.outputs.terminal import Reporter
 
     out = io.StringIO()

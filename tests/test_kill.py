@@ -42,7 +42,7 @@ def _sha(path):
 
 
 def _verifies(root):
-    from leakcli.build.verify import VerifyRequest, verify
+    from leakcli.commands.verify import VerifyRequest, verify
 
     return verify(VerifyRequest(root)).summary["passed"] == 15
 

@@ -54,7 +54,7 @@ from decimal import Decimal
 
 import pytest
 
-from leakcli.build.apply import ApplyRequest, apply
+from leakcli.commands.apply import ApplyRequest, apply
 
 JAN, FEB, MAR, APR, MAY, JUN = (dt.date(2014, m, 1) for m in range(1, 7))
 A = ("gsearch", "nonbrand", "desktop", "/lander-1")

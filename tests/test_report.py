@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from leakcli.errors import ExitCode
-from leakcli.outputs.htmlreport import usd
+from leakcli.outputs.report import usd
 
 CHROMIUM = os.environ.get("LEAKCLI_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--hide-scrollbars",

@@ -8,11 +8,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from leakcli.files import head_holds
-from leakcli.project import Paths
+from leakcli.paths import Paths
 from leakcli.store.layout import guard_file, write_output
 
 if TYPE_CHECKING:
-    from leakcli.build.verify import VerifyReport
+    from leakcli.commands.verify import VerifyReport
 
 
 def printable(text: str) -> str:

@@ -14,9 +14,9 @@ from leakcli.plan.changes import describe_value
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from leakcli.commands.diff import DiffResult
     from leakcli.contracts.questions import Question
     from leakcli.contracts.records import Plan
-    from leakcli.outputs.diff import DiffResult
 
 LAYERS = ("staging", "intermediate", "mart")
 ACTION_SYMBOL = {"create": "+", "rebuild": "~", "unchanged": "=", "skip": "."}

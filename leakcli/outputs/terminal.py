@@ -19,14 +19,14 @@ if TYPE_CHECKING:
     from rich.console import Console
     from rich.status import Status
 
-    from leakcli.build.apply import ApplyResult
-    from leakcli.build.records import ProgressInfo
-    from leakcli.build.verify import VerifyReport
+    from leakcli.commands.apply import ApplyResult
+    from leakcli.commands.diff import DiffResult
+    from leakcli.commands.export import ExportResult
+    from leakcli.commands.records import ProgressInfo
+    from leakcli.commands.show import Shown
+    from leakcli.commands.verify import VerifyReport
     from leakcli.contracts.records import ModelStep, Plan
-    from leakcli.outputs.dbtexport import ExportResult
-    from leakcli.outputs.diff import DiffResult
-    from leakcli.outputs.htmlreport import ReportResult
-    from leakcli.outputs.show import Shown
+    from leakcli.outputs.report import ReportResult
     from leakcli.sources.generate import GenerateResult
     from leakcli.sources.profile import ProfileResult
 

@@ -13,10 +13,10 @@ from leakcli.contracts.load import CATALOG, Contracts
 from leakcli.contracts.questions import Code, Questions
 from leakcli.contracts.records import Action, BuildMeta, Dataset, ModelStep, Parts, Plan, SourceSummary
 from leakcli.engine.parse import sql_digest
+from leakcli.paths import DataSource, Paths, resolve_data
 from leakcli.plan import checks
 from leakcli.plan.binding import bind_models, build_order, digest, render_all, required_tables
 from leakcli.plan.changes import SNAPSHOT, contract_changes, published_sql, sql_diff
-from leakcli.project import DataSource, Paths, resolve_data
 from leakcli.render.renderer import Rendered
 from leakcli.store import state
 

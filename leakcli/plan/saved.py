@@ -13,8 +13,8 @@ from leakcli.contracts.load import Contracts
 from leakcli.contracts.records import Plan
 from leakcli.errors import ContractError, StalePlanError, UsageError
 from leakcli.files import read_bytes, read_json_file
+from leakcli.paths import Paths
 from leakcli.plan.planner import DataChecks, PlanRequest, build_plan, dataset_pending, plan_and_checks
-from leakcli.project import Paths
 from leakcli.store.layout import guard_file, write_output
 
 

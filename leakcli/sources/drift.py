@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from leakcli.contracts.load import Contracts
 from leakcli.contracts.questions import Code, Questions
-from leakcli.project import Paths
+from leakcli.paths import Paths
 
 if TYPE_CHECKING:
     from leakcli.contracts.documents import Profile

@@ -26,7 +26,7 @@ from leakcli.contracts.documents import Engine
 from leakcli.contracts.results import GenerateOutput
 from leakcli.engine.connection import QueryError, StorageError, connect, count_rows, execute
 from leakcli.errors import ExecutionError, UsageError
-from leakcli.project import Paths
+from leakcli.paths import Paths
 from leakcli.store.layout import guard_folder, is_ours, mark, own_target
 
 DEFAULT_SEED = 42

@@ -14,7 +14,7 @@ from leakcli.contracts.results import ProfileOutput
 from leakcli.engine.sqltext import quote_ident, source_relation
 from leakcli.errors import ContractError, UsageError
 from leakcli.files import read_json_file, write_atomic
-from leakcli.project import DataSource, Paths, resolve_data
+from leakcli.paths import DataSource, Paths, resolve_data
 from leakcli.store import state
 
 if TYPE_CHECKING:

@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from leakcli.build.audit import Runner, answer, source_queries
-from leakcli.build.records import BUILD_ACTIONS
+from leakcli.commands.audit import Runner, answer, source_queries
+from leakcli.commands.records import BUILD_ACTIONS
 from leakcli.contracts.questions import Questions
 from leakcli.engine.connection import execute
 from leakcli.engine.load import Reject, load_sources

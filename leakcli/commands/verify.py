@@ -6,16 +6,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from leakcli.build.audit import KnownResults, Runner, run_tests
-from leakcli.build.published import status_line, top_rows
-from leakcli.build.records import CheckResult
+from leakcli.commands.audit import KnownResults, Runner, run_tests
+from leakcli.commands.published import status_line, top_rows
+from leakcli.commands.records import CheckResult
 from leakcli.contracts import load as contracts
 from leakcli.contracts.load import TESTS, Contracts
 from leakcli.contracts.results import VerifyOutput
 from leakcli.engine.connection import QueryError, connect, lockdown, reading
 from leakcli.errors import ContractError, LeakError, UsageError
 from leakcli.jsonout import jsonable
-from leakcli.project import Paths, named_data_dir
+from leakcli.paths import Paths, named_data_dir
 from leakcli.store import state
 
 

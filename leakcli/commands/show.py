@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from leakcli.contracts.results import ShowOutput
 from leakcli.errors import UsageError
 from leakcli.jsonout import did_you_mean, jsonable
-from leakcli.project import Paths
+from leakcli.paths import Paths
 
 if TYPE_CHECKING:
     from leakcli.engine.connection import Connection

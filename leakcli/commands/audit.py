@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from leakcli.build.records import CheckResult
+from leakcli.commands.records import CheckResult
 from leakcli.contracts.load import TESTS, Contracts
 from leakcli.engine.connection import QueryError, StorageError, count_rows, one_row, rows_as_dicts, user_tables
 from leakcli.engine.load import load_sources
@@ -17,7 +17,7 @@ from leakcli.engine.parse import select_problem
 from leakcli.engine.sqltext import quote_ident, sql_literal
 from leakcli.errors import ContractError, LeakError
 from leakcli.jsonout import jsonable
-from leakcli.project import Paths
+from leakcli.paths import Paths
 from leakcli.render.renderer import renderer_for
 
 if TYPE_CHECKING:

@@ -14,7 +14,7 @@ from leakcli.engine.connection import count_rows, one_row, rows_as_dicts
 from leakcli.engine.sqltext import quote_ident
 from leakcli.errors import UsageError
 from leakcli.jsonout import did_you_mean, jsonable
-from leakcli.project import Paths
+from leakcli.paths import Paths
 
 if TYPE_CHECKING:
     from leakcli.contracts.load import Contracts

@@ -13,11 +13,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from leakcli.build import runresults
-from leakcli.build.published import published_rows, status_line, top_rows
-from leakcli.build.records import BUILD_ACTIONS, ModelResult, Progress
-from leakcli.build.runresults import Invocation
-from leakcli.build.stages import STAGES, BuildContext, release
+from leakcli.commands import runresults
+from leakcli.commands.published import published_rows, status_line, top_rows
+from leakcli.commands.records import BUILD_ACTIONS, ModelResult, Progress
+from leakcli.commands.runresults import Invocation
+from leakcli.commands.stages import STAGES, BuildContext, release
 from leakcli.contracts import load as contracts
 from leakcli.contracts.questions import Question, refuse_blocked
 from leakcli.contracts.records import Plan
@@ -32,9 +32,9 @@ from leakcli.errors import (
     UsageError,
     is_interrupt,
 )
+from leakcli.paths import Paths
 from leakcli.plan.planner import DataChecks, PlanRequest
 from leakcli.plan.saved import plan_for_apply
-from leakcli.project import Paths
 from leakcli.sources.generate import ensure_synthetic
 from leakcli.store.layout import Layout, own_target
 from leakcli.store.lock import build_lock

@@ -13,7 +13,7 @@ from leakcli.store import state
 if TYPE_CHECKING:
     from leakcli.contracts.load import Contracts
     from leakcli.engine.connection import Connection
-    from leakcli.project import Paths
+    from leakcli.paths import Paths
 
 STATUS_COLUMN = "action_status"  # of the priority model (LEAK-SPEC §7, revision 3)
 

@@ -18,7 +18,7 @@ from leakcli.files import write_atomic
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from leakcli.build.records import CheckResult, ModelResult
+    from leakcli.commands.records import CheckResult, ModelResult
     from leakcli.contracts.records import Plan
 
 PROJECT = "leakcli"

@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from leakcli.build.audit import KnownResults, Runner, run_tests
-from leakcli.build.feed import Feed
-from leakcli.build.published import grain_order, priority_head, status_counts
-from leakcli.build.records import BUILD_ACTIONS, ModelResult, Progress, ProgressInfo
+from leakcli.commands.audit import KnownResults, Runner, run_tests
+from leakcli.commands.feed import Feed
+from leakcli.commands.published import grain_order, priority_head, status_counts
+from leakcli.commands.records import BUILD_ACTIONS, ModelResult, Progress, ProgressInfo
 from leakcli.contracts.questions import Code, Question, refuse_blocked
 from leakcli.contracts.records import BuildMeta
 from leakcli.engine.connection import (
@@ -45,12 +45,12 @@ from leakcli.sources.drift import compare_profiles
 from leakcli.store import state
 
 if TYPE_CHECKING:
-    from leakcli.build.runresults import Invocation
+    from leakcli.commands.runresults import Invocation
     from leakcli.contracts.load import Contracts
     from leakcli.contracts.records import Plan
     from leakcli.engine.connection import Connection
+    from leakcli.paths import Paths
     from leakcli.plan.planner import DataChecks
-    from leakcli.project import Paths
     from leakcli.store.layout import Build
 
 

@@ -12,14 +12,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from leakcli.build.audit import Runner
-from leakcli.build.records import CheckResult
+from leakcli.commands.audit import Runner
+from leakcli.commands.records import CheckResult
 from leakcli.contracts import load as contracts
 from leakcli.contracts.results import ExportOutput
 from leakcli.engine.sqltext import quote_ident, sql_literal
 from leakcli.errors import ContractError, LeakError, UsageError
 from leakcli.files import write_atomic
-from leakcli.project import Paths, resolve_data
+from leakcli.paths import Paths, resolve_data
 from leakcli.store.layout import MARKER
 
 if TYPE_CHECKING:

@@ -1,0 +1,220 @@
+"""`report`, the page: one self-contained HTML file for the people who act on the answer, drawn from
+the data commands/report.py gathered: the window and how many actions to take now, the priority
+actions with their status, gaps, 95% intervals and texts, the device gap beside the segment gaps, a
+month x segment heat map, monthly trends against the device and site baselines, the acceptance
+tests, the DAG, and where it all came from. Charts are drawn by Apache ECharts, inlined (no network
+at view time).
+
+The page is a Jinja2 template (report_assets/report.html.j2) rendered with autoescape on: every
+value of the data is text. Only the inlined assets (ECharts, the CSS, the page's script) and the
+data blob (JSON with `<` escaped) go in as Markup. Writes only the report file."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from jinja2 import Environment, StrictUndefined
+from markupsafe import Markup
+
+from leakcli.contracts.results import ReportOutput
+from leakcli.errors import UsageError
+from leakcli.paths import Paths
+
+if TYPE_CHECKING:
+    from importlib.abc import Traversable
+
+GENERATOR = '<meta name="generator" content="leakcli report">'
+TEMPLATE = "report.html.j2"
+CHARTS = ("gaps", "split", "heatmap", "trend_conversion", "trend_revenue", "dag")
+MAX_BYTES = 5 * 1024 * 1024
+MINUS = "\u2212"  # money reads "−$50,000", never "$-50,000"
+# What each status means, as the legend says it ({fdr}, {live} filled from the catalog's thresholds).
+STATUS_TEXT = {
+    "act": ("act", "bigger than chance and still running: act on it now"),
+    "stopped": ("stopped", "bigger than chance, but no sessions lately (none in the last {live} months of "
+                "the window): fix before it runs again"),
+    "noise": ("within noise", "a gap of this size is what chance alone gives a segment this size (q above "
+              "the false-discovery rate, {fdr}): watch it, do not act"),
+}
+
+
+@dataclass(frozen=True)
+class ReportResult:
+    """What it wrote: the file, its size, the charts, the build, how many actions, the tests' summary."""
+
+    path: str
+    bytes: int
+    charts: list[str]
+    build: str | None
+    actions: int
+    tests: dict[str, int]
+
+    def to_dict(self) -> dict[str, object]:
+        """`report --json` (contracts/schemas/report-output.schema.json)."""
+        return ReportOutput(path=self.path, bytes=self.bytes, charts=self.charts, build=self.build,
+                            actions=self.actions, tests=self.tests).document()
+
+
+def is_report(path: Path) -> bool:
+    """The file at `path` is a report leakcli wrote (its generator tag is in the head)."""
+    from leakcli.files import head_holds
+
+    return head_holds(path, GENERATOR.encode())
+
+
+def write_report(paths: Paths, out: Path | None, data: Callable[[], dict[str, object]], *,
+                 force: bool = False) -> ReportResult:
+    """Write the report to `out` (target/report.html by default) from `data()`, the published build's
+    (commands/report.py); refuses (exit 2) to overwrite a file it did not write without `force`,
+    before any data is read."""
+    from leakcli.store.layout import guard_file, write_output
+
+    path = Path(os.path.abspath(Path.cwd() / out)) if out is not None else paths.target / "report.html"
+    shown = paths.rel(path)
+    guard_file(path, shown, ours=is_report(path), force=force, target=paths.target, what="a leakcli report")
+    found = data()
+    page = render_page(found)
+    write_output(paths.target, path, shown, page, "the report")
+    tests = found["tests"]
+    assert isinstance(tests, dict)
+    return ReportResult(shown, len(page.encode("utf-8")), list(CHARTS), _str(found["build"], "id"),
+                        len(_list(found["actions"])), dict(tests["summary"]))
+
+
+def render_page(data: dict[str, object]) -> str:
+    """The page: the template rendered with autoescape on; only the assets and the data blob are Markup."""
+    assets = resources.files("leakcli.outputs.report_assets")
+    env = Environment(autoescape=True, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                      keep_trailing_newline=True)
+    env.filters.update(usd=usd, month=lambda v: str(v)[:7] if v else "n/a")
+    template = env.from_string((assets / TEMPLATE).read_text("utf-8"))
+    build = data["build"]
+    assert isinstance(build, dict)
+    dataset = build.get("dataset") or {}
+    window = data["window"]
+    assert isinstance(window, dict)
+    synthetic = dataset.get("kind") == "synthetic"
+    span = f"{window['start']} to {window['end']}" if window.get("start") else "no window"
+    statuses = _legend(data)
+    page = template.render(
+        generator=Markup(GENERATOR),
+        css=_inline(assets / "report.css", "</style"),
+        echarts=_inline(assets / "echarts.min.js", "</script"),
+        script=_inline(assets / "report.js", "</script"),
+        data=Markup(json.dumps(_finite(data), separators=(",", ":")).replace("<", "\\u003c")),
+        title=f"{data['shop']}: revenue leaks, {span}" + (" (synthetic data)" if synthetic else ""),
+        shop=data["shop"], window=window, synthetic=synthetic, dataset=dataset,
+        status_line=data["status_line"], statuses=statuses, fdr=_fdr(data),
+        actions=[_action_row(a, _list(data["keys"]), str(data["all_label"])) for a in _list(data["actions"])],
+        tests=data["tests"], provenance=_provenance(build),
+    )
+    if len(page.encode("utf-8")) > MAX_BYTES:  # a guard on the promise: self-contained and small
+        raise UsageError(f"the report would be {len(page) / 1e6:.1f} MB, over the 5 MB it promises")
+    return page
+
+
+def _fdr(data: dict[str, object]) -> str:
+    thresholds = data["thresholds"]
+    assert isinstance(thresholds, dict)
+    return f"{thresholds['false_discovery_rate']:g}"
+
+
+def _legend(data: dict[str, object]) -> list[dict[str, object]]:
+    """Each status with its count and what it means, in the words of STATUS_TEXT (the catalog's own
+    meaning for a status this page has no words for)."""
+    thresholds = data["thresholds"]
+    assert isinstance(thresholds, dict)
+    legend = []
+    for s in _list(data["statuses"]):
+        assert isinstance(s, dict)
+        label, meaning = STATUS_TEXT.get(str(s["name"]), (str(s["name"]), str(s["meaning"])))
+        legend.append({"name": s["name"], "label": label, "count": s["count"],
+                       "meaning": meaning.format(fdr=_fdr(data), live=thresholds["live_months"])})
+    return legend
+
+
+def _inline(asset: Traversable, closing: str) -> Markup:
+    """An inlined asset of ours, as Markup on purpose; a closing tag inside it could not end its element."""
+    return Markup(asset.read_text("utf-8").replace(closing, "<\\" + closing[1:]))
+
+
+def usd(value: object) -> str:
+    """Money rounded to the dollar: '$50,000', '−$50,000'; 'n/a' for no number."""
+    v = _num(value)
+    if v is None:
+        return "n/a"
+    r = round(v)
+    return f"{MINUS if r < 0 else ''}${abs(r):,}"
+
+
+def _action_row(a: object, keys: list[object], all_label: str) -> dict[str, object]:
+    """One action as the table shows it (text only: the template escapes it)."""
+    assert isinstance(a, dict)
+    status = str(a.get("action_status") or "")
+    gap, se = _num(a.get("gap_usd")), _num(a.get("gap_se_usd"))
+    z, q, share = _num(a.get("gap_z")), _num(a.get("q_value")), _num(a.get("share_of_total_gap"))
+    device = a.get("action_scope") == "device"
+    segment = [str(a[k]) for k in map(str, keys) if k in a and a[k] != all_label]
+    return {
+        "rank": a.get("priority_rank"), "status": status,
+        "status_class": status if status in STATUS_TEXT else "other",
+        "status_label": STATUS_TEXT.get(status, (status or "n/a", ""))[0],
+        "scope": "device" if device else "segment",
+        "segment": (f"all traffic on {segment[0]}" if device and len(segment) == 1 else " / ".join(segment)),
+        "sessions": f"{int(s):,}" if (s := _num(a.get("sessions"))) is not None else "n/a",
+        "gap": usd(gap),
+        "interval": f"± {usd(1.96 * se)}" if se is not None else "",
+        "z": f"{z:.1f}" if z is not None else "n/a",
+        "q": "n/a" if q is None else "< 0.001" if q < 0.001 else f"{q:.3f}" if q < 0.01 else f"{q:.2f}",
+        "last_month": str(a.get("last_session_month") or "n/a")[:7],
+        "live": bool(a.get("is_live", True)),
+        "share": f"{share:.1%}" if share is not None else "n/a",
+        "leak": str(a.get("primary_leak") or "").replace("_", " "),
+        "text": str(a.get("recommended_action") or ""),
+    }
+
+
+def _provenance(b: dict[object, object]) -> list[tuple[str, str]]:
+    d = b.get("dataset") or {}
+    assert isinstance(d, dict)
+    items = [("build", b.get("id")), ("built at", b.get("built_at")),
+             ("dataset", f"{d.get('kind')} at {d.get('path')}" if d else None), ("plan fingerprint", b.get("plan")),
+             ("models", b.get("models")), ("leakcli", b.get("leakcli")), ("DuckDB", b.get("duckdb")),
+             ("report generated", b.get("generated_at"))]
+    return [(k, str(v)) for k, v in items]
+
+
+def _finite(value: object) -> object:
+    """JSON-ready values with NaN and infinities as null (JSON has neither)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(k): _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value if value is None or isinstance(value, (bool, int, str)) else str(value)
+
+
+def _num(value: object) -> float | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        v = float(str(value))
+    except ValueError:
+        return None
+    return v if math.isfinite(v) else None
+
+
+def _list(value: object) -> list[object]:
+    return list(value) if isinstance(value, list) else []
+
+
+def _str(value: object, key: str) -> str | None:
+    return str(value[key]) if isinstance(value, dict) and value.get(key) is not None else None
