@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Sequence
-from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 
 import typer
 from typer.core import TyperGroup
@@ -18,31 +17,10 @@ from typer.core import TyperGroup
 from leakcli.errors import ExitCode, Interrupted, LeakError, UsageError, exit_code_for, is_interrupt
 
 if TYPE_CHECKING:
+    from leakcli.context import Project
     from leakcli.outputs.terminal import Reporter
-    from leakcli.paths import Paths
 
 T = TypeVar("T")
-
-
-class VerifyFormat(str, Enum):
-    """`verify --format`: a table, or markdown for $GITHUB_STEP_SUMMARY."""
-
-    table = "table"
-    markdown = "markdown"
-
-
-class ShowFormat(str, Enum):
-    """`show --format`: a table, or CSV of the raw values."""
-
-    table = "table"
-    csv = "csv"
-
-
-# the words of dbt and Terraform a user types first, and what leakcli calls the same thing
-FAMILIAR = {"test": ("dbt", "verify"), "build": ("dbt", "apply"), "run": ("dbt", "apply"),
-            "seed": ("dbt", "generate"), "docs": ("dbt", "report"), "compile": ("dbt", "plan"), "ls": ("dbt", "plan"),
-            "list": ("dbt", "plan"), "debug": ("dbt", "plan"), "validate": ("Terraform", "plan"),
-            "init": ("Terraform", "plan")}
 
 
 class _Group(TyperGroup):
@@ -51,9 +29,10 @@ class _Group(TyperGroup):
     are answered with leakcli's."""
 
     def resolve_command(self, ctx: Any, args: list[str]) -> Any:
-        if args and args[0] not in self.commands and args[0] in FAMILIAR:
-            tool, ours = FAMILIAR[args[0]]
-            ctx.fail(f"No such command '{args[0]}' ({tool}'s `{args[0]}` is `leakcli {ours}` here)")
+        from leakcli.outputs.helptext import familiar
+
+        if args and args[0] not in self.commands and familiar(args[0]):
+            ctx.fail(f"No such command '{args[0]}' ({familiar(args[0])})")
         return super().resolve_command(ctx, args)
 
     def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,
@@ -101,9 +80,9 @@ app = typer.Typer(
 
 def _version(value: bool) -> None:
     if value:
-        from importlib.metadata import version
+        from leakcli import __version__
 
-        typer.echo(f"leakcli {version('leakcli')}")
+        typer.echo(f"leakcli {__version__}")
         raise typer.Exit()
 
 
@@ -158,6 +137,8 @@ FullOpt = Annotated[bool, typer.Option("--full-refresh", help="Rebuild every sel
 DebugOpt = Annotated[bool, typer.Option("--debug", help="Show the traceback of an error.")]
 ForceOpt = Annotated[bool, typer.Option("--force", help="Overwrite what leakcli did not write (or an existing "
                                         "output) where this command writes.")]
+NoCacheOpt = Annotated[bool, typer.Option("--no-cache", help="Remember nothing from earlier runs and keep nothing "
+                                          "for later ones (also LEAKCLI_NO_CACHE=1): the same answer, slower.")]
 
 
 def _run(reporter: Reporter, debug: bool, fn: Callable[[], T]) -> T:
@@ -186,22 +167,25 @@ def _reporter(json_mode: bool) -> Reporter:
     return Reporter(json_mode=json_mode)
 
 
-def _where(reporter: Reporter, debug: bool, project_dir: Path | None, target_dir: Path | None, *,
-           anywhere: bool = False) -> Paths:
-    """The project (found upward when not named) and its target directory, or one line saying why not;
-    `anywhere`: outside a project, the current folder stands in for it (generate needs no project)."""
-    from leakcli.paths import PROJECT_FILE, Paths, find_root
+def _project(reporter: Reporter, debug: bool, project_dir: Path | None, target_dir: Path | None, *,
+             no_cache: bool = False, anywhere: bool = False) -> Project:
+    """The project (found upward when not named), its target directory and its cache, made once and
+    handed to the command, or one line saying why not; `anywhere`: outside a project, the current
+    folder stands in for it (generate needs no project)."""
+    from leakcli.context import Project
+    from leakcli.paths import PROJECT_FILE, find_root
 
-    def find() -> Paths:
+    def find() -> Project:
         if target_dir is not None and not str(target_dir).strip():
             raise UsageError("--target-dir is empty", hint="name a folder for the builds, or leave the option out")
         here = Path.cwd()
         lone = anywhere and project_dir is None and not any((d / PROJECT_FILE).exists() for d in (here, *here.parents))
-        return Paths(here if lone else find_root(project_dir), None if target_dir is None else here / target_dir)
+        return Project.at(here if lone else find_root(project_dir), None if target_dir is None else here / target_dir,
+                          no_cache=no_cache)
 
-    paths = _run(reporter, debug, find)
-    reporter.database = paths.rel(paths.database)
-    return paths
+    project = _run(reporter, debug, find)
+    reporter.database = project.rel(project.paths.database)
+    return project
 
 
 def _tuple(values: list[str] | None) -> tuple[str, ...] | None:
@@ -225,6 +209,7 @@ def plan(
     project_dir: ProjectOpt = None,
     target_dir: TargetOpt = None,
     force: ForceOpt = False,
+    no_cache: NoCacheOpt = False,
     debug: DebugOpt = False,
 ) -> None:
     """Read every contract, check them against each other and the data, report open questions,
@@ -233,10 +218,10 @@ def plan(
     from leakcli.plan.saved import plan_and_save
 
     reporter = _reporter(json_mode)
-    paths = _where(reporter, debug, project_dir, target_dir)
-    req = PlanRequest(paths.root, data_dir, tuple(select or ()), full_refresh, _tuple(exclude), synthetic,
-                      paths.target_dir)
-    result = _run(reporter, debug, lambda: plan_and_save(req, out, force=force))
+    project = _project(reporter, debug, project_dir, target_dir, no_cache=no_cache)
+    req = PlanRequest(data_dir=data_dir, synthetic=synthetic, select=tuple(select or ()), exclude=_tuple(exclude),
+                      full_refresh=full_refresh)
+    result = _run(reporter, debug, lambda: plan_and_save(project, req, out, force=force))
     reporter.plan(result, out=out, verbose=verbose)
     if result.blocking:
         raise typer.Exit(int(ExitCode.USAGE))
@@ -256,46 +241,49 @@ def apply(
     project_dir: ProjectOpt = None,
     target_dir: TargetOpt = None,
     force: ForceOpt = False,
+    no_cache: NoCacheOpt = False,
     debug: DebugOpt = False,
 ) -> None:
     """Render the ref-linked SQL, build the models in DuckDB, audit the build with the error-severity
     acceptance tests, and publish it only when they pass: all or nothing."""
     from leakcli.commands.apply import ApplyRequest
     from leakcli.commands.apply import apply as run_apply
+    from leakcli.plan.planner import PlanRequest
 
     reporter = _reporter(json_mode)
-    paths = _where(reporter, debug, project_dir, target_dir)
-    req = ApplyRequest(paths.root, data_dir, tuple(select or ()), full_refresh, plan_file, reporter.progress,
-                       reporter.notice, force, _tuple(exclude), synthetic, paths.target_dir)
-    reporter.apply(_run(reporter, debug, lambda: run_apply(req)))
+    project = _project(reporter, debug, project_dir, target_dir, no_cache=no_cache)
+    req = ApplyRequest(plan=PlanRequest(data_dir=data_dir, synthetic=synthetic, select=tuple(select or ()),
+                                        exclude=_tuple(exclude), full_refresh=full_refresh),
+                       plan_file=plan_file, force=force, progress=reporter.progress, notice=reporter.notice)
+    reporter.apply(_run(reporter, debug, lambda: run_apply(project, req)))
 
 
 @app.command()
 def verify(
     json_mode: JsonOpt = False,
-    fmt: Annotated[VerifyFormat, typer.Option(
-        "--format", metavar="FORMAT", help="table, or markdown (for $GITHUB_STEP_SUMMARY).")] = VerifyFormat.table,
+    fmt: Annotated[Literal["table", "markdown"], typer.Option(
+        "--format", metavar="FORMAT", help="table, or markdown (for $GITHUB_STEP_SUMMARY).")] = "table",
     junit_xml: Annotated[Path | None, typer.Option("--junit-xml", metavar="FILE",
                                                    help="Also write JUnit XML to this file.")] = None,
     data_dir: VerifyDataOpt = None,
     project_dir: ProjectOpt = None,
     target_dir: TargetOpt = None,
     force: ForceOpt = False,
+    no_cache: NoCacheOpt = False,
     debug: DebugOpt = False,
 ) -> None:
     """Run the acceptance tests against the built database.
 
     Exits 1 when an error-severity test fails, 2 when a test cannot run (its contract is wrong)."""
-    from leakcli.commands.verify import VerifyRequest
     from leakcli.commands.verify import verify as run_verify
     from leakcli.outputs.formats import save_junit
 
     reporter = _reporter(json_mode)
-    paths = _where(reporter, debug, project_dir, target_dir)
-    report = _run(reporter, debug, lambda: run_verify(VerifyRequest(paths.root, data_dir, paths.target_dir)))
+    project = _project(reporter, debug, project_dir, target_dir, no_cache=no_cache)
+    report = _run(reporter, debug, lambda: run_verify(project, data_dir=data_dir))
     if junit_xml is not None:
-        _run(reporter, debug, lambda: save_junit(report, junit_xml, paths, force=force))
-    reporter.verify(report, fmt.value)
+        _run(reporter, debug, lambda: save_junit(report, junit_xml, project.paths, force=force))
+    reporter.verify(report, fmt)
     if report.broken is not None:  # a test that cannot run is a contract to fix, not a failed build
         reporter.error(report.broken)
         raise typer.Exit(int(report.broken.exit_code))
@@ -321,9 +309,9 @@ def diff(
     from leakcli.commands.diff import DiffRequest, diff_builds
 
     reporter = _reporter(json_mode)
-    paths = _where(reporter, debug, project_dir, target_dir)
-    req = DiffRequest(paths.root, old, new, tuple(model or ()), samples, paths.target_dir)
-    reporter.diff(_run(reporter, debug, lambda: diff_builds(req)))
+    project = _project(reporter, debug, project_dir, target_dir)
+    req = DiffRequest(old=old, new=new, models=tuple(model or ()), samples=samples)
+    reporter.diff(_run(reporter, debug, lambda: diff_builds(project, req)))
 
 
 @app.command()
@@ -334,17 +322,17 @@ def report(
     project_dir: ProjectOpt = None,
     target_dir: TargetOpt = None,
     force: ForceOpt = False,
+    no_cache: NoCacheOpt = False,
     debug: DebugOpt = False,
 ) -> None:
     """Write one self-contained HTML report of the published build for the people who act on it."""
     from leakcli.commands.report import report_data
-    from leakcli.contracts import load as contracts
     from leakcli.outputs.report import write_report
 
     reporter = _reporter(json_mode)
-    paths = _where(reporter, debug, project_dir, target_dir)
-    data = lambda: report_data(contracts.load(paths.root), paths)  # noqa: E731
-    reporter.report(_run(reporter, debug, lambda: write_report(paths, out, data, force=force)))
+    project = _project(reporter, debug, project_dir, target_dir, no_cache=no_cache)
+    reporter.report(_run(reporter, debug, lambda: write_report(project.paths, out, lambda: report_data(project),
+                                                               force=force)))
 
 
 export_app = typer.Typer(name="export", help="Hand the pipeline to another tool.", no_args_is_help=True)
@@ -368,9 +356,9 @@ def export_dbt(
     from leakcli.commands.export import export_dbt as run_export
 
     reporter = _reporter(json_mode)
-    paths = _where(reporter, debug, project_dir, target_dir)
-    req = ExportRequest(paths.root, out_dir, data_dir, force, paths.target_dir)
-    reporter.export(_run(reporter, debug, lambda: run_export(req)))
+    project = _project(reporter, debug, project_dir, target_dir)
+    req = ExportRequest(out=out_dir, data_dir=data_dir, force=force)
+    reporter.export(_run(reporter, debug, lambda: run_export(project, req)))
 
 
 @app.command()
@@ -389,9 +377,9 @@ def profile(
     from leakcli.sources.profile import ProfileRequest, write_profiles
 
     reporter = _reporter(json_mode)
-    paths = _where(reporter, debug, project_dir, target_dir)
-    req = ProfileRequest(paths.root, data_dir, out, force, paths.target_dir)
-    reporter.profile(_run(reporter, debug, lambda: write_profiles(req)))
+    project = _project(reporter, debug, project_dir, target_dir)
+    req = ProfileRequest(data_dir=data_dir, out=out, force=force)
+    reporter.profile(_run(reporter, debug, lambda: write_profiles(project, req)))
 
 
 @app.command()
@@ -415,9 +403,9 @@ def generate(
     from leakcli.sources.generate import generate as run_generate
 
     reporter = _reporter(json_mode)
-    paths = _where(reporter, debug, project_dir, target_dir, anywhere=True)
-    req = GenerateRequest(paths.root, scale, seed, out, force, paths.target_dir)
-    reporter.generate(_run(reporter, debug, lambda: run_generate(req)))
+    project = _project(reporter, debug, project_dir, target_dir, anywhere=True)
+    req = GenerateRequest(scale=scale, seed=seed, out=out, force=force)
+    reporter.generate(_run(reporter, debug, lambda: run_generate(project.paths, req)))
 
 
 @app.command()
@@ -432,8 +420,8 @@ def show(
                                                  help="Order rows by these SQL expressions.")] = None,
     vertical: Annotated[bool, typer.Option("--vertical", "-x", help="One row at a time, a line per column "
                                            "(also when a row does not fit the terminal).")] = False,
-    fmt: Annotated[ShowFormat, typer.Option("--format", metavar="FORMAT",
-                                            help="table, or csv (raw values).")] = ShowFormat.table,
+    fmt: Annotated[Literal["table", "csv"], typer.Option("--format", metavar="FORMAT",
+                                                         help="table, or csv (raw values).")] = "table",
     json_mode: JsonOpt = False,
     project_dir: ProjectOpt = None,
     target_dir: TargetOpt = None,
@@ -443,7 +431,7 @@ def show(
     from leakcli.commands.show import ShowRequest, show_rows
 
     reporter = _reporter(json_mode)
-    paths = _where(reporter, debug, project_dir, target_dir)
+    project = _project(reporter, debug, project_dir, target_dir)
     cols = tuple(c.strip() for c in columns.split(",") if c.strip()) if columns is not None else ()
-    req = ShowRequest(paths.root, model, limit, cols, where, order_by, paths.target_dir)
-    reporter.show(_run(reporter, debug, lambda: show_rows(req)), fmt.value, vertical)
+    req = ShowRequest(model=model, limit=limit, columns=cols, where=where, order_by=order_by)
+    reporter.show(_run(reporter, debug, lambda: show_rows(project, req)), fmt, vertical)

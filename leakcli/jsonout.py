@@ -1,15 +1,13 @@
 """Small shared helpers of leakcli's output: the envelope every `--json` document shares, values made
-JSON-ready, "did you mean", and the memo the cache keeps."""
+JSON-ready and their digests, and "did you mean"."""
 
 from __future__ import annotations
 
 import datetime as dt
 import decimal
 from collections.abc import Mapping
-from typing import Generic, TypeVar
 
 SCHEMA_VERSION = 1
-V = TypeVar("V")
 Json = None | bool | int | float | str | list["Json"] | dict[str, "Json"]
 
 
@@ -26,6 +24,14 @@ def jsonable(value: object) -> Json:
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
     return str(value)
+
+
+def digest(obj: object) -> str:
+    """The sha256 of a JSON-ready value, keys sorted: what fingerprints are made of."""
+    import hashlib
+    import json
+
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str).encode()).hexdigest()
 
 
 def envelope(**fields: object) -> dict[str, object]:
@@ -45,31 +51,3 @@ def did_you_mean(name: str, options: list[str]) -> str:
     """"; did you mean 'x'?" for the end of an error line, or "" when nothing is close."""
     close = closest(name, options)
     return f"; did you mean '{close}'?" if close else ""
-
-
-class Memo(Generic[V]):
-    """Results kept across commands in target/.cache (sources/cache.py loads `known` and saves `used`):
-    what is known, and of it what this command used or found, which is what the cache keeps next time."""
-
-    _every: list[Memo[object]] = []
-
-    def __init__(self) -> None:
-        self.known: dict[str, V] = {}
-        self.used: dict[str, V] = {}
-        Memo._every.append(self)  # type: ignore[arg-type]
-
-    @classmethod
-    def forget_all(cls) -> None:
-        """Empty every memo, as a new process starts: only the cache on disk knows anything then."""
-        for memo in cls._every:
-            memo.known.clear()
-            memo.used.clear()
-
-    def get(self, key: str) -> V | None:
-        value = self.known.get(key)
-        if value is not None:
-            self.used[key] = value
-        return value
-
-    def put(self, key: str, value: V) -> None:
-        self.known[key] = self.used[key] = value

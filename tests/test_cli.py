@@ -379,11 +379,12 @@ def test_show_refuses_bad_options_in_one_line(project, leak, args, words):
 def test_colour_by_status_on_a_terminal_unless_no_color(project, leak, monkeypatch):
     import io
 
-    from leakcli.commands.verify import VerifyRequest, verify
+    from leakcli.commands.verify import verify
+    from leakcli.context import Project as Context
     from leakcli.outputs.terminal import Reporter
 
     assert leak("apply").exit_code == 0
-    report = verify(VerifyRequest(project.root))
+    report = verify(Context.at(project.root))
 
     class Terminal(io.StringIO):
         def isatty(self):

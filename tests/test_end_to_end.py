@@ -25,18 +25,21 @@ KEYS = ("utm_source", "utm_campaign", "device_type", "landing_page")
 
 def _apply(project, data: Path):
     from leakcli.commands.apply import ApplyRequest, apply
+    from leakcli.context import Project as Context
+    from leakcli.plan.planner import PlanRequest
 
-    return apply(ApplyRequest(project.root, str(data)))
+    return apply(Context.at(project.root), ApplyRequest(plan=PlanRequest(data_dir=str(data))))
 
 
 @pytest.fixture(scope="module")
 def full(tmp_path_factory):
     """The shipped project (shipped thresholds) applied once to the shared dataset."""
+    from leakcli.context import Project as Context
     from leakcli.plan.planner import PlanRequest, build_plan
 
     project = make_project(tmp_path_factory.mktemp("full") / "proj", data=None)
     project.edit_json("contracts/metric-catalog.json", lambda d: d["thresholds"].update(SHIPPED))
-    plan = build_plan(PlanRequest(project.root, str(SHARED_RAW)))
+    plan = build_plan(Context.at(project.root), PlanRequest(data_dir=str(SHARED_RAW)))
     result = _apply(project, SHARED_RAW)
     return project, plan, result
 
@@ -160,10 +163,11 @@ def test_apply_row_counts(full):
 
 
 def test_verify_passes_all_fifteen(full):
-    from leakcli.commands.verify import VerifyRequest, verify
+    from leakcli.commands.verify import verify
+    from leakcli.context import Project as Context
 
     project, _, _ = full
-    report = verify(VerifyRequest(project.root))
+    report = verify(Context.at(project.root))
     assert report.summary == {"total": 15, "passed": 15, "failed": 0, "warned": 0, "errored": 0}
     assert "AT-15" in {r.id for r in report.results}
 
@@ -189,10 +193,11 @@ def test_synthetic_resembles_the_real_shop(tmp_path):
 
     import duckdb
 
+    from leakcli.paths import Paths
     from leakcli.sources.generate import GenerateRequest, generate
 
     out = tmp_path / "synthetic"
-    generate(GenerateRequest(Path("."), scale=1.0, seed=42, out=out))
+    generate(Paths(Path(".")), GenerateRequest(scale=1.0, seed=42, out=out))
     script = Path(__file__).resolve().parents[1] / "benchmarks" / "compare_synthetic.py"
     run = subprocess.run([sys.executable, str(script), str(out), str(SHARED_RAW)], capture_output=True, text=True)
     assert run.returncode == 0, run.stdout

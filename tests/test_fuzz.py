@@ -95,11 +95,12 @@ def _mutate_json(path: Path, kind: str, pos: int, value) -> None:
 def _run(root: Path) -> None:
     """plan, apply and verify, each on its own: success or a documented LeakError."""
     from leakcli.commands.apply import ApplyRequest, apply
-    from leakcli.commands.verify import VerifyRequest, verify
+    from leakcli.commands.verify import verify
+    from leakcli.context import Project as Context
     from leakcli.plan.planner import PlanRequest, build_plan
 
-    for step in (lambda: build_plan(PlanRequest(root)), lambda: apply(ApplyRequest(root)),
-                 lambda: verify(VerifyRequest(root))):
+    for step in (lambda: build_plan(Context.at(root), PlanRequest()), lambda: apply(Context.at(root), ApplyRequest()),
+                 lambda: verify(Context.at(root))):
         try:
             step()
         except LeakError as exc:
@@ -134,10 +135,11 @@ _BUILT: dict[str, Path] = {}
 def _build(root: Path) -> None:
     """Copy a good build of the fixture project (made once) into `root`'s target/."""
     from leakcli.commands.apply import ApplyRequest, apply
+    from leakcli.context import Project as Context
 
     if "target" not in _BUILT:
         cache = Path(tempfile.mkdtemp()) / "proj"
         shutil.copytree(root, cache)
-        apply(ApplyRequest(cache))
+        apply(Context.at(cache), ApplyRequest())
         _BUILT["target"] = cache / "target"
     shutil.copytree(_BUILT["target"], root / "target")

@@ -10,6 +10,7 @@ import pytest
 from conftest import make_project
 
 from leakcli.errors import ExitCode
+from leakcli.paths import Paths
 from leakcli.sources.generate import GenerateRequest, generate
 
 SCALE = 0.02
@@ -18,7 +19,7 @@ SCALE = 0.02
 @pytest.fixture(scope="module")
 def synthetic(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("gen") / "data"
-    generate(GenerateRequest(Path("."), scale=SCALE, seed=7, out=out))
+    generate(Paths(Path(".")), GenerateRequest(scale=SCALE, seed=7, out=out))
     return out
 
 
@@ -80,8 +81,8 @@ def test_ordering_sessions_walk_the_funnel(synthetic):
 
 
 def test_deterministic_for_a_seed_and_different_for_another(synthetic, tmp_path):
-    generate(GenerateRequest(Path("."), scale=SCALE, seed=7, out=tmp_path / "again"))
-    generate(GenerateRequest(Path("."), scale=SCALE, seed=8, out=tmp_path / "other"))
+    generate(Paths(Path(".")), GenerateRequest(scale=SCALE, seed=7, out=tmp_path / "again"))
+    generate(Paths(Path(".")), GenerateRequest(scale=SCALE, seed=8, out=tmp_path / "other"))
     for name in ("website_sessions.csv", "website_pageviews.csv", "orders.csv", "order_item_refunds.csv"):
         assert (tmp_path / "again" / name).read_bytes() == (synthetic / name).read_bytes()
         assert (tmp_path / "other" / name).read_bytes() != (synthetic / name).read_bytes()

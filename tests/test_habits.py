@@ -109,15 +109,16 @@ def test_synthetic_and_a_data_dir_together_are_refused(project, leak, command):
 # -- 2. tables fit the terminal ---------------------------------------------------------------------
 def _render(project, width: int, what: str, model: str = "", limit: int = 3) -> list[str]:
     from leakcli.commands.show import ShowRequest, show_rows
-    from leakcli.commands.verify import VerifyRequest, verify
+    from leakcli.commands.verify import verify
+    from leakcli.context import Project as Context
     from leakcli.outputs.terminal import Reporter
 
     out = io.StringIO()
     reporter = Reporter(stdout=out, stderr=io.StringIO(), rich=True, width=width)
     if what == "verify":
-        reporter.verify(verify(VerifyRequest(project.root)))
+        reporter.verify(verify(Context.at(project.root)))
     else:
-        reporter.show(show_rows(ShowRequest(project.root, model, limit)))
+        reporter.show(show_rows(Context.at(project.root), ShowRequest(model=model, limit=limit)))
     return [ANSI.sub("", line) for line in out.getvalue().splitlines()]
 
 

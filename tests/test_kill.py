@@ -42,9 +42,10 @@ def _sha(path):
 
 
 def _verifies(root):
-    from leakcli.commands.verify import VerifyRequest, verify
+    from leakcli.commands.verify import verify
+    from leakcli.context import Project as Context
 
-    return verify(VerifyRequest(root)).summary["passed"] == 15
+    return verify(Context.at(root)).summary["passed"] == 15
 
 
 def _one_whole_build(root):

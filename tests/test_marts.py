@@ -55,6 +55,7 @@ from decimal import Decimal
 import pytest
 
 from leakcli.commands.apply import ApplyRequest, apply
+from leakcli.context import Project as Context
 
 JAN, FEB, MAR, APR, MAY, JUN = (dt.date(2014, m, 1) for m in range(1, 7))
 A = ("gsearch", "nonbrand", "desktop", "/lander-1")
@@ -155,7 +156,7 @@ NRPS_D = (NRPS_D1, NRPS_D2, NRPS_D3, NRPS_D4, NRPS_D5, NRPS_D6)
 
 @pytest.fixture
 def built(project):
-    apply(ApplyRequest(project.root))
+    apply(Context.at(project.root), ApplyRequest())
     return project
 
 
@@ -265,7 +266,7 @@ def test_indexes_and_flags_are_against_the_device(built):
 def test_zero_baseline_gives_null_index_and_no_flag(project):
     (project.raw / "order_item_refunds.csv").write_text(
         "order_item_refund_id,created_at,order_item_id,order_id,refund_amount_usd\n")
-    apply(ApplyRequest(project.root))
+    apply(Context.at(project.root), ApplyRequest())
     rows = project.rows("select refund_index, is_high_refund_drag, device_refund_rate "
                         "from mart__core_leak_summary")
     assert rows and all(r["device_refund_rate"] == 0 for r in rows)
@@ -570,7 +571,7 @@ def test_priority_actions_by_hand(built):
 def test_lookback_keeps_only_the_latest_months(project):
     project.edit_json("contracts/metric-catalog.json",
                       lambda d: d["thresholds"].update(priority_lookback_months=1))
-    apply(ApplyRequest(project.root))
+    apply(Context.at(project.root), ApplyRequest())
     rows = priority(project)
     # June alone: 7 candidates (the two devices; G, H, L, F and N). S has no June session and is no
     # candidate; desktop leads June, so mobile is the device action
@@ -623,7 +624,7 @@ def test_status_thresholds_come_from_the_catalog(project):
     # false_discovery_rate 0.75: the q of 0.70 of N, desktop, E and A is now significant; E and A are
     # not live, so stopped
     project.edit_json(cat, lambda d: d["thresholds"].update(false_discovery_rate=0.75))
-    apply(ApplyRequest(project.root))
+    apply(Context.at(project.root), ApplyRequest())
     rows = priority(project)
     assert [(r["action_status"], key(r)) for r in rows] == [
         ("act", L), ("act", G), ("act", N), ("act", DESKTOP), ("stopped", S), ("stopped", E), ("stopped", A)]
@@ -649,7 +650,7 @@ def test_status_thresholds_come_from_the_catalog(project):
         "promises against the product before it runs again.")
     # live_months 3: April is live in a window ending in June, and S is one to act on again
     project.edit_json(cat, lambda d: d["thresholds"].update(false_discovery_rate=0.05, live_months=3))
-    apply(ApplyRequest(project.root))
+    apply(Context.at(project.root), ApplyRequest())
     rows = priority(project)
     assert [(r["action_status"], key(r)) for r in rows] == [
         ("act", L), ("act", S), ("act", G), ("noise", N), ("noise", DESKTOP), ("noise", E), ("noise", A)]
@@ -664,7 +665,7 @@ def test_status_thresholds_come_from_the_catalog(project):
 def test_direct_traffic_has_no_bid_to_fix(project):
     # G's sessions without their utm tags: organic search from bsearch, the unknown source
     project.edit_text(SESSIONS, "bsearch,nonbrand,b_ad_1,desktop,", "NULL,NULL,NULL,desktop,")
-    apply(ApplyRequest(project.root))
+    apply(Context.at(project.root), ApplyRequest())
     rows = priority(project)
     direct_g = ("direct_or_unknown", "direct_or_unknown", "desktop", "/lander-2")
     assert [(r["action_status"], key(r)) for r in rows][:3] == [("act", L), ("act", direct_g), ("stopped", S)]

@@ -484,13 +484,11 @@ def test_after_apply_plan_and_a_no_op_apply_open_no_database_and_parse_no_sql(pr
     DuckDB version, sends leakcli back to the files themselves."""
     import duckdb
 
-    from leakcli.jsonout import Memo
     from leakcli.progress import counting
 
     first = leak("apply", "--json").json()
     assert (project.root / "target/current/state.json").is_file()
-    Memo.forget_all()  # as a new process starts: only the cache knows the SQL
-    with counting() as seen:
+    with counting() as seen:  # each command starts afresh: only the cache knows the SQL
         plan = leak("plan", "--json").json()
         assert {m["action"] for m in plan["models"]} == {"unchanged"}
         again = leak("apply", "--json").json()
@@ -507,8 +505,7 @@ def test_after_apply_plan_and_a_no_op_apply_open_no_database_and_parse_no_sql(pr
     assert seen["database opened"] > 0 and steps["mart__priority_actions"]["action"] == "rebuild"
     assert "carries no leakcli metadata" in steps["mart__priority_actions"]["reason"]
 
-    project.edit_json("target/.cache/sources.json", lambda doc: doc.update(engine="0.0.1"))
-    Memo.forget_all()
+    project.edit_json("target/.cache/leakcli.json", lambda doc: doc["sql"].update(version="0.0.1"))
     with counting() as seen:
         assert leak("plan").exit_code == 0
     assert seen["sql parsed"] >= 9  # another DuckDB's parse is not trusted
@@ -529,15 +526,13 @@ def test_exports_hold_the_marts_in_grain_order(project, leak):
 
 
 def test_templates_rendered_by_the_last_apply_are_not_rendered_again_until_an_input_changes(project, leak):
-    from leakcli.jsonout import Memo
     from leakcli.progress import counting
 
     def rendered(seen):
         return [e.removeprefix("template rendered: ") for e in seen if e.startswith("template rendered: ")]
 
     assert leak("apply").exit_code == 0
-    Memo.forget_all()  # as a new process starts: only the cache knows them
-    with counting() as seen:
+    with counting() as seen:  # each command starts afresh: only the cache knows them
         first = leak("plan", "--json").json()
     assert rendered(seen) == [] and {m["action"] for m in first["models"]} == {"unchanged"}
 

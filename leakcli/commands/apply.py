@@ -18,7 +18,8 @@ from leakcli.commands.published import published_rows, status_line, top_rows
 from leakcli.commands.records import BUILD_ACTIONS, ModelResult, Progress
 from leakcli.commands.runresults import Invocation
 from leakcli.commands.stages import STAGES, BuildContext, release
-from leakcli.contracts import load as contracts
+from leakcli.context import Project
+from leakcli.contracts.actions import Action
 from leakcli.contracts.questions import Question, refuse_blocked
 from leakcli.contracts.records import Plan
 from leakcli.contracts.results import ApplyOutput, ModelOutcome
@@ -33,28 +34,23 @@ from leakcli.errors import (
     is_interrupt,
 )
 from leakcli.paths import Paths
-from leakcli.plan.planner import DataChecks, PlanRequest
+from leakcli.plan.planner import PlanRequest
 from leakcli.plan.saved import plan_for_apply
+from leakcli.sources.checks import SourceChecks
 from leakcli.sources.generate import ensure_synthetic
 from leakcli.store.layout import Layout, own_target
 from leakcli.store.lock import build_lock
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ApplyRequest:
-    """What `leakcli apply` was asked: the project, data, selection, a saved plan, and where progress goes."""
+    """What `leakcli apply` was asked: what to plan (or a saved plan), --force, and where progress goes."""
 
-    root: Path
-    data_dir: str | None = None
-    select: tuple[str, ...] = ()
-    full_refresh: bool = False
+    plan: PlanRequest = field(default_factory=PlanRequest)
     plan_file: Path | None = None
+    force: bool = False  # take over a target/ that leakcli did not create
     progress: Progress | None = None
     notice: Callable[[str], None] | None = None
-    force: bool = False  # take over a target/ that leakcli did not create
-    exclude: tuple[str, ...] | None = None
-    synthetic: bool = False  # --synthetic: build on the embedded synthetic dataset
-    target: Path | None = None  # --target-dir
 
 
 @dataclass(frozen=True)
@@ -66,7 +62,7 @@ class ApplyResult:
     seconds: float
     database: str
     artifacts: list[str] = field(default_factory=list)
-    top_actions: list[dict[str, object]] = field(default_factory=list)
+    top_actions: list[Action] = field(default_factory=list)
     priority_model: str = ""
     segment_keys: list[str] = field(default_factory=list)
     status_counts: dict[str, int] = field(default_factory=dict)
@@ -79,17 +75,18 @@ class ApplyResult:
             "plan_fingerprint": self.plan.fingerprint, "elapsed_seconds": round(self.seconds, 3),
             "results": [ModelOutcome(model=r.name, action=r.action, status=r.status, rows=r.rows,
                                      seconds=round(r.seconds, 3)) for r in self.results],
-            "artifacts": self.artifacts, "top_actions": self.top_actions, "status_counts": self.status_counts,
+            "artifacts": self.artifacts, "top_actions": [dict(a.row) for a in self.top_actions],
+            "status_counts": self.status_counts,
             "ambiguities": [a for a in self.plan.ambiguities if a.severity != "info"]}).document()
 
 
-def apply(req: ApplyRequest) -> ApplyResult:
+def apply(project: Project, req: ApplyRequest) -> ApplyResult:
     """Carry out the plan: build, audit and publish the models it creates or rebuilds, or change
     nothing when every model is unchanged. Whatever happens, target/run_results.json records it."""
-    paths = Paths(req.root, req.target)
+    paths = project.paths
     record = Invocation()
     try:
-        result = _apply(req, paths, record)
+        result = _apply(project, req, record)
     except BaseException as exc:
         status = ("interrupted" if is_interrupt(exc) or isinstance(exc, Interrupted) else
                   "rejected" if isinstance(exc, AuditFailure) else
@@ -100,18 +97,17 @@ def apply(req: ApplyRequest) -> ApplyResult:
     return result
 
 
-def _apply(req: ApplyRequest, paths: Paths, record: Invocation) -> ApplyResult:
+def _apply(project: Project, req: ApplyRequest, record: Invocation) -> ApplyResult:
     if req.plan_file is not None:
         _refuse_options_beside(req)
-    c = contracts.load(req.root)
+    paths, c = project.paths, project.contracts
 
     def materialize() -> None:
         generated = ensure_synthetic(paths, force=req.force)
         if req.notice:
             req.notice(f"no Maven CSVs found: generated the synthetic default dataset in {generated}")
 
-    plan, checks = plan_for_apply(PlanRequest(req.root, req.data_dir, req.select, req.full_refresh, req.exclude,
-                                              req.synthetic, req.target), c, req.plan_file, materialize)
+    plan, checks = plan_for_apply(project, req.plan, req.plan_file, materialize)
     record.plan = plan
     refuse_blocked(plan.blocking)
     _warn(req, plan.ambiguities)
@@ -122,14 +118,14 @@ def _apply(req: ApplyRequest, paths: Paths, record: Invocation) -> ApplyResult:
     with build_lock(paths.lock, "apply"):
         layout.prepare(force=req.force)
         if any(m.action in BUILD_ACTIONS for m in plan.models):
-            plan = _build_and_publish(req, plan, checks, c, paths, layout, record)
+            plan = _build_and_publish(project, req, plan, checks, layout, record)
         else:  # nothing to build: the published build stays as it is, its own run results included
-            rows = published_rows(paths, [m.name for m in plan.models if m.action == "unchanged"])
+            rows = published_rows(project, [m.name for m in plan.models if m.action == "unchanged"])
             record.results = [ModelResult(m.name, m.action, "unchanged" if m.action == "unchanged" else "skipped",
                                           rows.get(m.name), 0.0) for m in plan.models]
             current = layout.build_of("current")
             record.build = current.id if current else None
-    top, counts = top_rows(paths, c)
+    top, counts = top_rows(project)
     return ApplyResult(plan=plan, results=record.results, seconds=time.perf_counter() - record.started,
                        database=paths.rel(paths.database),
                        artifacts=[paths.rel(paths.target / n) for n in ("leakcli.duckdb", "compiled", "exports",
@@ -141,9 +137,10 @@ def _apply(req: ApplyRequest, paths: Paths, record: Invocation) -> ApplyResult:
 def _refuse_options_beside(req: ApplyRequest) -> None:
     """A saved plan fixes the data, the models and what to rebuild (as Terraform refuses -target
     beside a saved plan): an option that would change them is a usage error, never ignored."""
-    given = [("--data-dir", req.data_dir is not None), ("--select", bool(req.select)),
-             ("--exclude", req.exclude is not None), ("--full-refresh", req.full_refresh),
-             ("--synthetic", req.synthetic)]
+    p = req.plan
+    given = [("--data-dir", p.data_dir is not None), ("--select", bool(p.select)),
+             ("--exclude", p.exclude is not None), ("--full-refresh", p.full_refresh),
+             ("--synthetic", p.synthetic)]
     for flag, used in given:
         if used:
             raise UsageError(f"cannot be combined with a saved plan ({req.plan_file}): the plan fixes the data, "
@@ -174,15 +171,16 @@ def _warn(req: ApplyRequest, questions: list[Question]) -> None:
             req.notice(f"warning: {a.location}: {a.question}")
 
 
-def _build_and_publish(req: ApplyRequest, plan: Plan, checks: DataChecks, c: contracts.Contracts, paths: Paths,
-                       layout: Layout, record: Invocation) -> Plan:
+def _build_and_publish(project: Project, req: ApplyRequest, plan: Plan, checks: SourceChecks, layout: Layout,
+                       record: Invocation) -> Plan:
     """Run the stages into a new build and publish it; return the plan carried out (its files all
     hashed now). On any failure keep the attempt as target/rejected and re-raise."""
+    paths = project.paths
     build = layout.new_build()
     record.build, record.building = build.id, True
     # --full-refresh starts from nothing, unless models not selected are kept: they come from the published build
     keeps = any(m.action == "skip" for m in plan.models)
-    ctx = BuildContext(plan, checks, c, paths, build, layout.build_of("current") if keeps or not plan.full_refresh
+    ctx = BuildContext(project, plan, checks, build, layout.build_of("current") if keeps or not plan.full_refresh
                        else None, record, req.progress, lambda questions: _warn(req, questions))
     try:
         with _write_errors(paths):
@@ -191,6 +189,8 @@ def _build_and_publish(req: ApplyRequest, plan: Plan, checks: DataChecks, c: con
                     stage(ctx)
             finally:
                 release(ctx)
+                if ctx.checks_finished:  # what the checks learnt holds whatever became of the build
+                    project.cache.save()
             runresults.write(build.run_results, record.document("success"))
     except BaseException as exc:
         if is_interrupt(exc):

@@ -10,17 +10,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from leakcli.commands.records import CheckResult
-from leakcli.contracts.load import TESTS, Contracts
+from leakcli.contracts.load import TESTS
 from leakcli.engine.connection import QueryError, StorageError, count_rows, one_row, rows_as_dicts, user_tables
 from leakcli.engine.load import load_sources
-from leakcli.engine.parse import select_problem
+from leakcli.engine.parse import select_problem, sql_memo
 from leakcli.engine.sqltext import quote_ident, sql_literal
 from leakcli.errors import ContractError, LeakError
 from leakcli.jsonout import jsonable
-from leakcli.paths import Paths
-from leakcli.render.renderer import renderer_for
+from leakcli.render.renderer import render_memo, renderer_for
 
 if TYPE_CHECKING:
+    from leakcli.cache import Cache, Section
+    from leakcli.context import Project
     from leakcli.contracts.documents import AcceptanceTest
     from leakcli.engine.connection import Connection
 
@@ -30,10 +31,11 @@ SAMPLE_ROWS = 5
 class Runner:
     """Runs acceptance tests on one connection: one method per test kind, each a CheckResult."""
 
-    def __init__(self, c: Contracts, con: Connection, data_dir: Path, paths: Paths,
+    def __init__(self, project: Project, con: Connection, data_dir: Path,
                  known: KnownResults | None = None) -> None:
-        self.c, self.con, self.data_dir, self.paths = c, con, data_dir, paths
-        self.renderer = renderer_for(c)
+        self.c, self.con, self.data_dir, self.paths = project.contracts, con, data_dir, project.paths
+        self.renderer = renderer_for(self.c, render_memo(project.cache))
+        self.memo: Section | None = sql_memo(project.cache)
         self.loaded: set[str] = set()
         self.known = known  # results of queries that read only source files, by their files' sha256
         self.answers: dict[str, object] = {}  # rendered SQL -> its value, found while its sources were loaded
@@ -59,20 +61,20 @@ class Runner:
         key = self.known.key(rendered.sql, [t for _, t in rendered.sources]) \
             if self.known is not None and rendered.sources and not rendered.refs else None
         if key is not None and self.known is not None:
-            self.known.used.add(key)
-            if key in self.known.values:
-                return self.known.values[key]
+            stored = self.known.memo.get(key)
+            if isinstance(stored, list) and len(stored) == 1:  # [value]: a value may be null
+                return stored[0]
         if rendered.sql in self.answers:
             found = self.answers[rendered.sql]
         else:
             (found,) = one_row(self.con, self.checked(test_id, self.sql(test_id, text)))
         if key is not None and self.known is not None:
-            self.known.values[key] = jsonable(found)
+            self.known.memo.put(key, [jsonable(found)])
         return found
 
     def checked(self, test_id: str, query: str) -> str:
         """`query` if it is exactly one SELECT that reads no file; a ContractError otherwise."""
-        problem = select_problem(query)
+        problem = select_problem(query, self.memo)
         if problem:
             raise ContractError(f"the SQL of acceptance test {test_id} {problem}", file=TESTS)
         return query
@@ -204,27 +206,22 @@ def answer(runner: Runner, test_id: str, sql: str) -> None:
 
 
 class KnownResults:
-    """Results of the queries that read only source files, kept in the source cache by the sha256 of
-    the files they read (apply fills it; verify reads it)."""
+    """Results of the queries that read only source files: this module's section of the cache, by the
+    sha256 of the files they read (apply fills it; verify reads it)."""
 
-    def __init__(self, shas: dict[str, str], values: dict[str, object]) -> None:
-        self.shas, self.values = shas, values
-        self.used: set[str] = set()
+    def __init__(self, shas: dict[str, str], cache: Cache) -> None:
+        self.shas = shas
+        self.memo = cache.section("queries", "1")
 
     @classmethod
-    def for_files(cls, paths: Paths, c: Contracts, data_dir: Path) -> KnownResults:
+    def for_files(cls, project: Project, data_dir: Path) -> KnownResults:
         """The known results of files whose identity the cache vouches for (no file is hashed)."""
-        from leakcli.files import file_identity
-        from leakcli.sources.cache import SourceCache
+        from leakcli.sources.inventory import Inventory
 
-        cache = SourceCache.read(paths.target)
-        shas = {}
-        for name, table in c.tables.items():
-            path = data_dir / table.file
-            entry = cache.lookup(name, file_identity(path)) if path.is_file() else None
-            if entry is not None:
-                shas[name] = entry.sha256
-        return cls(shas, dict(cache.doc.queries))
+        files = Inventory(project.cache)
+        shas = {name: sha for name, table in project.contracts.tables.items()
+                if (sha := files.known_sha256(name, data_dir / table.file)) is not None}
+        return cls(shas, project.cache)
 
     def key(self, sql: str, tables: list[str]) -> str | None:
         if any(t not in self.shas for t in tables):

@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from leakcli.contracts import load as contracts
 from leakcli.contracts.results import DiffOutput
 from leakcli.engine.connection import count_rows, one_row, rows_as_dicts
 from leakcli.engine.sqltext import quote_ident
@@ -17,6 +16,7 @@ from leakcli.jsonout import did_you_mean, jsonable
 from leakcli.paths import Paths
 
 if TYPE_CHECKING:
+    from leakcli.context import Project
     from leakcli.contracts.load import Contracts
     from leakcli.engine.connection import Connection
 
@@ -24,16 +24,14 @@ FLOAT_TYPES = ("DOUBLE", "FLOAT", "REAL")
 REL_TOLERANCE = 1e-9  # doubles equal to this relative tolerance are the same value
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class DiffRequest:
     """What `leakcli diff` was asked: two database files (default: target/previous and current), models, samples."""
 
-    root: Path
     old: Path | None = None  # both None: target/previous against target/current
     new: Path | None = None
     models: tuple[str, ...] = ()
     samples: int = 3
-    target: Path | None = None  # --target-dir
 
 
 @dataclass
@@ -118,13 +116,12 @@ class DiffResult:
                          "moves": [{**asdict(m), "kind": m.kind} for m in self.moves if m.moved]}})).document()
 
 
-def diff_builds(req: DiffRequest) -> DiffResult:
+def diff_builds(project: Project, req: DiffRequest) -> DiffResult:
     """Compare two builds read-only (attached to one locked-down in-memory connection): each mart on
     its grain, and the priority list by action."""
     from leakcli.engine.connection import DamagedDatabase, QueryError, connect, execute, lockdown, reading
 
-    c = contracts.load(req.root)
-    paths = Paths(req.root, req.target)
+    c, paths = project.contracts, project.paths
     old, new = _sides(req, paths)
     con = connect()
     try:

@@ -14,15 +14,15 @@ from typing import TYPE_CHECKING
 
 from leakcli.commands.audit import Runner
 from leakcli.commands.records import CheckResult
-from leakcli.contracts import load as contracts
 from leakcli.contracts.results import ExportOutput
 from leakcli.engine.sqltext import quote_ident, sql_literal
 from leakcli.errors import ContractError, LeakError, UsageError
 from leakcli.files import write_atomic
-from leakcli.paths import Paths, resolve_data
+from leakcli.paths import resolve_data
 from leakcli.store.layout import MARKER
 
 if TYPE_CHECKING:
+    from leakcli.context import Project
     from leakcli.contracts.documents import AcceptanceTest
     from leakcli.contracts.load import Contracts
 
@@ -31,15 +31,13 @@ EXPORT = "dbt project exported by `leakcli export dbt`"
 DATABASE = "leakcli_dbt.duckdb"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ExportRequest:
-    """What `leakcli export dbt` was asked: the project, the folder, the data, and --force."""
+    """What `leakcli export dbt` was asked: the folder, the data, and --force."""
 
-    root: Path
     out: Path | str  # as typed: an empty one is refused, never read as the current folder
     data_dir: str | None = None
     force: bool = False
-    target: Path | None = None  # --target-dir
 
 
 @dataclass(frozen=True)
@@ -60,7 +58,7 @@ class ExportResult:
                             skipped_tests=self.skipped_tests).document()
 
 
-def export_dbt(req: ExportRequest) -> ExportResult:
+def export_dbt(project: Project, req: ExportRequest) -> ExportResult:
     """Write the pipeline as a dbt project for dbt-duckdb into `req.out`: only into a new or empty
     folder or one it wrote before (unless --force), removing only files it wrote before."""
     from leakcli.contracts.questions import Questions
@@ -69,8 +67,7 @@ def export_dbt(req: ExportRequest) -> ExportResult:
 
     if not str(req.out).strip():
         raise UsageError("is empty", file="OUT_DIR", hint="name the folder for the dbt project")
-    c = contracts.load(req.root)
-    paths = Paths(req.root, req.target)
+    c, paths = project.contracts, project.paths
     out = Path(os.path.abspath(Path.cwd() / req.out))  # ../x shown as the folder it names
     shown = paths.rel(out)
     guard_folder(out, shown, force=req.force, target=paths.target)
@@ -79,12 +76,12 @@ def export_dbt(req: ExportRequest) -> ExportResult:
         raise UsageError("is a folder leakcli made for something else (builds or data), not a dbt export; "
                          "choose another folder", file=shown)
     q = Questions()
-    rendered = render_all(c, q)
+    rendered = render_all(project, q)
     if not rendered or q.blocking:  # the same checks as plan: a template that cannot render is not exported
         first = q.blocking[0] if q.blocking else None
         raise ContractError(f"cannot export: {first.question if first else 'no model renders'}",
                             file=first.location if first else None)
-    data = _data_dir(req, c, paths)
+    data = _data_dir(req, project)
     tables = required_tables(c, rendered)
     missing = [c.tables[t].file for t in tables if not (data / c.tables[t].file).is_file()]
     if missing:
@@ -129,12 +126,14 @@ def _stays_in(out: Path, rel: str) -> bool:
     return (out / rel).resolve().is_relative_to(out.resolve())
 
 
-def _data_dir(req: ExportRequest, c: Contracts, paths: Paths) -> Path:
+def _data_dir(req: ExportRequest, project: Project) -> Path:
     """--data-dir, else the data the published build was made from, else leakcli's default."""
     from leakcli.store import state
 
+    c, paths = project.contracts, project.paths
     files = [c.tables[t].file for t in c.tables if c.tables[t].required]
-    published = state.published_dataset(paths.published, req.root, c.ir.final_models)
+    published = state.published_dataset(paths.published, paths.root, c.ir.final_models,
+                                         trust_summary=project.cache.enabled)
     return resolve_data(paths, req.data_dir, files, published=published).path.resolve()
 
 

@@ -13,11 +13,10 @@ from typing import TYPE_CHECKING
 
 from leakcli.commands.audit import Runner, answer, source_queries
 from leakcli.commands.records import BUILD_ACTIONS
-from leakcli.contracts.questions import Questions
 from leakcli.engine.connection import execute
 from leakcli.engine.load import Reject, load_sources
 from leakcli.engine.sqltext import inline_params, quote_ident, source_relation
-from leakcli.sources.datachecks import check_loaded, check_relations, read_in_place
+from leakcli.sources.relations import read_in_place
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -26,7 +25,7 @@ if TYPE_CHECKING:
     from leakcli.contracts.load import Contracts
     from leakcli.contracts.records import ModelStep, Plan
     from leakcli.engine.connection import Connection
-    from leakcli.plan.planner import DataChecks
+    from leakcli.sources.checks import SourceChecks
     from leakcli.sources.facts import SourceFacts
 
 
@@ -43,7 +42,7 @@ class _Rule:
 class Feed:
     db: Connection
     c: Contracts
-    checks: DataChecks
+    checks: SourceChecks
     data_path: Path
     display: Callable[[Path], str]
     runner: Runner
@@ -55,26 +54,24 @@ class Feed:
     loaded: set[str] = field(default_factory=set)
     done: set[str] = field(default_factory=set)  # loaded, checked and dropped
     rejects: dict[str, Reject | None] = field(default_factory=dict)
-    q: Questions = field(default_factory=Questions)
 
     @classmethod
-    def of(cls, plan: Plan, checks: DataChecks, kept: set[str], runner: Runner,
+    def of(cls, plan: Plan, checks: SourceChecks, kept: set[str], runner: Runner,
            display: Callable[[Path], str]) -> Feed:
         """The feed of the models `plan` builds (beside the `kept` ones), on the runner's connection."""
-        c, facts = runner.c, checks.facts
+        c, facts, clean = runner.c, checks.facts, checks.clean
         to_build = [m for m in plan.models if m.action in BUILD_ACTIONS]
-        wanted = {t for m in to_build for t in _tables(m)} | {t for t, f in facts.items() if f.deferred}
-        in_place = {t for t in wanted if _known_clean(facts.get(t))}
+        wanted = {t for m in to_build for t in _tables(m)} | set(checks.deferred)
+        in_place = wanted & clean
         to_load = sorted(wanted - in_place, key=lambda t: (_size(facts[t]), t))
         readers = {t: {m.name for m in to_build if t in _tables(m)} for t in to_load}
-        rules = [_Rule(frozenset({r.child.table, r.parent.table}), relation=r.name) for r in c.manifest.relations]
+        loading = set(to_load)
+        rules = [_Rule(tables, relation=name) for name, tables in checks.relations_to_check(loading).items()]
         in_build = {m.name for m in to_build} | kept
         tests = [t for t in c.tests.tests if t.severity == "error" and all(m in in_build for m in t.models_read(
             c.ir.models))]
-        rules += [_Rule(tables, query=(test_id, sql)) for test_id, sql, tables in source_queries(runner, tests)]
-        loading, clean = set(to_load), {t for t, f in facts.items() if _known_clean(f)}
-        rules = [r for r in rules if r.tables & loading  # the others were checked by plan, or come from the cache
-                 and r.tables <= loading | (clean if r.relation is not None else in_place)]
+        rules += [_Rule(tables, query=(test_id, sql)) for test_id, sql, tables in source_queries(runner, tests)
+                  if tables & loading and tables <= loading | in_place]  # the others come from the cache
         feed = cls(runner.con, c, checks, runner.data_dir, display, runner, to_load, readers, rules, in_place, clean)
         for t in sorted(in_place):
             read, params = read_in_place(c, facts[t].path)
@@ -110,17 +107,13 @@ class Feed:
         self._drop_unneeded()
 
     def _load(self, table: str) -> None:
-        fact = self.checks.facts[table]
         load_sources(self.db, self.c, self.data_path, [table], display=self.display, rejects=self.rejects)
         self.loaded.add(table)
-        if fact.deferred:
-            check_loaded(self.db, self.c, fact, self._relation(table), self.rejects.get(table),
-                         self.checks.known.get(table), self.q)
+        self.checks.loaded(self.db, table, self._relation(table), self.rejects.get(table))
         for rule in [r for r in self.rules if self._ready(r)]:
             self.rules.remove(rule)
             if rule.relation is not None:
-                check_relations(self.c, self.checks.facts, self.q, con=self.db, only={rule.relation},
-                                relation_of=self._relation_of)
+                self.checks.relation(self.db, rule.relation, self._relation_of)
             elif rule.query is not None:
                 answer(self.runner, *rule.query)
         self._drop_unneeded()
@@ -148,7 +141,3 @@ def _tables(step: ModelStep) -> list[str]:
 
 def _size(fact: SourceFacts) -> int:
     return fact.identity[0] if fact.identity else 0
-
-
-def _known_clean(fact: SourceFacts | None) -> bool:
-    return fact is not None and fact.stats is not None and fact.reject is None and not fact.deferred

@@ -6,23 +6,26 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from leakcli.contracts.actions import Action
 from leakcli.engine.connection import connect, count_rows, describe, reading, rows_as_dicts, user_tables
 from leakcli.engine.sqltext import quote_ident
 from leakcli.store import state
 
 if TYPE_CHECKING:
+    from leakcli.context import Project
     from leakcli.contracts.load import Contracts
+    from leakcli.contracts.results import Row
     from leakcli.engine.connection import Connection
-    from leakcli.paths import Paths
 
 STATUS_COLUMN = "action_status"  # of the priority model (LEAK-SPEC §7, revision 3)
 
 
-def published_rows(paths: Paths, models: list[str]) -> dict[str, int]:
+def published_rows(project: Project, models: list[str]) -> dict[str, int]:
     """Row counts of published tables (a no-op apply still reports what its tables hold)."""
+    paths = project.paths
     if not models or not paths.published.exists():
         return {}
-    summary = state.read_summary(paths.published)
+    summary = state.read_summary(paths.published) if project.cache.enabled else None
     if summary is not None:
         return {m: summary.rows[m] for m in models if m in summary.rows}
     con = connect(paths.published, read_only=True, shown=paths.rel(paths.database))
@@ -34,22 +37,27 @@ def published_rows(paths: Paths, models: list[str]) -> dict[str, int]:
         con.close()
 
 
-def top_rows(paths: Paths, c: Contracts) -> tuple[list[dict[str, object]], dict[str, int]]:
-    """The first rows of the published priority model in grain order, as JSON-ready dicts, and how
-    many actions it holds of each status (none when it was not built)."""
+def top_rows(project: Project) -> tuple[list[Action], dict[str, int]]:
+    """The first actions of the published priority model in grain order, and how many actions it
+    holds of each status (none when it was not built)."""
+    paths, c = project.paths, project.contracts
     model, limit = c.catalog.priority.model, c.catalog.thresholds.top_actions
-    summary = state.read_summary(paths.published)
+    summary = state.read_summary(paths.published) if project.cache.enabled else None
     if summary is not None and (model not in summary.tables or (model in summary.head and summary.statuses is not None
                                                                 and limit <= summary.head_limit)):
-        return [dict(r) for r in summary.head.get(model, [])[:limit]], summary.statuses or {}
+        return _actions(c, summary.head.get(model, [])[:limit]), summary.statuses or {}
     con = connect(paths.published, read_only=True, shown=paths.rel(paths.database))
     try:
         with reading(paths.rel(paths.database)):
             if model not in user_tables(con):
                 return [], {}
-            return priority_head(con, c), status_counts(con, c)
+            return _actions(c, priority_head(con, c)), status_counts(con, c)
     finally:
         con.close()
+
+
+def _actions(c: Contracts, rows: list[dict[str, object]] | list[Row]) -> list[Action]:
+    return [Action.of(r, c.catalog.segment.keys) for r in rows]
 
 
 def priority_head(con: Connection, c: Contracts) -> list[dict[str, object]]:

@@ -16,6 +16,7 @@ from leakcli.errors import LeakError, UsageError
 from leakcli.paths import Paths
 
 if TYPE_CHECKING:
+    from leakcli.context import Project
     from leakcli.contracts.load import Contracts
     from leakcli.engine.connection import Connection
 
@@ -23,21 +24,23 @@ TOP_TRENDS = 3  # actions whose monthly trend is drawn
 HEATMAP_ROWS = 15  # segment actions in the heat map
 
 
-def report_data(c: Contracts, paths: Paths) -> dict[str, object]:
+def report_data(project: Project) -> dict[str, object]:
     """The page's data, from the published build; refuses (exit 2) when nothing is built."""
     from leakcli.engine.connection import reading
 
+    paths = project.paths
     if not paths.published.exists():
         raise UsageError("nothing is built yet: run `leakcli apply` first", file=paths.rel(paths.database))
     with reading(paths.rel(paths.database)):
-        return gather(c, paths)
+        return gather(project)
 
 
-def gather(c: Contracts, paths: Paths) -> dict[str, object]:
+def gather(project: Project) -> dict[str, object]:
     """Everything the page shows, as JSON-ready values, from the published build (read-only)."""
     from leakcli.commands.published import status_line
     from leakcli.engine.connection import connect, lockdown, user_tables
 
+    c, paths = project.contracts, project.paths
     con = connect(paths.published, read_only=True, shown=paths.rel(paths.database))
     try:
         lockdown(con)
@@ -70,8 +73,8 @@ def gather(c: Contracts, paths: Paths) -> dict[str, object]:
     data["thresholds"] = t.model_dump()
     data["status_line"] = status_line(c, counts) if not actions or "action_status" in actions[0] else ""
     data["shop"] = _shop(c)
-    data["dag"] = _dag(c)
-    data["tests"] = _tests(c, paths)
+    data["dag"] = _dag(project)
+    data["tests"] = _tests(project)
     data["build"] = _build(c, paths, built)
     return data
 
@@ -144,11 +147,12 @@ def _trend(con: Connection, summary: str, keys: list[str], action: dict[str, obj
             "scope": action["action_scope"], "status": action.get("action_status"), "rows": rows}
 
 
-def _dag(c: Contracts) -> dict[str, object]:
+def _dag(project: Project) -> dict[str, object]:
     """Models, their refs and sources as rendering finds them (no data read)."""
-    from leakcli.render.renderer import renderer_for
+    from leakcli.render.renderer import render_memo, renderer_for
 
-    renderer = renderer_for(c)
+    c = project.contracts
+    renderer = renderer_for(c, render_memo(project.cache))
     nodes: list[dict[str, object]] = [{"name": f"{c.source_name}.{t}", "layer": "source"} for t in c.tables
                                       if c.tables[t].required]
     edges: list[list[str]] = []
@@ -164,12 +168,12 @@ def _dag(c: Contracts) -> dict[str, object]:
     return {"nodes": nodes, "edges": edges}
 
 
-def _tests(c: Contracts, paths: Paths) -> dict[str, object]:
+def _tests(project: Project) -> dict[str, object]:
     """The acceptance tests on the published build (as `leakcli verify` runs them)."""
-    from leakcli.commands.verify import VerifyRequest, verify
+    from leakcli.commands.verify import verify
 
     try:
-        report = verify(VerifyRequest(paths.root, target=paths.target_dir), c)
+        report = verify(project)
     except LeakError as exc:
         return {"summary": {"total": 0}, "results": [], "error": exc.one_line()}
     return {"summary": report.summary,
@@ -180,8 +184,7 @@ def _tests(c: Contracts, paths: Paths) -> dict[str, object]:
 
 def _build(c: Contracts, paths: Paths, built: dict[str, str | None]) -> dict[str, object]:
     """The build the report shows: its id, when, from which dataset (kind `files` or `synthetic`)."""
-    from importlib.metadata import version
-
+    from leakcli import __version__
     from leakcli.store import state
 
     metas = {name: state.decode(comment) for name, comment in built.items()}
@@ -191,5 +194,5 @@ def _build(c: Contracts, paths: Paths, built: dict[str, str | None]) -> dict[str
             "built_at": max((m.built_at for m in metas.values() if m is not None), default=None),
             "dataset": meta.dataset.to_dict() if meta else None,
             "plan": meta.plan if meta else None,
-            "models": len(built), "leakcli": version("leakcli"), "duckdb": duckdb_version(),
+            "models": len(built), "leakcli": __version__, "duckdb": duckdb_version(),
             "generated_at": time.strftime("%Y-%m-%d %H:%M:%S")}

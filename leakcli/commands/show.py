@@ -4,29 +4,27 @@ in DuckDB's SQL, checked like a template (one SELECT over the built tables, noth
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from leakcli.contracts.results import ShowOutput
 from leakcli.errors import UsageError
 from leakcli.jsonout import did_you_mean, jsonable
-from leakcli.paths import Paths
 
 if TYPE_CHECKING:
+    from leakcli.cache import Section
+    from leakcli.context import Project
     from leakcli.engine.connection import Connection
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ShowRequest:
     """What `leakcli show` was asked: a model, columns, a filter, an order and a row limit."""
 
-    root: Path
     model: str
     limit: int = 10
     columns: tuple[str, ...] = ()
     where: str | None = None
     order_by: str | None = None
-    target: Path | None = None  # --target-dir
 
 
 @dataclass(frozen=True)
@@ -46,12 +44,13 @@ class Shown:
             "rows": [dict(zip(self.columns, r, strict=True)) for r in self.rows]})).document()
 
 
-def show_rows(req: ShowRequest) -> Shown:
+def show_rows(project: Project, req: ShowRequest) -> Shown:
     """The first rows of a built model, read-only and locked down; --where and --order-by are checked as
     one SELECT over the model and nothing else."""
     from leakcli.engine.connection import connect, reading
+    from leakcli.engine.parse import sql_memo
 
-    paths = Paths(req.root, req.target)
+    paths = project.paths
     shown = paths.rel(paths.database)
     if not paths.published.exists():
         raise UsageError("nothing is built yet", file=shown, hint="run `leakcli apply` first")
@@ -60,12 +59,12 @@ def show_rows(req: ShowRequest) -> Shown:
     con = connect(paths.published, read_only=True, shown=shown)
     try:
         with reading(shown):
-            return _rows(con, req, shown)
+            return _rows(con, req, shown, sql_memo(project.cache))
     finally:
         con.close()
 
 
-def _rows(con: Connection, req: ShowRequest, shown: str) -> Shown:
+def _rows(con: Connection, req: ShowRequest, shown: str, memo: Section) -> Shown:
     from leakcli.engine.connection import (
         QueryError,
         StorageError,
@@ -95,7 +94,7 @@ def _rows(con: Connection, req: ShowRequest, shown: str) -> Shown:
             if not text.strip():
                 raise UsageError("is empty", file=option, hint="give a DuckDB expression, or leave it out")
             sql += f" {clause} {text}"
-    problem = select_problem(sql) if req.where or req.order_by else None
+    problem = select_problem(sql, memo) if req.where or req.order_by else None
     if problem:
         raise UsageError(f"must be expressions over '{req.model}': the query {problem}", file="--where/--order-by",
                          hint="give a DuckDB expression over the model's columns")

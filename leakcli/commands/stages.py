@@ -20,7 +20,7 @@ from leakcli.commands.audit import KnownResults, Runner, run_tests
 from leakcli.commands.feed import Feed
 from leakcli.commands.published import grain_order, priority_head, status_counts
 from leakcli.commands.records import BUILD_ACTIONS, ModelResult, Progress, ProgressInfo
-from leakcli.contracts.questions import Code, Question, refuse_blocked
+from leakcli.contracts.questions import Question, refuse_blocked
 from leakcli.contracts.records import BuildMeta
 from leakcli.engine.connection import (
     DamagedDatabase,
@@ -37,20 +37,17 @@ from leakcli.errors import AuditFailure, ExecutionError, UsageError
 from leakcli.files import write_atomic
 from leakcli.plan.binding import columns_diff
 from leakcli.plan.changes import COMPILED_HEADER, SNAPSHOT, snapshot
-from leakcli.plan.planner import thresholds_against_data, with_file_hashes
 from leakcli.progress import checkpoint, phase
-from leakcli.sources.cache import check_key
-from leakcli.sources.datachecks import name_parents
-from leakcli.sources.drift import compare_profiles
 from leakcli.store import state
 
 if TYPE_CHECKING:
     from leakcli.commands.runresults import Invocation
+    from leakcli.context import Project
     from leakcli.contracts.load import Contracts
     from leakcli.contracts.records import Plan
     from leakcli.engine.connection import Connection
     from leakcli.paths import Paths
-    from leakcli.plan.planner import DataChecks
+    from leakcli.sources.checks import SourceChecks
     from leakcli.store.layout import Build
 
 
@@ -58,10 +55,9 @@ if TYPE_CHECKING:
 class BuildContext:
     """Everything one build reads and what its stages hand on to the next."""
 
+    project: Project
     plan: Plan
-    checks: DataChecks
-    c: Contracts
-    paths: Paths
+    checks: SourceChecks
     build: Build
     previous: Build | None  # the published build to reuse tables from (none with --full-refresh)
     record: Invocation  # each model and audit result as it comes: a failed attempt still says what it did
@@ -72,6 +68,15 @@ class BuildContext:
     runner: Runner | None = None  # runs the audit; answers its queries of sources while they are loaded
     feed: Feed | None = None  # the source files, each read once
     summary: state.Summary | None = None
+    checks_finished: bool = False  # what the checks learnt is in the cache, to keep
+
+    @property
+    def c(self) -> Contracts:
+        return self.project.contracts
+
+    @property
+    def paths(self) -> Paths:
+        return self.project.paths
 
     @property
     def data_path(self) -> Path:
@@ -101,7 +106,7 @@ def write_compiled(ctx: BuildContext) -> None:
 def open_database(ctx: BuildContext) -> None:
     """The build's database: a copy of the published one when it keeps tables from it (reuse costs
     no query), locked down to the data and the build's own folder."""
-    previous_tables = _tables_of(ctx.previous, ctx.paths)
+    previous_tables = _tables_of(ctx.previous, ctx.project)
     building = {m.name for m in ctx.plan.models if m.action in BUILD_ACTIONS}
     for step in ctx.plan.models:
         for up in step.depends_on if step.name in building else []:
@@ -118,12 +123,13 @@ def open_database(ctx: BuildContext) -> None:
     lockdown(ctx.db, [ctx.data_path, ctx.build.path], [f.path for f in ctx.checks.facts.values() if f.exists])
 
 
-def _tables_of(previous: Build | None, paths: Paths) -> set[str]:
+def _tables_of(previous: Build | None, project: Project) -> set[str]:
     """The tables of the published build to reuse; none when it is damaged (everything is rebuilt)."""
     if previous is None:
         return set()
     try:
-        return set(state.read_state(previous.database, paths.rel(previous.database)))
+        return set(state.read_state(previous.database, project.rel(previous.database),
+                                    trust_summary=project.cache.enabled))
     except DamagedDatabase:
         return set()
 
@@ -135,12 +141,12 @@ def run_models(ctx: BuildContext) -> None:
     marts name their order. A blocking question about a file stops the models; the other files are
     still checked, so that every question is asked at once."""
     plan, c = ctx.plan, ctx.c
-    ctx.runner = Runner(c, ctx.db, ctx.data_path, ctx.paths)
+    ctx.runner = Runner(ctx.project, ctx.db, ctx.data_path)
     ctx.feed = feed = Feed.of(plan, ctx.checks, ctx.kept, ctx.runner, ctx.paths.rel)
     total = len(plan.models)
     for i, step in enumerate(plan.models, start=1):
         feed.before(step)
-        if feed.q.blocking:
+        if ctx.checks.q.blocking:
             break
         if ctx.progress:
             ctx.progress("start", step, ProgressInfo(i, total))
@@ -170,22 +176,15 @@ def finish_checks(ctx: BuildContext) -> None:
     """The checks of the files no model read, the sha256 of the files hashed while they loaded (the
     plan's fingerprints are then those `plan` computes), the drift against the profiles, and the
     source cache; then stop on a blocking question as plan would have, or label each built table."""
-    c, checks, feed = ctx.c, ctx.checks, ctx.feed
+    checks, feed = ctx.checks, ctx.feed
     assert feed is not None
     feed.finish()
-    ctx.plan = ctx.record.plan = with_file_hashes(ctx.plan, checks)
-    name_parents(c, checks.facts)
-    q = feed.q
-    loaded = {t: f for t, f in checks.facts.items() if t in feed.done}
-    compare_profiles(c, ctx.paths, loaded, checks.profiles, q)
-    if loaded and not any(a.code == Code.THRESHOLD_MEANING for a in ctx.plan.ambiguities):
-        thresholds_against_data(c, checks.facts, q)  # plan knew the rows of the files it checked only
-    checks.cache.remember(checks.facts, {t: check_key(c.tables[t], c.manifest.checks.null_like, checks.known.get(t))
-                                         for t in checks.facts})
-    checks.cache.write()
-    refuse_blocked(q.blocking)
+    hashed = checks.finish(feed.done)
+    ctx.plan = ctx.record.plan = ctx.plan.with_sources(hashed, str(ctx.data_path))
+    ctx.checks_finished = True
+    refuse_blocked(checks.q.blocking)
     if ctx.warn:
-        ctx.warn(q.items)
+        ctx.warn(checks.q.items)
     # inside the project, relative to it: a copy of the project reads its own data, not the original's
     dataset = ctx.plan.dataset.model_copy(update={"path": ctx.paths.rel(ctx.data_path.resolve())})
     built_at = time.strftime("%Y-%m-%dT%H:%M:%S")
@@ -201,19 +200,15 @@ def audit(ctx: BuildContext) -> None:
     """The error-severity acceptance tests whose models this build holds, on the build itself; the
     results of queries of unchanged source files alone come from the cache, and go back to it. A
     failed test rejects the build."""
-    c, checks = ctx.c, ctx.checks
+    c = ctx.c
     with phase("auditing the build"):
         built = set(user_tables(ctx.db))
         tests = [t for t in c.tests.tests
                  if t.severity == "error" and all(m in built for m in t.models_read(c.ir.models))]
-        known = KnownResults({t: f.sha256 for t, f in checks.facts.items() if f.sha256},
-                             dict(checks.cache.doc.queries))
-        runner = ctx.runner or Runner(c, ctx.db, ctx.data_path, ctx.paths)
-        runner.known = known
+        runner = ctx.runner or Runner(ctx.project, ctx.db, ctx.data_path)
+        runner.known = KnownResults({t: f.sha256 for t, f in ctx.checks.facts.items() if f.sha256}, ctx.project.cache)
         runner.loaded = ctx.feed.in_place | ctx.feed.loaded if ctx.feed else set()
         ctx.record.audit.extend(run_tests(runner, tests))
-        checks.cache.doc.queries = {k: known.values[k] for k in known.used if k in known.values}
-        checks.cache.write()
     failed = [r for r in ctx.record.audit if r.status in ("fail", "error")]
     if failed:
         raise AuditFailure(failed)

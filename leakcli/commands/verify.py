@@ -5,27 +5,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from leakcli.commands.audit import KnownResults, Runner, run_tests
 from leakcli.commands.published import status_line, top_rows
 from leakcli.commands.records import CheckResult
-from leakcli.contracts import load as contracts
-from leakcli.contracts.load import TESTS, Contracts
+from leakcli.contracts.actions import Action
+from leakcli.contracts.load import TESTS
 from leakcli.contracts.results import VerifyOutput
 from leakcli.engine.connection import QueryError, connect, lockdown, reading
 from leakcli.errors import ContractError, LeakError, UsageError
 from leakcli.jsonout import jsonable
-from leakcli.paths import Paths, named_data_dir
+from leakcli.paths import named_data_dir
 from leakcli.store import state
 
-
-@dataclass(frozen=True)
-class VerifyRequest:
-    """What `leakcli verify` was asked: the project and, optionally, the data directory to read."""
-
-    root: Path
-    data_dir: str | None = None
-    target: Path | None = None  # --target-dir
+if TYPE_CHECKING:
+    from leakcli.context import Project
 
 
 @dataclass(frozen=True)
@@ -35,7 +30,7 @@ class VerifyReport:
     results: list[CheckResult]
     dataset: dict[str, object]
     database: str
-    actions: list[dict[str, object]] = field(default_factory=list)  # the top of the answer, for a summary
+    actions: list[Action] = field(default_factory=list)  # the top of the answer, for a summary
     status_line: str = ""  # "1 action to take now, 3 stopped leaks, 5 within noise"
     segment_keys: list[str] = field(default_factory=list)
     all_label: str = "(all)"
@@ -61,46 +56,44 @@ class VerifyReport:
             "results": [{k: getattr(r, k) for k in keys} for r in self.results]})).document()
 
 
-def verify(req: VerifyRequest, c: Contracts | None = None) -> VerifyReport:
-    """Every acceptance test on the published build. `c`: the project's contracts when the caller
-    loaded them already (they are parsed once a command)."""
-    c = c or contracts.load(req.root)
-    paths = Paths(req.root, req.target)
+def verify(project: Project, *, data_dir: str | None = None) -> VerifyReport:
+    """Every acceptance test on the published build, reading the data it was made from (or `data_dir`)."""
+    c, paths = project.contracts, project.paths
     if not paths.published.exists():
         raise UsageError("nothing is built yet", file=paths.rel(paths.database), hint="run `leakcli apply` first")
-    built = state.read_state(paths.published, paths.rel(paths.database))
+    built = state.read_state(paths.published, paths.rel(paths.database), trust_summary=project.cache.enabled)
     meta = state.built_from(built, c.ir.final_models)
     dataset = meta.dataset if meta else None
     files = [t.file for t in c.tables.values() if t.required]
-    if req.data_dir is not None:
-        if not req.data_dir.strip():
+    if data_dir is not None:
+        if not data_dir.strip():
             raise UsageError("is empty", file="--data-dir", hint="name the folder of the Maven CSVs, or leave it out")
-        data_dir = named_data_dir(Path(req.data_dir), "--data-dir", files)
+        data = named_data_dir(Path(data_dir), "--data-dir", files)
     else:
-        data_dir = paths.root / (dataset.path if dataset else "")  # a relative path is the project's
-        missing = [f for f in files if not (data_dir / f).is_file()] if data_dir.is_dir() else [""]
+        data = paths.root / (dataset.path if dataset else "")  # a relative path is the project's
+        missing = [f for f in files if not (data / f).is_file()] if data.is_dir() else [""]
         if missing:
             raise UsageError("the data the published build was made from is gone"
                              + (f" ({len(missing)} of {len(files)} required files)" if missing[0] else ""),
-                             file=paths.rel(data_dir / missing[0]) if missing[0] else paths.rel(data_dir),
+                             file=paths.rel(data / missing[0]) if missing[0] else paths.rel(data),
                              hint="name it with --data-dir (or rebuild with leakcli apply)")
     con = connect(paths.published, read_only=True, shown=paths.rel(paths.database),
                   memory_limit=c.phase_plan.engine.limit())
     try:
-        lockdown(con, [data_dir, paths.target], [data_dir / t.file for t in c.tables.values()])
-        known = KnownResults.for_files(paths, c, data_dir)
+        lockdown(con, [data, paths.target], [data / t.file for t in c.tables.values()])
+        known = KnownResults.for_files(project, data)
         with reading(paths.rel(paths.database)):
-            results = run_tests(Runner(c, con, data_dir, paths, known), c.tests.tests)
+            results = run_tests(Runner(project, con, data, known), c.tests.tests)
     finally:
         con.close()
     absent = {m for m in c.models if m not in built}  # built with --select: a build's error, not a contract's
     results = [_not_built(r) if r.status == "error" and r.model in absent else r for r in results]
-    top, counts = top_rows(paths, c)
+    top, counts = top_rows(project)
     broken = next((_cause(r, i) for i, r in enumerate(results) if r.status == "error" and r.model not in absent),
                   None)
     return VerifyReport(broken=broken, actions=top, status_line=status_line(c, counts),
                         segment_keys=list(c.catalog.segment.keys), all_label=c.catalog.priority.all_label,
-                        results=results, dataset={**(dataset.to_dict() if dataset else {}), "path": str(data_dir)},
+                        results=results, dataset={**(dataset.to_dict() if dataset else {}), "path": str(data)},
                         database=paths.rel(paths.database))
 
 

@@ -9,6 +9,7 @@ from pydantic import JsonValue
 
 from leakcli.contracts.base import Record
 from leakcli.contracts.questions import Question
+from leakcli.jsonout import digest
 
 
 class Dataset(Record):
@@ -83,11 +84,45 @@ class Plan(Record):
     def blocking(self) -> list[Question]:
         return [a for a in self.ambiguities if a.severity == "blocking"]
 
+    def with_sources(self, shas: dict[str, str], data_key: str) -> Plan:
+        """The plan once the files hashed in the background are hashed (`shas`, by table): every
+        fingerprint as `leakcli plan` computes it from the same files."""
+        if not shas:
+            return self
+        fps: dict[str, str] = {}
+        steps = []
+        for step in self.models:
+            if step.parts is None:
+                steps.append(step)
+                continue
+            parts = step.parts.model_copy(update={
+                "sources": {t: shas.get(t, sha) for t, sha in step.parts.sources.items()},
+                "upstream": {p: fps.get(p, fp) for p, fp in step.parts.upstream.items()}})
+            fingerprint = digest(parts.model_dump())
+            if step.action != "skip":  # a skipped table stays what it was built from
+                fps[step.name] = fingerprint
+            steps.append(step.model_copy(update={"parts": parts, "fingerprint": fingerprint}))
+        files = {s.table: s.file for s in self.sources}
+        inputs = {**self.inputs, **{files[t]: sha for t, sha in shas.items() if t in files}}
+        sources = [s.model_copy(update={"sha256": shas[s.table]}) if s.table in shas else s for s in self.sources]
+        return self.model_copy(update={"models": steps, "inputs": inputs, "sources": sources,
+                                       "fingerprint": plan_fingerprint(inputs, steps, data_key, self.select,
+                                                                       self.exclude)})
+
     def to_dict(self, *, with_sql: bool = False) -> dict[str, object]:
         skip: set[str] = set() if with_sql else {"template", "sql", "parts"}
         return {**super().to_dict(), "contract_changes": None if self.contract_changes is None else
                 [ch.to_dict() for ch in self.contract_changes],
                 "models": [m.model_dump(mode="json", exclude_none=True, exclude=skip) for m in self.models]}
+
+
+def plan_fingerprint(inputs: dict[str, str], steps: list[ModelStep], data_key: str, select: list[str],
+                     exclude: list[str] | None) -> str:
+    """What a saved plan is checked against: every input's sha256, each step, the data directory
+    (absolute) and the selection."""
+    return digest({"inputs": inputs, "steps": [(s.name, s.action, s.fingerprint) for s in steps],
+                   "data": data_key, "select": sorted(select),
+                   **({"exclude": sorted(exclude)} if exclude is not None else {})})
 
 
 class BuildMeta(Record):

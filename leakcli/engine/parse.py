@@ -1,6 +1,7 @@
 """DuckDB's parser, asked without running anything: whether SQL is exactly one clean SELECT, and a
-digest of what it means (its parse tree), both remembered across commands by the cache; and the
-installed DuckDB's version."""
+digest of what it means (its parse tree), both remembered across commands in the cache's `sql`
+section (of this DuckDB version: another parser may judge otherwise); and the installed DuckDB's
+version."""
 
 from __future__ import annotations
 
@@ -9,10 +10,10 @@ from typing import TYPE_CHECKING
 
 from leakcli.engine import signals_held
 from leakcli.engine.sqltext import first_line
-from leakcli.jsonout import Memo
 from leakcli.progress import count
 
 if TYPE_CHECKING:
+    from leakcli.cache import Cache, Section
     from leakcli.engine.connection import Connection
 
 
@@ -34,32 +35,36 @@ def duckdb_version() -> str:
     return str(duckdb.__version__)
 
 
-CLEAN: Memo[bool] = Memo()  # sha256 of SQL text -> True: found to be one clean SELECT
-DIGESTS: Memo[str] = Memo()  # sha256 of SQL text -> its sql_digest
+def sql_memo(cache: Cache) -> Section:
+    """This module's section of the cache: `clean:<sha256 of SQL>` -> True (one clean SELECT) and
+    `digest:<sha256 of SQL>` -> its sql_digest, by this DuckDB's parser."""
+    return cache.section("sql", duckdb_version())
 
 
-def select_problem(sql: str) -> str | None:
-    """Why `sql` is not exactly one SELECT that reads only relations (no table function, no file named
-    as a table), by DuckDB's own parser; None when it is."""
+def _key(kind: str, sql: str) -> str:
     import hashlib
 
-    key = hashlib.sha256(sql.encode()).hexdigest()
-    if CLEAN.get(key):
+    return f"{kind}:{hashlib.sha256(sql.encode()).hexdigest()}"
+
+
+def select_problem(sql: str, memo: Section | None = None) -> str | None:
+    """Why `sql` is not exactly one SELECT that reads only relations (no table function, no file named
+    as a table), by DuckDB's own parser; None when it is (or when `memo` knows it is)."""
+    key = _key("clean", sql)
+    if memo is not None and memo.get(key) is True:
         return None
     count("sql parsed")
     problem = _select_problem(sql)
-    if problem is None:
-        CLEAN.put(key, True)
+    if problem is None and memo is not None:
+        memo.put(key, True)
     return problem
 
 
-def parse_ahead(sqls: list[str]) -> None:
+def parse_ahead(sqls: list[str], memo: Section | None = None) -> None:
     """Ask DuckDB's parser for the trees of many SQL texts in one query (about five times faster
     than one query each); select_problem and sql_digest then find them parsed."""
-    import hashlib
-
     todo = sorted({sql for sql in sqls if sql not in _TREES
-                   and not CLEAN.get(hashlib.sha256(sql.encode()).hexdigest())})
+                   and not (memo is not None and memo.get(_key("clean", sql)) is True)})
     if len(todo) > 1:
         rows = _parser().execute("select json_serialize_sql(s) from unnest($sqls) with ordinality as t(s, i) "
                                  "order by i", {"sqls": todo}).fetchall()
@@ -113,17 +118,16 @@ def _tree_problem(tree: dict[str, object]) -> str | None:
     return None
 
 
-def sql_digest(sql: str) -> str:
+def sql_digest(sql: str, memo: Section | None = None) -> str:
     """The sha256 of what `sql` means, by DuckDB's parse tree: comments, whitespace and layout do
     not change it (the fingerprint of a model, so such an edit rebuilds nothing)."""
-    import hashlib
-
-    key = hashlib.sha256(sql.encode()).hexdigest()
-    digest = DIGESTS.get(key)
-    if digest is None:
+    key = _key("digest", sql)
+    digest = memo.get(key) if memo is not None else None
+    if not isinstance(digest, str):
         count("sql parsed")
         digest = _sql_digest(sql)
-        DIGESTS.put(key, digest)
+        if memo is not None:
+            memo.put(key, digest)
     return digest
 
 

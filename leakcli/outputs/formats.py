@@ -57,12 +57,9 @@ def verify_markdown(report: VerifyReport) -> str:
                   f"### The answer{synthetic}", "", "| rank | status | action | gap | z | q | what to do |",
                   "|---|---|---|---|---|---|---|"]
         for a in report.actions:
-            keys = " / ".join(str(a[k]) for k in report.segment_keys if k in a and a[k] != report.all_label)
-            z, q = a.get("gap_z"), a.get("q_value")
-            lines.append(f"| {a.get('priority_rank')} | {a.get('action_status', '')} | {a.get('action_scope')} "
-                         f"{keys} | {money(a.get('gap_usd'))} | {'' if z is None else f'{z:.1f}'} | "
-                         f"{'' if q is None else f'{q:.2f}'} | "
-                         f"{str(a.get('recommended_action', '')).replace('|', '/')} |")
+            lines.append(f"| {a.rank} | {a.status} | {a.scope} {a.label(report.all_label)} | {money(a.gap_usd)} | "
+                         f"{'' if a.z is None else f'{a.z:.1f}'} | {'' if a.q is None else f'{a.q:.2f}'} | "
+                         f"{a.text.replace('|', '/')} |")
     return "\n".join(lines) + "\n"
 
 

@@ -7,6 +7,20 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+# the words of dbt and Terraform a user types first, and what leakcli calls the same thing
+FAMILIAR = {"test": ("dbt", "verify"), "build": ("dbt", "apply"), "run": ("dbt", "apply"),
+            "seed": ("dbt", "generate"), "docs": ("dbt", "report"), "compile": ("dbt", "plan"), "ls": ("dbt", "plan"),
+            "list": ("dbt", "plan"), "debug": ("dbt", "plan"), "validate": ("Terraform", "plan"),
+            "init": ("Terraform", "plan")}
+
+
+def familiar(word: str) -> str:
+    """What a command word of dbt or Terraform is called here ("dbt's `build` is `leakcli apply` here"), or ""."""
+    if word not in FAMILIAR:
+        return ""
+    tool, ours = FAMILIAR[word]
+    return f"{tool}'s `{word}` is `leakcli {ours}` here"
+
 
 def tidy_help(group: Any) -> None:
     """Help shows `--json` (a flag takes no value) and `--data-dir DATA_DIR`, not `<bool>`, `<str>`;

@@ -9,7 +9,6 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Protocol, cast
 
 from leakcli.outputs.formats import format_value
-from leakcli.plan.changes import describe_value
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -185,6 +184,14 @@ def show_diff(rep: Reporter, result: DiffResult) -> None:
             gap += f"; {mv.new_status}"
         style = {"entered": "green", "left": "red", "up": "green", "down": "yellow"}.get(mv.kind)
         rep.say(f"  {symbols[mv.kind]} {rank}: {_key(mv.key)}  {gap}", style)
+
+
+def describe_value(value: object) -> str:
+    """A contract value as JSON, cut to 80 characters."""
+    import json
+
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def _key(row: Mapping[str, object]) -> str:

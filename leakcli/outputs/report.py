@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 from jinja2 import Environment, StrictUndefined
 from markupsafe import Markup
 
+from leakcli.contracts.actions import Action
 from leakcli.contracts.results import ReportOutput
 from leakcli.errors import UsageError
 from leakcli.paths import Paths
@@ -112,7 +113,8 @@ def render_page(data: dict[str, object]) -> str:
         title=f"{data['shop']}: revenue leaks, {span}" + (" (synthetic data)" if synthetic else ""),
         shop=data["shop"], window=window, synthetic=synthetic, dataset=dataset,
         status_line=data["status_line"], statuses=statuses, fdr=_fdr(data),
-        actions=[_action_row(a, _list(data["keys"]), str(data["all_label"])) for a in _list(data["actions"])],
+        actions=[_action_row(Action.of(a, [str(k) for k in _list(data["keys"])]), str(data["all_label"]))
+                 for a in _list(data["actions"]) if isinstance(a, dict)],
         tests=data["tests"], provenance=_provenance(build),
     )
     if len(page.encode("utf-8")) > MAX_BYTES:  # a guard on the promise: self-contained and small
@@ -154,30 +156,27 @@ def usd(value: object) -> str:
     return f"{MINUS if r < 0 else ''}${abs(r):,}"
 
 
-def _action_row(a: object, keys: list[object], all_label: str) -> dict[str, object]:
+def _action_row(a: Action, all_label: str) -> dict[str, object]:
     """One action as the table shows it (text only: the template escapes it)."""
-    assert isinstance(a, dict)
-    status = str(a.get("action_status") or "")
-    gap, se = _num(a.get("gap_usd")), _num(a.get("gap_se_usd"))
-    z, q, share = _num(a.get("gap_z")), _num(a.get("q_value")), _num(a.get("share_of_total_gap"))
-    device = a.get("action_scope") == "device"
-    segment = [str(a[k]) for k in map(str, keys) if k in a and a[k] != all_label]
+    device = a.scope == "device"
+    segment = [v for _, v in a.segment if v != all_label]
+    q = a.q
     return {
-        "rank": a.get("priority_rank"), "status": status,
-        "status_class": status if status in STATUS_TEXT else "other",
-        "status_label": STATUS_TEXT.get(status, (status or "n/a", ""))[0],
+        "rank": a.rank, "status": a.status,
+        "status_class": a.status if a.status in STATUS_TEXT else "other",
+        "status_label": STATUS_TEXT.get(a.status, (a.status or "n/a", ""))[0],
         "scope": "device" if device else "segment",
         "segment": (f"all traffic on {segment[0]}" if device and len(segment) == 1 else " / ".join(segment)),
-        "sessions": f"{int(s):,}" if (s := _num(a.get("sessions"))) is not None else "n/a",
-        "gap": usd(gap),
-        "interval": f"± {usd(1.96 * se)}" if se is not None else "",
-        "z": f"{z:.1f}" if z is not None else "n/a",
+        "sessions": f"{a.sessions:,}" if a.sessions is not None else "n/a",
+        "gap": usd(a.gap_usd),
+        "interval": f"± {usd(1.96 * a.se)}" if a.se is not None else "",
+        "z": f"{a.z:.1f}" if a.z is not None else "n/a",
         "q": "n/a" if q is None else "< 0.001" if q < 0.001 else f"{q:.3f}" if q < 0.01 else f"{q:.2f}",
-        "last_month": str(a.get("last_session_month") or "n/a")[:7],
-        "live": bool(a.get("is_live", True)),
-        "share": f"{share:.1%}" if share is not None else "n/a",
-        "leak": str(a.get("primary_leak") or "").replace("_", " "),
-        "text": str(a.get("recommended_action") or ""),
+        "last_month": a.last_month or "n/a",
+        "live": a.live is not False,
+        "share": f"{a.share:.1%}" if a.share is not None else "n/a",
+        "leak": a.primary_leak.replace("_", " "),
+        "text": a.text,
     }
 
 

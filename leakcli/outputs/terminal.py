@@ -223,10 +223,9 @@ class Reporter:
                     *(Col(k, key=True) for k in keys), Col("gap usd", "num"), Col("z", "num"), Col("q", "num"),
                     Col("share", "num"), Col("primary leak"), Col("action", "wrap")]
             self.table(f"Top priority actions ({result.priority_model}){counts}", cols,
-                       [[str(a["priority_rank"]), str(a.get("action_status", "")), str(a["action_scope"]),
-                         *(str(a[k]) for k in keys), f"{_number(a['gap_usd']):,.0f}", _fixed(a.get("gap_z"), 1),
-                         _q(a.get("q_value")), f"{_number(a['share_of_total_gap']):.1%}",
-                         str(a["primary_leak"]), str(a["recommended_action"])] for a in result.top_actions])
+                       [[str(a.rank), a.status, a.scope, *(a.value(k) for k in keys), f"{a.gap_usd:,.0f}",
+                         _fixed(a.z, 1), _q(a.q), "" if a.share is None else f"{a.share:.1%}", a.primary_leak,
+                         a.text] for a in result.top_actions])
         return None
 
     def verify(self, report: VerifyReport, fmt: str = "table") -> None:
@@ -330,7 +329,3 @@ def _q(value: object) -> str:
     """A q value with two decimals; one too small for them (or 0, where p fell below the smallest
     double) reads "<0.01": never a certainty that is not."""
     return "<0.01" if isinstance(value, (int, float)) and 0 <= value < 0.005 else _fixed(value, 2)
-
-
-def _number(value: object) -> float:
-    return float(value) if isinstance(value, (int, float)) else float("nan")

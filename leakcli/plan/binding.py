@@ -4,24 +4,19 @@ access off, comparing what it returns with the registry."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 from typing import TYPE_CHECKING
 
 from leakcli.contracts.load import REGISTRY, Contracts
 from leakcli.contracts.questions import Code, Questions
-from leakcli.engine.parse import duckdb_version, parse_ahead, select_problem
+from leakcli.engine.parse import duckdb_version, parse_ahead, select_problem, sql_memo
 from leakcli.errors import CycleError, RenderError
+from leakcli.jsonout import digest
 from leakcli.plan.graph import topological_order
-from leakcli.render.renderer import Rendered, renderer_for
+from leakcli.render.renderer import Rendered, render_memo, renderer_for
 
 if TYPE_CHECKING:
-    from leakcli.sources.cache import SourceCache
-
-
-def digest(obj: object) -> str:
-    """The sha256 of a JSON-ready value, keys sorted: what fingerprints are made of."""
-    return hashlib.sha256(json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str).encode()).hexdigest()
+    from leakcli.cache import Cache, Section
+    from leakcli.context import Project
 
 
 def build_order(c: Contracts, rendered: dict[str, Rendered], q: Questions) -> list[str]:
@@ -36,8 +31,10 @@ def build_order(c: Contracts, rendered: dict[str, Rendered], q: Questions) -> li
         return []
 
 
-def render_all(c: Contracts, q: Questions) -> dict[str, Rendered]:
-    renderer = renderer_for(c)
+def render_all(project: Project, q: Questions) -> dict[str, Rendered]:
+    """Every model's template rendered and found to be one clean SELECT; a question for each that is not."""
+    c, memo = project.contracts, sql_memo(project.cache)
+    renderer = renderer_for(c, render_memo(project.cache))
     made: dict[str, Rendered] = {}
     for name in c.models:
         try:
@@ -45,10 +42,10 @@ def render_all(c: Contracts, q: Questions) -> dict[str, Rendered]:
         except RenderError as exc:
             q.ask(Code.RENDER_ERROR, exc.location or c.models[name].template,
                   f"Template of '{name}' cannot be rendered: {exc.message.rstrip('.')}. How should it read?")
-    parse_ahead([r.sql for r in made.values()])
+    parse_ahead([r.sql for r in made.values()], memo)
     rendered: dict[str, Rendered] = {}
     for name, r in made.items():
-        problem = select_problem(r.sql)
+        problem = select_problem(r.sql, memo)
         if problem:  # never bound nor run
             q.ask(Code.NOT_ONE_SELECT, r.template,
                   f"Template of '{name}' {problem}: a model is exactly one SELECT; how should it read?")
@@ -72,13 +69,18 @@ def bind_key(c: Contracts, rendered: dict[str, Rendered], order: list[str], tabl
                                 for t in tables if t in c.tables]})
 
 
+def bind_memo(cache: Cache) -> Section:
+    """This module's section of the cache: `bound` -> the bind_key of the models that last bound cleanly."""
+    return cache.section("bind", "1")
+
+
 def bind_models(c: Contracts, rendered: dict[str, Rendered], order: list[str],
-                tables: list[str], q: Questions, cache: SourceCache | None = None) -> None:
+                tables: list[str], q: Questions, memo: Section | None = None) -> None:
     """Bind each model (DuckDB resolves names and types without running it) against typed empty
     sources and its upstream models' declared columns; compare the result with the registry. Models
-    that bound cleanly before, unchanged, are not bound again (apply keeps the key in the cache)."""
+    that bound cleanly before, unchanged, are not bound again (`memo` remembers them)."""
     key = bind_key(c, rendered, order, tables)
-    if cache is not None and cache.doc.bound == key:
+    if memo is not None and memo.get("bound") == key:
         return
     from leakcli.engine.connection import QueryError, connect, describe, lockdown
     from leakcli.engine.load import create_empty_sources
@@ -106,8 +108,8 @@ def bind_models(c: Contracts, rendered: dict[str, Rendered], order: list[str],
         cols = ", ".join(f"{quote_ident(n)} {t}" for n, t in declared)
         con.execute(f"create table {quote_ident(name)} ({cols})")
     con.close()
-    if cache is not None and len(q.items) == asked:
-        cache.doc.bound = key
+    if memo is not None and len(q.items) == asked:
+        memo.put("bound", key)
 
 
 def columns_diff(found: list[tuple[str, str]], declared: list[tuple[str, str]]) -> str:

@@ -87,8 +87,3 @@ def sql_diff(old: str, new: str, name: str) -> list[str]:
     """A unified diff of two SQL texts, three lines of context; empty when they are equal."""
     return [line.rstrip("\n") for line in difflib.unified_diff(
         old.splitlines(), new.splitlines(), f"published/{name}.sql", f"planned/{name}.sql", lineterm="")]
-
-
-def describe_value(value: object) -> str:
-    text = json.dumps(value, ensure_ascii=False)
-    return text if len(text) <= 80 else text[:77] + "..."

@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from leakcli.contracts.load import CATALOG, CONTRACT_FILES, DECISIONS, JOINS, REGISTRY, TESTS, Contracts
 from leakcli.contracts.questions import Code, Questions
 from leakcli.jsonout import closest
-from leakcli.render.renderer import Rendered, action_formats, action_placeholders, renderer_for
+from leakcli.render.renderer import Rendered, action_formats, action_placeholders, render_memo, renderer_for
+
+if TYPE_CHECKING:
+    from leakcli.context import Project
 
 
 def _closest(name: str, options: list[str]) -> str:
@@ -255,13 +258,14 @@ def check_tests(c: Contracts, q: Questions) -> None:
                   f"which join is meant?{_closest(test.join, sorted(joins))}")
 
 
-def check_fragments(c: Contracts, q: Questions) -> None:
+def check_fragments(project: Project, q: Questions) -> None:
     """Every SQL fragment of the contracts renders in the sandbox and makes exactly one SELECT that
     reads no file: metric formulas, number formats, and the acceptance tests' SQL."""
-    from leakcli.engine.parse import parse_ahead, select_problem
+    from leakcli.engine.parse import parse_ahead, select_problem, sql_memo
     from leakcli.errors import RenderError
 
-    renderer = renderer_for(c)
+    c, memo = project.contracts, sql_memo(project.cache)
+    renderer = renderer_for(c, render_memo(project.cache))
     fragments: list[tuple[str, str, str]] = []  # (location, text, how it is wrapped into a query)
     fragments += [(f"{CATALOG}#/metrics/{i}/sql", m.sql, "select ({}) from t") for i, m in enumerate(c.catalog.metrics)]
     fragments += [(f"{CATALOG}#/formats/{name}/sql", f.sql.replace("{value}", "x"), "select ({}) from t")
@@ -283,9 +287,9 @@ def check_fragments(c: Contracts, q: Questions) -> None:
         except RenderError as exc:
             q.ask(Code.RENDER_ERROR, location, f"This SQL fragment cannot be rendered: {exc.message.rstrip('.')}. "
                                                f"How should it read?")
-    parse_ahead([sql for _, sql in queries])
+    parse_ahead([sql for _, sql in queries], memo)
     for location, sql in queries:
-        problem = select_problem(sql)
+        problem = select_problem(sql, memo)
         if problem:
             q.ask(Code.NOT_ONE_SELECT, location,
                   f"This SQL fragment, put in its query, {problem}: how should it read?")
@@ -319,8 +323,9 @@ def check_decisions(c: Contracts, q: Questions) -> None:
                       f"it there as a decision with key '{key}')?")
 
 
-def check_contracts(c: Contracts, rendered: dict[str, Rendered], q: Questions) -> None:
+def check_contracts(project: Project, rendered: dict[str, Rendered], q: Questions) -> None:
     """Run every contract check."""
+    c = project.contracts
     check_model_sets(c, q)
     check_scope(c, q)
     check_registry(c, q)
@@ -328,5 +333,5 @@ def check_contracts(c: Contracts, rendered: dict[str, Rendered], q: Questions) -
     check_metrics(c, q)
     check_joins(c, q)
     check_tests(c, q)
-    check_fragments(c, q)
+    check_fragments(project, q)
     check_decisions(c, q)

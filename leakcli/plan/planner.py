@@ -5,43 +5,47 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-from leakcli.contracts import load as contracts
-from leakcli.contracts.load import CATALOG, Contracts
+from leakcli.contracts.load import Contracts
 from leakcli.contracts.questions import Code, Questions
-from leakcli.contracts.records import Action, BuildMeta, Dataset, ModelStep, Parts, Plan, SourceSummary
-from leakcli.engine.parse import sql_digest
+from leakcli.contracts.records import (
+    Action,
+    BuildMeta,
+    Dataset,
+    ModelStep,
+    Parts,
+    Plan,
+    SourceSummary,
+    plan_fingerprint,
+)
+from leakcli.engine.parse import sql_digest, sql_memo
+from leakcli.jsonout import digest
 from leakcli.paths import DataSource, Paths, resolve_data
 from leakcli.plan import checks
-from leakcli.plan.binding import bind_models, build_order, digest, render_all, required_tables
+from leakcli.plan.binding import bind_memo, bind_models, build_order, render_all, required_tables
 from leakcli.plan.changes import SNAPSHOT, contract_changes, published_sql, sql_diff
 from leakcli.render.renderer import Rendered
 from leakcli.store import state
 
 if TYPE_CHECKING:
-    from leakcli.contracts.documents import Profile
-    from leakcli.sources.cache import SourceCache
-    from leakcli.sources.facts import SourceFacts
+    from collections.abc import Callable
+
+    from leakcli.cache import Section
+    from leakcli.context import Project
+    from leakcli.sources.checks import SourceChecks
 
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class PlanRequest:
-    """What `leakcli plan` (or the plan of an apply) was asked: project, data, selection, --full-refresh."""
+    """What `leakcli plan` (or the plan of an apply) was asked: the data, the selection, --full-refresh."""
 
-    root: Path
     data_dir: str | None = None
-    select: tuple[str, ...] = ()
-    full_refresh: bool = False
-    exclude: tuple[str, ...] | None = None
     synthetic: bool = False  # --synthetic: the embedded synthetic dataset, asked for
-    target: Path | None = None  # --target-dir
-
-    @property
-    def paths(self) -> Paths:
-        return Paths(self.root, self.target)
+    select: tuple[str, ...] = ()
+    exclude: tuple[str, ...] | None = None
+    full_refresh: bool = False
 
 
 def sha256_text(text: str) -> str:
@@ -50,13 +54,13 @@ def sha256_text(text: str) -> str:
 
 def _actions(c: Contracts, rendered: dict[str, Rendered], order: list[str],
              source_shas: dict[str, str], built: dict[str, BuildMeta | None],
-             chosen: set[str], full_refresh: bool) -> list[ModelStep]:
+             chosen: set[str], full_refresh: bool, memo: Section) -> list[ModelStep]:
     steps: list[ModelStep] = []
     fps: dict[str, str] = {}
     for name in order:
         model, r = c.models[name], rendered[name]
         parts = Parts(
-            sql=sql_digest(r.sql),
+            sql=sql_digest(r.sql, memo),
             contract=digest(model.model_dump(include={"columns", "grain", "layer", "materialized"},
                                               exclude_none=True)),
             upstream={p: fps[p] for p in r.refs if p in fps},
@@ -115,24 +119,13 @@ def _why(new: Parts, old: Parts | None) -> str:
     return "; ".join(reasons) or "its inputs changed"
 
 
-@dataclass
-class DataChecks:
-    """What plan learnt of the data, for apply to finish the checks it deferred."""
-
-    facts: dict[str, SourceFacts]
-    known: dict[str, dict[str, list[str]]]
-    profiles: dict[str, Profile]
-    cache: SourceCache
-    data_key: str = ""  # the data directory, as the plan's fingerprint holds it
-
-
-def choose_data(req: PlanRequest, c: Contracts, tables: list[str],
+def choose_data(project: Project, req: PlanRequest, tables: list[str],
                 built: dict[str, BuildMeta | None] | None = None) -> tuple[DataSource, bool]:
-    """The data directory of this request (project.resolve_data, with the real data the published
+    """The data directory of this request (paths.resolve_data, with the real data the published
     build was made from), and whether it is the embedded synthetic default not written yet."""
-    paths = req.paths
+    paths, c = project.paths, project.contracts
     if built is None:
-        built = _published_state(paths, Questions())
+        built = _published_state(project, Questions())
     meta = state.built_from(built, c.ir.final_models)
     published = paths.root / meta.dataset.path if meta is not None else None
     data = resolve_data(paths, req.data_dir, [c.tables[t].file for t in tables], published=published,
@@ -141,55 +134,45 @@ def choose_data(req: PlanRequest, c: Contracts, tables: list[str],
     return data, embedded and not all((data.path / c.tables[t].file).exists() for t in tables)
 
 
-def dataset_pending(req: PlanRequest, c: Contracts) -> bool:
-    """The request's dataset is the embedded synthetic default and it is not written yet."""
-    return choose_data(req, c, [t for t in c.tables if c.tables[t].required])[1]
+def build_plan(project: Project, req: PlanRequest) -> Plan:
+    """Read, check and decide; raises ContractError when a contract cannot be read at all."""
+    return plan_and_checks(project, req)[0]
 
 
-def build_plan(req: PlanRequest, c: Contracts | None = None) -> Plan:
-    """Read, check and decide; raises ContractError when a contract cannot be read at all.
-    `c`: the project's contracts when the caller loaded them already (they are parsed once a command)."""
-    return plan_and_checks(req, c)[0]
+def plan_and_checks(project: Project, req: PlanRequest, *, defer: bool = False, hash_later: bool = False,
+                    materialize: Callable[[], None] | None = None) -> tuple[Plan, SourceChecks]:
+    """The plan, and its data checks (sources/checks.py); with `defer` (apply), files the cache and
+    the profiles know nothing of are left for apply to check from the tables it loads. With
+    `hash_later` (apply, not of a saved plan), a new file whose sha256 changes no action (every model
+    reading it is built anew) is hashed while it loads; Plan.with_sources then completes the plan.
+    `materialize` (apply's) writes the embedded synthetic dataset when it is the data and not written yet."""
+    from leakcli.sources.checks import SourceChecks
 
-
-def plan_and_checks(req: PlanRequest, c: Contracts | None = None, *, defer: bool = False,
-                    hash_later: bool = False) -> tuple[Plan, DataChecks]:
-    """The plan, and its data checks; with `defer` (apply), files the cache and the profiles know
-    nothing of are left for apply to check from the tables it loads. With `hash_later` (apply, not of
-    a saved plan), a new file whose sha256 changes no action (every model reading it is built anew)
-    is hashed while it loads; `with_file_hashes` then completes the plan."""
-    from leakcli.sources.cache import SourceCache
-    from leakcli.sources.datachecks import check_relations, check_sources
-    from leakcli.sources.drift import compare_profiles, known_values
-    from leakcli.sources.profile import load_profiles
-
-    paths = req.paths
-    c = c or contracts.load(req.root)
+    paths, c = project.paths, project.contracts
     c.phase_plan.engine.limit()  # a memory limit that is not one is an error even when nothing runs
-    cache = SourceCache.read(paths.target)  # first: it also knows which SQL was found clean before
+    sql = sql_memo(project.cache)
     q = Questions()
-    rendered = render_all(c, q)
-    checks.check_contracts(c, rendered, q)
+    rendered = render_all(project, q)
+    checks.check_contracts(project, rendered, q)
     order = [n for n in build_order(c, rendered, q) if n in rendered]
     tables = required_tables(c, rendered)
-    built = _published_state(paths, q)
-    data, pending = choose_data(req, c, tables, built)
+    built = _published_state(project, q)
+    data, pending = choose_data(project, req, tables, built)
+    if pending and materialize is not None:
+        materialize()
+        pending = False
     if data.synthetic:
         q.ask(Code.SYNTHETIC_FALLBACK, paths.rel(data.path), _synthetic_question(data, req, pending))
-    profiles = load_profiles(c, paths)
-    known = known_values(profiles, c.manifest.checks.range_slack_days)
     later = frozenset(t for t in tables if hash_later and defer and not any(
         n in built and not req.full_refresh for n in order if t in {tt for _, tt in rendered[n].sources}))
-    facts = check_sources(c, data.path, tables, q, paths.rel, expect_missing=pending, known=known,
-                          profiles=profiles, cache=cache, defer=defer, hash_later=later)
-    check_relations(c, facts, q)
-    compare_profiles(c, paths, facts, profiles, q)
-    thresholds_against_data(c, facts, q)
+    data_checks = SourceChecks.plan(project, data.path, tables, q, expect_missing=pending, defer=defer,
+                                    hash_later=later)
+    facts = data_checks.facts
     if order and not q.blocking:
-        bind_models(c, rendered, order, tables, q, cache)
+        bind_models(c, rendered, order, tables, q, bind_memo(project.cache))
     chosen = _selection(req.select, req.exclude, order, rendered)
     shas = {t: f.sha256 for t, f in facts.items()}
-    steps = _actions(c, rendered, order, shas, built, chosen, req.full_refresh) if order else []
+    steps = _actions(c, rendered, order, shas, built, chosen, req.full_refresh, sql) if order else []
     moved = _data_moved(c, paths, data, built)
     if moved:
         steps = [s.model_copy(update={"action": "rebuild", "reason": moved})
@@ -202,10 +185,12 @@ def plan_and_checks(req: PlanRequest, c: Contracts | None = None, *, defer: bool
         inputs[r.template] = r.text_sha256
     for f in facts.values():
         inputs[f.file] = f.sha256 or ("pending" if pending or f.hashing else "missing")
-    fingerprint = _fingerprint(inputs, steps, str(data.path), list(req.select), req.exclude)
+    fingerprint = plan_fingerprint(inputs, steps, str(data.path), list(req.select),
+                                   None if req.exclude is None else list(req.exclude))
     plan = Plan(
         read=list(c.read) + [r.template for r in rendered.values()]
-        + [paths.rel(paths.profiles / f"{t}.json") for t in profiles] + [f.file for f in facts.values() if f.exists],
+        + [paths.rel(paths.profiles / f"{t}.json") for t in data_checks.profiles]
+        + [f.file for f in facts.values() if f.exists],
         dataset=Dataset(kind=data.label, origin=data.origin, path=paths.rel(data.path), pending=pending),
         sources=[SourceSummary(table=f.table, file=f.file, exists=f.exists, sha256=f.sha256, rows=f.rows)
                  for f in facts.values()],
@@ -219,63 +204,7 @@ def plan_and_checks(req: PlanRequest, c: Contracts | None = None, *, defer: bool
         fingerprint=fingerprint,
         contract_changes=contract_changes(c, paths.target / "current" / SNAPSHOT) if built else None,
     )
-    return plan, DataChecks(facts, known, profiles, cache, str(data.path))
-
-
-def _fingerprint(inputs: dict[str, str], steps: list[ModelStep], data_key: str, select: list[str],
-                 exclude: tuple[str, ...] | list[str] | None) -> str:
-    return digest({"inputs": inputs, "steps": [(s.name, s.action, s.fingerprint) for s in steps],
-                   "data": data_key, "select": sorted(select),
-                   **({"exclude": sorted(exclude)} if exclude is not None else {})})
-
-
-def with_file_hashes(plan: Plan, checks: DataChecks) -> Plan:
-    """`plan` once the files hashed in the background are hashed: every fingerprint as `leakcli plan`
-    computes it (a file that cannot be read now is a DataError naming it)."""
-    from leakcli.errors import DataError
-
-    hashed = {t: f for t, f in checks.facts.items() if f.hashing is not None}
-    if not hashed:
-        return plan
-    for fact in hashed.values():
-        assert fact.hashing is not None
-        try:
-            fact.sha256 = fact.hashing.result()
-        except OSError as exc:
-            raise DataError(f"cannot be read: {exc.strerror or exc}", file=fact.file) from None
-        fact.hashing = None
-    fps: dict[str, str] = {}
-    steps = []
-    for step in plan.models:
-        if step.parts is None:
-            steps.append(step)
-            continue
-        parts = step.parts.model_copy(update={
-            "sources": {t: checks.facts[t].sha256 if t in hashed else sha for t, sha in step.parts.sources.items()},
-            "upstream": {p: fps.get(p, fp) for p, fp in step.parts.upstream.items()}})
-        fingerprint = digest(parts.model_dump())
-        if step.action != "skip":  # a skipped table stays what it was built from (see _actions)
-            fps[step.name] = fingerprint
-        steps.append(step.model_copy(update={"parts": parts, "fingerprint": fingerprint}))
-    inputs = {**plan.inputs, **{f.file: f.sha256 for f in hashed.values()}}
-    sources = [s.model_copy(update={"sha256": hashed[s.table].sha256}) if s.table in hashed else s
-               for s in plan.sources]
-    return plan.model_copy(update={"models": steps, "inputs": inputs, "sources": sources, "fingerprint":
-                                   _fingerprint(inputs, steps, checks.data_key, plan.select, plan.exclude)})
-
-
-def thresholds_against_data(c: Contracts, facts: dict[str, SourceFacts], q: Questions) -> None:
-    """A count threshold no segment-month can reach (more than the rows of the largest source file)
-    flags nothing: a warning, since it is valid but almost surely not meant."""
-    largest = max((f.rows for f in facts.values() if f.rows is not None), default=None)
-    if largest is None:
-        return
-    for name in ("min_sessions", "min_orders"):
-        value = getattr(c.catalog.thresholds, name)
-        if value > largest:
-            q.ask(Code.THRESHOLD_MEANING, f"{CATALOG}#/thresholds/{name}",
-                  f"{name} is {value:,}, more than the {largest:,} rows of the largest source file: no segment "
-                  f"can reach it, so no row is ever flagged. Is that meant?")
+    return plan, data_checks
 
 
 def _synthetic_question(data: DataSource, req: PlanRequest, pending: bool) -> str:
@@ -303,12 +232,13 @@ def _with_diff(step: ModelStep, paths: Paths) -> ModelStep:
     return step
 
 
-def _published_state(paths: Paths, q: Questions) -> dict[str, BuildMeta | None]:
+def _published_state(project: Project, q: Questions) -> dict[str, BuildMeta | None]:
     """The published build's tables and metadata; a damaged one is a warning and counts as none."""
     from leakcli.engine.connection import DamagedDatabase
 
+    paths = project.paths
     try:
-        return state.read_state(paths.published, paths.rel(paths.database))
+        return state.read_state(paths.published, paths.rel(paths.database), trust_summary=project.cache.enabled)
     except DamagedDatabase as exc:
         q.ask(Code.DAMAGED_BUILD, paths.rel(paths.database),
               f"The published build {exc.message}; apply rebuilds every model from scratch. Is that what you want?")

@@ -7,14 +7,18 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from leakcli.contracts import load as contracts
-from leakcli.contracts.load import Contracts
 from leakcli.contracts.records import Plan
 from leakcli.errors import ContractError, StalePlanError, UsageError
 from leakcli.files import read_bytes, read_json_file
 from leakcli.paths import Paths
-from leakcli.plan.planner import DataChecks, PlanRequest, build_plan, dataset_pending, plan_and_checks
+
+if TYPE_CHECKING:
+    from leakcli.context import Project
+    from leakcli.sources.checks import SourceChecks
+from leakcli.plan.planner import PlanRequest, build_plan, plan_and_checks
 from leakcli.store.layout import guard_file, write_output
 
 
@@ -56,21 +60,21 @@ def save_plan(plan: Plan, out: Path, paths: Paths, *, force: bool = False) -> No
     write_output(paths.target, out, str(out), json.dumps(plan.to_dict(with_sql=True), indent=2) + "\n", "the plan")
 
 
-def plan_and_save(req: PlanRequest, out: Path | None, *, force: bool = False) -> Plan:
+def plan_and_save(project: Project, req: PlanRequest, out: Path | None, *, force: bool = False) -> Plan:
     """`leakcli plan`: the plan of `req`, saved to `out` (with the SQL apply will run) when given."""
-    plan = build_plan(req)
+    plan = build_plan(project, req)
     if out is not None:
-        save_plan(plan, out, req.paths, force=force)
+        save_plan(plan, out, project.paths, force=force)
     return plan
 
 
-def saved_request(saved: Plan, root: Path, target: Path | None = None) -> PlanRequest:
+def saved_request(saved: Plan, root: Path) -> PlanRequest:
     """The request a saved plan was made from, to plan it again now and compare."""
     data = saved.dataset
     data_dir = str(root / data.path) if data.origin in ("option", "environment", "published") else None
-    return PlanRequest(root, data_dir, tuple(saved.select), saved.full_refresh,  # an absolute path stays
-                       None if saved.exclude is None else tuple(saved.exclude),
-                       synthetic=data.origin == "synthetic_option", target=target)
+    return PlanRequest(data_dir=data_dir, select=tuple(saved.select), full_refresh=saved.full_refresh,
+                       exclude=None if saved.exclude is None else tuple(saved.exclude),  # an absolute path stays
+                       synthetic=data.origin == "synthetic_option")
 
 
 def stale_reasons(saved: Plan, fresh: Plan) -> list[str]:
@@ -99,16 +103,15 @@ def stale_reasons(saved: Plan, fresh: Plan) -> list[str]:
     return reasons
 
 
-def plan_for_apply(req: PlanRequest, c: Contracts, plan_file: Path | None,
-                   materialize: Callable[[], None]) -> tuple[Plan, DataChecks]:
+def plan_for_apply(project: Project, req: PlanRequest, plan_file: Path | None,
+                   materialize: Callable[[], None]) -> tuple[Plan, SourceChecks]:
     """The plan apply carries out, made once: from `req`, or from the saved plan `plan_file`, which
     must still be current. When its dataset is the synthetic default and not written yet,
     `materialize` (apply's) writes it first; the plan is then made of the files as they are."""
     saved = load_saved(plan_file) if plan_file is not None else None
-    fresh = saved_request(saved, req.root, req.target) if saved is not None else req
-    if dataset_pending(fresh, c):
-        materialize()
-    plan, checks = plan_and_checks(fresh, c, defer=True, hash_later=saved is None)  # a saved plan names its sha256
+    fresh = saved_request(saved, project.root) if saved is not None else req
+    # a saved plan names each file's sha256: they are hashed before anything else
+    plan, checks = plan_and_checks(project, fresh, defer=True, hash_later=saved is None, materialize=materialize)
     if saved is not None:
         reasons = stale_reasons(saved, plan)
         if reasons:

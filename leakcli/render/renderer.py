@@ -20,12 +20,13 @@ from leakcli.contracts.load import Contracts, inside
 from leakcli.engine.sqltext import quote_ident, source_relation, sql_literal
 from leakcli.errors import RenderError
 from leakcli.files import read_text
-from leakcli.jsonout import Memo
 from leakcli.progress import count
 from leakcli.render import sandbox
 
 if TYPE_CHECKING:
     from jinja2 import Environment, Template
+
+    from leakcli.cache import Cache, Section
 
 T = TypeVar("T")
 Helper = Callable[..., str]
@@ -51,8 +52,6 @@ class Rendered:
     text_sha256: str = ""  # of the template as read
 
 
-RENDERED: Memo[dict[str, object]] = Memo()  # render key -> a Rendered's fields
-
 
 @functools.cache
 def _code_digest() -> str:
@@ -67,22 +66,29 @@ def _code_digest() -> str:
     return digest.hexdigest()
 
 
-def renderer_for(contracts: Contracts) -> Renderer:
-    """The one renderer of these contracts in this command: each template renders once."""
-    return _renderers(contracts)
+def render_memo(cache: Cache) -> Section:
+    """This module's section of the cache: render key -> a Rendered's fields."""
+    return cache.section("render", "1")
+
+
+def renderer_for(contracts: Contracts, memo: Section | None = None) -> Renderer:
+    """The one renderer of these contracts in this command: each template renders once; `memo`
+    remembers renders across commands."""
+    return _renderers(contracts, memo)
 
 
 @functools.lru_cache(maxsize=4)
-def _renderers(contracts: Contracts) -> Renderer:
-    return Renderer(contracts)
+def _renderers(contracts: Contracts, memo: Section | None) -> Renderer:
+    return Renderer(contracts, memo=memo)
 
 
 class Renderer:
     """`dbt`: render for a dbt project, where ref() and source() stay dbt's own calls and the rest
     of the text is kept from Jinja (`leakcli export dbt`)."""
 
-    def __init__(self, contracts: Contracts, *, dbt: bool = False) -> None:
+    def __init__(self, contracts: Contracts, *, dbt: bool = False, memo: Section | None = None) -> None:
         self.contracts = contracts
+        self.memo = memo
         self.dbt = dbt
         self.catalog = contracts.catalog
         self.seconds = contracts.phase_plan.engine.render_seconds  # one template or fragment
@@ -92,7 +98,7 @@ class Renderer:
         self._templates: dict[str, Template] = {}
         # what rendering reads besides a template's text (no digests: contracts made in memory, not cached)
         self._key_base = json.dumps([_code_digest(), sorted(contracts.digests.items())]) \
-            if contracts.digests and not dbt else None
+            if contracts.digests and not dbt and memo is not None else None
 
     @functools.cached_property
     def env(self) -> Environment:
@@ -142,17 +148,13 @@ class Renderer:
     def render_text(self, name: str, path: str, text: str) -> Rendered:
         """`text` rendered; what rendered before from the same text, contracts and leakcli code comes
         from the cache without running Jinja (a template that fails is never cached)."""
-        if self._key_base is None:
+        if self._key_base is None or self.memo is None:
             return self._render_text(name, path, text)
         key = hashlib.sha256(json.dumps([self._key_base, name, path, text]).encode()).hexdigest()
-        known = RENDERED.get(key)
-        if known is not None:
-            out = Rendered(**known)  # type: ignore[arg-type]
-            out.refs, out.sources = list(out.refs), [(s, t) for s, t in out.sources]
-            out.literal_names, out.metrics, out.joins = list(out.literal_names), list(out.metrics), list(out.joins)
-        else:
+        out = _remembered(self.memo.get(key))
+        if out is None:
             out = self._render_text(name, path, text)
-            RENDERED.put(key, asdict(out))
+            self.memo.put(key, asdict(out))
         return out
 
     def _render_text(self, name: str, path: str, text: str) -> Rendered:
@@ -353,6 +355,22 @@ class Renderer:
             if re.search(rf"(?<![A-Za-z0-9_]){re.escape(name)}(?![A-Za-z0-9_])", sql):
                 names.append(name)
         return names
+
+
+def _remembered(known: object) -> Rendered | None:
+    """A render the cache kept, if it has exactly the shape of one (a damaged entry is none)."""
+    text = ("name", "template", "sql", "text_sha256")
+    lists = ("refs", "literal_names", "metrics", "joins")
+    if not isinstance(known, dict) or set(known) != {*text, *lists, "sources"}:
+        return None
+    if not all(isinstance(known[k], str) for k in text) or not all(
+            isinstance(known[k], list) and all(isinstance(v, str) for v in known[k]) for k in lists):
+        return None
+    sources = known["sources"]
+    if not isinstance(sources, list) or not all(
+            isinstance(p, list) and len(p) == 2 and all(isinstance(v, str) for v in p) for p in sources):
+        return None
+    return Rendered(**{k: known[k] for k in (*text, *lists)}, sources=[(s, t) for s, t in sources])
 
 
 def _lookup(table: dict[str, T], name: str, what: str) -> T:

@@ -65,6 +65,7 @@ class SourceFacts:
     exists: bool
     sha256: str = ""
     identity: tuple[int, ...] = ()
+    checked_ns: int = 0  # when the identity was taken (a change within 2 s of it is hashed again)
     stats: TableStats | None = None
     reject: Reject | None = None
     deferred: bool = False  # apply computes the stats from the loaded table

@@ -43,16 +43,14 @@ PRODUCT_PAGES = {1: "/the-original-mr-fuzzy", 2: "/the-forever-love-bear",
                  3: "/the-birthday-sugar-panda", 4: "/the-hudson-river-mini-bear"}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class GenerateRequest:
-    """What `leakcli generate` was asked: the project, size, seed, folder and --force."""
+    """What `leakcli generate` was asked: size, seed, folder and --force."""
 
-    root: Path
     scale: float = 1.0
     seed: int = DEFAULT_SEED
-    out: Path | None = None
+    out: Path | None = None  # default: the embedded dataset under target/synthetic/
     force: bool = False  # replace an existing dataset (files leakcli did not write are kept)
-    target: Path | None = None  # --target-dir: where the embedded default goes (target/synthetic/)
 
 
 @dataclass(frozen=True)
@@ -228,13 +226,12 @@ def _load_calibration(con: Any) -> None:
                  {"x": cal["dictionary"]})
 
 
-def generate(req: GenerateRequest) -> GenerateResult:
+def generate(paths: Paths, req: GenerateRequest) -> GenerateResult:
 
     """Write a synthetic dataset with the real schema and key relations, deterministic for a seed:
     into a temporary folder first, then in place; an existing dataset is replaced only with --force."""
     if not req.scale > 0:
         raise UsageError(f"--scale must be greater than 0, got {req.scale}")
-    paths = Paths(req.root, req.target)
     out = Path.cwd() / (req.out if req.out is not None else paths.synthetic)  # absolute stays absolute
     _check_out(out, paths, embedded=req.out is None, force=req.force)
     started = time.perf_counter()
@@ -280,7 +277,7 @@ def ensure_synthetic(paths: Paths, *, force: bool = False) -> str:
     not create only with `force`, as apply would); return where it is."""
     if not all((paths.synthetic / f).exists() for f in FILES.values()):
         own_target(paths.target, force=force)
-        generate(GenerateRequest(paths.root, force=True, target=paths.target_dir))
+        generate(paths, GenerateRequest(force=True))
     return paths.rel(paths.synthetic)
 
 

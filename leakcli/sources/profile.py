@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from leakcli.contracts import load as contracts
 from leakcli.contracts.load import Contracts
 from leakcli.contracts.results import ProfileOutput
 from leakcli.engine.sqltext import quote_ident, source_relation
@@ -18,19 +17,18 @@ from leakcli.paths import DataSource, Paths, resolve_data
 from leakcli.store import state
 
 if TYPE_CHECKING:
+    from leakcli.context import Project
     from leakcli.contracts.documents import Profile
 
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ProfileRequest:
-    """What `leakcli profile` was asked: the project, data, folder and --force."""
+    """What `leakcli profile` was asked: the data, the folder and --force."""
 
-    root: Path
     data_dir: str | None = None
     out: Path | None = None  # default: the project's profile folder
     force: bool = False  # replace existing profiles
-    target: Path | None = None  # --target-dir
 
 
 @dataclass(frozen=True)
@@ -72,17 +70,17 @@ def profile_table(con: Any, c: Contracts, table: str, sha256: str) -> dict[str, 
             "generated_by": "leakcli profile", "columns": columns}
 
 
-def write_profiles(req: ProfileRequest) -> ProfileResult:
+def write_profiles(project: Project, req: ProfileRequest) -> ProfileResult:
     """Profile every source table whose file exists (all required ones must)."""
     from leakcli.engine.connection import connect
     from leakcli.engine.load import load_sources
     from leakcli.files import file_sha256
 
-    c = contracts.load(req.root)
-    paths = Paths(req.root, req.target)
+    c, paths = project.contracts, project.paths
     required = [t for t, spec in c.tables.items() if spec.required]
     data = resolve_data(paths, req.data_dir, [c.tables[t].file for t in required],
-                        published=state.published_dataset(paths.published, req.root, c.ir.final_models))
+                        published=state.published_dataset(paths.published, paths.root, c.ir.final_models,
+                                                          trust_summary=project.cache.enabled))
     present = [t for t, spec in c.tables.items() if spec.required or (data.path / spec.file).exists()]
     folder = Path.cwd() / req.out if req.out is not None else paths.profiles
     _check_out(folder, [folder / f"{t}.json" for t in present], paths, force=req.force)

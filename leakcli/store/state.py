@@ -52,13 +52,13 @@ def built_from(built: dict[str, BuildMeta | None], models: list[str]) -> BuildMe
     return next((meta for name in [*models, *built] if (meta := built.get(name)) is not None), None)
 
 
-def published_dataset(database: Path, root: Path, models: list[str]) -> Path | None:
+def published_dataset(database: Path, root: Path, models: list[str], *, trust_summary: bool = True) -> Path | None:
     """The data directory the published build (`database`) was made from; None when nothing leakcli
     built is published or the database cannot be read."""
     from leakcli.engine.connection import DamagedDatabase
 
     try:
-        meta = built_from(read_state(database), models)
+        meta = built_from(read_state(database, trust_summary=trust_summary), models)
     except DamagedDatabase:
         return None
     return root / meta.dataset.path if meta is not None else None
@@ -91,12 +91,14 @@ def read_summary(database: Path) -> BuildState | None:
         return None
 
 
-def read_state(database: Path, shown: str | None = None) -> dict[str, BuildMeta | None]:
+def read_state(database: Path, shown: str | None = None, *, trust_summary: bool = True
+               ) -> dict[str, BuildMeta | None]:
     """The tables of the built database and their metadata; empty when nothing was built. A database
-    that cannot be read is a DamagedDatabase error."""
+    that cannot be read is a DamagedDatabase error. `trust_summary`: the cache is on, so the build's
+    summary may stand in for its database while the file is untouched."""
     if not database.exists():
         return {}
-    summary = read_summary(database)
+    summary = read_summary(database) if trust_summary else None
     if summary is not None:
         return {name: decode(comment) for name, comment in summary.tables.items()}
     from leakcli.engine.connection import DamagedDatabase, QueryError, connect, user_tables
