@@ -60,6 +60,7 @@ def _readme_install_lines() -> list[str]:
     return [m.group(1) for m in re.finditer(r"pip install (?:-q )?-e '(\.\[[a-z,]+\])'", text)]
 
 
+@pytest.mark.network
 @pytest.mark.parametrize("extras", ["quick start, then the dbt line", "the dbt line alone"])
 def test_the_readme_install_lines_leave_every_requirement_met(extras, tmp_path):
     """What pip would install for the README's dbt line, on top of this environment (the quick
