@@ -47,9 +47,11 @@ TOP_TRENDS = 3  # actions whose monthly trend is drawn
 HEATMAP_ROWS = 15  # segment actions in the heat map
 MAX_BYTES = 5 * 1024 * 1024
 MINUS = "\u2212"  # money reads "−$50,000", never "$-50,000"
-# What each status means, as the legend says it ({fdr}, {live} filled from the catalog's thresholds).
+# What each status means, as the legend says it ({fdr}, {live}, {recent} filled from the catalog's thresholds).
 STATUS_TEXT = {
     "act": ("act", "bigger than chance and still running: act on it now"),
+    "emerging": ("emerging", "within noise over the window, but bigger than chance in the last {recent} months and "
+                 "still running: find what changed then"),
     "stopped": ("stopped", "bigger than chance, but no sessions lately (none in the last {live} months of "
                 "the window): fix before it runs again"),
     "noise": ("within noise", "a gap of this size is what chance alone gives a segment this size (q above "
@@ -150,7 +152,7 @@ def gather(c: Contracts, paths: Paths) -> dict[str, object]:
     t = c.catalog.thresholds
     data["statuses"] = [{"name": s.name, "label": STATUS_TEXT.get(s.name, (s.name, ""))[0], "count": counts[s.name],
                          "meaning": STATUS_TEXT.get(s.name, ("", s.meaning))[1].format(
-                             fdr=f"{t.false_discovery_rate:g}", live=t.live_months)}
+                             fdr=f"{t.false_discovery_rate:g}", live=t.live_months, recent=t.recent_months)}
                         for s in c.catalog.priority.statuses]
     data["fdr"] = f"{t.false_discovery_rate:g}"
     data["status_line"] = status_line(c, counts) if not actions or "action_status" in actions[0] else ""
