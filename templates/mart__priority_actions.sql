@@ -38,6 +38,17 @@ site_baseline as (
     )
 ),
 
+device_baseline as (
+    select
+        device_type,
+        {{ measure_columns(baseline_prefix('device')) }}
+    from (
+        select device_type, {{ totals() }}
+        from in_window
+        group by all
+    )
+),
+
 -- the first of the recent months: they run from it to the window's last month
 recent_window as (
     select
@@ -56,17 +67,7 @@ test_rows as (
     inner join recent_window as r on w.session_month >= r.recent_start_month
 ),
 
-device_baseline as (
-    select
-        device_type,
-        {{ measure_columns(baseline_prefix('device')) }}
-    from (
-        select device_type, {{ totals() }}
-        from in_window
-        group by all
-    )
-),
-
+-- each device's sums, once per test (window, recent)
 device_candidates as (
     select
         {{ scope('device') }} as action_scope,
@@ -90,6 +91,7 @@ device_candidates as (
     group by device_type, is_recent_test
 ),
 
+-- each segment's sums, once per test (window, recent)
 segment_candidates as (
     select
         {{ scope('segment') }} as action_scope,
@@ -222,6 +224,7 @@ judged as (
     )
 ),
 
+-- the candidates that become actions, by their scope's keep rule (a cent of gap, or a significant recent test)
 actions as (
     select * from judged where action_scope = {{ scope('device') }} and {{ scope_keep('device') }}
     union all

@@ -46,24 +46,6 @@ site_baseline as (
     )
 ),
 
--- the first of the recent months: they run from it to the window's last month
-recent_window as (
-    select
-        *,
-        (cast(window_end_month - to_months(3 - 1) as date)) as recent_start_month
-    from site_baseline
-),
-
--- the rows of each candidate's two tests: every row of the window counts in its window test, and a
--- row of the recent months in its recent test as well
-test_rows as (
-    select *, false as is_recent_test from in_window
-    union all
-    select w.*, true as is_recent_test
-    from in_window as w
-    inner join recent_window as r on w.session_month >= r.recent_start_month
-),
-
 device_baseline as (
     select
         device_type,
@@ -82,6 +64,25 @@ device_baseline as (
     )
 ),
 
+-- the first of the recent months: they run from it to the window's last month
+recent_window as (
+    select
+        *,
+        (cast(window_end_month - to_months(3 - 1) as date)) as recent_start_month
+    from site_baseline
+),
+
+-- the rows of each candidate's two tests: every row of the window counts in its window test, and a
+-- row of the recent months in its recent test as well
+test_rows as (
+    select *, false as is_recent_test from in_window
+    union all
+    select w.*, true as is_recent_test
+    from in_window as w
+    inner join recent_window as r on w.session_month >= r.recent_start_month
+),
+
+-- each device's sums, once per test (window, recent)
 device_candidates as (
     select
         'device' as action_scope,
@@ -113,6 +114,7 @@ device_candidates as (
     group by device_type, is_recent_test
 ),
 
+-- each segment's sums, once per test (window, recent)
 segment_candidates as (
     select
         'segment' as action_scope,
@@ -253,6 +255,7 @@ judged as (
     )
 ),
 
+-- the candidates that become actions, by their scope's keep rule (a cent of gap, or a significant recent test)
 actions as (
     select * from judged where action_scope = 'device' and (gap_usd >= 0.01 or is_recent_significant)
     union all
