@@ -1,9 +1,11 @@
 -- The actions to take first, over the latest priority_lookback_months months of the summary. Every
 -- device and every segment with sessions in the window is a candidate: a device against the site,
 -- a segment against its own device, each at its baseline's rates in the same months (what its own
--- sessions would have done), with the gap's standard error, z, a one-sided p and a
--- Benjamini-Hochberg q over all the candidates. Candidates whose gap is at least a cent become
--- actions, with the last month they ran, whether they still run, their status (act, stopped,
+-- sessions would have done), with the gap's standard error, z and a one-sided p; the same test over
+-- the recent months (the last recent_months months of the window) for every candidate that ran in
+-- them; and Benjamini-Hochberg q-values over one family of both tests of every candidate.
+-- Candidates whose gap is at least a cent, or whose recent test is significant, become actions,
+-- with the last month they ran, whether they still run, their status (act, emerging, stopped,
 -- noise) and the catalog's text; ranked by status, then gap. Rules: contracts/metric-catalog.json.
 with summary as (
     select * from {{ ref('mart__core_leak_summary') }}
@@ -47,6 +49,25 @@ device_baseline as (
     )
 ),
 
+-- the first of the recent months: they run from it to the window's last month
+recent_window as (
+    select
+        *,
+        {{ metric('recent_start_month') }} as recent_start_month
+    from site_baseline
+),
+
+-- the rows of each candidate's two tests: every row of the window counts in its window test, and a
+-- row of the recent months in its recent test as well
+test_rows as (
+    select *, false as is_recent_test from in_window
+    union all
+    select w.*, true as is_recent_test
+    from in_window as w
+    inner join recent_window as r on w.session_month >= r.recent_start_month
+),
+
+-- each device's sums, once per test (window, recent)
 device_candidates as (
     select
         {{ scope('device') }} as action_scope,
@@ -64,11 +85,13 @@ device_candidates as (
         sum(segment_gap_usd) as segment_gap_usd,
         sum({{ scope_gap('device') }}) as gap_usd,
         {{ expected_sums('device') }},
-        max(session_month) as last_session_month
-    from in_window
-    group by device_type
+        max(session_month) as last_session_month,
+        is_recent_test
+    from test_rows
+    group by device_type, is_recent_test
 ),
 
+-- each segment's sums, once per test (window, recent)
 segment_candidates as (
     select
         {{ scope('segment') }} as action_scope,
@@ -86,9 +109,10 @@ segment_candidates as (
         sum(segment_gap_usd) as segment_gap_usd,
         sum({{ scope_gap('segment') }}) as gap_usd,
         {{ expected_sums('segment') }},
-        max(session_month) as last_session_month
-    from in_window
-    group by utm_source, utm_campaign, device_type, landing_page
+        max(session_month) as last_session_month,
+        is_recent_test
+    from test_rows
+    group by utm_source, utm_campaign, device_type, landing_page, is_recent_test
 ),
 
 candidates as (
@@ -97,7 +121,7 @@ candidates as (
     select * from segment_candidates
 ),
 
--- the gap's standard error if the candidate's sessions behaved like their baseline's, z and p
+-- each test's gap standard error if the candidate's sessions behaved like their baseline's, z and p
 tested as (
     select
         *,
@@ -107,12 +131,54 @@ tested as (
     from candidates
 ),
 
--- Benjamini-Hochberg over every candidate of the window, before any is dropped
+-- every candidate's recent test, read from its test over the recent months (none: it had no session there)
+recent_tests as (
+    select
+        action_scope,
+        utm_source,
+        utm_campaign,
+        device_type,
+        landing_page,
+        {{ metric('recent_sessions') }} as recent_sessions,
+        {{ metric('recent_conversion_rate') }} as recent_conversion_rate,
+        {{ metric('recent_expected_conversion_rate') }} as recent_expected_conversion_rate,
+        {{ metric('recent_gap_usd') }} as recent_gap_usd,
+        {{ metric('recent_gap_se_usd') }} as recent_gap_se_usd,
+        {{ metric('recent_gap_z') }} as recent_gap_z,
+        {{ metric('recent_p_value') }} as recent_p_value
+    from (
+        select action_scope, utm_source, utm_campaign, device_type, landing_page
+        from tested
+        where not is_recent_test
+    )
+    left join (select * from tested where is_recent_test)
+        using (action_scope, utm_source, utm_campaign, device_type, landing_page)
+),
+
+-- one family of every test performed, before any candidate is dropped: the window test of every
+-- candidate (its p in p_value) and the recent test of every candidate that has one (in recent_p_value)
+family as (
+    select
+        action_scope, utm_source, utm_campaign, device_type, landing_page,
+        p_value,
+        cast(null as double) as recent_p_value
+    from tested
+    where not is_recent_test
+    union all
+    select
+        action_scope, utm_source, utm_campaign, device_type, landing_page,
+        cast(null as double) as p_value,
+        p_value as recent_p_value
+    from tested
+    where is_recent_test
+),
+
+-- Benjamini-Hochberg over the family: each test's k, min(1, M p / k) and q
 p_ranked as (
     select
         *,
         {{ metric('p_rank') }} as p_rank
-    from tested
+    from family
 ),
 
 stepped as (
@@ -125,14 +191,44 @@ stepped as (
 adjusted as (
     select
         *,
-        {{ metric('q_value') }} as q_value
+        {{ metric('bh_q_value') }} as bh_q_value
     from stepped
 ),
 
+-- each candidate's two q-values: its window test's and its recent test's
+qualified as (
+    select
+        action_scope,
+        utm_source,
+        utm_campaign,
+        device_type,
+        landing_page,
+        {{ metric('q_value') }} as q_value,
+        {{ metric('recent_q_value') }} as recent_q_value
+    from adjusted
+    group by action_scope, utm_source, utm_campaign, device_type, landing_page
+),
+
+-- each candidate's window test, its recent test beside it, and whether each is significant
+judged as (
+    select
+        *,
+        {{ metric('is_significant') }} as is_significant,
+        {{ metric('is_recent_significant') }} as is_recent_significant
+    from (
+        select * exclude (is_recent_test)
+        from tested
+        inner join recent_tests using (action_scope, utm_source, utm_campaign, device_type, landing_page)
+        inner join qualified using (action_scope, utm_source, utm_campaign, device_type, landing_page)
+        where not is_recent_test
+    )
+),
+
+-- the candidates that become actions, by their scope's keep rule (a cent of gap, or a significant recent test)
 actions as (
-    select * from adjusted where action_scope = {{ scope('device') }} and {{ scope_keep('device') }}
+    select * from judged where action_scope = {{ scope('device') }} and {{ scope_keep('device') }}
     union all
-    select * from adjusted where action_scope = {{ scope('segment') }} and {{ scope_keep('segment') }}
+    select * from judged where action_scope = {{ scope('segment') }} and {{ scope_keep('segment') }}
 ),
 
 other_device as (
@@ -156,13 +252,13 @@ measured as (
         {{ metric('expected_average_order_value_usd') }} as expected_average_order_value_usd,
         {{ metric('expected_refund_rate') }} as expected_refund_rate,
         {{ metric('expected_net_revenue_per_session_usd') }} as expected_net_revenue_per_session_usd,
-        {{ metric('is_significant') }} as is_significant,
         {{ metric('is_live') }} as is_live,
+        {{ metric('window_length_months') }} as window_length_months,
         b.*,
         d.* exclude (device_type),
         o.* exclude (device_type)
     from actions as a
-    cross join site_baseline as b
+    cross join recent_window as b
     inner join device_baseline as d using (device_type)
     left join other_device as o using (device_type)
 ),
@@ -224,6 +320,15 @@ select
     last_session_month,
     is_live,
     action_status,
+    recent_sessions,
+    recent_conversion_rate,
+    recent_expected_conversion_rate,
+    recent_gap_usd,
+    recent_gap_se_usd,
+    recent_gap_z,
+    recent_p_value,
+    recent_q_value,
+    is_recent_significant,
     {{ recommended_action() }} as recommended_action
 from decided
 order by priority_rank

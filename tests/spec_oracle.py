@@ -1,10 +1,11 @@
 """An independent computation of LEAK-SPEC §6-7 in plain Python, from the CSV files.
 
-Revision 3 of §6-7: each segment against its month's site and device baselines (revision 2), plus the
+Revision 4 of §6-7: each segment against its month's site and device baselines (revision 2), plus the
 two net-revenue variance baselines of the summary, and a priority list that compares each action with
 what its own sessions would have done at its baseline's rates of the same months, with a standard
-error, a one-sided p-value, Benjamini-Hochberg q-values over every candidate of the window, whether
-the action still runs, and a status (act, stopped, noise) that ranks first.
+error, a one-sided p-value, whether the action still runs (revision 3), and (revision 4) the same test
+over the recent months of the window, Benjamini-Hochberg q-values over one family of both tests of
+every candidate, and a status (act, emerging, stopped, noise) that ranks first.
 
 It shares no code with leakcli: it reads the CSVs with the csv module, computes every mart row with
 Decimal money (exact variances with Fraction) and float rates, the normal tail with math.erfc, and is
@@ -28,7 +29,7 @@ RATES = ("conversion_rate", "average_order_value_usd", "net_revenue_per_session_
 LEAKS = ("conversion", "order_value", "refund_drag")
 ALL = "(all)"
 UNPAID = "direct_or_unknown"
-STATUS_ORDER = ("act", "stopped", "noise")
+STATUS_ORDER = ("act", "emerging", "stopped", "noise")
 
 
 def _read(path: Path) -> list[dict[str, str]]:
@@ -151,7 +152,7 @@ def leaks(row: dict[str, Any]) -> dict[str, float]:
 
 
 # ---------------------------------------------------------------------------------------------
-# §7 mart__priority_actions: recommended-action texts (the words of the catalog, revision 3)
+# §7 mart__priority_actions: recommended-action texts (the words of the catalog, revision 4)
 
 SEG = "{utm_source}/{utm_campaign} {device_type} landing on {landing_page}"
 STOPPED = SEG + " has had no sessions after {last_session_month:month}; while it ran "
@@ -199,6 +200,26 @@ TEXTS = {
     ("noise", "segment"):
         "Within noise: " + SEG + " earned {gap_usd:usd0} less than {device_type} in the same months, a gap "
         "chance alone explains (z {gap_z:num1}, q {q_value:num2}): no action; watch it.",
+    # rev 4: the recent test's figures over the recent months, after a window within noise
+    ("emerging", "device"):
+        "Emerging leak on {device_type}: {device_type:title} converted at {recent_conversion_rate:pct} vs "
+        "{recent_expected_conversion_rate:pct} expected at the site's rate in the same months "
+        "({recent_start_month:month}..{window_end_month:month}) and earned {recent_gap_usd:usd0} less "
+        "(z {recent_gap_z:num1}, q {recent_q_value:num2}), after a {window_length_months}-month window within "
+        "noise: find what changed there in {recent_start_month:month} and fix the {device_type} experience "
+        "before single pages.",
+    ("emerging", "segment"):
+        "Emerging leak on " + SEG + ": in {recent_start_month:month}..{window_end_month:month} it converted at "
+        "{recent_conversion_rate:pct} vs {recent_expected_conversion_rate:pct} expected for {device_type} in the "
+        "same months and earned {recent_gap_usd:usd0} less (z {recent_gap_z:num1}, q {recent_q_value:num2}), "
+        "after a {window_length_months}-month window within noise: find what changed there in "
+        "{recent_start_month:month} and fix the page or the bid.",
+    ("emerging", "segment", "unpaid"):
+        "Emerging leak on " + SEG + ": in {recent_start_month:month}..{window_end_month:month} it converted at "
+        "{recent_conversion_rate:pct} vs {recent_expected_conversion_rate:pct} expected for {device_type} in the "
+        "same months and earned {recent_gap_usd:usd0} less (z {recent_gap_z:num1}, q {recent_q_value:num2}), "
+        "after a {window_length_months}-month window within noise: find what changed there in "
+        "{recent_start_month:month} and fix the page.",
 }
 
 
@@ -229,6 +250,11 @@ def text_for(row: dict[str, Any]) -> str:
     status, leak = row["action_status"], row["primary_leak"]
     if status == "noise":
         return fill(TEXTS[("noise", "device" if leak == "device" else "segment")], row)
+    if status == "emerging":  # one text for every leak of a segment; unpaid traffic has no bid
+        if leak == "device":
+            return fill(TEXTS[("emerging", "device")], row)
+        unpaid = row["utm_source"] == UNPAID
+        return fill(TEXTS[("emerging", "segment", "unpaid") if unpaid else ("emerging", "segment")], row)
     unpaid = leak == "conversion" and row["utm_source"] == UNPAID
     return fill(TEXTS[(status, leak, "unpaid") if unpaid else (status, leak)], row)
 
@@ -241,10 +267,12 @@ def _new() -> dict[str, Any]:
     return {"n": 0, "o": 0, "g": Decimal(0), "r": Decimal(0), "flagged": 0, "gap": 0.0, "dgap": 0.0,
             "sgap": 0.0, **dict.fromkeys(LEAKS, 0.0),
             # rev 3: expected orders, gross, refunds and net at the baseline x of each row, Σ n·var_x
-            "e_o": 0.0, "e_g": 0.0, "e_r": 0.0, "e_net": 0.0, "var": 0.0, "last": None}
+            "e_o": 0.0, "e_g": 0.0, "e_r": 0.0, "e_net": 0.0, "var": 0.0, "last": None,
+            # rev 4: the same over the rows of the recent months only (the gap of the action's own column)
+            "rn": 0, "ro": 0, "re_o": 0.0, "rdgap": 0.0, "rsgap": 0.0, "rvar": 0.0}
 
 
-def _add_expected(acc: dict[str, Any], row: dict[str, Any], x: str, var: str) -> None:
+def _add_expected(acc: dict[str, Any], row: dict[str, Any], x: str, var: str, recent: bool) -> None:
     n = row["sessions"]
     cvr, aov, nrps, rr = (row[x + k] for k in RATES)
     acc["e_o"] += n * cvr
@@ -254,6 +282,13 @@ def _add_expected(acc: dict[str, Any], row: dict[str, Any], x: str, var: str) ->
     acc["var"] += n * row[var]
     if acc["last"] is None or row["session_month"] > acc["last"]:
         acc["last"] = row["session_month"]
+    if recent:
+        acc["rn"] += n
+        acc["ro"] += row["orders"]
+        acc["re_o"] += n * cvr
+        acc["rdgap"] += row["device_gap_usd"]
+        acc["rsgap"] += row["segment_gap_usd"]
+        acc["rvar"] += n * row[var]
 
 
 def normal_upper_tail(z: float) -> float:
@@ -261,14 +296,16 @@ def normal_upper_tail(z: float) -> float:
     return 0.5 * math.erfc(z / math.sqrt(2.0))
 
 
-def benjamini_hochberg(p: list[float]) -> list[float]:
-    """q(k) = min over j ≥ k of min(1, m·p(j)/j), ranks by p ascending; returned in the input order."""
+def benjamini_hochberg(p: list[float], order: list[Any] | None = None) -> list[float]:
+    """q(k) = min over j ≥ k of min(1, m·p(j)/j), ranks by p ascending (ties by `order`, the tests' sort
+    keys, when given); returned in the input order."""
     m = len(p)
-    order = sorted(range(m), key=lambda i: p[i])
+    keys = order if order is not None else list(range(m))
+    ranked = sorted(range(m), key=lambda i: (p[i], keys[i]))
     q = [1.0] * m
     running = 1.0
     for j in range(m, 0, -1):
-        i = order[j - 1]
+        i = ranked[j - 1]
         running = min(running, min(1.0, m * p[i] / j))
         q[i] = running
     return q
@@ -279,11 +316,27 @@ def _add_months(month: dt.date, k: int) -> dt.date:
     return dt.date(total // 12, total % 12 + 1, 1)
 
 
+def _months_between(start: dt.date, end: dt.date) -> int:
+    """The months from `start` to `end`, both counted."""
+    return (end.year - start.year) * 12 + end.month - start.month + 1
+
+
+def _test(gap: float, var: float, n: int) -> tuple[float, float | None, float]:
+    """A gap's standard error, z (None when the se is 0 or there are no sessions) and one-sided p."""
+    se = math.sqrt(var)
+    z = None if se == 0 or n == 0 else gap / se
+    return se, z, 1.0 if z is None else normal_upper_tail(z)
+
+
 def priority(summary_rows: dict[tuple[Any, ...], dict[str, Any]], t: dict[str, Any]) -> list[dict[str, Any]]:
     """The priority mart, ranked; `t` is the catalog's thresholds (priority_lookback_months,
-    false_discovery_rate, live_months)."""
+    false_discovery_rate, live_months, recent_months)."""
     window = sorted({k[0] for k in summary_rows})[-int(t["priority_lookback_months"]):]
     in_window = set(window)
+    start, end = window[0], window[-1]
+    live_from = _add_months(end, -(int(t["live_months"]) - 1))
+    recent_from = _add_months(end, -(int(t["recent_months"]) - 1))
+    fdr = t["false_discovery_rate"]
     segs: dict[tuple[Any, ...], dict[str, Any]] = defaultdict(_new)
     devs: dict[str, dict[str, Any]] = defaultdict(_new)
     site = _new()
@@ -303,26 +356,34 @@ def priority(summary_rows: dict[tuple[Any, ...], dict[str, Any]], t: dict[str, A
         acc["conversion"] += row["conversion_leak_usd"]
         acc["order_value"] += row["order_value_leak_usd"]
         acc["refund_drag"] += row["refund_leak_usd"]
-        _add_expected(segs[key[1:]], row, "device_", "device_net_revenue_variance")
-        _add_expected(devs[key[3]], row, "baseline_", "baseline_net_revenue_variance")
+        recent = key[0] >= recent_from
+        _add_expected(segs[key[1:]], row, "device_", "device_net_revenue_variance", recent)
+        _add_expected(devs[key[3]], row, "baseline_", "baseline_net_revenue_variance", recent)
     base = measures(site["n"], site["o"], site["g"], site["r"])
     dev_m = {d: measures(a["n"], a["o"], a["g"], a["r"]) for d, a in devs.items()}
-    start, end = window[0], window[-1]
-    live_from = _add_months(end, -(int(t["live_months"]) - 1))
 
-    # every candidate of the window, whatever the sign of its gap: the family of the q-values
-    cands = [("device", (ALL, ALL, d, ALL), a, a["dgap"]) for d, a in devs.items()]
-    cands += [("segment", k, a, a["sgap"]) for k, a in segs.items()]
-    stats = []
-    for _, _, a, gap in cands:
-        se = math.sqrt(a["var"])
-        z = None if se == 0 else gap / se
-        stats.append((se, z, 1.0 if z is None else normal_upper_tail(z)))
-    qs = benjamini_hochberg([s[2] for s in stats])
+    # every candidate of the window, whatever the sign of its gap; each has a window test, and a recent
+    # test when it had sessions in the recent months
+    cands = [("device", (ALL, ALL, d, ALL), a, a["dgap"], a["rdgap"]) for d, a in devs.items()]
+    cands += [("segment", k, a, a["sgap"], a["rsgap"]) for k, a in segs.items()]
+    window_tests = [_test(gap, a["var"], a["n"]) for _, _, a, gap, _ in cands]
+    recent_tests = [_test(rgap, a["rvar"], a["rn"]) for _, _, a, _, rgap in cands]
+    # one Benjamini-Hochberg family of every test performed: M = m + r; ties: window before recent,
+    # then the candidate's rank keys
+    family = [(i, 0) for i in range(len(cands))] + [(i, 1) for i, c in enumerate(cands) if c[2]["rn"] > 0]
+    tests = (window_tests, recent_tests)
+    q_of = dict(zip(family, benjamini_hochberg(
+        [tests[kind][i][2] for i, kind in family],
+        [(kind, cands[i][0], *cands[i][1]) for i, kind in family]), strict=True))
 
     out = []
-    for (scope, key, a, gap), (se, z, p), q in zip(cands, stats, qs, strict=True):
-        if not gap >= 0.01:
+    for i, (scope, key, a, gap, rgap) in enumerate(cands):
+        se, z, p = window_tests[i]
+        rse, rz, rp = recent_tests[i]
+        q, rq = q_of[(i, 0)], q_of.get((i, 1), 1.0)
+        significant = q <= fdr
+        recent_significant = rq <= fdr and rgap >= 0.01
+        if not (gap >= 0.01 or recent_significant):
             continue
         m = measures(a["n"], a["o"], a["g"], a["r"])
         if scope == "device":
@@ -331,9 +392,11 @@ def priority(summary_rows: dict[tuple[Any, ...], dict[str, Any]], t: dict[str, A
         else:
             leak = max(LEAKS, key=lambda n: (a[n], -LEAKS.index(n)))  # ties: the first in LEAKS
             leak_values = {n: a[n] for n in LEAKS}
-        significant = q <= t["false_discovery_rate"]
         live = a["last"] >= live_from
-        status = ("act" if live else "stopped") if significant else "noise"
+        if live:
+            status = "act" if significant else "emerging" if recent_significant else "noise"
+        else:
+            status = "stopped" if significant or recent_significant else "noise"
         row = {"priority_rank": None, "action_scope": scope, **dict(zip(KEYS, key, strict=True)),
                "window_start_month": start, "window_end_month": end,
                "months_flagged": a["flagged"] if scope == "segment" else 0,
@@ -349,22 +412,28 @@ def priority(summary_rows: dict[tuple[Any, ...], dict[str, Any]], t: dict[str, A
                "expected_net_revenue_per_session_usd": a["e_net"] / a["n"],
                "gap_se_usd": se, "gap_z": z, "p_value": p, "q_value": q,
                "is_significant": significant, "last_session_month": a["last"], "is_live": live,
-               "action_status": status, "recommended_action": None}
+               "action_status": status,
+               "recent_sessions": a["rn"],
+               "recent_conversion_rate": 0.0 if a["rn"] == 0 else a["ro"] / a["rn"],
+               "recent_expected_conversion_rate": 0.0 if a["rn"] == 0 else a["re_o"] / a["rn"],
+               "recent_gap_usd": rgap, "recent_gap_se_usd": rse, "recent_gap_z": rz,
+               "recent_p_value": rp, "recent_q_value": rq, "is_recent_significant": recent_significant,
+               "recommended_action": None}
         out.append(row)
-    out.sort(key=lambda r: (STATUS_ORDER.index(r["action_status"]), -r["gap_usd"], r["action_scope"],
-                            *(r[k] for k in KEYS)))
+    out.sort(key=lambda r: (STATUS_ORDER.index(r["action_status"]),
+                            -(r["recent_gap_usd"] if r["action_status"] == "emerging" else r["gap_usd"]),
+                            r["action_scope"], *(r[k] for k in KEYS)))
     gap_sum = sum(r["gap_usd"] for r in out)
     for rank, row in enumerate(out, start=1):
         row["priority_rank"] = rank
         row["share_of_total_gap"] = row["gap_usd"] / gap_sum
+        extra = {"recent_start_month": recent_from, "window_length_months": _months_between(start, end)}
         if row["action_scope"] == "device":
             others = sorted((d for d in dev_m if d != row["device_type"]),
                             key=lambda d: (-dev_m[d]["conversion_rate"], d))
-            row["other_device_type"] = others[0] if others else None
-            row["other_device_conversion_rate"] = dev_m[others[0]]["conversion_rate"] if others else None
-        row["recommended_action"] = text_for(row)
-        row.pop("other_device_type", None)
-        row.pop("other_device_conversion_rate", None)
+            extra["other_device_type"] = others[0] if others else None
+            extra["other_device_conversion_rate"] = dev_m[others[0]]["conversion_rate"] if others else None
+        row["recommended_action"] = text_for({**row, **extra})
     return out
 
 
@@ -372,4 +441,12 @@ def candidate_count(summary_rows: dict[tuple[Any, ...], dict[str, Any]], lookbac
     """m of the q-values: every device and every segment with sessions in the window."""
     window = set(sorted({k[0] for k in summary_rows})[-lookback:])
     keys = [k for k in summary_rows if k[0] in window]
+    return len({k[3] for k in keys}) + len({k[1:] for k in keys})
+
+
+def recent_test_count(summary_rows: dict[tuple[Any, ...], dict[str, Any]], lookback: int, recent: int) -> int:
+    """r of the family: every device and every segment with sessions in the recent months of the window."""
+    end = max(k[0] for k in summary_rows)
+    window = set(sorted({k[0] for k in summary_rows})[-lookback:])
+    keys = [k for k in summary_rows if k[0] in window and k[0] >= _add_months(end, -(recent - 1))]
     return len({k[3] for k in keys}) + len({k[1:] for k in keys})

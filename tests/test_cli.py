@@ -343,7 +343,7 @@ def test_show_fits_the_terminal_filters_orders_and_exports(project, leak):
     assert raw.stdout.splitlines()[0] == "priority_rank,gap_usd"
     doc = leak("show", "mart__priority_actions", "-c", "gap_usd", "--json", "--limit", "1").json()
     assert float(raw.stdout.splitlines()[1].split(",")[1]) == doc["rows"][0]["gap_usd"]
-    assert leak("show", "mart__priority_actions", "--vertical", "-c", "gap_usd").stdout.count("-[ row ") == 7
+    assert leak("show", "mart__priority_actions", "--vertical", "-c", "gap_usd").stdout.count("-[ row ") == 9
 
 
 def test_show_without_order_by_shows_the_same_rows_in_the_columns_order(project, leak):

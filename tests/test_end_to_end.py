@@ -1,6 +1,6 @@
 """End to end on the shared Maven dataset (skipped when it is absent): plan, apply, verify, and both
 marts compared row by row and column by column with an independent computation of the spec
-(tests/spec_oracle.py, LEAK-SPEC §6-7 revision 3), on the full dataset and on a 20,000-session slice."""
+(tests/spec_oracle.py, LEAK-SPEC §6-7 revision 4), on the full dataset and on a 20,000-session slice."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ pytestmark = [requires_shared, pytest.mark.dataset]
 
 SHIPPED = {"min_sessions": 100, "min_orders": 10}
 SLICE_SESSIONS = 20_000
+LANDER_5_DESKTOP = ("bsearch", "nonbrand", "desktop", "/lander-5")
 SOCIALBOOK_LANDER_3 = {("socialbook", "desktop_targeted", "desktop", "/lander-3"),
                        ("socialbook", "pilot", "desktop", "/lander-3"),
                        ("socialbook", "pilot", "mobile", "/lander-3")}
@@ -101,15 +102,15 @@ def sliced(tmp_path_factory):
 
 
 def _close(col: str, a: Any, b: Any) -> bool:
-    """Money to the cent, p-values to 1e-6 and q-values to 1e-5 absolute (the mart's normal tail is an
-    approximation), other doubles to 1e-9 relative; everything else exactly."""
+    """Money to the cent, p-values (of both tests) to 1e-6 and q-values to 1e-5 absolute (the mart's
+    normal tail is an approximation), other doubles to 1e-9 relative; everything else exactly."""
     if a is None or b is None:
         return a is b
     if isinstance(a, bool) or isinstance(b, bool) or isinstance(a, str) or isinstance(b, str):
         return type(a) is type(b) and a == b
-    if col == "p_value":
+    if col in ("p_value", "recent_p_value"):
         return abs(float(a) - float(b)) <= 1e-6
-    if col == "q_value":
+    if col in ("q_value", "recent_q_value"):
         return abs(float(a) - float(b)) <= 1e-5
     if col.endswith("_usd"):
         return abs(float(a) - float(b)) <= 0.01
@@ -185,6 +186,23 @@ def test_marts_match_an_independent_computation_on_a_slice(sliced):
     assert prio, "the slice should give at least one action"
 
 
+def test_the_synthetic_default_reads_the_same_and_matches_the_oracle(tmp_path):
+    """`apply` with no data builds on the embedded synthetic dataset: the same shape as the shared data,
+    its /lander-5 desktop row emerging at recent q 0.0494, near the boundary, where the mart and the
+    oracle must agree on every column."""
+    from leakcli.commands.apply import ApplyRequest, apply
+    from leakcli.context import Project as Context
+
+    project = make_project(tmp_path / "proj", data=None)
+    project.edit_json("contracts/metric-catalog.json", lambda d: d["thresholds"].update(SHIPPED))
+    apply(Context.at(project.root), ApplyRequest())
+    raw = project.root / "target" / "synthetic" / "maven-fuzzy-factory"
+    assert (raw / "website_sessions.csv").exists()
+    prio = compare_with_oracle(project, raw)
+    _reads_as_the_spec_says(prio, recent_q=0.0494, share=0.885, noise_rows=3)
+    assert prio[1]["recent_q_value"] > 0.049  # below 0.05 by less than a thousandth
+
+
 def test_synthetic_resembles_the_real_shop(tmp_path):
     """Scale 1: every quarter within 10% on sessions, orders, revenue and refunds; the same traffic
     cells (source, campaign, device, landing page) in the same months."""
@@ -211,42 +229,56 @@ def test_synthetic_resembles_the_real_shop(tmp_path):
     assert synthetic == real
 
 
-def _reads_as_the_spec_says(rows: list[dict[str, Any]]) -> None:
-    """Revision 3 on the shared data: rank 1 the mobile device (act); the three socialbook /lander-3
-    segments stopped; the other five segments noise, and no noise row tells anyone to fix anything."""
+def _reads_as_the_spec_says(rows: list[dict[str, Any]], recent_q: float = 0.0232, share: float = 0.89,
+                            noise_rows: int = 4) -> None:
+    """Revision 4 on the shared data (and on the synthetic default, its /lander-5 row at another recent
+    q): rank 1 the mobile device (act); rank 2 bsearch/nonbrand desktop /lander-5, within noise over the
+    window but emerging in its last three months; the three socialbook /lander-3 segments stopped; the
+    other four segments noise, and no noise row tells anyone to fix anything."""
     first = rows[0]
     assert (first["priority_rank"], first["action_scope"], first["device_type"], first["primary_leak"],
             first["action_status"]) == (1, "device", "mobile", "device", "act")
     assert first["gap_usd"] == pytest.approx(185_000, rel=0.01)
-    assert first["share_of_total_gap"] == pytest.approx(0.89, abs=0.005)
+    assert first["share_of_total_gap"] == pytest.approx(share, abs=0.005)
     segments = [r for r in rows if r["action_scope"] == "segment"]
-    assert len(rows) == 9 and len(segments) == 8
+    assert len(rows) == 5 + noise_rows and len(segments) == 4 + noise_rows
+    second = rows[1]
+    assert (second["priority_rank"], second["action_status"], *(second[k] for k in KEYS)) == (
+        2, "emerging", *LANDER_5_DESKTOP)
+    assert (second["is_significant"], second["is_recent_significant"], second["is_live"]) == (False, True, True)
+    assert second["recent_q_value"] == pytest.approx(recent_q, abs=1e-4)
     stopped = {tuple(r[k] for k in KEYS) for r in segments if r["action_status"] == "stopped"}
     assert stopped == SOCIALBOOK_LANDER_3
     noise = [r for r in segments if r["action_status"] == "noise"]
-    assert len(noise) == 5 and not {tuple(r[k] for k in KEYS) for r in noise} & SOCIALBOOK_LANDER_3
-    assert [r["action_status"] for r in rows] == ["act"] + ["stopped"] * 3 + ["noise"] * 5
+    assert len(noise) == noise_rows and not {tuple(r[k] for k in KEYS) for r in noise} & SOCIALBOOK_LANDER_3
+    assert [r["action_status"] for r in rows] == ["act", "emerging"] + ["stopped"] * 3 + ["noise"] * noise_rows
     assert all("fix" not in r["recommended_action"].lower() for r in rows if r["action_status"] == "noise")
     assert all(r["recommended_action"].startswith("Within noise: ") for r in noise)
     for r in rows:
-        assert r["is_significant"] == (r["action_status"] != "noise")
+        assert r["is_significant"] == (r["action_status"] in ("act", "stopped"))
+        assert not r["is_recent_significant"] or r["action_status"] != "noise"
         if r["action_status"] != "noise":
-            assert r["is_live"] == (r["action_status"] == "act")
+            assert r["is_live"] == (r["action_status"] in ("act", "emerging"))
         assert r["last_session_month"] <= r["window_end_month"]
 
 
-def test_the_list_reads_act_stopped_noise_in_the_oracle(oracle):
-    _reads_as_the_spec_says(oracle[1])
+def test_the_list_reads_act_emerging_stopped_noise_in_the_oracle(oracle):
+    summary, prio = oracle
+    _reads_as_the_spec_says(prio)
+    # the family: 19 window tests (2 devices, 17 segments), 12 recent tests
+    assert spec_oracle.candidate_count(summary, 12) == 19
+    assert spec_oracle.recent_test_count(summary, 12, 3) == 12
 
 
-def test_the_list_reads_act_stopped_noise_in_the_mart(full):
+def test_the_list_reads_act_emerging_stopped_noise_in_the_mart(full):
     project, _, _ = full
     _reads_as_the_spec_says(project.rows("select * from mart__priority_actions order by priority_rank"))
 
 
 def test_the_texts_compare_with_the_same_months_and_say_what_to_do_now(full):
-    """Revision 3 on the shared data: the device and segment texts against the expected rates of the
-    same months; a stopped campaign is to be fixed before it runs again; noise is watched."""
+    """Revision 4 on the shared data: the device and segment texts against the expected rates of the
+    same months; an emerging leak with its recent months; a stopped campaign is to be fixed before it
+    runs again; noise is watched."""
     project, _, _ = full
     rows = project.rows("select * from mart__priority_actions order by priority_rank")
     by_key = {(r["action_scope"], *(r[k] for k in KEYS)): r for r in rows}
@@ -267,10 +299,17 @@ def test_the_texts_compare_with_the_same_months_and_say_what_to_do_now(full):
     home = by_key[("segment", "direct_or_unknown", "direct_or_unknown", "desktop", "/home")]
     assert home["recommended_action"] == (
         "Within noise: direct_or_unknown/direct_or_unknown desktop landing on /home earned $3,233 less than "
-        "desktop in the same months, a gap chance alone explains (z 0.9, q 0.58): no action; watch it.")
+        "desktop in the same months, a gap chance alone explains (z 0.9, q 0.71): no action; watch it.")
     # /lander-5 ran in the months when desktop converted best: against the same months it trails
     lander_5 = by_key[("segment", "bsearch", "nonbrand", "desktop", "/lander-5")]
     assert f"{lander_5['conversion_rate'] * 100:.1f}" == "9.4"
     assert f"{lander_5['expected_conversion_rate'] * 100:.1f}" == "9.7"
     assert f"{lander_5['device_conversion_rate'] * 100:.1f}" == "9.3"
+    # rev 4: in its last three months it trails desktop's same months surely; over the window it does not
+    assert (round(lander_5["recent_gap_z"], 2), round(lander_5["recent_q_value"], 4),
+            round(lander_5["q_value"], 2)) == (2.61, 0.0232, 0.64)
+    assert lander_5["recommended_action"] == (
+        "Emerging leak on bsearch/nonbrand desktop landing on /lander-5: in 2015-01..2015-03 it converted at "
+        "9.4% vs 10.3% expected for desktop in the same months and earned $3,956 less (z 2.6, q 0.02), after "
+        "a 12-month window within noise: find what changed there in 2015-01 and fix the page or the bid.")
     assert all("or the bid" not in r["recommended_action"] for r in rows if r["utm_source"] == "direct_or_unknown")

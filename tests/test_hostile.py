@@ -500,6 +500,18 @@ def test_a_threshold_that_is_not_a_count_is_refused_at_its_pointer(project, leak
     _line(leak("apply"), ExitCode.USAGE, f"{CAT}#/thresholds/min_sessions")
 
 
+@pytest.mark.parametrize("value, words", [
+    ("13", "schema violation: must be at most priority_lookback_months (12) (found 13)"),
+    ("0", "schema violation: must be at least 1 (found 0)"),
+    ("2.5", "schema violation: must be a whole number (found 2.5)"),
+])
+def test_recent_months_outside_the_window_are_refused_at_their_pointer(project, leak, value, words):
+    """Rev 4: the recent months are the last recent_months months of the window, 1 to priority_lookback_months."""
+    project.edit_text(CAT, '"recent_months": 3', f'"recent_months": {value}')
+    assert _line(leak("plan"), ExitCode.USAGE) == (
+        f"leakcli: error: {CAT}#/thresholds/recent_months: {words}; fix it and run `leakcli plan`")
+
+
 # -- 12. selector grammar ---------------------------------------------------------------------------
 DBT_ONLY = ("the selector method '{m}' is dbt's, and leakcli does not support it; select by model name, shell "
             "wildcard (stg__*) and graph operators (+m, m+, @m)")

@@ -1,4 +1,4 @@
-"""The marts on the hand-made shop, against values worked out by hand (LEAK-SPEC §6-7, revision 3).
+"""The marts on the hand-made shop, against values worked out by hand (LEAK-SPEC §6-7, revision 4).
 
 The shop (tests/fixtures/shop), January to June 2014. Every order is one item; V = 49.99 (The Original
 Mr. Fuzzy) unless said; refunds from March on are whole 49.99 orders.
@@ -14,35 +14,49 @@ January and February (sessions 1-65, orders 1-12), unchanged since revision 2:
   B is January's only mobile segment: it is the mobile device that month (segment gap 0, device gap not).
   Desktop and mobile have opposite device gaps in each month, and over the two months.
 
-March to June (sessions 66-353, orders 13-121, refunds 4-6): five new segments, and F again.
-  G bsearch/nonbrand desktop /lander-2    H gsearch/brand desktop /home
+March to June (sessions 66-353, orders 13-121, refunds 4-6): seven new segments, and F again.
+  G bsearch/nonbrand desktop /lander-2    H gsearch/brand desktop /home     J bsearch/brand desktop /home
   L gsearch/nonbrand mobile /lander-5     N bsearch/nonbrand mobile /lander-2
-  S socialbook/pilot mobile /lander-3
+  S socialbook/pilot mobile /lander-3     K bsearch/brand mobile /home
 
   month  desktop                                    mobile
-  Mar    H 30 sessions, 3 orders                    S 16, no order;  F 16, 12 orders (order 16 refunded)
-  Apr    H 30, 4 orders                             S 16, 1 order;   F 16, 11 orders
-  May    G 20, 8 orders (4 of them 29.99);          L 16, no order;  F 16, 12 orders;  N 10, 2 orders
-         H 20, 16 orders (order 52 refunded in June)
-  Jun    G 20, 8 orders (6 of them 29.99);          L 16, no order;  F 16, 12 orders (order 106
-         H 20, 16 orders                            refunded);  N 10, 4 orders
+  Mar    H 25 sessions, 2 orders;                   S 16, no order;  F 2, 2 orders (order 16 refunded);
+         J 5, 1 order                               K 14, 10 orders
+  Apr    H 24, 4 orders;  J 6, no order             S 16, 1 order;   F 11, 11 orders;  K 5, no order
+  May    G 20, 8 orders (4 of them 29.99);          L 16, no order;  F 12, 12 orders;  K 4, no order;
+         H 16, 15 orders (order 52 refunded in      N 10, 2 orders
+         June);  J 4, 1 order
+  Jun    G 20, 8 orders (6 of them 29.99);          L 16, no order;  F 12, 12 orders (order 106
+         H 16, 14 orders;  J 4, 2 orders            refunded);  K 4, no order;  N 10, 4 orders
 
   In each block the first sessions order (G's 29.99s first) and walk the funnel to
   /thank-you-for-your-order; the others see their landing page and, every other one, /products.
   Desktop converts at 10% and 13.3% in March and April and at 60% in May and June; mobile at 37.5%,
   37.5%, 33.3% and 38.1%.
+  Revision 4's two segments, J and K, are sessions that revision 3's shop gave to H and F (the same
+  rows, with bsearch in utm_source, utm_content and the referer): every device and site baseline, and
+  every other segment, is what it was; only H and F, the rest of their device, shrank.
 
-The priority window is 2014-01..2014-06 (lookback 12 covers it). Its candidates are the 2 devices and the
-10 segments with sessions in it (m = 12); false_discovery_rate 0.05, live_months 2 (live = sessions in
-May or June). The designed actions:
-  L act:     leaks only in the last two months, but surely: 0 of 32 against 35.7% expected (z 4.1).
-  S stopped: 1 in 32 against 37.5% expected while it ran (z 3.9), no session after April. Its gap is
-             bigger than G's, but a stopped campaign ranks after the live ones.
-  G act:     ran only in desktop's best months: its 40.0% beats desktop's window-wide 34.3%, yet trails
-             the 60.0% that desktop made in the same months (z 3.2). Its cheap orders add to the gap.
-  N noise:   30% against 35.7% expected, a gap of $45 that chance explains (z 0.4).
-  Desktop (device gap $19, z 0.1), E and A (January and February only, so not live) are noise too;
-  every noise q is the mobile device's 12 * p / 9 (rank 9 of 12), a candidate that is not in the mart.
+The priority window is 2014-01..2014-06 (lookback 12 covers it), its recent months (recent_months 3)
+2014-04..2014-06. Its candidates are the 2 devices and the 12 segments with sessions in it (m = 14);
+the 10 of them with sessions in the recent months (the devices, F, G, H, J, K, L, N, S) have a recent
+test too (r = 10); one Benjamini-Hochberg family of M = 24 tests; false_discovery_rate 0.05,
+live_months 2 (live = sessions in May or June). The designed actions:
+  L act:      leaks only in the last two months, but surely: 0 of 32 against 35.7% expected (z 4.1).
+              Its recent test is its window test (it ran in the recent months only).
+  G act:      ran only in desktop's best months: its 40.0% beats desktop's window-wide 34.3%, yet trails
+              the 60.0% that desktop made in the same months (z 3.2). Its cheap orders add to the gap.
+  K emerging: leaks only in its last three months: 10 of 14 in March (beating mobile's 37.5% by $259),
+              then 0 of 13 in April to June against 36.4% expected ($232, z 2.7, q 0.014). Over the
+              window it beat mobile (gap -$28, z -0.2): revision 3 would not list it at all. It is
+              kept for its recent test, and ranks after act and before stopped.
+  S stopped:  1 in 32 against 37.5% expected while it ran (z 3.9), no session after April. Its gap is
+              bigger than G's, but a stopped campaign ranks after the live ones. Its recent test (April
+              alone, z 2.6) is significant too; a stopped row keeps its revision-3 text.
+  J noise:    its recent gap of $105 (0 of 6 in April, 3 of 8 in May and June against 60%) is one
+              chance explains (z 1.3, q 0.27), and so is its window gap of $80 (z 0.9, q 0.46).
+  N noise:    30% against 35.7% expected, a gap of $45 that chance explains (z 0.4).
+  Desktop (device gap $19, z 0.1), E and A (January and February only, so not live) are noise too.
 Thresholds for the fixture: min_sessions 5, min_orders 1 (indexes as shipped: 0.8, 0.8, 1.5).
 """
 
@@ -65,6 +79,8 @@ E = ("direct_or_unknown", "direct_or_unknown", "desktop", "unknown")
 F = ("gsearch", "brand", "mobile", "/home")
 G = ("bsearch", "nonbrand", "desktop", "/lander-2")
 H = ("gsearch", "brand", "desktop", "/home")
+J = ("bsearch", "brand", "desktop", "/home")
+K = ("bsearch", "brand", "mobile", "/home")
 L = ("gsearch", "nonbrand", "mobile", "/lander-5")
 N = ("bsearch", "nonbrand", "mobile", "/lander-2")
 S = ("socialbook", "pilot", "mobile", "/lander-3")
@@ -179,8 +195,8 @@ def test_summary_has_one_row_per_segment_and_month(built):
     assert {k for k in keys if k[0] in (JAN, FEB)} == {
         (JAN, *A), (JAN, *B), (JAN, *C), (JAN, *E), (FEB, *A), (FEB, *B), (FEB, *C), (FEB, *F)}
     assert {k for k in keys if k[0] not in (JAN, FEB)} == {
-        *((m, *seg) for m in (MAR, APR) for seg in (H, S, F)),
-        *((m, *seg) for m in (MAY, JUN) for seg in (G, H, L, F, N))}
+        *((m, *seg) for m in (MAR, APR) for seg in (H, J, S, F, K)),
+        *((m, *seg) for m in (MAY, JUN) for seg in (G, H, J, L, F, K, N))}
 
 
 def test_volumes_and_money(built):
@@ -349,12 +365,22 @@ def test_march_to_june_by_hand(built):
     assert [m for m in months if (m, *F) in s] == [FEB, MAR, APR, MAY, JUN]
     for seg in (G, L, N):
         assert [m for m in months if (m, *seg) in s] == [MAY, JUN]
+    for seg in (H, J, K):
+        assert [m for m in months if (m, *seg) in s] == [MAR, APR, MAY, JUN]
     g5, h5 = s[(MAY, *G)], s[(MAY, *H)]
     assert (g5["sessions"], g5["orders"], g5["gross_revenue_usd"], g5["refund_amount_usd"]) == (
         20, 8, Decimal("319.92"), Decimal("0.00"))  # 4 * 29.99 + 4 * 49.99
     # H's order 52 of May was refunded on 2014-06-03: the refund stays with May
     assert (h5["sessions"], h5["orders"], h5["gross_revenue_usd"], h5["refund_amount_usd"],
-            h5["net_revenue_usd"]) == (20, 16, Decimal("799.84"), Decimal("49.99"), Decimal("749.85"))
+            h5["net_revenue_usd"]) == (16, 15, Decimal("749.85"), Decimal("49.99"), Decimal("699.86"))
+    # J and K month by month (sessions, orders): the desktop and mobile sessions of bsearch's brand campaign
+    assert [(s[(m, *J)]["sessions"], s[(m, *J)]["orders"]) for m in (MAR, APR, MAY, JUN)] == [
+        (5, 1), (6, 0), (4, 1), (4, 2)]
+    assert [(s[(m, *K)]["sessions"], s[(m, *K)]["orders"]) for m in (MAR, APR, MAY, JUN)] == [
+        (14, 10), (5, 0), (4, 0), (4, 0)]
+    # K beat mobile in March (10 V net in 14 sessions against 11 V / 32 a session), then converted nobody
+    assert s[(MAR, *K)]["segment_gap_usd"] == pytest.approx(14 * NRPS_M3 - 10 * V) == pytest.approx(-83 * V / 16)
+    assert s[(APR, *K)]["segment_gap_usd"] == pytest.approx(5 * NRPS_M4) == pytest.approx(15 * V / 8)
     assert [g5["device_" + m] for m in ("conversion_rate", "average_order_value_usd",
                                         "net_revenue_per_session_usd", "refund_rate")] == [
         pytest.approx(CVR_D5), pytest.approx(46.656667), pytest.approx(26.74425), pytest.approx(RR_D5)]
@@ -388,21 +414,29 @@ GAP_L = NRPS_M5 * 16 + NRPS_M6 * 16  # 16 V / 3 + 40 V / 7 = 232 V / 21 = 552.27
 GAP_S = NRPS_M3 * 16 + (NRPS_M4 - V / 16) * 16  # 5.5 V + 5 V = 524.895
 GAP_G = (NRPS_D5 - 319.92 / 20) * 20 + (NRPS_D6 - 279.92 / 20) * 20  # 214.965 + 259.960 = 474.925
 GAP_N = (NRPS_M5 - 2 * V / 10) * 10 + (NRPS_M6 - 4 * V / 10) * 10  # 4 V / 3 - 3 V / 7 = 19 V / 21 = 45.229
+# J: March 5 * V/10 - V (its one order beats desktop's 10%), April 6 * 4 V/30 (no order), May 4 nrps_d - V,
+# June 4 nrps_d - 2 V: -24.995 + 39.992 + 56.987 + 7.996 = 79.980
+GAP_J = (5 * NRPS_D3 - V) + 6 * NRPS_D4 + (4 * NRPS_D5 - V) + (4 * NRPS_D6 - 2 * V)
+# K: March 14 * 11 V/32 - 10 V = -83 V/16 (10 orders in 14 sessions), then no order: April 5 * 12 V/32,
+# May 4 * 14 V/42, June 4 * 15 V/42 = 779 V/168; over the window -185 V/336 = -27.524: it beat mobile
+GAP_K = (14 * NRPS_M3 - 10 * V) + 5 * NRPS_M4 + 4 * NRPS_M5 + 4 * NRPS_M6
 # (nrps_b - nrps_d) * n_d month by month: -16.663 + 53.703 + 188.672 + 187.059 - 206.536 - 187.267
 DEVICE_GAP_DESKTOP = sum((b - d) * n for b, d, n in zip(NRPS_B, NRPS_D, N_D, strict=True))  # 18.968
-GAP = {L: GAP_L, G: GAP_G, S: GAP_S, N: GAP_N, DESKTOP: DEVICE_GAP_DESKTOP, E: GAP_E, A: GAP_A,
+GAP = {L: GAP_L, G: GAP_G, K: GAP_K, S: GAP_S, J: GAP_J, N: GAP_N, DESKTOP: DEVICE_GAP_DESKTOP, E: GAP_E,
+       A: GAP_A,
        # the other candidates: their gaps are below 0.01 and the mart drops them, but they are in
        # the family of the q-values
        MOBILE: -DEVICE_GAP_DESKTOP,  # the devices' gaps cancel out in every month
        B: 0.0,  # January's mobile device, and F's twin in February
        C: (NRPS_D1 - 99.98 / 8) * 8 + NRPS_D2 * 5,  # -39.992 + 16.663
-       H: -GAP_G,  # H is desktop in March and April, and H + G is desktop in May and June
-       # F against mobile: March (11 V/32 - 11 V/16) * 16, April (12 V/32 - 11 V/16) * 16,
-       # May (V/3 - 12 V/16) * 16, June (15 V/42 - 11 V/16) * 16; February 0
-       F: -(5.5 + 5 + 20 / 3 + 37 / 7) * V}
+       H: -GAP_G - GAP_J,  # H + J is desktop in March and April, and H + J + G is desktop in May and June
+       # F is mobile's twin in February (no gap); from March on F + S + K, then F + K + L + N, is mobile
+       F: -(GAP_S + GAP_K + GAP_L + GAP_N)}  # -1094.870
 SE = {L: math.sqrt(16 * VAR_M5 + 16 * VAR_M6),  # 134.407
       G: math.sqrt(20 * VAR_D5 + 20 * VAR_D6),  # sqrt(11234.20 + 10615.68) = 147.817
+      K: math.sqrt(14 * VAR_M3 + 5 * VAR_M4 + 4 * VAR_M5 + 4 * VAR_M6),  # 123.845
       S: math.sqrt(16 * VAR_M3 + 16 * VAR_M4),  # 135.614
+      J: math.sqrt(5 * VAR_D3 + 6 * VAR_D4 + 4 * VAR_D5 + 4 * VAR_D6),  # 85.013
       N: math.sqrt(10 * VAR_M5 + 10 * VAR_M6),  # 106.258
       DESKTOP: math.sqrt(sum(n * var for n, var in zip(N_D, VAR_B, strict=True))),  # 289.560
       E: math.sqrt(2 * VAR_D1),  # 25.244
@@ -410,30 +444,75 @@ SE = {L: math.sqrt(16 * VAR_M5 + 16 * VAR_M6),  # 134.407
       MOBILE: math.sqrt(sum(n * var for n, var in zip(N_M, VAR_B, strict=True))),
       B: math.sqrt(10 * VAR_M1 + 10 * VAR_M2),
       C: math.sqrt(8 * VAR_D1 + 5 * VAR_D2),
-      H: math.sqrt(30 * VAR_D3 + 30 * VAR_D4 + 20 * VAR_D5 + 20 * VAR_D6),
-      F: math.sqrt(10 * VAR_M2 + 16 * (VAR_M3 + VAR_M4 + VAR_M5 + VAR_M6))}
+      H: math.sqrt(25 * VAR_D3 + 24 * VAR_D4 + 16 * VAR_D5 + 16 * VAR_D6),
+      F: math.sqrt(10 * VAR_M2 + 2 * VAR_M3 + 11 * VAR_M4 + 12 * VAR_M5 + 12 * VAR_M6)}
 Z = {k: GAP[k] / SE[k] for k in GAP}
 P = {k: upper_tail(z) for k, z in Z.items()}
-Q = bh(P)  # m = 12
-KEPT = (L, G, S, N, DESKTOP, E, A)
+
+# Rev 4: the recent test, the same over the rows of April, May and June (June - (3 - 1) months .. June).
+# A, B, C and E have no session in them: no recent test. L, G and N ran in May and June only: their
+# recent test is their window test.
+RGAP = {L: GAP_L, G: GAP_G, N: GAP_N,
+        K: 5 * NRPS_M4 + 4 * NRPS_M5 + 4 * NRPS_M6,  # 779 V / 168 = 231.799: 13 sessions, no order
+        S: (NRPS_M4 - V / 16) * 16,  # April alone: 5 V = 249.950
+        J: 6 * NRPS_D4 + (4 * NRPS_D5 - V) + (4 * NRPS_D6 - 2 * V),  # 39.992 + 56.987 + 7.996 = 104.975
+        # desktop's (nrps_b - nrps_d) * n_d of April to June: 187.059 - 206.536 - 187.267 = -206.744
+        DESKTOP: sum((b - d) * n for b, d, n in zip(NRPS_B[3:], NRPS_D[3:], N_D[3:], strict=True))}
+RGAP |= {MOBILE: -RGAP[DESKTOP], H: -RGAP[G] - RGAP[J], F: -(RGAP[S] + RGAP[K] + GAP_L + GAP_N)}
+RSE = {L: SE[L], G: SE[G], N: SE[N],
+       K: math.sqrt(5 * VAR_M4 + 4 * VAR_M5 + 4 * VAR_M6),  # sqrt(2928.52 + 2221.33 + 2295.00) = 86.284
+       S: math.sqrt(16 * VAR_M4),  # 96.805
+       J: math.sqrt(6 * VAR_D4 + 4 * VAR_D5 + 4 * VAR_D6),  # sqrt(1732.64 + 2246.84 + 2123.14) = 78.119
+       DESKTOP: math.sqrt(sum(n * var for n, var in zip(N_D[3:], VAR_B[3:], strict=True))),
+       MOBILE: math.sqrt(sum(n * var for n, var in zip(N_M[3:], VAR_B[3:], strict=True))),
+       H: math.sqrt(24 * VAR_D4 + 16 * VAR_D5 + 16 * VAR_D6),
+       F: math.sqrt(11 * VAR_M4 + 12 * VAR_M5 + 12 * VAR_M6)}
+RZ = {k: RGAP[k] / RSE[k] for k in RGAP}
+RP = {k: upper_tail(z) for k, z in RZ.items()}
+# One Benjamini-Hochberg family: the 14 window tests and the 10 recent tests, M = 24
+FAMILY = {**{(k, "window"): p for k, p in P.items()}, **{(k, "recent"): p for k, p in RP.items()}}
+FAMILY_Q = bh(FAMILY)
+Q = {k: FAMILY_Q[(k, "window")] for k in P}
+RQ = {k: FAMILY_Q[(k, "recent")] for k in RP}
+KEPT = (L, G, K, S, J, N, DESKTOP, E, A)
 
 
 def test_priority_actions_by_hand(built):
     rows = priority(built)
-    # act (live and sure) first, then stopped, then noise; by gap within each: S's 524.90 is bigger
-    # than G's 474.93 and N's 45.23 bigger than desktop's 18.97
+    # act (live and sure) first, then emerging, then stopped, then noise; by gap within each (emerging: by
+    # recent gap): S's 524.90 is bigger than G's 474.93, and K's window gap is negative (-27.52), yet
+    # both come after the live, sure G; J's 79.98 is bigger than N's 45.23 and desktop's 18.97
     assert [(r["priority_rank"], r["action_status"], r["action_scope"], key(r)) for r in rows] == [
-        (1, "act", "segment", L), (2, "act", "segment", G), (3, "stopped", "segment", S),
-        (4, "noise", "segment", N), (5, "noise", "device", DESKTOP), (6, "noise", "segment", E),
-        (7, "noise", "segment", A)]
+        (1, "act", "segment", L), (2, "act", "segment", G), (3, "emerging", "segment", K),
+        (4, "stopped", "segment", S), (5, "noise", "segment", J), (6, "noise", "segment", N),
+        (7, "noise", "device", DESKTOP), (8, "noise", "segment", E), (9, "noise", "segment", A)]
     assert {(r["window_start_month"], r["window_end_month"]) for r in rows} == {(JAN, JUN)}
-    assert [round(GAP[k], 3) for k in KEPT] == [552.270, 474.925, 524.895, 45.229, 18.968, 14.997, 8.332]
-    assert [round(Z[k], 3) for k in KEPT] == [4.109, 3.213, 3.871, 0.426, 0.066, 0.594, 0.121]
-    # BH over the 12 candidates, p ascending: L, S, G, E, N, A, desktop, B (p 0.5), mobile (0.5257),
-    # C, H, F. q(1..3) = 12 p / k, tiny; q(4..9) all come from mobile's 12 * 0.52570 / 9 = 0.70093
-    assert sorted(P, key=P.get) == [L, S, G, E, N, A, DESKTOP, B, MOBILE, C, H, F]
-    assert [round(Q[k], 4) for k in KEPT] == [0.0002, 0.0026, 0.0003, 0.7009, 0.7009, 0.7009, 0.7009]
-    assert Q[N] == pytest.approx(12 * P[MOBILE] / 9)
+    assert [round(GAP[k], 3) for k in KEPT] == [552.270, 474.925, -27.524, 524.895, 79.980, 45.229, 18.968,
+                                                14.997, 8.332]
+    assert GAP_K == pytest.approx(-185 * V / 336)  # K is kept for its recent test alone
+    assert [round(Z[k], 3) for k in KEPT] == [4.109, 3.213, -0.222, 3.871, 0.941, 0.426, 0.066, 0.594, 0.121]
+    assert [round(RGAP[k], 3) for k in (K, S, J, DESKTOP)] == [231.799, 249.950, 104.975, -206.744]
+    assert RGAP[K] == pytest.approx(779 * V / 168)
+    assert [round(RZ[k], 3) for k in (K, S, J, DESKTOP, MOBILE)] == [2.686, 2.582, 1.344, -0.839, 0.818]
+    # BH over the 24 tests, p ascending (ties: the window test first): L's two (the same test), S's
+    # window test, G's two, K's recent test (rank 6, q = 24 p / 6 = 0.0144), S's recent test (rank 7,
+    # 24 p / 7 = 0.0168), J's recent (rank 8, 24 p / 8 = 0.2685) and window test (rank 9, 24 p / 9 = 0.4624),
+    # mobile's recent test, E, N's two (13: 24 p / 13 = 0.6188), A, desktop, B (p 0.5) and mobile's window
+    # test (rank 17: 24 * 0.52570 / 17 = 0.7422, the q of A and desktop too), K's window test (18, 24 p / 18
+    # = 0.7839), C, desktop's recent test, H's two and F's two
+    order = sorted(FAMILY, key=lambda t: (FAMILY[t], t[1] == "recent"))
+    assert order == [(L, "window"), (L, "recent"), (S, "window"), (G, "window"), (G, "recent"), (K, "recent"),
+                     (S, "recent"), (J, "recent"), (J, "window"), (MOBILE, "recent"), (E, "window"),
+                     (N, "window"), (N, "recent"), (A, "window"), (DESKTOP, "window"), (B, "window"),
+                     (MOBILE, "window"), (K, "window"), (C, "window"), (DESKTOP, "recent"), (H, "window"),
+                     (H, "recent"), (F, "window"), (F, "recent")]
+    assert [round(Q[k], 4) for k in KEPT] == [0.0002, 0.0032, 0.7839, 0.0004, 0.4624, 0.6188, 0.7422, 0.6027,
+                                              0.7422]
+    assert [round(RQ[k], 4) for k in (L, G, K, S, J, N, DESKTOP)] == [0.0002, 0.0032, 0.0144, 0.0168, 0.2685,
+                                                                       0.6188, 0.9593]
+    assert RQ[K] == pytest.approx(24 * RP[K] / 6) and RQ[S] == pytest.approx(24 * RP[S] / 7)
+    assert Q[N] == RQ[N] == pytest.approx(24 * P[N] / 13)
+    assert Q[A] == Q[DESKTOP] == pytest.approx(24 * P[MOBILE] / 17)
     got = {key(r): r for r in rows}
     for k, r in got.items():
         assert r["gap_usd"] == pytest.approx(GAP[k], abs=1e-9), k
@@ -442,11 +521,51 @@ def test_priority_actions_by_hand(built):
         assert r["p_value"] == pytest.approx(P[k], abs=1e-7), k
         assert r["q_value"] == pytest.approx(Q[k], abs=1e-6), k
         assert r["is_significant"] is (k in (L, G, S)), k
+        # rev 4: the recent test, or none (A and E: no session after February)
+        assert r["recent_gap_usd"] == pytest.approx(RGAP.get(k, 0.0), abs=1e-9), k
+        assert r["recent_gap_se_usd"] == pytest.approx(RSE.get(k, 0.0)), k
+        assert r["recent_gap_z"] == (pytest.approx(RZ[k]) if k in RZ else None), k
+        assert r["recent_p_value"] == pytest.approx(RP.get(k, 1.0), abs=1e-7), k
+        assert r["recent_q_value"] == pytest.approx(RQ.get(k, 1.0), abs=1e-6), k
+        assert r["is_recent_significant"] is (k in (L, G, K, S)), k
         # (expected - actual net revenue per session) * sessions = gap_usd
         assert (r["expected_net_revenue_per_session_usd"] - r["net_revenue_per_session_usd"]) * r["sessions"] == \
             pytest.approx(r["gap_usd"]), k
+    for k in (A, E):
+        assert (got[k]["recent_sessions"], got[k]["recent_conversion_rate"],
+                got[k]["recent_expected_conversion_rate"]) == (0, 0, 0)
     total = sum(GAP[k] for k in KEPT)
     assert [r["share_of_total_gap"] for r in rows] == [pytest.approx(GAP[k] / total) for k in KEPT]
+
+    k_ = got[K]
+    assert (k_["sessions"], k_["orders"], k_["gross_revenue_usd"]) == (27, 10, Decimal("499.90"))
+    assert (k_["last_session_month"], k_["is_live"], k_["primary_leak"]) == (JUN, True, "conversion")
+    # 10 of 27 (37.04%) against (14 * 12/32 + 5 * 12/32 + 4 * 14/42 + 4 * 16/42) / 27 = 36.97% over the window
+    assert k_["conversion_rate"] == pytest.approx(10 / 27)
+    assert k_["expected_conversion_rate"] == pytest.approx((19 * 12 / 32 + 4 * 14 / 42 + 4 * 16 / 42) / 27)
+    # the recent months: 0 of 13 against (5 * 12/32 + 4 * 14/42 + 4 * 16/42) / 13 = 265/728 = 36.4%
+    assert (k_["recent_sessions"], k_["recent_conversion_rate"]) == (13, 0)
+    assert k_["recent_expected_conversion_rate"] == pytest.approx(265 / 728)
+    assert (k_["is_significant"], k_["is_recent_significant"]) == (False, True)
+    assert k_["recommended_action"] == (
+        "Emerging leak on bsearch/brand mobile landing on /home: in 2014-04..2014-06 it converted at 0.0% vs "
+        "36.4% expected for mobile in the same months and earned $232 less (z 2.7, q 0.01), after a 6-month "
+        "window within noise: find what changed there in 2014-04 and fix the page or the bid.")
+
+    j = got[J]
+    assert (j["sessions"], j["orders"], j["gross_revenue_usd"]) == (19, 4, Decimal("199.96"))
+    # the recent months: 3 of 14 against (6 * 4/30 + 8 * 0.6) / 14 = 40.0%, a gap chance explains
+    assert (j["recent_sessions"], j["recent_conversion_rate"]) == (14, pytest.approx(3 / 14))
+    assert j["recent_expected_conversion_rate"] == pytest.approx((6 * 4 / 30 + 8 * 0.6) / 14)
+    assert (j["last_session_month"], j["is_live"]) == (JUN, True)  # live, but sure in neither test: noise
+    assert j["recommended_action"] == (
+        "Within noise: bsearch/brand desktop landing on /home earned $80 less than desktop in the same "
+        "months, a gap chance alone explains (z 0.9, q 0.46): no action; watch it.")
+
+    s_ = got[S]
+    # April is S's only recent month: 1 of 16 against mobile's 37.5%; significant too, yet S is stopped
+    assert (s_["recent_sessions"], s_["recent_conversion_rate"], s_["recent_expected_conversion_rate"]) == (
+        16, pytest.approx(1 / 16), pytest.approx(0.375))
 
     l_ = got[L]
     assert (l_["sessions"], l_["orders"], l_["gross_revenue_usd"]) == (32, 0, Decimal("0.00"))
@@ -509,7 +628,7 @@ def test_priority_actions_by_hand(built):
     assert (n["last_session_month"], n["is_live"]) == (JUN, True)  # live, but not sure: noise
     assert n["recommended_action"] == (
         "Within noise: bsearch/nonbrand mobile landing on /lander-2 earned $45 less than mobile in the "
-        "same months, a gap chance alone explains (z 0.4, q 0.70): no action; watch it.")
+        "same months, a gap chance alone explains (z 0.4, q 0.62): no action; watch it.")
 
     d = got[DESKTOP]
     # the device row: every desktop session of the window; leaks and flags are a segment's
@@ -537,14 +656,14 @@ def test_priority_actions_by_hand(built):
     assert (d["last_session_month"], d["is_live"]) == (JUN, True)
     assert d["recommended_action"] == (
         "Within noise: Desktop earned $19 less than the site in the same months, a gap chance alone "
-        "explains (z 0.1, q 0.70): no action; watch it.")
+        "explains (z 0.1, q 0.74): no action; watch it.")
 
     e, a = got[E], got[A]
     assert e["expected_conversion_rate"] == pytest.approx(0.2)  # January's desktop
     assert (e["last_session_month"], e["is_live"]) == (JAN, False)
     assert e["recommended_action"] == (
         "Within noise: direct_or_unknown/direct_or_unknown desktop landing on unknown earned $15 less than "
-        "desktop in the same months, a gap chance alone explains (z 0.6, q 0.70): no action; watch it.")
+        "desktop in the same months, a gap chance alone explains (z 0.6, q 0.60): no action; watch it.")
     # A: rates recomputed from the sums, not averaged; device baseline over the window
     assert (a["sessions"], a["orders"], a["gross_revenue_usd"], a["refund_amount_usd"]) == (
         20, 3, Decimal("159.97"), Decimal("59.99"))
@@ -565,42 +684,53 @@ def test_priority_actions_by_hand(built):
     assert (a["last_session_month"], a["is_live"]) == (FEB, False)
     assert a["recommended_action"] == (
         "Within noise: gsearch/nonbrand desktop landing on /lander-1 earned $8 less than desktop in the "
-        "same months, a gap chance alone explains (z 0.1, q 0.70): no action; watch it.")
+        "same months, a gap chance alone explains (z 0.1, q 0.74): no action; watch it.")
 
 
 def test_lookback_keeps_only_the_latest_months(project):
+    # the recent months lie within the window: one month of window, one recent month
     project.edit_json("contracts/metric-catalog.json",
-                      lambda d: d["thresholds"].update(priority_lookback_months=1))
+                      lambda d: d["thresholds"].update(priority_lookback_months=1, recent_months=1))
     apply(Context.at(project.root), ApplyRequest())
     rows = priority(project)
-    # June alone: 7 candidates (the two devices; G, H, L, F and N). S has no June session and is no
+    # June alone: 9 candidates (the two devices; G, H, J, L, F, K and N). S has no June session and is no
     # candidate; desktop leads June, so mobile is the device action
     gap = {L: NRPS_M6 * 16,  # 40 V / 7 = 285.657
            G: (NRPS_D6 - 279.92 / 20) * 20,  # 539.88 - 279.92 = 259.96
            MOBILE: (NRPS_B6 - NRPS_M6) * 42,  # 937.117 - 749.85 = 187.267
-           DESKTOP: (NRPS_B6 - NRPS_D6) * 40, H: (NRPS_D6 - 16 * V / 20) * 20,
-           F: (NRPS_M6 - 11 * V / 16) * 16, N: (NRPS_M6 - 4 * V / 10) * 10}
+           K: NRPS_M6 * 4,  # 10 V / 7 = 71.414: K's June is like L's
+           J: (NRPS_D6 - 2 * V / 4) * 4,  # 107.976 - 99.98 = 7.996
+           DESKTOP: (NRPS_B6 - NRPS_D6) * 40, H: (NRPS_D6 - 14 * V / 16) * 16,
+           F: (NRPS_M6 - 11 * V / 12) * 12, N: (NRPS_M6 - 4 * V / 10) * 10}
     se = {L: math.sqrt(16 * VAR_M6), G: math.sqrt(20 * VAR_D6), MOBILE: math.sqrt(42 * VAR_B6),
-          DESKTOP: math.sqrt(40 * VAR_B6), H: math.sqrt(20 * VAR_D6), F: math.sqrt(16 * VAR_M6),
+          K: math.sqrt(4 * VAR_M6), J: math.sqrt(4 * VAR_D6),
+          DESKTOP: math.sqrt(40 * VAR_B6), H: math.sqrt(16 * VAR_D6), F: math.sqrt(12 * VAR_M6),
           N: math.sqrt(10 * VAR_M6)}
     z = {k: gap[k] / se[k] for k in gap}
     p = {k: upper_tail(v) for k, v in z.items()}
-    q = bh(p)  # m = 7
-    assert [round(z[k], 3) for k in (L, G, MOBILE)] == [2.981, 2.523, 1.206]
-    # q(L) = 7 p / 1, q(G) = 7 p / 2, q(mobile) = 7 p / 3
-    assert [round(q[k], 4) for k in (L, G, MOBILE)] == [0.0100, 0.0204, 0.2656]
+    # the recent month is the window: every candidate's recent test is its window test, so the family
+    # holds each p twice (M = 18) and the pair at ranks 2j - 1, 2j gets q = 18 p / 2j = 9 p / j, as if
+    # the family were the 9 window tests alone
+    q = bh({**{(k, "window"): v for k, v in p.items()}, **{(k, "recent"): v for k, v in p.items()}})
+    q = {k: q[(k, "window")] for k in p}
+    assert q == pytest.approx(bh(p))
+    assert [round(z[k], 3) for k in (L, G, MOBILE, K, J)] == [2.981, 2.523, 1.206, 1.491, 0.174]
+    # q(L) = 9 p / 1, q(G) = 9 p / 2, q(K) = 9 p / 3, q(mobile) = 9 p / 4
+    assert [round(q[k], 4) for k in (L, G, K, MOBILE)] == [0.0129, 0.0262, 0.2041, 0.2561]
     assert [(r["priority_rank"], r["action_status"], r["action_scope"], key(r)) for r in rows] == [
-        (1, "act", "segment", L), (2, "act", "segment", G), (3, "noise", "device", MOBILE)]
+        (1, "act", "segment", L), (2, "act", "segment", G), (3, "noise", "device", MOBILE),
+        (4, "noise", "segment", K), (5, "noise", "segment", J)]
     for r in rows:
         k = key(r)
         assert (r["window_start_month"], r["window_end_month"], r["last_session_month"], r["is_live"]) == (
             JUN, JUN, JUN, True)
-        assert r["gap_usd"] == pytest.approx(gap[k], abs=1e-9), k
-        assert r["gap_se_usd"] == pytest.approx(se[k]), k
-        assert r["gap_z"] == pytest.approx(z[k]), k
-        assert r["p_value"] == pytest.approx(p[k], abs=1e-7), k
-        assert r["q_value"] == pytest.approx(q[k], abs=1e-6), k
-    l_, g, m = rows
+        assert r["gap_usd"] == pytest.approx(gap[k], abs=1e-9) == r["recent_gap_usd"], k
+        assert r["gap_se_usd"] == pytest.approx(se[k]) == r["recent_gap_se_usd"], k
+        assert r["gap_z"] == pytest.approx(z[k]) == r["recent_gap_z"], k
+        assert r["p_value"] == pytest.approx(p[k], abs=1e-7) == r["recent_p_value"], k
+        assert r["q_value"] == pytest.approx(q[k], abs=1e-6) == r["recent_q_value"], k
+        assert r["is_recent_significant"] is r["is_significant"], k
+    l_, g, m = rows[:3]
     assert l_["expected_conversion_rate"] == pytest.approx(CVR_M6)  # 16/42 = 38.1%
     assert l_["expected_refund_rate"] == pytest.approx(RR_M6)
     assert l_["recommended_action"] == (
@@ -616,19 +746,21 @@ def test_lookback_keeps_only_the_latest_months(project):
     assert m["expected_net_revenue_per_session_usd"] == pytest.approx(NRPS_B6)
     assert m["recommended_action"] == (
         "Within noise: Mobile earned $187 less than the site in the same months, a gap chance alone "
-        "explains (z 1.2, q 0.27): no action; watch it.")
+        "explains (z 1.2, q 0.26): no action; watch it.")
 
 
 def test_status_thresholds_come_from_the_catalog(project):
     cat = "contracts/metric-catalog.json"
-    # false_discovery_rate 0.75: the q of 0.70 of N, desktop, E and A is now significant; E and A are
-    # not live, so stopped
+    # false_discovery_rate 0.75: the q of 0.46 to 0.74 of J, N, desktop, E and A is now significant (E and
+    # A are not live, so stopped), and mobile's window q of 0.74 too; mobile is kept though its window gap is
+    # negative, for its recent test (q 0.50). K's window q of 0.78 is still not: it stays emerging
     project.edit_json(cat, lambda d: d["thresholds"].update(false_discovery_rate=0.75))
     apply(Context.at(project.root), ApplyRequest())
     rows = priority(project)
     assert [(r["action_status"], key(r)) for r in rows] == [
-        ("act", L), ("act", G), ("act", N), ("act", DESKTOP), ("stopped", S), ("stopped", E), ("stopped", A)]
-    assert all(r["is_significant"] for r in rows)
+        ("act", L), ("act", G), ("act", J), ("act", N), ("act", DESKTOP), ("act", MOBILE), ("emerging", K),
+        ("stopped", S), ("stopped", E), ("stopped", A)]
+    assert [key(r) for r in rows if not r["is_significant"]] == [K]
     got = {key(r): r for r in rows}
     # desktop converts at 60/175 = 34.3% against 59.382 / 175 = 33.9% at the site's rates; mobile, the
     # other device, at 61/178 = 34.3% over the window
@@ -648,32 +780,63 @@ def test_status_thresholds_come_from_the_catalog(project):
         "gsearch/nonbrand desktop landing on /lander-1 has had no sessions after 2014-02; while it ran "
         "37.5% of its revenue was refunded vs 21.7% expected for desktop (z 0.1): check what the page "
         "promises against the product before it runs again.")
+    # false_discovery_rate 0.5: J's window test (q 0.46) is significant, and mobile's recent test (q 0.50)
+    # but not its window test: two emerging leaks, ranked by their recent gaps, K's $232 before mobile's
+    # $207, although mobile's window gap (-$19) is bigger than K's (-$28)
+    project.edit_json(cat, lambda d: d["thresholds"].update(false_discovery_rate=0.5))
+    apply(Context.at(project.root), ApplyRequest())
+    rows = priority(project)
+    assert [(r["action_status"], key(r)) for r in rows] == [
+        ("act", L), ("act", G), ("act", J), ("emerging", K), ("emerging", MOBILE), ("stopped", S),
+        ("noise", N), ("noise", DESKTOP), ("noise", E), ("noise", A)]
+    m = rows[4]
+    assert m["recent_gap_usd"] == pytest.approx(RGAP[MOBILE]) and m["gap_usd"] == pytest.approx(-GAP[DESKTOP])
+    assert m["recent_q_value"] == pytest.approx(24 * RP[MOBILE] / 10)  # rank 10 of the family
+    # an emerging device: mobile converted 42 of 116 in April to June (36.2%) against the site's rates
+    # of those months, (32 * 16/62 + 42 * 38/82 + 42 * 40/82) / 116 = 41.6%
+    assert m["recent_conversion_rate"] == pytest.approx(42 / 116)
+    assert m["recent_expected_conversion_rate"] == pytest.approx(
+        sum(n * cvr for n, cvr in zip(N_M[3:], CVR_B[3:], strict=True)) / 116)
+    assert m["recommended_action"] == (
+        "Emerging leak on mobile: Mobile converted at 36.2% vs 41.6% expected at the site's rate in the same "
+        "months (2014-04..2014-06) and earned $207 less (z 0.8, q 0.50), after a 6-month window within noise: "
+        "find what changed there in 2014-04 and fix the mobile experience before single pages.")
     # live_months 3: April is live in a window ending in June, and S is one to act on again
     project.edit_json(cat, lambda d: d["thresholds"].update(false_discovery_rate=0.05, live_months=3))
     apply(Context.at(project.root), ApplyRequest())
     rows = priority(project)
     assert [(r["action_status"], key(r)) for r in rows] == [
-        ("act", L), ("act", S), ("act", G), ("noise", N), ("noise", DESKTOP), ("noise", E), ("noise", A)]
+        ("act", L), ("act", S), ("act", G), ("emerging", K), ("noise", J), ("noise", N), ("noise", DESKTOP),
+        ("noise", E), ("noise", A)]
     s = rows[1]
     assert (s["last_session_month"], s["is_live"]) == (APR, True)
     assert s["recommended_action"] == (
         "Conversion leak on socialbook/pilot mobile landing on /lander-3: 3.1% vs 37.5% expected for "
         "mobile in the same months (z 3.9); fix the page or the bid.")
-    assert [r["is_live"] for r in rows[3:]] == [True, True, False, False]  # E (January), A (February)
+    # J, N, desktop; E (January), A (February)
+    assert [r["is_live"] for r in rows[4:]] == [True, True, True, False, False]
 
 
 def test_direct_traffic_has_no_bid_to_fix(project):
-    # G's sessions without their utm tags: organic search from bsearch, the unknown source
+    # G's and K's sessions without their utm tags: organic search from bsearch, the unknown source
     project.edit_text(SESSIONS, "bsearch,nonbrand,b_ad_1,desktop,", "NULL,NULL,NULL,desktop,")
+    project.edit_text(SESSIONS, "bsearch,brand,b_ad_2,mobile,", "NULL,NULL,NULL,mobile,")
     apply(Context.at(project.root), ApplyRequest())
     rows = priority(project)
     direct_g = ("direct_or_unknown", "direct_or_unknown", "desktop", "/lander-2")
-    assert [(r["action_status"], key(r)) for r in rows][:3] == [("act", L), ("act", direct_g), ("stopped", S)]
-    g = rows[1]
+    direct_k = ("direct_or_unknown", "direct_or_unknown", "mobile", "/home")
+    assert [(r["action_status"], key(r)) for r in rows][:4] == [
+        ("act", L), ("act", direct_g), ("emerging", direct_k), ("stopped", S)]
+    g, k = rows[1:3]
     assert g["gap_z"] == pytest.approx(Z[G])  # the same sessions, the same months
     assert g["recommended_action"] == (
         "Conversion leak on direct_or_unknown/direct_or_unknown desktop landing on /lander-2: 40.0% vs "
         "60.0% expected for desktop in the same months (z 3.2); fix the page.")
+    assert k["recent_gap_z"] == pytest.approx(RZ[K])
+    assert k["recommended_action"] == (
+        "Emerging leak on direct_or_unknown/direct_or_unknown mobile landing on /home: in 2014-04..2014-06 it "
+        "converted at 0.0% vs 36.4% expected for mobile in the same months and earned $232 less (z 2.7, "
+        "q 0.01), after a 6-month window within noise: find what changed there in 2014-04 and fix the page.")
 
 
 def test_landing_page_is_the_lowest_pageview_id(built):

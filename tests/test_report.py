@@ -123,7 +123,7 @@ def test_report_is_one_small_self_contained_file(project, leak):
     doc = out.json()
     page = (project.root / "target/report.html").read_text()
     assert doc["path"] == "target/report.html" and doc["bytes"] == len(page.encode()) < 5 * 1024 * 1024
-    assert doc["tests"]["passed"] == doc["tests"]["total"] == 15 and doc["actions"] == 7
+    assert doc["tests"]["passed"] == doc["tests"]["total"] == 15 and doc["actions"] == 9
     # nothing is fetched at view time: no external script, style, image or frame
     markup = _markup(page)
     assert not re.search(r"<(script|link|img|iframe)\b[^>]*\b(src|href)\s*=", markup, re.I)
@@ -135,8 +135,10 @@ def test_report_is_one_small_self_contained_file(project, leak):
     assert title is not None and title.group(1) == "Maven Fuzzy Factory: revenue leaks, 2014-01 to 2014-06"
     assert doc["build"] not in title.group(1)
     assert "Window: <strong>2014-01 to 2014-06</strong> (6 months)" in markup
-    assert "2 actions to take now, 1 stopped leak, 4 within noise." in markup
+    assert "2 actions to take now, 1 emerging leak, 1 stopped leak, 5 within noise." in markup
     for meaning in ("<strong>act</strong>: bigger than chance and still running",
+                    "<strong>emerging</strong>: within noise over the window, but bigger than chance in the last 3 "
+                    "months and still running: find what changed then",
                     "<strong>stopped</strong>: bigger than chance, but no sessions lately",
                     "fix before it runs again",
                     "<strong>within noise</strong>: a gap of this size is what chance alone gives a segment this size "
@@ -145,13 +147,13 @@ def test_report_is_one_small_self_contained_file(project, leak):
     assert 'id="synthetic-banner"' not in markup  # a build on the shop's files carries no banner
     # the actions table: status, sessions, gap, z, q, last month with sessions, share of all gaps, the text
     rows = re.findall(r'<tbody class="action status-(\w+)">(.*?)</tbody>', markup, re.S)
-    assert [s for s, _ in rows] == ["act", "act", "stopped", "noise", "noise", "noise", "noise"]
+    assert [s for s, _ in rows] == ["act", "act", "emerging", "stopped", "noise", "noise", "noise", "noise", "noise"]
     first = re.sub(r"<[^>]+>", " ", rows[0][1])
     assert re.sub(r"\s+", " ", first).split()[:12] == ["1", "act", "segment", "gsearch", "/", "nonbrand", "/", "mobile",
                                                        "/", "/lander-5", "32", "$552"]
-    for cell in ("± $263", ">4.1<", "&lt; 0.001", ">2014-06<", ">33.7%<", "What to do:"):
+    for cell in ("± $263", ">4.1<", "&lt; 0.001", ">2014-06<", ">32.6%<", "What to do:"):
         assert cell in rows[0][1], cell
-    assert '<td class="stale">2014-04</td>' in rows[2][1]  # the stopped segment's last month, marked
+    assert '<td class="stale">2014-04</td>' in rows[3][1]  # the stopped segment's last month, marked
     for head in ("sessions", "last month with sessions", "share of all gaps"):
         assert f">{head}</th>" in markup
     assert "$-" not in markup and "$\u2212" not in markup
@@ -191,14 +193,14 @@ def test_report_shows_markup_and_placeholders_in_the_data_literally(project, lea
     page = (project.root / "target/report.html").read_text()
     markup = _markup(page)
     assert "<b>" not in markup and evil not in markup
-    assert markup.count("bsearch&lt;b&gt;bold&lt;/b&gt;{{tests}}") == 4  # two segment cells, two texts
+    assert markup.count("bsearch&lt;b&gt;bold&lt;/b&gt;{{tests}}") == 8  # four segment cells, four texts
     assert markup.count('id="tests-table"') == 1 and markup.count(">failing rows</th>") == 1
     assert _data(page)["actions"][1]["utm_source"] == evil  # the chart data keeps the name, `<` escaped
     assert "bsearch\\u003cb>bold\\u003c/b>{{tests}}" in page
     if CHROMIUM:
         seen, _ = _probe(tmp_path, project.root / "target/report.html", 1280)
         assert seen["bold"] == 0 and seen["testsTables"] == 1
-        assert seen["actionsText"].count(evil) == 4  # shown as it is spelled, in the actions table
+        assert seen["actionsText"].count(evil) == 8  # shown as it is spelled, in the actions table
 
 
 def test_report_of_a_synthetic_build_says_so(project, leak):
@@ -252,7 +254,7 @@ def test_report_draws_every_chart_in_headless_chromium(project, leak, tmp_path):
         for name in ("trend_conversion", "trend_revenue"):  # a plain legend, every series shown
             assert seen["charts"][name]["legends"] == ["plain"] and seen["charts"][name]["hidden"] == 0
         # the "what to do" text wraps inside its cell and stays in view; no cell's text is cut
-        assert seen["todo"] == 7 and seen["todoCut"] == 0 and seen["todoOutOfView"] == 0, seen
+        assert seen["todo"] == 9 and seen["todoCut"] == 0 and seen["todoOutOfView"] == 0, seen
         assert seen["todoNarrowest"] >= 600 and seen["cellsCut"] == [], seen
         assert not seen["tableScrolls"], seen  # every column in view, the primary leak included
         assert "window 2014-01 to 2014-06" in dom  # the heat map marks the window

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import Field, StringConstraints, ValidationInfo, field_validator, model_validator
 
 from leakcli.contracts.base import Document, Ident, ModelName, SqlType, Strict, Text
 
@@ -26,7 +26,7 @@ Share = Annotated[float, Field(gt=0, lt=1, allow_inf_nan=False)]  # strictly bet
 class Thresholds(Strict):
     """The numbers of the rules, each validated by what it means: counts are whole numbers of at least
     1, an index below which a segment is "low" lies between 0 and 1, a drag above 1, a rate between
-    0 and 1, and the months a segment must have run lie within the window."""
+    0 and 1, and the months a segment must have run, or the recent months, lie within the window."""
 
     min_sessions: Count = Field(description="a segment-month is flagged only with at least this many sessions")
     min_orders: Count = Field(description="a refund drag is flagged only with at least this many orders")
@@ -42,6 +42,17 @@ class Thresholds(Strict):
         description="Benjamini-Hochberg level: an action whose q_value is at most this is significant")
     live_months: Annotated[int, Field(ge=1, le=1200)] = Field(
         description="a segment is live when it had sessions in the last this many months of the window")
+    recent_months: Annotated[int, Field(ge=1, le=1200)] = Field(
+        description="the recent test of every candidate runs over the last this many months of the window "
+                    "(at most priority_lookback_months)")
+
+    @field_validator("recent_months")
+    @classmethod
+    def _within_the_window(cls, value: int, info: ValidationInfo) -> int:
+        lookback = info.data.get("priority_lookback_months")
+        if isinstance(lookback, int) and value > lookback:
+            raise ValueError(f"must be at most priority_lookback_months ({lookback})")
+        return value
 
 
 class Total(Strict):
@@ -119,6 +130,9 @@ class RankBy(Strict):
     order: Literal["asc", "desc"]
     values: Annotated[list[str], Field(min_length=1)] | None = Field(
         default=None, description="rank by the position of the column's value in this list")
+    when: Text | None = Field(
+        default=None, description="SQL condition: rank by this column only the rows where it holds (the "
+                                  "others have no value for this term and come after)")
 
 
 class Comparison(Strict):

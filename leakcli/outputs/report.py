@@ -36,9 +36,11 @@ TEMPLATE = "report.html.j2"
 CHARTS = ("gaps", "split", "heatmap", "trend_conversion", "trend_revenue", "dag")
 MAX_BYTES = 5 * 1024 * 1024
 MINUS = "\u2212"  # money reads "−$50,000", never "$-50,000"
-# What each status means, as the legend says it ({fdr}, {live} filled from the catalog's thresholds).
+# What each status means, as the legend says it ({fdr}, {live}, {recent} filled from the catalog's thresholds).
 STATUS_TEXT = {
     "act": ("act", "bigger than chance and still running: act on it now"),
+    "emerging": ("emerging", "within noise over the window, but bigger than chance in the last {recent} months and "
+                 "still running: find what changed then"),
     "stopped": ("stopped", "bigger than chance, but no sessions lately (none in the last {live} months of "
                 "the window): fix before it runs again"),
     "noise": ("within noise", "a gap of this size is what chance alone gives a segment this size (q above "
@@ -138,7 +140,8 @@ def _legend(data: dict[str, object]) -> list[dict[str, object]]:
         assert isinstance(s, dict)
         label, meaning = STATUS_TEXT.get(str(s["name"]), (str(s["name"]), str(s["meaning"])))
         legend.append({"name": s["name"], "label": label, "count": s["count"],
-                       "meaning": meaning.format(fdr=_fdr(data), live=thresholds["live_months"])})
+                       "meaning": meaning.format(fdr=_fdr(data), live=thresholds["live_months"],
+                                                 recent=thresholds["recent_months"])})
     return legend
 
 

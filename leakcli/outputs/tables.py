@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
 Kind = Literal["num", "text", "wrap"]
 MIN_WRAP = 28  # the narrowest the wrapping column may become before rows turn into records
-STATUS_STYLE = {"act": "bold red", "stopped": "yellow", "noise": "dim",
+STATUS_STYLE = {"act": "bold red", "emerging": "bold magenta", "stopped": "yellow", "noise": "dim",
                 "pass": "green", "success": "green", "fail": "bold red", "error": "bold red", "warn": "yellow",
                 "skipped": "dim", "unchanged": "dim", "copied": "dim"}
 

@@ -312,7 +312,10 @@ class Renderer:
                 column = quote_ident(r.column)
                 if r.values:
                     column = f"list_position([{', '.join(sql_literal(v) for v in r.values)}], {column})"
-                terms.append(f"{column} {r.order}")
+                if r.when:  # a term of some rows only (e.g. of one status): the others have none, last
+                    terms.append(f"case when {fragment(r.when)} then {column} end {r.order} nulls last")
+                else:
+                    terms.append(f"{column} {r.order}")
             return ", ".join(terms)
 
         return {
