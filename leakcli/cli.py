@@ -266,6 +266,8 @@ def verify(
     junit_xml: Annotated[Path | None, typer.Option("--junit-xml", metavar="FILE",
                                                    help="Also write JUnit XML to this file.")] = None,
     data_dir: VerifyDataOpt = None,
+    full_check: Annotated[bool, typer.Option("--full-check", help="Also rebuild every model from scratch in a "
+                                             "scratch database and compare it with the published build.")] = False,
     project_dir: ProjectOpt = None,
     target_dir: TargetOpt = None,
     force: ForceOpt = False,
@@ -280,7 +282,7 @@ def verify(
 
     reporter = _reporter(json_mode)
     project = _project(reporter, debug, project_dir, target_dir, no_cache=no_cache)
-    report = _run(reporter, debug, lambda: run_verify(project, data_dir=data_dir))
+    report = _run(reporter, debug, lambda: run_verify(project, data_dir=data_dir, full_check=full_check))
     if junit_xml is not None:
         _run(reporter, debug, lambda: save_junit(report, junit_xml, project.paths, force=force))
     reporter.verify(report, fmt)

@@ -9,6 +9,7 @@ import os
 import queue
 import stat
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 
 
@@ -51,21 +52,66 @@ def file_sha256(path: Path) -> str:
         return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
+@dataclass(frozen=True)
+class Digest:
+    """One read of a file: its sha256; the sha256 of its first `prefix` bytes (when asked, and the file
+    is at least that long); its newlines, all and after that prefix; whether it ends with one."""
+
+    size: int
+    sha256: str
+    lines: int
+    newline_at_end: bool
+    prefix_sha256: str | None = None
+    lines_after_prefix: int = 0
+
+
+def digest_file(path: Path, prefix: int | None = None) -> Digest:
+    """The Digest of the regular file `path`, read once (sha256 and counting release the GIL, so other
+    files are read meanwhile on other threads)."""
+    whole = hashlib.sha256()
+    head: str | None = None
+    size = lines = after = 0
+    last = b""
+    with os.fdopen(open_regular(path), "rb") as fh:
+        while True:
+            chunk = fh.read(CHUNK if prefix is None or size >= prefix else min(CHUNK, prefix - size))
+            if not chunk:
+                break
+            whole.update(chunk)
+            size += len(chunk)
+            found = chunk.count(b"\n")
+            lines += found
+            if prefix is not None and size > prefix:
+                after += found
+            if prefix is not None and size == prefix:
+                head = whole.copy().hexdigest()
+            last = chunk
+    if prefix == 0:
+        head = hashlib.sha256().hexdigest()
+    return Digest(size, whole.hexdigest(), lines, last.endswith(b"\n"), head, after)
+
+
+CHUNK = 1 << 20
+
+
 class Hashing:
-    """The sha256 of a file, computed on a background thread while the caller goes on (reading the
-    file and hashing release the GIL, so DuckDB reads it meanwhile). One thread hashes every file
-    asked for, in turn; it dies with the process, so an interrupted command does not wait for it."""
+    """The Digest of a file, computed on a background thread while the caller goes on (reading the file
+    and hashing release the GIL, so DuckDB reads it meanwhile). Two threads take the files asked for in
+    turn; they die with the process, so an interrupted command does not wait for them."""
 
     _queue: queue.SimpleQueue[Hashing] | None = None
+    THREADS = 2
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    def __init__(self, path: Path, prefix: int | None = None) -> None:
+        self.path, self.prefix = path, prefix
         self._done = threading.Event()
-        self._value = ""
+        self._value: Digest | None = None
         self._error: OSError | None = None
         if Hashing._queue is None:
             Hashing._queue = queue.SimpleQueue()
-            threading.Thread(target=Hashing._work, args=(Hashing._queue,), name="leakcli-sha256", daemon=True).start()
+            for i in range(self.THREADS):
+                threading.Thread(target=Hashing._work, args=(Hashing._queue,), name=f"leakcli-sha256-{i}",
+                                 daemon=True).start()
         Hashing._queue.put(self)
 
     @staticmethod
@@ -73,17 +119,18 @@ class Hashing:
         while True:
             job = jobs.get()
             try:
-                job._value = file_sha256(job.path)
+                job._value = digest_file(job.path, job.prefix)
             except OSError as exc:
                 job._error = exc
             finally:
                 job._done.set()
 
-    def result(self) -> str:
-        """The sha256 (waiting for it); an OSError when the file could not be read."""
+    def result(self) -> Digest:
+        """The Digest (waiting for it); an OSError when the file could not be read."""
         self._done.wait()
         if self._error is not None:
             raise self._error
+        assert self._value is not None
         return self._value
 
 

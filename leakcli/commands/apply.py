@@ -14,14 +14,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from leakcli.commands import runresults
-from leakcli.commands.published import published_rows, status_line, top_rows
-from leakcli.commands.records import BUILD_ACTIONS, ModelResult, Progress
+from leakcli.commands.published import published_growth, published_rows, status_line, top_rows
+from leakcli.commands.records import WRITE_ACTIONS, ModelResult, Progress
 from leakcli.commands.runresults import Invocation
 from leakcli.commands.stages import STAGES, BuildContext, release
 from leakcli.context import Project
 from leakcli.contracts.actions import Action
 from leakcli.contracts.questions import Question, refuse_blocked
-from leakcli.contracts.records import Plan
+from leakcli.contracts.records import Growth, Plan, SourceSummary
 from leakcli.contracts.results import ApplyOutput, ModelOutcome
 from leakcli.engine.connection import StorageError
 from leakcli.errors import (
@@ -67,6 +67,8 @@ class ApplyResult:
     segment_keys: list[str] = field(default_factory=list)
     status_counts: dict[str, int] = field(default_factory=dict)
     status_line: str = ""  # "1 action to take now, 3 stopped leaks, 5 within noise"
+    growth: Growth | None = None  # the answer's months and window, where the data ends, what was rebuilt
+    sources: list[SourceSummary] = field(default_factory=list)  # what changed in each source file
 
     def to_dict(self) -> dict[str, object]:
         """`apply --json` (contracts/schemas/apply-output.schema.json)."""
@@ -74,7 +76,8 @@ class ApplyResult:
             "status": "success", "dataset": self.plan.dataset, "database": self.database,
             "plan_fingerprint": self.plan.fingerprint, "elapsed_seconds": round(self.seconds, 3),
             "results": [ModelOutcome(model=r.name, action=r.action, status=r.status, rows=r.rows,
-                                     seconds=round(r.seconds, 3)) for r in self.results],
+                                     seconds=round(r.seconds, 3), partitions=r.partitions) for r in self.results],
+            "sources": self.sources, "growth": self.growth,
             "artifacts": self.artifacts, "top_actions": [dict(a.row) for a in self.top_actions],
             "status_counts": self.status_counts,
             "ambiguities": [a for a in self.plan.ambiguities if a.severity != "info"]}).document()
@@ -117,9 +120,10 @@ def _apply(project: Project, req: ApplyRequest, record: Invocation) -> ApplyResu
     layout.check(force=req.force)
     with build_lock(paths.lock, "apply"):
         layout.prepare(force=req.force)
-        if any(m.action in BUILD_ACTIONS for m in plan.models):
+        if any(m.action in WRITE_ACTIONS for m in plan.models):
             plan = _build_and_publish(project, req, plan, checks, layout, record)
         else:  # nothing to build: the published build stays as it is, its own run results included
+            record.sources, record.growth = plan.sources, published_growth(project)
             rows = published_rows(project, [m.name for m in plan.models if m.action == "unchanged"])
             record.results = [ModelResult(m.name, m.action, "unchanged" if m.action == "unchanged" else "skipped",
                                           rows.get(m.name), 0.0) for m in plan.models]
@@ -131,7 +135,8 @@ def _apply(project: Project, req: ApplyRequest, record: Invocation) -> ApplyResu
                        artifacts=[paths.rel(paths.target / n) for n in ("leakcli.duckdb", "compiled", "exports",
                                                                         "run_results.json")],
                        top_actions=top, status_counts=counts, status_line=status_line(c, counts),
-                       priority_model=c.catalog.priority.model, segment_keys=list(c.catalog.segment.keys))
+                       priority_model=c.catalog.priority.model, segment_keys=list(c.catalog.segment.keys),
+                       growth=record.growth, sources=record.sources)
 
 
 def _refuse_options_beside(req: ApplyRequest) -> None:

@@ -152,7 +152,7 @@ def _compare(con: Connection, c: Contracts, req: DiffRequest, old: str, new: str
     def grain(name: str) -> list[str]:
         return keys if name == priority else list(c.models[name].grain) if name in c.models else []
 
-    diffs = [_diff_model(con, name, grain(name), tables, req.samples)
+    diffs = [diff_model(con, name, grain(name), tables, req.samples)
              for name in names if name in tables["old"] | tables["new"]]
     moves = (_moves(con, priority, keys) if priority in tables["old"] and priority in tables["new"] else [])
     return DiffResult(old, new, diffs, priority, keys, moves)
@@ -191,15 +191,16 @@ def _columns(con: Connection, alias: str, table: str) -> dict[str, str]:
     return {str(n): str(t) for n, t in rows}
 
 
-def _diff_model(con: Connection, name: str, grain: list[str], tables: dict[str, set[str]],
-                samples: int) -> ModelDiff:
-    o, n = f"old.main.{quote_ident(name)}", f"new.main.{quote_ident(name)}"
+def diff_model(con: Connection, name: str, grain: list[str], tables: dict[str, set[str]],
+               samples: int, old: str = "old", new: str = "new") -> ModelDiff:
+    """One model of two attached databases (`old`, `new`) compared on its grain."""
+    o, n = f"{old}.main.{quote_ident(name)}", f"{new}.main.{quote_ident(name)}"
     if name not in tables["old"] or name not in tables["new"]:
         side = "new" if name in tables["new"] else "old"
         rows = count_rows(con, n if side == "new" else o)
         return ModelDiff(name, grain, 0 if side == "new" else rows, rows if side == "new" else 0,
                          status="added" if side == "new" else "removed")
-    old_cols, new_cols = _columns(con, "old", name), _columns(con, "new", name)
+    old_cols, new_cols = _columns(con, old, name), _columns(con, new, name)
     d = ModelDiff(name, grain, count_rows(con, o), count_rows(con, n),
                   columns_added=[c for c in new_cols if c not in old_cols],
                   columns_removed=[c for c in old_cols if c not in new_cols])
@@ -215,14 +216,14 @@ def _diff_model(con: Connection, name: str, grain: list[str], tables: dict[str, 
         setattr(d, f"samples_{side}", rows_as_dicts(con, f"{only} order by all limit {int(samples)}"))
     joined = f"from {o} o join {n} n on {on}"
     compared = [c for c in old_cols if c in new_cols and c not in grain]
-    differs = {c: _differs(c, old_cols[c], new_cols[c]) for c in compared}
-    if not differs:
+    unequal = {c: differs(c, old_cols[c], new_cols[c]) for c in compared}
+    if not unequal:
         return d
     # one pass over the join: rows changed at all, then per column
-    counts = one_row(con, f"select count(*) filter (where {' or '.join(differs.values())}), "
-                          + ", ".join(f"count(*) filter (where {cond})" for cond in differs.values()) + f" {joined}")
+    counts = one_row(con, f"select count(*) filter (where {' or '.join(unequal.values())}), "
+                          + ", ".join(f"count(*) filter (where {cond})" for cond in unequal.values()) + f" {joined}")
     d.changed = int(str(counts[0]))
-    for (col, cond), found in zip(differs.items(), counts[1:], strict=True):
+    for (col, cond), found in zip(unequal.items(), counts[1:], strict=True):
         rows = int(str(found))
         if rows:
             picked = ", ".join(f"o.{quote_ident(k)}" for k in grain)
@@ -233,7 +234,7 @@ def _diff_model(con: Connection, name: str, grain: list[str], tables: dict[str, 
     return d
 
 
-def _differs(col: str, old_type: str, new_type: str) -> str:
+def differs(col: str, old_type: str, new_type: str) -> str:
     a, b = f"o.{quote_ident(col)}", f"n.{quote_ident(col)}"
     if old_type in FLOAT_TYPES and new_type in FLOAT_TYPES:
         return (f"({a} is distinct from {b} and not coalesce(abs({a} - {b}) <= {REL_TOLERANCE} * "

@@ -73,11 +73,16 @@ class Feed:
         rules += [_Rule(tables, query=(test_id, sql)) for test_id, sql, tables in source_queries(runner, tests)
                   if tables & loading and tables <= loading | in_place]  # the others come from the cache
         feed = cls(runner.con, c, checks, runner.data_dir, display, runner, to_load, readers, rules, in_place, clean)
-        for t in sorted(in_place):
-            read, params = read_in_place(c, facts[t].path)
-            execute(runner.con, f"create or replace temp view {quote_ident(source_relation(c.source_name, t))} as "
-                            f"select * from {inline_params(read, params)}")
+        feed.read_in_place(in_place)
         return feed
+
+    def read_in_place(self, tables: set[str]) -> None:
+        """Each of `tables` (files the checks vouch for) a view over its file, as raw DuckDB reads it."""
+        for t in sorted(tables):
+            read, params = read_in_place(self.c, self.checks.facts[t].path)
+            execute(self.db, f"create or replace temp view {self._relation(t)} as "
+                             f"select * from {inline_params(read, params)}")
+        self.in_place |= tables
 
     def _ready(self, rule: _Rule) -> bool:
         """Every table the rule reads can be read now: loaded, or read in place."""

@@ -14,6 +14,7 @@ from leakcli.store import state
 if TYPE_CHECKING:
     from leakcli.context import Project
     from leakcli.contracts.load import Contracts
+    from leakcli.contracts.records import Growth
     from leakcli.contracts.results import Row
     from leakcli.engine.connection import Connection
 
@@ -33,6 +34,22 @@ def published_rows(project: Project, models: list[str]) -> dict[str, int]:
         with reading(paths.rel(paths.database)):
             built = user_tables(con)
             return {m: count_rows(con, quote_ident(m)) for m in models if m in built}
+    finally:
+        con.close()
+
+
+def published_growth(project: Project) -> Growth | None:
+    """The published answer's months and window, and where its data ends (from its summary, else its tables)."""
+    paths, c = project.paths, project.contracts
+    if not paths.published.exists():
+        return None
+    summary = state.read_summary(paths.published) if project.cache.enabled else None
+    if summary is not None and summary.growth is not None:
+        return summary.growth
+    con = connect(paths.published, read_only=True, shown=paths.rel(paths.database))
+    try:
+        with reading(paths.rel(paths.database)):
+            return growth_of(con, c, [])
     finally:
         con.close()
 
@@ -84,3 +101,32 @@ def status_line(c: Contracts, counts: dict[str, int]) -> str:
 def grain_order(c: Contracts, model: str) -> str:
     """An ORDER BY list of a model's grain: the order its rows are read in."""
     return ", ".join(quote_ident(k) for k in c.models[model].grain)
+
+
+def growth_of(con: Connection, c: Contracts, rebuilt: list[str] | None,
+              previous: Growth | None = None) -> Growth | None:
+    """The months a built database holds, its priority window and where its data ends, from the
+    tables the join contracts' partition names (None when it names none, or they are not built)."""
+    from leakcli.contracts.records import Growth, Window
+    from leakcli.plan.growth import data_end
+
+    part = c.joins.partition
+    if part is None or part.month.model not in user_tables(con):
+        return None
+    month, model = part.month, quote_ident(part.month.model)
+    rows = rows_as_dicts(con, f"select list(distinct strftime({quote_ident(month.column)}, '%Y-%m')) as months, "
+                              f"max({quote_ident(month.model_time)}) as latest from {model}")
+    found = rows[0]
+    months = sorted(str(m) for m in found["months"] or []) if isinstance(found["months"], list) else []
+    n = c.catalog.thresholds.priority_lookback_months
+    window = None
+    if months:
+        old = previous.window if previous is not None else None
+        window = Window.model_validate({"from": months[-n:][0], "to": months[-1],
+                                        "previous_from": old.from_ if old else None,
+                                        "previous_to": old.to if old else None})
+    import datetime as dt
+
+    latest = found["latest"]
+    when = dt.datetime.fromisoformat(latest) if isinstance(latest, str) else None
+    return Growth(months_to_rebuild=rebuilt, months=len(months), window=window, data_ends=data_end(when))

@@ -12,7 +12,8 @@ from leakcli.errors import LeakError
 if TYPE_CHECKING:
     from leakcli.contracts.records import ModelStep
 
-BUILD_ACTIONS = ("create", "rebuild")  # the actions of a plan step that build a table
+BUILD_ACTIONS = ("create", "rebuild")  # the actions of a plan step that build a table whole
+WRITE_ACTIONS = (*BUILD_ACTIONS, "update")  # and those that write it (update: only the changed partitions)
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,7 @@ class ModelResult:
     status: str  # success | copied | unchanged | skipped
     rows: int | None
     seconds: float
+    partitions: int | None = None  # an update: the partition values it rebuilt
 
 
 @dataclass

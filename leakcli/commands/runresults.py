@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from leakcli.commands.records import CheckResult, ModelResult
-    from leakcli.contracts.records import Plan
+    from leakcli.contracts.records import Growth, Plan, SourceSummary
 
 PROJECT = "leakcli"
 # leakcli's status of a model -> dbt's (no-op: the table of the published build is kept as it is)
@@ -37,6 +37,8 @@ class Invocation:
     building: bool = False  # a build was started: an error is the model it had reached
     results: list[ModelResult] = field(default_factory=list)
     audit: list[CheckResult] = field(default_factory=list)
+    sources: list[SourceSummary] = field(default_factory=list)  # what changed in each source file
+    growth: Growth | None = None  # the months rebuilt, out of how many; the window; where the data ends
 
     def document(self, status: str, message: str = "") -> dict[str, object]:
         plan = self.plan
@@ -63,14 +65,18 @@ class Invocation:
             "dataset": plan.dataset if plan else None,
             "plan_fingerprint": plan.fingerprint if plan else None,
             "results": results,
+            "sources": self.sources or (plan.sources if plan else []),
+            "growth": self.growth,
         }).document()
 
 
 def _model(r: ModelResult) -> dict[str, object]:
+    made = (f"UPDATE ({r.partitions:,} partitions; {r.rows:,} rows)" if r.action == "update" and r.rows is not None
+            else f"CREATE TABLE ({r.rows:,} rows)" if r.rows is not None else "CREATE TABLE")
     return {"unique_id": f"model.{PROJECT}.{r.name}", "resource_type": "model", "model": r.name,
             "action": r.action, "status": MODEL_STATUS.get(r.status, r.status),
             "execution_time": round(r.seconds, 3),
-            "message": {"success": f"CREATE TABLE ({r.rows:,} rows)" if r.rows is not None else "CREATE TABLE",
+            "message": {"success": made,
                         "copied": "kept from the published build", "unchanged": "unchanged",
                         "skipped": "not selected"}.get(r.status, r.status),
             "failures": None,

@@ -3,7 +3,7 @@ a new DuckDB file under target/builds/<id>/ with the compiled SQL they were made
 against the registry, audited with the error-severity acceptance tests and exported, before
 apply.py publishes the build. A stage that fails leaves the attempt for apply to keep or discard.
 
-    write_compiled -> open_database -> run_models -> finish_checks -> audit -> export -> close
+    write_compiled -> open_database -> prepare_updates -> run_models -> finish_checks -> audit -> export -> close
 """
 
 from __future__ import annotations
@@ -18,10 +18,11 @@ from typing import TYPE_CHECKING
 
 from leakcli.commands.audit import KnownResults, Runner, run_tests
 from leakcli.commands.feed import Feed
-from leakcli.commands.published import grain_order, priority_head, status_counts
-from leakcli.commands.records import BUILD_ACTIONS, ModelResult, Progress, ProgressInfo
+from leakcli.commands.increment import Increment
+from leakcli.commands.published import grain_order, growth_of, priority_head, status_counts
+from leakcli.commands.records import BUILD_ACTIONS, WRITE_ACTIONS, ModelResult, Progress, ProgressInfo
 from leakcli.contracts.questions import Question, refuse_blocked
-from leakcli.contracts.records import BuildMeta
+from leakcli.contracts.records import BuildMeta, MonthRows, SourceSummary
 from leakcli.engine.connection import (
     DamagedDatabase,
     connect,
@@ -44,7 +45,7 @@ if TYPE_CHECKING:
     from leakcli.commands.runresults import Invocation
     from leakcli.context import Project
     from leakcli.contracts.load import Contracts
-    from leakcli.contracts.records import Plan
+    from leakcli.contracts.records import Growth, Plan
     from leakcli.engine.connection import Connection
     from leakcli.paths import Paths
     from leakcli.sources.checks import SourceChecks
@@ -69,6 +70,8 @@ class BuildContext:
     feed: Feed | None = None  # the source files, each read once
     summary: state.Summary | None = None
     checks_finished: bool = False  # what the checks learnt is in the cache, to keep
+    increment: Increment | None = None  # the changed rows of an incremental build
+    growth: Growth | None = None  # the built answer's months, window and end of data
 
     @property
     def c(self) -> Contracts:
@@ -95,7 +98,7 @@ def write_compiled(ctx: BuildContext) -> None:
     build.compiled.mkdir(parents=True, exist_ok=True)
     for step in ctx.plan.models:
         old = previous.compiled / f"{step.name}.sql" if previous is not None else None
-        if step.action not in BUILD_ACTIONS and old is not None and old.is_file():
+        if step.action not in WRITE_ACTIONS and old is not None and old.is_file():
             shutil.copyfile(old, build.compiled / old.name)
         else:
             write_atomic(build.compiled / f"{step.name}.sql",
@@ -120,7 +123,23 @@ def open_database(ctx: BuildContext) -> None:
     for name in sorted(previous_tables - ctx.kept if ctx.kept else set()):
         execute(ctx.db, f"drop table if exists {quote_ident(name)}")
     execute(ctx.db, "set preserve_insertion_order = false")
+    if any(m.action == "update" for m in ctx.plan.models):  # a pipe of new rows is no data file: before the lockdown
+        ctx.increment = Increment.load(ctx.project, ctx.db, ctx.checks)
     lockdown(ctx.db, [ctx.data_path, ctx.build.path], [f.path for f in ctx.checks.facts.values() if f.exists])
+
+
+def prepare_updates(ctx: BuildContext) -> None:
+    """The changed rows of an incremental build, made by the staging models and traced to the
+    partitions they touch (increment.py); a blocking question about them stops the build first."""
+    if ctx.increment is None:
+        return
+    refuse_blocked(ctx.checks.q.blocking)
+    from leakcli.render.renderer import render_memo, renderer_for
+
+    renderer = renderer_for(ctx.c, render_memo(ctx.project.cache))
+    with phase("tracing the changed rows"):
+        ctx.increment.prepare(ctx.plan.models, {m.name: renderer.render_model(m.name) for m in ctx.plan.models
+                                                if m.action == "update"})
 
 
 def _tables_of(previous: Build | None, project: Project) -> set[str]:
@@ -152,7 +171,13 @@ def run_models(ctx: BuildContext) -> None:
             ctx.progress("start", step, ProgressInfo(i, total))
         checkpoint(f"model {step.name}")
         t0 = time.perf_counter()
-        if step.action in BUILD_ACTIONS:
+        if step.action == "update":
+            assert ctx.increment is not None
+            from leakcli.render.renderer import render_memo, renderer_for
+
+            rendered = renderer_for(c, render_memo(ctx.project.cache)).render_model(step.name)
+            rows, status = ctx.increment.update(step, rendered), "success"
+        elif step.action in BUILD_ACTIONS:
             kept_at = ctx.paths.rel(ctx.paths.target / "rejected" / "compiled" / f"{step.name}.sql")
             rows = run_model(ctx.db, step.name, step.sql, kept_at)
             found, declared = describe(ctx.db, f"select * from {quote_ident(step.name)}"), c.models[step.name].declared
@@ -167,7 +192,8 @@ def run_models(ctx: BuildContext) -> None:
             continue
         feed.after(step)
         seconds = time.perf_counter() - t0
-        ctx.record.results.append(ModelResult(step.name, step.action, status, rows, seconds))
+        parts = ctx.increment.updated.get(step.name) if ctx.increment is not None else None
+        ctx.record.results.append(ModelResult(step.name, step.action, status, rows, seconds, parts))
         if ctx.progress:
             ctx.progress("done", step, ProgressInfo(i, total, status, rows, seconds))
 
@@ -189,7 +215,7 @@ def finish_checks(ctx: BuildContext) -> None:
     dataset = ctx.plan.dataset.model_copy(update={"path": ctx.paths.rel(ctx.data_path.resolve())})
     built_at = time.strftime("%Y-%m-%dT%H:%M:%S")
     for step in ctx.plan.models:
-        if step.action in BUILD_ACTIONS:
+        if step.action in WRITE_ACTIONS:
             assert step.parts is not None
             meta = BuildMeta(fingerprint=step.fingerprint, parts=step.parts, plan=ctx.plan.fingerprint,
                              built_at=built_at, dataset=dataset, template=step.template)
@@ -229,15 +255,37 @@ def export(ctx: BuildContext) -> None:
                 execute(ctx.db, f"copy (select * from {quote_ident(name)} order by {grain_order(c, name)}) "
                                 f"to $path ({options})", {"path": str(ctx.build.exports / f"{name}.{suffix}")})
         finals = [m for m in c.ir.final_models if m in tables]
+        state.write_sources(ctx.build.path, {t: r for t, f in ctx.checks.facts.items() if (r := f.record())})
         write_atomic(ctx.build.exports / "metadata.json", json.dumps(
             {**about, "synthetic": dataset.kind == "synthetic", "models": finals}, indent=2) + "\n")
         rows = {r.name: r.rows for r in ctx.record.results if r.rows is not None and r.name in tables}
         model = c.catalog.priority.model
         head = {model: priority_head(ctx.db, c)} if model in tables else {}
         statuses = status_counts(ctx.db, c) if model in tables else {}
+        before = state.read_summary(ctx.previous.database) if ctx.previous is not None else None
+        ctx.growth = growth_of(ctx.db, c, ctx.increment.months() if ctx.increment is not None else None,
+                               before.growth if before is not None else None)
         ctx.summary = state.Summary.model_validate({"identity": [], "tables": tables, "rows": rows, "head": head,
                                                     "head_limit": c.catalog.thresholds.top_actions,
-                                                    "statuses": statuses})
+                                                    "statuses": statuses, "growth": ctx.growth})
+        ctx.record.growth, ctx.record.sources = ctx.growth, _sources(ctx)
+
+
+def _sources(ctx: BuildContext) -> list[SourceSummary]:
+    """Each source file in the plan, with what an incremental build found changed in it, by key."""
+    inc = ctx.increment
+    found = []
+    for summary in ctx.plan.sources:
+        fact = ctx.checks.facts.get(summary.table)
+        if fact is not None and fact.rows is not None:  # what the build's checks counted
+            summary = summary.model_copy(update={"rows": fact.rows, "rows_after": fact.rows})
+        delta = inc.files.get(summary.table) if inc is not None else None
+        if inc is not None and delta is not None:
+            months = [MonthRows(month=m, rows=n) for m, n in inc.traced.months.get(summary.table, {}).items()]
+            summary = summary.model_copy(update={"rows_added": delta.added, "rows_removed": delta.removed,
+                                                 "rows_changed": delta.changed, "months": months})
+        found.append(summary)
+    return found
 
 
 def close(ctx: BuildContext) -> None:
@@ -257,4 +305,4 @@ def release(ctx: BuildContext) -> None:
 
 
 STAGES: tuple[Callable[[BuildContext], None], ...] = (
-    write_compiled, open_database, run_models, finish_checks, audit, export, close)
+    write_compiled, open_database, prepare_updates, run_models, finish_checks, audit, export, close)

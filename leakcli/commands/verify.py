@@ -20,6 +20,7 @@ from leakcli.paths import named_data_dir
 from leakcli.store import state
 
 if TYPE_CHECKING:
+    from leakcli.commands.fullcheck import ModelCheck
     from leakcli.context import Project
 
 
@@ -35,6 +36,7 @@ class VerifyReport:
     segment_keys: list[str] = field(default_factory=list)
     all_label: str = "(all)"
     broken: LeakError | None = None  # the first test that could not run: the contract is wrong (exit 2)
+    full_check: list[ModelCheck] | None = None  # --full-check: every model against its build from scratch
 
     @property
     def summary(self) -> dict[str, int]:
@@ -45,19 +47,24 @@ class VerifyReport:
 
     @property
     def ok(self) -> bool:
-        return not any(r.status in ("fail", "error") for r in self.results)
+        return not any(r.status in ("fail", "error") for r in self.results) and all(
+            m.same for m in self.full_check or [])
 
     def to_dict(self) -> dict[str, object]:
         """`verify --json` (LEAK-SPEC §10; contracts/schemas/verify-output.schema.json)."""
         keys = ("id", "model", "kind", "severity", "status", "observed", "expected", "failing_rows", "sample",
                 "message")
+        checked = None if self.full_check is None else [
+            {"model": m.model, "same": m.same, "rows_published": m.rows_published, "rows_rebuilt": m.rows_rebuilt,
+             "differing_rows": m.differing, "months": m.months, "sample": m.sample} for m in self.full_check]
         return VerifyOutput.model_validate(jsonable({
             "summary": self.summary, "dataset": self.dataset, "database": self.database,
-            "results": [{k: getattr(r, k) for k in keys} for r in self.results]})).document()
+            "results": [{k: getattr(r, k) for k in keys} for r in self.results], "full_check": checked})).document()
 
 
-def verify(project: Project, *, data_dir: str | None = None) -> VerifyReport:
-    """Every acceptance test on the published build, reading the data it was made from (or `data_dir`)."""
+def verify(project: Project, *, data_dir: str | None = None, full_check: bool = False) -> VerifyReport:
+    """Every acceptance test on the published build, reading the data it was made from (or `data_dir`);
+    with `full_check`, every model also against a build from scratch (fullcheck.py)."""
     c, paths = project.contracts, project.paths
     if not paths.published.exists():
         raise UsageError("nothing is built yet", file=paths.rel(paths.database), hint="run `leakcli apply` first")
@@ -91,7 +98,12 @@ def verify(project: Project, *, data_dir: str | None = None) -> VerifyReport:
     top, counts = top_rows(project)
     broken = next((_cause(r, i) for i, r in enumerate(results) if r.status == "error" and r.model not in absent),
                   None)
-    return VerifyReport(broken=broken, actions=top, status_line=status_line(c, counts),
+    checked = None
+    if full_check:
+        from leakcli.commands.fullcheck import full_check as run_full_check
+
+        checked = run_full_check(project, data)
+    return VerifyReport(broken=broken, actions=top, full_check=checked, status_line=status_line(c, counts),
                         segment_keys=list(c.catalog.segment.keys), all_label=c.catalog.priority.all_label,
                         results=results, dataset={**(dataset.to_dict() if dataset else {}), "path": str(data)},
                         database=paths.rel(paths.database))

@@ -31,7 +31,7 @@ class Document(Strict):
 class Record(BaseModel):
     """Frozen, no unknown keys; lenient on types so a record read back from JSON validates."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True, populate_by_name=True)
 
     def to_dict(self) -> dict[str, object]:
-        return self.model_dump(mode="json", exclude_none=True)
+        return self.model_dump(mode="json", exclude_none=True, by_alias=True)

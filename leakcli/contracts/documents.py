@@ -193,7 +193,12 @@ class Model(Strict):
     name: ModelName
     layer: Literal["staging", "intermediate", "mart"]
     template: Annotated[str, StringConstraints(pattern=r"^templates/[^/]+\.sql$")]
-    materialized: Literal["table"] = "table"
+    materialized: Literal["table", "incremental"] = Field(
+        default="table", description="table: built whole; incremental: when only source data changed, only the "
+        "rows of the partitions a change touches are built again (LEAK-SPEC §11)")
+    partition_by: Ident | None = Field(
+        default=None, description="an incremental model's partition: a grain column whose values are rebuilt "
+        "together; each row of the model depends only on input rows of its own partition")
     grain: Annotated[list[Ident], Field(min_length=1)]
     depends_on: DependsOn
     description: str | None = None
@@ -228,8 +233,52 @@ class Join(Strict):
     requires_decision: Text | None = None
 
 
+class PartitionMonth(Strict):
+    """How a key reaches the partition's month: the `column` of its row in `model`; for a row of the
+    `source` file not built yet, the month of its `time` column. `model_time` is the same time in the model."""
+
+    model: ModelName
+    key: Ident
+    column: Ident
+    model_time: Ident
+    source: Ident
+    time: Ident
+
+
+class PartitionKey(Strict):
+    """A value of `key` belongs to the value of `to` in its row of `model` (one row per `key`), as
+    the join `join` pairs them."""
+
+    key: Ident
+    model: ModelName
+    to: Ident
+    join: Ident
+
+
+class PartitionSource(Strict):
+    """The rows of source `table` (and of its staging `model`, one row per source row) belong to the
+    value of their column `key`."""
+
+    table: Ident
+    model: ModelName
+    key: Ident
+
+
+class Partition(Strict):
+    """Where each row belongs, for incremental builds (LEAK-SPEC §11): a changed source row dirties its
+    key, old and new; keys reach other keys and the month by `keys` and `month`, never by a row's own dates."""
+
+    description: str | None = None
+    column: Ident
+    month: PartitionMonth
+    keys: list[PartitionKey] = []
+    sources: Annotated[list[PartitionSource], Field(min_length=1)]
+    requires_decision: Text | None = None
+
+
 class JoinContracts(Document):
     joins: list[Join]
+    partition: Partition | None = None
 
 
 # -- contracts/acceptance-tests.json --------------------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import JsonValue
+from pydantic import Field, JsonValue
 
 from leakcli.contracts.base import Record
 from leakcli.contracts.questions import Question
@@ -28,7 +28,7 @@ class Parts(Record):
     sources: dict[str, str]
 
 
-Action = Literal["create", "rebuild", "unchanged", "skip"]
+Action = Literal["create", "rebuild", "update", "unchanged", "skip"]  # update: only the changed partitions
 
 
 class ModelStep(Record):
@@ -55,12 +55,72 @@ class ContractChange(Record):
     new: JsonValue = None
 
 
+Change = Literal["unchanged", "appended", "rewritten", "new", "removed"]
+
+
+class FileRecord(Record):
+    """What a build read of one source file (LEAK-SPEC §11), kept with the build (sources.json): the
+    next plan tells from it whether the file is unchanged, only grew, or was written anew."""
+
+    size: int
+    sha256: str
+    rows: int | None
+    lines: int  # newline characters, the header's included
+    newline_at_end: bool
+
+
+class MonthRows(Record):
+    month: str  # YYYY-MM
+    rows: int
+
+
 class SourceSummary(Record):
+    """One source file in the plan: what it is now and, against the published build, what changed."""
+
     table: str
     file: str
     exists: bool
     sha256: str
     rows: int | None = None
+    change: Change = "new"
+    rows_before: int | None = None
+    rows_after: int | None = None
+    rows_added: int = 0
+    rows_removed: int = 0
+    rows_changed: int | None = 0  # None: rows of a rewritten file that may have changed; apply counts them
+    months: list[MonthRows] = []  # the session months the changed rows belong to, old and new
+
+
+class Window(Record):
+    """The priority window (LEAK-SPEC §7) after the change, and before it (the published build's)."""
+
+    from_: str = Field(alias="from")
+    to: str
+    previous_from: str | None = None
+    previous_to: str | None = None
+
+
+class DataEnd(Record):
+    """Where the data ends: the latest session, and how many days of its month the data covers."""
+
+    at: str
+    month: str
+    days: int
+    of: int
+
+    @property
+    def partial(self) -> bool:
+        return self.days < self.of
+
+
+class Growth(Record):
+    """The months of the answer (LEAK-SPEC §11): those a build rebuilds, out of how many the data
+    holds; the priority window, before and after; where the data ends."""
+
+    months_to_rebuild: list[str] | None  # YYYY-MM, ascending; None: every month (a build made whole)
+    months: int  # how many months the data holds (after the change)
+    window: Window | None = None
+    data_ends: DataEnd | None = None
 
 
 class Plan(Record):
@@ -79,6 +139,7 @@ class Plan(Record):
     inputs: dict[str, str]
     fingerprint: str
     contract_changes: list[ContractChange] | None = None  # None: no published build to compare with
+    growth: Growth | None = None  # models updated, not rebuilt: the months the change touches
 
     @property
     def blocking(self) -> list[Question]:

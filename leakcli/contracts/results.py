@@ -11,7 +11,7 @@ from pydantic import JsonValue, SerializerFunctionWrapHandler, model_serializer
 
 from leakcli.contracts.base import Record
 from leakcli.contracts.questions import Question
-from leakcli.contracts.records import Dataset
+from leakcli.contracts.records import Dataset, Growth, SourceSummary
 
 Row = dict[str, JsonValue]  # one row of a mart, its values made JSON-ready
 
@@ -23,7 +23,7 @@ class Output(Record):
 
     def document(self) -> dict[str, object]:
         """The document as it is printed or written: JSON-ready, every field present."""
-        return self.model_dump(mode="json")
+        return self.model_dump(mode="json", by_alias=True)
 
 
 # -- errors ---------------------------------------------------------------------------------------
@@ -64,6 +64,7 @@ class ModelOutcome(Record):
     status: str  # success | copied | unchanged | skipped
     rows: int | None
     seconds: float
+    partitions: int | None = None  # an update: the partition values it rebuilt
 
 
 class ApplyOutput(Output):
@@ -77,6 +78,8 @@ class ApplyOutput(Output):
     top_actions: list[Row]
     status_counts: dict[str, int]
     ambiguities: list[Question]
+    sources: list[SourceSummary] = []  # what changed in each source file since the build before
+    growth: Growth | None = None  # the answer's months and window, where the data ends, the months rebuilt
 
 
 # -- verify ---------------------------------------------------------------------------------------
@@ -101,11 +104,24 @@ class TestOutcome(Record):
     message: str
 
 
+class ModelCheckOutput(Record):
+    """`verify --full-check`: one model of the published build against its build from scratch."""
+
+    model: str
+    same: bool
+    rows_published: int
+    rows_rebuilt: int
+    differing_rows: int
+    months: list[str]
+    sample: list[Row]
+
+
 class VerifyOutput(Output):
     summary: TestSummary
     dataset: dict[str, JsonValue]
     database: str
     results: list[TestOutcome]
+    full_check: list[ModelCheckOutput] | None = None  # with --full-check
 
 
 # -- diff -----------------------------------------------------------------------------------------
@@ -229,6 +245,8 @@ class RunResults(Output):
     dataset: Dataset | None
     plan_fingerprint: str | None
     results: list[RunResult]
+    sources: list[SourceSummary] = []  # what changed in each source file since the build before
+    growth: Growth | None = None  # the months the build rebuilt, out of how many, and where the data ends
 
 
 class BuildState(Record):
@@ -240,3 +258,4 @@ class BuildState(Record):
     head: dict[str, list[Row]]  # model -> its first rows
     head_limit: int
     statuses: dict[str, int] | None = None  # action_status -> actions of the priority model
+    growth: Growth | None = None  # the answer's months and window, and where the data ends

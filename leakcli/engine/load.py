@@ -79,10 +79,11 @@ def header_problem(found: list[str], expected: list[str]) -> str:
 REJECTS_TABLE, REJECTS_SCAN = "leakcli_rejects", "leakcli_reject_scans"
 
 
-def read_csv_sql(table: Table, dialect: Dialect, *, rejects: bool = True) -> tuple[str, dict[str, object]]:
+def read_csv_sql(table: Table, dialect: Dialect, *, rejects: bool = True,
+                 header: bool = True) -> tuple[str, dict[str, object]]:
     """A read_csv call with explicit columns, types and null tokens, and its parameters. With `rejects`,
     a row that does not read is not fatal: DuckDB stores its line, column and kind in REJECTS_TABLE
-    (see `first_reject`); without, it fails the query."""
+    (see `first_reject`); without, it fails the query. Without `header`, every line is a row."""
     params: dict[str, object] = {
         "columns": {c.name: c.type for c in table.columns},
         "delim": dialect.delimiter,
@@ -91,7 +92,8 @@ def read_csv_sql(table: Table, dialect: Dialect, *, rejects: bool = True) -> tup
         "tsformat": dialect.timestamp_format,
     }
     options = (
-        "columns = $columns, header = true, auto_detect = false, delim = $delim, quote = $quote, "
+        f"columns = $columns, header = {'true' if header else 'false'}, auto_detect = false, delim = $delim, "
+        "quote = $quote, "
         "escape = $escape, timestampformat = $tsformat, strict_mode = true"
     )
     if rejects:
@@ -144,33 +146,84 @@ def load_sources(con: Connection, contracts: Contracts, data_dir: Path, tables: 
     DataError naming its file, line and column, or, given `rejects`, is noted there (the rows that
     read are loaded) for the caller to ask about."""
     counts: dict[str, int] = {}
-    dialect = contracts.manifest.dialect
     for name in tables:
-        table = contracts.tables[name]
-        path = data_dir / table.file
-        shown = display(path)
-        if not path.is_file():
-            raise DataError("required source file is missing", file=shown)
-        check_header(path, shown, table, dialect.delimiter)
-        call, params = read_csv_sql(table, dialect)
-        relation = quote_ident(source_relation(contracts.source_name, name))
-        stored = f"{quote_ident(into)}.main.{relation}" if into else relation
-        try:
-            with translated():  # Ctrl-C and running out of memory as everywhere; any other error names the file
-                with phase(f"loading {shown}"):
-                    con.execute(f"create or replace {'' if into else 'temp '}table {stored} as select * from {call}",
-                                {**params, "path": str(path)})
-                if into:
-                    con.execute(f"create or replace temp view {relation} as select * from {stored}")
-        except QueryError as exc:
-            raise DataError(f"cannot read the file: {exc.message}", file=shown) from None
-        reject = first_reject(con, table, dialect.delimiter, str(path))
+        path = data_dir / contracts.tables[name].file
+        relation = source_relation(contracts.source_name, name)
+        reject = load_file(con, contracts, name, path, relation, display(path), into=into)
         if rejects is not None:
             rejects[name] = reject
         elif reject is not None:
-            raise DataError(reject.problem, file=shown, line=reject.line, column=reject.column)
-        counts[name] = count_rows(con, relation)
+            raise DataError(reject.problem, file=display(path), line=reject.line, column=reject.column)
+        counts[name] = count_rows(con, quote_ident(relation))
     return counts
+
+
+def load_file(con: Connection, contracts: Contracts, name: str, path: Path, relation: str, shown: str, *,
+              into: str | None = None) -> Reject | None:
+    """Load one source file, typed as the manifest says, into the temporary table `relation` (or a
+    table of the attached database `into`, behind a temporary view of that name); return its first
+    row that did not read."""
+    table = contracts.tables[name]
+    dialect = contracts.manifest.dialect
+    if not path.is_file():
+        raise DataError("required source file is missing", file=shown)
+    check_header(path, shown, table, dialect.delimiter)
+    call, params = read_csv_sql(table, dialect)
+    ident = quote_ident(relation)
+    stored = f"{quote_ident(into)}.main.{ident}" if into else ident
+    try:
+        with translated():  # Ctrl-C and running out of memory as everywhere; any other error names the file
+            with phase(f"loading {shown}"):
+                con.execute(f"create or replace {'' if into else 'temp '}table {stored} as select * from {call}",
+                            {**params, "path": str(path)})
+            if into:
+                con.execute(f"create or replace temp view {ident} as select * from {stored}")
+    except QueryError as exc:
+        raise DataError(f"cannot read the file: {exc.message}", file=shown) from None
+    return first_reject(con, table, dialect.delimiter, str(path))
+
+
+def load_tail(con: Connection, contracts: Contracts, name: str, path: Path, offset: int, relation: str,
+              shown: str, lines_before: int) -> Reject | None:
+    """Load the rows of a source file after its first `offset` bytes (which end a line; the header is
+    among them) into the temporary table `relation`, typed as the manifest says, reading only those
+    bytes: they reach DuckDB through a pipe. Returns the first row that did not read, its line counted
+    in the whole file (`lines_before`: the lines of the first `offset` bytes)."""
+    import threading
+
+    table = contracts.tables[name]
+    dialect = contracts.manifest.dialect
+    call, params = read_csv_sql(table, dialect, header=False)
+    read_end, write_end = os.pipe()
+    failed: list[OSError] = []
+
+    def feed() -> None:
+        try:
+            with os.fdopen(open_regular(path), "rb") as src, os.fdopen(write_end, "wb") as out:
+                src.seek(offset)
+                while chunk := src.read(1 << 20):
+                    out.write(chunk)
+        except OSError as exc:  # the reader stopped early (an error of its own), or the file went
+            failed.append(exc)
+
+    writer = threading.Thread(target=feed, name="leakcli-tail", daemon=True)
+    writer.start()
+    pipe = f"/dev/fd/{read_end}"
+    try:
+        with translated(), phase(f"loading the new rows of {shown}"):
+            con.execute(f"create or replace temp table {quote_ident(relation)} as select * from {call}",
+                        {**params, "path": pipe})
+    except QueryError as exc:
+        raise DataError(f"cannot read the new rows: {exc.message}", file=shown) from None
+    finally:
+        os.close(read_end)
+        writer.join()
+    if failed and not isinstance(failed[0], BrokenPipeError):
+        raise DataError(f"cannot be read: {failed[0].strerror or failed[0]}", file=shown)
+    reject = first_reject(con, table, dialect.delimiter, pipe)
+    if reject is None:
+        return None
+    return Reject(reject.line + lines_before, reject.column, reject.value, reject.problem)
 
 
 def create_empty_sources(con: Connection, contracts: Contracts, tables: Iterable[str]) -> None:

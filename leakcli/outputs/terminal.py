@@ -74,7 +74,8 @@ class _Pipe:
         return getattr(self._stream, name)
 
 
-_DONE = {"create": "created", "rebuild": "rebuilt", "unchanged": "kept", "skip": "skipped"}  # apply's headline
+_DONE = {"create": "created", "rebuild": "rebuilt", "update": "updated", "unchanged": "kept",
+         "skip": "skipped"}  # apply's headline
 
 
 class Reporter:
@@ -210,7 +211,12 @@ class Reporter:
         else:
             title = f"Built {result.database} in {result.seconds:.2f}s: " + ", ".join(
                 f"{done[a]} {word}" for a, word in _DONE.items() if done[a])
+            g = result.growth
+            if done["update"] and g is not None and g.months_to_rebuild is not None:
+                title += f" ({len(g.months_to_rebuild)} of {g.months} months rebuilt)"
         title += f" (dataset: {marked} at {d.path})"
+        for line in planview.growth_lines(result.sources, None):
+            self.say(line.lstrip("\n"))
         self.table(title,
                    [Col("model", key=True), Col("action"), Col("status", styled=True), Col("rows", "num"),
                     Col("seconds", "num")],
@@ -245,6 +251,16 @@ class Reporter:
         for r in report.results:
             if r.status != "pass" and r.sample:
                 print(f"{r.id} sample: {json.dumps(r.sample, default=str)}", file=self.out)
+        if report.full_check is not None:
+            same = sum(m.same for m in report.full_check)
+            self.table(f"Full check: {same} of {len(report.full_check)} models equal a build from scratch",
+                       [Col("model", key=True), Col("result", key=True, styled=True), Col("published", "num"),
+                        Col("from scratch", "num"), Col("differing", "num"), Col("months", "wrap")],
+                       [[m.model, "pass" if m.same else "fail", f"{m.rows_published:,}", f"{m.rows_rebuilt:,}",
+                         f"{m.differing:,}", ", ".join(m.months)] for m in report.full_check])
+            for m in report.full_check:
+                if not m.same and m.sample:
+                    print(f"{m.model} sample: {json.dumps(m.sample, default=str)}", file=self.out)
         return None
 
     def show(self, shown: Shown, fmt: str = "table", vertical: bool = False) -> None:

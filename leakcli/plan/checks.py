@@ -241,6 +241,58 @@ def check_joins(c: Contracts, q: Questions) -> None:
                       f"{sides['right'].model}.{rk} ({rt}): which type is right?")
 
 
+def check_partition(c: Contracts, q: Questions) -> None:
+    """An incremental model names a partition the contracts can reach: its source's primary key (a
+    staging model), a key of the join contracts' partition, or the partition's month column; and
+    every model, column, join and source the partition names exists."""
+    cols = {m.name: {col.name for col in m.columns} for m in c.registry.models}
+    part = c.joins.partition
+    reachable: set[str] = set()
+    if part is not None:
+        loc = f"{JOINS}#/partition"
+        names = [("month", part.month.model, [part.month.key, part.month.column, part.month.model_time])]
+        names += [(f"keys/{i}", k.model, [k.key, k.to]) for i, k in enumerate(part.keys)]
+        names += [(f"sources/{i}", s.model, [s.key]) for i, s in enumerate(part.sources)]
+        for where, name, needed in names:
+            if name not in cols:
+                q.ask(Code.PARTITION, f"{loc}/{where}/model", f"The partition names model '{name}', which is not "
+                      f"in {REGISTRY}: which model is meant?{_closest(name, list(cols))}")
+                continue
+            for col in needed:
+                if col not in cols[name]:
+                    q.ask(Code.PARTITION, f"{loc}/{where}", f"The partition reads column '{col}' of '{name}', "
+                          f"which it does not declare: which column is meant?{_closest(col, sorted(cols[name]))}")
+        joins = {j.name for j in c.joins.joins}
+        for i, k in enumerate(part.keys):
+            if k.join not in joins:
+                q.ask(Code.PARTITION, f"{loc}/keys/{i}/join", f"The partition follows join '{k.join}', which "
+                      f"{JOINS} does not define: which join is meant?{_closest(k.join, sorted(joins))}")
+        sources = [(part.month.source, part.month.time, "month")] + [(s.table, s.key, f"sources/{i}")
+                                                                   for i, s in enumerate(part.sources)]
+        for table, col, where in sources:
+            if table not in c.tables or col not in [x.name for x in c.tables[table].columns]:
+                q.ask(Code.PARTITION, f"{loc}/{where}", f"The partition reads {table}.{col}, which the source "
+                      f"manifest does not declare: which column is meant?")
+        reachable = {part.column, part.month.key, *(k.key for k in part.keys)}
+        reachable |= {pk for src in part.sources if src.table in c.tables
+                      for pk in c.tables[src.table].primary_key[:1] if c.tables[src.table].primary_key == [pk]}
+    for i, model in enumerate(c.registry.models):
+        where = f"{REGISTRY}#/models/{i}/partition_by"
+        if model.materialized != "incremental":
+            if model.partition_by is not None:
+                q.ask(Code.PARTITION, where, f"Model '{model.name}' names a partition but is materialized as a "
+                      f"table: make it incremental, or drop partition_by?")
+            continue
+        if model.partition_by is None or model.partition_by not in model.grain:
+            q.ask(Code.PARTITION, where, f"Incremental model '{model.name}' needs partition_by, one of its grain "
+                  f"columns ({', '.join(model.grain)}): which column are its rows rebuilt by?")
+        elif model.partition_by not in reachable:
+            known = ", ".join(sorted(reachable)) or "nothing"
+            q.ask(Code.PARTITION, where, f"Incremental model '{model.name}' is partitioned by '{model.partition_by}', "
+                  f"which the partition of {JOINS} does not reach (it reaches {known}): which column is meant, "
+                  f"or should the model be a table?")
+
+
 def check_tests(c: Contracts, q: Questions) -> None:
     models = list(c.models)
     joins = {j.name for j in c.joins.joins}
@@ -332,6 +384,7 @@ def check_contracts(project: Project, rendered: dict[str, Rendered], q: Question
     check_templates(c, rendered, q)
     check_metrics(c, q)
     check_joins(c, q)
+    check_partition(c, q)
     check_tests(c, q)
     check_fragments(project, q)
     check_decisions(c, q)

@@ -25,6 +25,7 @@ from leakcli.paths import DataSource, Paths, resolve_data
 from leakcli.plan import checks
 from leakcli.plan.binding import bind_memo, bind_models, build_order, render_all, required_tables
 from leakcli.plan.changes import SNAPSHOT, contract_changes, published_sql, sql_diff
+from leakcli.plan.growth import plan_growth
 from leakcli.render.renderer import Rendered
 from leakcli.store import state
 
@@ -33,7 +34,9 @@ if TYPE_CHECKING:
 
     from leakcli.cache import Section
     from leakcli.context import Project
+    from leakcli.plan.growth import FileRows
     from leakcli.sources.checks import SourceChecks
+    from leakcli.sources.facts import SourceFacts
 
 
 
@@ -54,15 +57,20 @@ def sha256_text(text: str) -> str:
 
 def _actions(c: Contracts, rendered: dict[str, Rendered], order: list[str],
              source_shas: dict[str, str], built: dict[str, BuildMeta | None],
-             chosen: set[str], full_refresh: bool, memo: Section) -> list[ModelStep]:
+             chosen: set[str], full_refresh: bool, memo: Section, grown: dict[str, str]) -> list[ModelStep]:
+    """Each model's action. `grown`: the source files that changed in a way an incremental build
+    follows (table -> how: appended or rewritten)."""
     steps: list[ModelStep] = []
     fps: dict[str, str] = {}
+    actions: dict[str, Action] = {}
     for name in order:
         model, r = c.models[name], rendered[name]
         parts = Parts(
             sql=sql_digest(r.sql, memo),
-            contract=digest(model.model_dump(include={"columns", "grain", "layer", "materialized"},
-                                              exclude_none=True)),
+            # how a model is materialized does not change what its table holds ("table" kept as it was
+            # digested before incremental models, so that builds made then stay current)
+            contract=digest({**model.model_dump(include={"columns", "grain", "layer"}, exclude_none=True),
+                             "materialized": "table"}),
             upstream={p: fps[p] for p in r.refs if p in fps},
             sources={t: source_shas.get(t, "") for s, t in r.sources},
         )
@@ -78,8 +86,11 @@ def _actions(c: Contracts, rendered: dict[str, Rendered], order: list[str],
             action, reason = "rebuild", "--full-refresh"
         elif old is not None and old.fingerprint == fp:
             action, reason = "unchanged", "fingerprint matches the built table"
+        elif old is not None and _updates(model.materialized, parts, old.parts, grown, actions):
+            action, reason = "update", _what_grew(parts, old.parts, grown)
         else:
             action, reason = "rebuild", _why(parts, old.parts if old else None)
+        actions[name] = action
         # what a downstream model is built from: a table this apply does not build stays as it was built
         fps[name] = (old.fingerprint if old is not None else "") if action == "skip" else fp
         steps.append(ModelStep(name=name, layer=model.layer, depends_on=list(r.refs),
@@ -100,6 +111,21 @@ def _data_moved(c: Contracts, paths: Paths, data: DataSource, built: dict[str, B
         return ""
     return (f"its data directory moved from {paths.rel(old)} to {paths.rel(data.path)} (the same files); "
             f"rebuilt so the build records it")
+
+
+def _updates(materialized: str, new: Parts, old: Parts, grown: dict[str, str], actions: dict[str, Action]) -> bool:
+    """An incremental model whose SQL and contract are as built, and whose inputs changed only by rows
+    an incremental build follows (a grown source file, an upstream model updated), is updated in place."""
+    return (materialized == "incremental" and new.sql == old.sql and new.contract == old.contract
+            and all(sha == old.sources.get(t) or t in grown for t, sha in new.sources.items())
+            and all(fp == old.upstream.get(u) or actions.get(u) == "update" for u, fp in new.upstream.items()))
+
+
+def _what_grew(new: Parts, old: Parts, grown: dict[str, str]) -> str:
+    files = [f"{t} {grown[t]}" for t, sha in new.sources.items() if sha != old.sources.get(t)]
+    ups = [u for u, fp in new.upstream.items() if fp != old.upstream.get(u)]
+    what = "; ".join([*(f"source {f}" for f in files), *(f"upstream model {u} updated" for u in ups)])
+    return f"only the partitions the change touches ({what})"
 
 
 def _why(new: Parts, old: Parts | None) -> str:
@@ -165,14 +191,17 @@ def plan_and_checks(project: Project, req: PlanRequest, *, defer: bool = False, 
         q.ask(Code.SYNTHETIC_FALLBACK, paths.rel(data.path), _synthetic_question(data, req, pending))
     later = frozenset(t for t in tables if hash_later and defer and not any(
         n in built and not req.full_refresh for n in order if t in {tt for _, tt in rendered[n].sources}))
+    previous = state.read_sources(paths.target / "current") if built else {}
     data_checks = SourceChecks.plan(project, data.path, tables, q, expect_missing=pending, defer=defer,
-                                    hash_later=later)
+                                    hash_later=later, previous=previous)
     facts = data_checks.facts
+    rows, growth = ({}, None) if defer or q.blocking else plan_growth(project, data_checks, q)
     if order and not q.blocking:
         bind_models(c, rendered, order, tables, q, bind_memo(project.cache))
     chosen = _selection(req.select, req.exclude, order, rendered)
     shas = {t: f.sha256 for t, f in facts.items()}
-    steps = _actions(c, rendered, order, shas, built, chosen, req.full_refresh, sql) if order else []
+    grown: dict[str, str] = {f.table: f.change for f in data_checks.traceable()}
+    steps = _actions(c, rendered, order, shas, built, chosen, req.full_refresh, sql, grown) if order else []
     moved = _data_moved(c, paths, data, built)
     if moved:
         steps = [s.model_copy(update={"action": "rebuild", "reason": moved})
@@ -192,8 +221,7 @@ def plan_and_checks(project: Project, req: PlanRequest, *, defer: bool = False, 
         + [paths.rel(paths.profiles / f"{t}.json") for t in data_checks.profiles]
         + [f.file for f in facts.values() if f.exists],
         dataset=Dataset(kind=data.label, origin=data.origin, path=paths.rel(data.path), pending=pending),
-        sources=[SourceSummary(table=f.table, file=f.file, exists=f.exists, sha256=f.sha256, rows=f.rows)
-                 for f in facts.values()],
+        sources=[_summary(f, rows.get(f.table)) for f in facts.values()],
         ambiguities=q.items,
         order=order,
         models=steps,
@@ -203,8 +231,20 @@ def plan_and_checks(project: Project, req: PlanRequest, *, defer: bool = False, 
         inputs=inputs,
         fingerprint=fingerprint,
         contract_changes=contract_changes(c, paths.target / "current" / SNAPSHOT) if built else None,
+        growth=growth if any(s.action == "update" for s in steps) else None,
     )
     return plan, data_checks
+
+
+def _summary(fact: SourceFacts, rows: FileRows | None) -> SourceSummary:
+    """One file in the plan, with what changed in it since the published build."""
+    before = fact.previous.rows if fact.previous is not None else None
+    counted = {} if rows is None else {"rows_before": rows.before, "rows_after": rows.after,
+                                       "rows_added": rows.added, "rows_removed": rows.removed,
+                                       "rows_changed": rows.changed, "months": rows.months}
+    return SourceSummary.model_validate({"table": fact.table, "file": fact.file, "exists": fact.exists,
+                                         "sha256": fact.sha256, "rows": fact.rows, "change": fact.change,
+                                         "rows_before": before, "rows_after": fact.rows, **counted})
 
 
 def _synthetic_question(data: DataSource, req: PlanRequest, pending: bool) -> str:

@@ -50,6 +50,16 @@ class Rendered:
     metrics: list[str] = field(default_factory=list)
     joins: list[str] = field(default_factory=list)
     text_sha256: str = ""  # of the template as read
+    raw: str = ""  # the SQL with ref() and source() as markers: resolve() puts other relations in their place
+
+    def resolve(self, relation: Callable[[str, str | None], str]) -> str:
+        """The SQL with each `ref('m')` as `relation(m, None)` and each `source('s', 't')` as
+        `relation(s, t)` (an incremental build reads some relations restricted to a partition)."""
+        def one(m: re.Match[str]) -> str:
+            name, sep, table = m.group(1).partition(SOURCE_SEP)
+            return relation(name, table if sep else None)
+
+        return SENTINEL_RE.sub(one, self.raw).strip() + "\n"
 
 
 
@@ -194,8 +204,8 @@ class Renderer:
             ) from None
         out.text_sha256 = hashlib.sha256(text.encode("utf-8")).hexdigest()
         out.literal_names = self._literal_model_names(SENTINEL_RE.sub("", raw))
-        out.sql = (_dbt_text(raw) if self.dbt else SENTINEL_RE.sub(lambda m: quote_ident(m.group(1)), raw)).strip()
-        out.sql += "\n"
+        out.raw = raw
+        out.sql = _dbt_text(raw).strip() + "\n" if self.dbt else out.resolve(_relation)
         return out
 
     # -- helpers exposed to templates --------------------------------------------------------------
@@ -216,9 +226,7 @@ class Renderer:
         def source(source_name: str, table: str) -> str:
             if (source_name, table) not in out.sources:
                 out.sources.append((source_name, table))
-            if self.dbt:
-                return SENTINEL.format(f"{source_name}{SOURCE_SEP}{table}")
-            return quote_ident(source_relation(source_name, table))
+            return SENTINEL.format(f"{source_name}{SOURCE_SEP}{table}")
 
         return {"ref": ref, "source": source}
 
@@ -360,9 +368,14 @@ class Renderer:
         return names
 
 
+def _relation(name: str, table: str | None) -> str:
+    """The relation a model reads for ref(name), or for source(name, table)."""
+    return quote_ident(name if table is None else source_relation(name, table))
+
+
 def _remembered(known: object) -> Rendered | None:
     """A render the cache kept, if it has exactly the shape of one (a damaged entry is none)."""
-    text = ("name", "template", "sql", "text_sha256")
+    text = ("name", "template", "sql", "text_sha256", "raw")
     lists = ("refs", "literal_names", "metrics", "joins")
     if not isinstance(known, dict) or set(known) != {*text, *lists, "sources"}:
         return None

@@ -28,6 +28,7 @@ from leakcli.progress import phase
 from leakcli.sources.drift import compare_profiles, known_values
 from leakcli.sources.facts import SourceFacts, TableStats
 from leakcli.sources.inventory import Inventory, check_key
+from leakcli.sources.partition import model_of, primary_key
 from leakcli.sources.relations import check_relations, name_parents
 from leakcli.sources.scan import loaded_table_stats, scan_file, stats_from_profile
 
@@ -37,8 +38,21 @@ if TYPE_CHECKING:
     from leakcli.context import Project
     from leakcli.contracts.documents import DataChecks as DataRules
     from leakcli.contracts.documents import Profile, Table
+    from leakcli.contracts.records import FileRecord
     from leakcli.engine.connection import Connection
     from leakcli.engine.load import Reject
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """One changed file on a connection: `relation` holds the rows read (an appended file's new rows,
+    a rewritten file's every row), typed as the manifest says."""
+
+    table: str
+    model: str  # its staging model, as the partition names it
+    relation: str
+    change: str
+    rows: int
 
 
 @dataclass
@@ -58,7 +72,8 @@ class SourceChecks:
     # -- plan -------------------------------------------------------------------------------------
     @classmethod
     def plan(cls, project: Project, data_dir: Path, tables: list[str], q: Questions, *, expect_missing: bool = False,
-             defer: bool = False, hash_later: frozenset[str] = frozenset()) -> SourceChecks:
+             defer: bool = False, hash_later: frozenset[str] = frozenset(),
+             previous: dict[str, FileRecord] | None = None) -> SourceChecks:
         """Check the source files of `tables`, asking in `q`. What the cache or a profile of the same
         file knows is not read again; with `defer`, a file neither knows is left for apply to check
         once it is loaded. A file of `hash_later` the cache does not know is hashed in the background
@@ -66,16 +81,18 @@ class SourceChecks:
         from leakcli.sources.profile import load_profiles
 
         c = project.contracts
+        previous = previous or {}
         profiles = load_profiles(c, project.paths)
         checks = cls(project, data_dir, tables, Inventory(project.cache), profiles,
                      known_values(profiles, c.manifest.checks.range_slack_days))
         con = None
-        for name in tables:
+        taken = []
+        for name in tables:  # every file's sha256 is read at once, each on a thread of its own
             table = c.tables[name]
             path = data_dir / table.file
             shown = project.rel(path)
             if not path.is_file():
-                checks.inventory.missing(name, path, shown)
+                checks.inventory.missing(name, path, shown, previous.get(name))
                 if path.exists():  # a folder, a pipe or a device: never read (a pipe would hang)
                     q.ask(Code.MISSING_FILE, shown, f"'{table.file}' of table '{name}' is not a regular file (a "
                                                     f"folder, pipe or device): where is the CSV?")
@@ -83,21 +100,28 @@ class SourceChecks:
                     q.ask(Code.MISSING_FILE, shown, f"Required source file '{table.file}' of table '{name}' is "
                                                     f"missing from {project.rel(data_dir)}: where is it?")
                 continue
-            fact = checks.inventory.take(table, path, shown, checks._key(name), later=name in hash_later)
+            taken.append(checks.inventory.take(table, path, shown, checks._key(name), previous=previous.get(name)))
+        for fact in taken:
+            name, table = fact.table, c.tables[fact.table]
+            if name not in hash_later or fact.previous is not None:
+                checks.inventory.settle(fact)
+        grows = [f for f in checks.traceable() if f.change == "appended" and f.previous_stats is not None]
+        for fact in taken:
+            name, table = fact.table, c.tables[fact.table]
             if not checks._header_reads(fact, table, q):
                 continue
             profile = profiles.get(name)
             if fact.stats is None and fact.reject is None and profile is not None and profile.sha256 == fact.sha256:
                 fact.stats = stats_from_profile(table, profile, c.manifest.checks.null_like, checks.known.get(name))
             if fact.stats is None and fact.reject is None:
-                if defer:
+                if defer or fact in grows:  # apply checks it from the table it loads; an append from its new rows
                     fact.deferred = True
                     continue
                 from leakcli.engine.connection import connect
 
                 con = con or connect(memory_limit=c.phase_plan.engine.limit())
-                with phase(f"checking {shown}"):
-                    result = scan_file(con, table, path, c.manifest.dialect, c.manifest.checks.null_like,
+                with phase(f"checking {fact.file}"):
+                    result = scan_file(con, table, fact.path, c.manifest.dialect, c.manifest.checks.null_like,
                                        checks.known.get(name))
                 fact.stats, fact.reject = (result, None) if isinstance(result, TableStats) else (None, result)
             ask_about(fact, table, _where(checks, name), c.manifest.checks, q)
@@ -151,7 +175,8 @@ class SourceChecks:
         """The tables whose files the checks vouch for: apply may read them in place."""
         return {t for t, f in self.facts.items() if f.stats is not None and f.reject is None and not f.deferred}
 
-    def loaded(self, con: Connection, table: str, relation: str, reject: Reject | None) -> None:
+    def loaded(self, con: Connection, table: str, relation: str, reject: Reject | None,
+               q: Questions | None = None) -> None:
         """The checks of one file, from the table apply just loaded into `con` as `relation` (no second
         read; `reject`: its first row that did not read)."""
         fact, c = self.facts[table], self.project.contracts
@@ -163,7 +188,35 @@ class SourceChecks:
                 fact.stats = loaded_table_stats(con, c.tables[table], relation, c.manifest.checks.null_like,
                                                 self.known.get(table))
         fact.deferred = False
-        ask_about(fact, c.tables[table], _where(self, table), c.manifest.checks, self.q)
+        ask_about(fact, c.tables[table], _where(self, table), c.manifest.checks, q or self.q)
+
+    def grown(self, con: Connection, table: str, relation: str, reject: Reject | None, earlier: str,
+              q: Questions | None = None) -> None:
+        """The checks of an appended file from its new rows alone, loaded into `con` as `relation`: their
+        stats added to what the checks found in the rows the published build read (a file whose earlier
+        rows the cache does not know is read whole for its stats), their keys against the earlier rows'
+        (`earlier`, a relation with the primary key's column). Every question is the one a first apply of
+        the whole file would ask."""
+        from leakcli.engine.connection import one_row
+        from leakcli.engine.sqltext import quote_ident
+
+        fact, c = self.facts[table], self.project.contracts
+        spec = c.tables[table]
+        fact.reject = reject
+        if reject is None:
+            with phase(f"checking the new rows of {fact.file}"):
+                new = loaded_table_stats(con, spec, relation, c.manifest.checks.null_like, self.known.get(table))
+                keys = ", ".join(quote_ident(k) for k in spec.primary_key)
+                (repeated,) = one_row(con, f"select count(*) from {relation} where ({keys}) in "
+                                           f"(select ({keys}) from {earlier})")
+                if fact.previous_stats is not None:
+                    fact.stats = fact.previous_stats.plus(new, int(str(repeated)))
+                else:
+                    result = scan_file(con, spec, fact.path, c.manifest.dialect, c.manifest.checks.null_like,
+                                       self.known.get(table))
+                    fact.stats, fact.reject = (result, None) if isinstance(result, TableStats) else (None, result)
+        fact.deferred = False
+        ask_about(fact, spec, _where(self, table), c.manifest.checks, q or self.q)
 
     def relations_to_check(self, loading: set[str]) -> dict[str, frozenset[str]]:
         """The manifest's relations that read a table apply is loading (the others were checked by
@@ -179,22 +232,49 @@ class SourceChecks:
         """Check one relation of the manifest now that both its tables can be read through `reads`."""
         check_relations(self.project.contracts, self.facts, self.q, con=con, only={name}, relation_of=reads)
 
+    # -- growing data (LEAK-SPEC §11) -------------------------------------------------------------
+    def traceable(self) -> list[SourceFacts]:
+        """The files an incremental build reads as changes: appended or rewritten, of a table the
+        partition traces, with a single-column primary key."""
+        c = self.project.contracts
+        return [f for f in self.facts.values() if f.change in ("appended", "rewritten") and f.previous is not None
+                and model_of(c, f.table) is not None and primary_key(c, f.table) is not None]
+
+    def load_changed(self, con: Connection, q: Questions, old: str) -> dict[str, Loaded]:
+        """Load each traceable changed file into `con` and check it as a first apply would (`old`
+        prefixes the published build's tables on `con`): only the new bytes of an appended file
+        (through a pipe: nothing before them is read), the whole of a rewritten one."""
+        from leakcli.engine.connection import count_rows
+        from leakcli.engine.load import load_file, load_tail
+        from leakcli.engine.sqltext import quote_ident
+
+        c = self.project.contracts
+        found = {}
+        for fact in self.traceable():
+            model, previous = model_of(c, fact.table), fact.previous
+            assert model is not None and previous is not None
+            name = f"leak_src__{fact.table}"
+            relation = quote_ident(name)
+            if fact.change == "appended":
+                reject = load_tail(con, c, fact.table, fact.path, previous.size, name, fact.file, previous.lines)
+                self.grown(con, fact.table, relation, reject, f"{old}{quote_ident(model)}", q)
+            else:
+                reject = load_file(con, c, fact.table, fact.path, name, fact.file)
+                self.loaded(con, fact.table, relation, reject, q)
+            found[fact.table] = Loaded(fact.table, model, relation, fact.change, count_rows(con, relation))
+        return found
+
     # -- finish -----------------------------------------------------------------------------------
     def finish(self, loaded: set[str]) -> dict[str, str]:
         """After the build read the files (`loaded`: those checked from their tables): every sha256
         known (a file that cannot be read now is a DataError naming it), the relations' parents
         named, drift and thresholds for what was loaded, and what was learnt in the cache (the
         command saves it). Returns the sha256 of the files hashed in the background meanwhile."""
-        from leakcli.errors import DataError
-
         hashed: dict[str, str] = {}
         for fact in self.facts.values():
             if fact.hashing is not None:
-                try:
-                    fact.sha256 = hashed[fact.table] = fact.hashing.result()
-                except OSError as exc:
-                    raise DataError(f"cannot be read: {exc.strerror or exc}", file=fact.file) from None
-                fact.hashing = None
+                self.inventory.settle(fact)
+                hashed[fact.table] = fact.sha256
         name_parents(self.project.contracts, self.facts)
         now = {t: f for t, f in self.facts.items() if t in loaded}
         compare_profiles(self.project.contracts, self.project.paths, now, self.profiles, self.q)

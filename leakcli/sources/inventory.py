@@ -25,8 +25,9 @@ from leakcli.sources.facts import RelationResult, SourceFacts, TableStats
 if TYPE_CHECKING:
     from leakcli.cache import Cache, Section
     from leakcli.contracts.documents import Table
+    from leakcli.contracts.records import FileRecord
 
-VERSION = "4"  # 4: one cache file in sections; each entry knows when its file was looked at
+VERSION = "5"  # 5: an entry knows its file's lines, and the sha256 of the part a build read before
 RACY_NS = 2_000_000_000  # a file modified less than 2 s before it was looked at is hashed again
 
 
@@ -36,6 +37,9 @@ class Entry(BaseModel):
     identity: list[int]
     checked_ns: int  # when the identity was taken
     sha256: str
+    lines: int
+    newline_at_end: bool
+    prefix: tuple[int, str] | None = None  # the size and sha256 of the file a build read before, when it began so
     check_key: str
     stats: TableStats | None = None
     reject: dict[str, object] | None = None
@@ -55,44 +59,72 @@ class Inventory:
         self.section: Section = cache.section("sources", VERSION)
         self.files: dict[str, SourceFacts] = {}
         self.keys: dict[str, str] = {}  # table -> the check key its results were looked up under
+        self.prefixes: dict[str, tuple[int, str]] = {}  # table -> the size and sha256 its published record has
 
-    def take(self, table: Table, path: Path, shown: str, key: str, *, later: bool = False) -> SourceFacts:
-        """The record of `table`'s file at `path`: with what the cache holds for these very bytes under
-        these very checks, else with its sha256 computed now (or, `later`, in the background)."""
-        from leakcli.files import Hashing, file_identity, file_sha256
+    def take(self, table: Table, path: Path, shown: str, key: str, *,
+             previous: FileRecord | None = None) -> SourceFacts:
+        """The record of `table`'s file at `path`, against what the published build read of it
+        (`previous`): with what the cache holds for these very bytes under these very checks, else
+        being read in the background for its sha256 (settle() waits for it)."""
+        from leakcli.files import Digest, Hashing, file_identity
 
         checked_ns = time.time_ns()  # before the identity: a change after it is a change
         identity = file_identity(path)
         self.keys[table.name] = key
+        fact = self.files[table.name] = SourceFacts(table.name, shown, path, True, identity=identity,
+                                                    checked_ns=checked_ns, previous=previous)
         entry = self._lookup(table.name, identity)
-        if entry is not None:
-            sha = entry.sha256
-        elif later:
-            fact = SourceFacts(table.name, shown, path, True, identity=identity, checked_ns=checked_ns,
-                               hashing=Hashing(path))
-            self.files[table.name] = fact
-            return fact
+        grown = previous is not None and previous.newline_at_end and identity[0] > previous.size
+        if entry is not None and (not grown or previous is None or previous.sha256 == entry.sha256
+                                  or (entry.prefix is not None and entry.prefix[0] == previous.size)):
+            head = entry.prefix[1] if entry.prefix is not None else None
+            if entry.prefix is not None:
+                self.prefixes[table.name] = entry.prefix
+            fact.digested(Digest(identity[0], entry.sha256, entry.lines, entry.newline_at_end, head))
+            self._results(fact, key)
         else:
-            with phase(f"hashing {shown}"):
-                sha = file_sha256(path)
-        fact = SourceFacts(table.name, shown, path, True, sha256=sha, identity=identity, checked_ns=checked_ns)
-        found = self._entry(table.name)
-        if found is not None and found.sha256 == sha and found.check_key == key:
-            fact.stats, fact.relations = found.stats, dict(found.relations)
-            fact.reject = Reject(**found.reject) if found.reject else None  # type: ignore[arg-type]
-        self.files[table.name] = fact
+            fact.hashing = Hashing(path, previous.size if grown and previous is not None else None)
         return fact
 
-    def missing(self, table: str, path: Path, shown: str) -> SourceFacts:
+    def settle(self, fact: SourceFacts) -> None:
+        """Wait for the file's sha256 (read in the background); an unreadable file is a DataError."""
+        from leakcli.errors import DataError
+
+        if fact.hashing is None:
+            return
+        with phase(f"hashing {fact.file}"):
+            try:
+                digest = fact.hashing.result()
+            except OSError as exc:
+                raise DataError(f"cannot be read: {exc.strerror or exc}", file=fact.file) from None
+        fact.hashing = None
+        fact.digested(digest)
+        if fact.previous is not None and digest.prefix_sha256 is not None:
+            self.prefixes[fact.table] = (fact.previous.size, digest.prefix_sha256)
+        if fact.stats is None and fact.reject is None:  # not checked this run yet: what the cache knows
+            self._results(fact, self.keys[fact.table])
+
+    def _results(self, fact: SourceFacts, key: str) -> None:
+        found = self._entry(fact.table)
+        if (found is not None and fact.previous is not None and found.sha256 == fact.previous.sha256
+                and found.check_key == key and found.reject is None):
+            fact.previous_stats = found.stats  # of the bytes the published build read: an append adds to them
+        if found is not None and found.sha256 == fact.sha256 and found.check_key == key:
+            fact.stats, fact.relations = found.stats, dict(found.relations)
+            fact.reject = Reject(**found.reject) if found.reject else None  # type: ignore[arg-type]
+
+    def missing(self, table: str, path: Path, shown: str, previous: FileRecord | None = None) -> SourceFacts:
         """The record of a file that is not there (or not a regular file)."""
-        fact = self.files[table] = SourceFacts(table, shown, path, False)
+        fact = self.files[table] = SourceFacts(table, shown, path, False, previous=previous)
+        fact.change = "removed" if previous is not None else "new"
         return fact
 
     def keep(self) -> None:
-        """Put what is known of every file hashed and checked into the cache (saved by its owner)."""
+        """Put what is known of every file hashed (and checked) into the cache (saved by its owner)."""
         for name, fact in self.files.items():
-            if fact.exists and fact.sha256 and (fact.stats is not None or fact.reject is not None):
+            if fact.exists and fact.sha256 and fact.lines is not None and fact.newline_at_end is not None:
                 entry = Entry(identity=list(fact.identity), checked_ns=fact.checked_ns, sha256=fact.sha256,
+                              lines=fact.lines, newline_at_end=fact.newline_at_end, prefix=self.prefixes.get(name),
                               check_key=self.keys[name], stats=fact.stats,
                               reject=vars(fact.reject) if fact.reject else None, relations=fact.relations)
                 self.section.put(name, entry.model_dump(mode="json"))

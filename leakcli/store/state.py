@@ -21,10 +21,11 @@ from leakcli.files import read_bytes
 Summary = BuildState  # what a closed build database holds, as far as plan and apply ask
 
 if TYPE_CHECKING:
-    from leakcli.contracts.records import BuildMeta
+    from leakcli.contracts.records import BuildMeta, FileRecord
 
 META_KEY = "leakcli"
 SUMMARY = "state.json"
+SOURCES = "sources.json"  # in each build: what it read of each source file (LEAK-SPEC §11)
 
 
 def encode(meta: BuildMeta) -> str:
@@ -70,7 +71,8 @@ def write_summary(database: Path, summary: BuildState) -> None:
     from leakcli.files import file_identity, write_atomic
 
     with contextlib.suppress(OSError, ValueError):
-        doc = summary.model_copy(update={"identity": list(file_identity(database))}).model_dump(mode="json")
+        doc = summary.model_copy(update={"identity": list(file_identity(database))}).model_dump(mode="json",
+                                                                                                by_alias=True)
         write_atomic(database.parent / SUMMARY, json.dumps(doc, sort_keys=True, allow_nan=False))
 
 
@@ -110,3 +112,27 @@ def read_state(database: Path, shown: str | None = None, *, trust_summary: bool 
         raise DamagedDatabase(shown or str(database)) from None
     finally:
         con.close()
+
+
+def write_sources(folder: Path, records: dict[str, FileRecord]) -> None:
+    """Keep with a build what it read of each source file, for the next plan to tell what changed."""
+    from leakcli.files import write_atomic
+
+    doc = {"version": 1, "files": {t: r.model_dump(mode="json") for t, r in sorted(records.items())}}
+    write_atomic(folder / SOURCES, json.dumps(doc, indent=1, sort_keys=True) + "\n")
+
+
+def read_sources(folder: Path) -> dict[str, FileRecord]:
+    """What the build in `folder` read of each source file; nothing when it does not say (an older
+    build, or a record that does not validate: every file then counts as new)."""
+    from pydantic import ValidationError
+
+    from leakcli.contracts.records import FileRecord
+
+    try:
+        doc = json.loads(read_bytes(folder / SOURCES, 10_000_000))
+        if not isinstance(doc, dict) or doc.get("version") != 1 or not isinstance(doc.get("files"), dict):
+            return {}
+        return {str(t): FileRecord.model_validate(r) for t, r in doc["files"].items()}
+    except (OSError, ValueError, ValidationError):
+        return {}
