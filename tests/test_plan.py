@@ -181,15 +181,17 @@ def test_unchanged_models_are_skipped_and_changes_propagate(project, leak):
     out = leak("apply", "--json")
     statuses = {r["model"]: r["status"] for r in out.json()["results"]}
     assert statuses["stg__orders"] == "copied" and statuses["mart__core_leak_summary"] == "success"
-    # a changed source file rebuilds its staging model and everything downstream
+    # a changed source file updates its staging model and everything downstream, in the months it touches
     _csv_replace("order_item_refunds.csv", "29.99", "19.99")(project)
     doc = leak("plan", "--json").json()
     actions = {m["name"]: (m["action"], m["reason"]) for m in doc["models"]}
-    assert actions["stg__order_item_refunds"] == ("rebuild", "source file of order_item_refunds changed")
+    assert actions["stg__order_item_refunds"] == (
+        "update", "only the partitions the change touches (source order_item_refunds rewritten)")
     assert actions["stg__orders"][0] == "unchanged"
-    assert actions["int__order_refunds"][0] == "rebuild"
+    assert actions["int__order_refunds"][0] == "update" and actions["mart__priority_actions"][0] == "rebuild"
     out = leak("apply", "--json", "--full-refresh")
     assert {r["status"] for r in out.json()["results"]} == {"success"}
+    assert {r["action"] for r in out.json()["results"]} == {"rebuild"}
 
 
 def test_saved_plan_applies_and_stale_plan_is_refused(project, leak):

@@ -191,7 +191,10 @@ def plan_and_checks(project: Project, req: PlanRequest, *, defer: bool = False, 
         q.ask(Code.SYNTHETIC_FALLBACK, paths.rel(data.path), _synthetic_question(data, req, pending))
     later = frozenset(t for t in tables if hash_later and defer and not any(
         n in built and not req.full_refresh for n in order if t in {tt for _, tt in rendered[n].sources}))
-    previous = state.read_sources(paths.target / "current") if built else {}
+    # what the published build read of each file, when this plan reads the same data directory again
+    meta = state.built_from(built, c.ir.final_models)
+    same = meta is not None and (paths.root / meta.dataset.path).resolve() == data.path.resolve()
+    previous = state.read_sources(paths.target / "current") if same else {}
     data_checks = SourceChecks.plan(project, data.path, tables, q, expect_missing=pending, defer=defer,
                                     hash_later=later, previous=previous)
     facts = data_checks.facts

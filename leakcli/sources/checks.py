@@ -154,6 +154,8 @@ class SourceChecks:
     def thresholds(self, q: Questions) -> None:
         """A count threshold no segment-month can reach (more than the rows of the largest source file)
         flags nothing: a warning, since it is valid but almost surely not meant."""
+        if any(f.exists and f.rows is None for f in self.facts.values()):
+            return  # a file not counted yet (apply counts it as it loads it, and asks then)
         largest = max((f.rows for f in self.facts.values() if f.rows is not None), default=None)
         if largest is None or any(a.code == Code.THRESHOLD_MEANING for a in q.items):
             return
@@ -270,11 +272,21 @@ class SourceChecks:
         known (a file that cannot be read now is a DataError naming it), the relations' parents
         named, drift and thresholds for what was loaded, and what was learnt in the cache (the
         command saves it). Returns the sha256 of the files hashed in the background meanwhile."""
+        from leakcli.errors import DataError
+        from leakcli.files import file_identity
+
         hashed: dict[str, str] = {}
         for fact in self.facts.values():
             if fact.hashing is not None:
                 self.inventory.settle(fact)
                 hashed[fact.table] = fact.sha256
+            try:
+                moved = fact.exists and file_identity(fact.path) != fact.identity
+            except OSError:
+                moved = True
+            if moved:  # what was built may hold part of an old and part of a new file: nothing of it is kept
+                raise DataError("changed while apply read it", file=fact.file,
+                                hint="the published build is unchanged; run `leakcli apply` again once it is written")
         name_parents(self.project.contracts, self.facts)
         now = {t: f for t, f in self.facts.items() if t in loaded}
         compare_profiles(self.project.contracts, self.project.paths, now, self.profiles, self.q)
