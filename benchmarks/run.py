@@ -20,6 +20,11 @@ Contenders, all on the same data and the same nine statements (leakcli's own com
                          leakcli's own `export dbt` of the project: the same models, the acceptance tests
                          as data tests (dbt's parse is done once beforehand, as a dbt user's runs reuse it)
   CSV floor              reading the four CSVs, every column typed
+  leakcli on a new day appended   the data split at 2015-03-18 00:00: a build published of the rows
+                         before it, then the rest appended to each file (the refunds that arrive later
+                         among them), then `leakcli plan` and `leakcli apply` (spec §11: only the new
+                         bytes read, only the months they touch rebuilt)
+  leakcli one late refund        one refund appended for an order of 2013-06, then apply
 Scale 1 uses the shared Maven dataset when it is beside the repository, else a generated one; other
 scales are generated once into the work folder (`leakcli generate --scale N`).
 """
@@ -115,6 +120,74 @@ for t in man["tables"]:
 '''
 
 
+SPLIT = "2015-03-18 00:00:00"
+FOUR = ("website_sessions.csv", "website_pageviews.csv", "orders.csv", "order_item_refunds.csv")
+
+
+def split(work: Path, data: Path, scale: float) -> tuple[Path, Path]:
+    """The data split at SPLIT, once: `base/` the rows before it (every other file as it is), `tail/`
+    the bytes each file gains when the rest is appended (the refunds that arrive later among them)."""
+    base, tail = work / f"split-{scale:g}" / "base", work / f"split-{scale:g}" / "tail"
+    if (tail / FOUR[0]).exists():
+        return base, tail
+    for folder in (base, tail):
+        folder.mkdir(parents=True, exist_ok=True)
+    for f in (p for p in data.glob("*.csv") if p.name not in FOUR):
+        shutil.copy(f, base / f.name)
+    for name in FOUR:
+        lines = (data / name).read_bytes().split(b"\n")
+        rows = [r for r in lines[1:] if r]
+        before = [r for r in rows if r.split(b",")[1].decode() < SPLIT]
+        after = [r for r in rows if r.split(b",")[1].decode() >= SPLIT]
+        (base / name).write_bytes(b"\n".join([lines[0], *before]) + b"\n")
+        (tail / name).write_bytes(b"\n".join(after) + b"\n" if after else b"")
+    return base, tail
+
+
+def published_on(work: Path, name: str, data: Path, template: Path) -> tuple[Path, Path, Path]:
+    """Once: a project with a build published of a copy of `data` (kept at a fixed path, as a shop's
+    export folder is). Returns the project, its data folder and the pristine copy of that data."""
+    root, folder, pristine = work / f"{name}-proj", work / f"{name}-data", work / f"{name}-pristine"
+    if not (root / "target" / "current").exists():
+        for path in (root, folder, pristine):
+            if path.exists():
+                shutil.rmtree(path)
+        shutil.copytree(data, pristine)
+        shutil.copytree(pristine, folder)
+        shutil.copytree(template, root, symlinks=True)
+        subprocess.run([*LEAKCLI, "apply", "--data-dir", str(folder)], cwd=root, check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ENV)
+    return root, folder, pristine
+
+
+def again(root: Path, folder: Path, pristine: Path, k: int) -> Path:
+    """A fresh copy of the published project (its data folder restored), to change and apply."""
+    copy = root.with_name(f"{root.name}-{k}")
+    if copy.exists():
+        shutil.rmtree(copy)
+    shutil.rmtree(folder)
+    shutil.copytree(pristine, folder)
+    shutil.copytree(root, copy, symlinks=True)
+    return copy
+
+
+def append_day(folder: Path, tail: Path) -> None:
+    for name in FOUR:
+        with (folder / name).open("ab") as fh:
+            fh.write((tail / name).read_bytes())
+
+
+def append_late_refund(folder: Path) -> None:
+    """One refund of an order of 2013-06, arriving now."""
+    orders = [r.split(",") for r in (folder / "orders.csv").read_text().splitlines()[1:]
+              if r.split(",")[1].startswith("2013-06")]
+    refunds = (folder / "order_item_refunds.csv").read_text().splitlines()
+    last = max(int(r.split(",")[0]) for r in refunds[1:])
+    order = orders[len(orders) // 2]
+    with (folder / "order_item_refunds.csv").open("a") as fh:
+        fh.write(f"{last + 1},2015-03-19 08:00:00,{order[0]},{order[0]},{float(order[6]) / 2:.2f}\n")
+
+
 def dbt_bin() -> str | None:
     """LEAKCLI_BENCH_DBT, else the dbt beside this Python (its virtual environment), else on PATH."""
     beside = Path(sys.executable).parent / "dbt"
@@ -152,6 +225,10 @@ def run_scale(scale: float, rounds: int, work: Path) -> dict[str, list[tuple[flo
     dbt = dbt_export(work, proj, data, f"dbt-{scale:g}")
     if dbt is not None:  # dbt parses the project once, as a dbt user's later runs reuse
         measure([dbt_bin() or "dbt", "parse", "--profiles-dir", ".", "--quiet"], dbt)
+    base, tail = split(work, data, scale)
+    template = project(work, f"template-{scale:g}")  # no build: what the published projects start from
+    day_root, day_data, day_pristine = published_on(work, f"day-base-{scale:g}", base, template)
+    late_root, late_data, late_pristine = published_on(work, f"late-base-{scale:g}", data, template)
     times: dict[str, list[tuple[float, float]]] = {}
 
     def add(label: str, cmd: list[str], cwd: Path) -> None:
@@ -179,6 +256,13 @@ def run_scale(scale: float, rounds: int, work: Path) -> dict[str, list[tuple[flo
         one_mart_changed(proj)
         add("leakcli apply, one mart changed", [*LEAKCLI, "apply", "--data-dir", str(data)], proj)
         add(FLOOR_LABEL, [sys.executable, "-c", FLOOR, str(proj), str(data)], proj)
+        root = again(day_root, day_data, day_pristine, k)
+        append_day(day_data, tail)
+        add(DAY_PLAN, [*LEAKCLI, "plan"], root)
+        add(DAY_APPLY, [*LEAKCLI, "apply"], root)
+        root = again(late_root, late_data, late_pristine, k)
+        append_late_refund(late_data)
+        add(LATE, [*LEAKCLI, "apply"], root)
     return times
 
 
@@ -190,6 +274,9 @@ RAW_SETTINGS = "raw DuckDB, same SQL, leakcli's settings"
 DBT_BUILD = "dbt build of `leakcli export dbt` (9 models, 14 data tests)"
 DBT_RUN = "dbt run of the same export (no tests)"
 FLOOR_LABEL = "reading the four CSVs, every column typed"
+DAY_PLAN = "leakcli plan after a new day appended"
+DAY_APPLY = "leakcli apply after a new day appended"
+LATE = "leakcli apply after one late refund (an order of 2013-06)"
 
 
 def main() -> None:
@@ -222,7 +309,10 @@ def main() -> None:
             line += (f"; dbt build = {m[DBT_BUILD][0] / first:.2f}x first apply, "
                      f"dbt run = {m[DBT_RUN][0] / first:.2f}x")
         line += (f"; CSV floor = {m[FLOOR_LABEL][0] / first:.0%} of first apply; "
-                 f"one mart changed = {m['leakcli apply, one mart changed'][0] / full:.0%} of apply --full-refresh")
+                 f"one mart changed = {m['leakcli apply, one mart changed'][0] / full:.0%} of apply --full-refresh"
+                 f"; a new day appended: apply = {m[DAY_APPLY][0] / first:.0%} of first apply, plan "
+                 f"{m[DAY_PLAN][0]:.2f} s, peak memory {m[DAY_APPLY][1]:,.0f} MiB (first apply {m[FIRST][1]:,.0f} "
+                 f"MiB); one late refund = {m[LATE][0] / first:.0%} of first apply")
         print(line)
 
 
