@@ -59,7 +59,8 @@ class _Group(TyperGroup):
                 where = ctx.command_path if ctx is not None else "leakcli"
                 what = exc.format_message().replace("Value error, ", "").rstrip(". ")
                 code = exc.exit_code
-                reporter.failed(UsageError(f"{where}: {what}", hint=f"see `{where} --help`"), code)
+                said = what if where == "leakcli" else f"{where}: {what}"  # never "leakcli: error: leakcli: ..."
+                reporter.failed(UsageError(said, hint=f"see `{where} --help`"), code)
         except typer.Abort:
             code = int(ExitCode.INTERRUPTED)
             reporter.failed(Interrupted("interrupted"), code)
@@ -223,9 +224,9 @@ def plan(
                       full_refresh=full_refresh)
     result = _run(reporter, debug, lambda: plan_and_save(project, req, out, force=force))
     reporter.plan(result, out=out, verbose=verbose)
-    if result.blocking:
-        raise typer.Exit(int(ExitCode.USAGE))
-    if detailed_exitcode and any(m.action in ("create", "rebuild") for m in result.models):
+    if result.blocking:  # as apply would stop: a row that does not read is 3, any other question 2
+        raise typer.Exit(int(max(a.rule.exit_code for a in result.blocking)))
+    if detailed_exitcode and result.changes:
         raise typer.Exit(int(ExitCode.CHANGES))
 
 

@@ -25,8 +25,8 @@ FIXTURE = REPO / "tests" / "fixtures" / "shop"
 SHARED_RAW = REPO.parent / "shared" / "datasets" / "maven-fuzzy-factory" / "raw"
 PROJECT_FILES = ["phase-plan.json", "contracts", "templates", "ir", "prompts"]
 RAW = Path("datasets/maven-fuzzy-factory/raw")
-# Thresholds scaled to a few dozen sessions; everything else is the shipped contract.
-FIXTURE_THRESHOLDS = {"min_sessions": 5, "min_orders": 1}
+# Thresholds scaled to a few dozen sessions and six months; everything else is the shipped contract.
+FIXTURE_THRESHOLDS = {"min_sessions": 5, "min_orders": 1, "priority_lookback_months": 6}
 
 requires_shared = pytest.mark.skipif(not (SHARED_RAW / "website_sessions.csv").exists(),
                                      reason="the shared Maven dataset is not present")

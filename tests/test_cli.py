@@ -113,14 +113,14 @@ def test_warn_severity_does_not_fail(project, leak):
     assert out.exit_code == ExitCode.TESTS_FAILED
 
 
-def test_verify_table_on_plain_stdout(project, leak):
+def test_verify_on_plain_stdout_lists_the_passes_in_one_line_and_ends_with_the_summary(project, leak):
     assert leak("apply").exit_code == 0
     out = leak("verify")
     assert out.exit_code == 0
     lines = out.stdout.splitlines()
-    assert lines[0].startswith("Acceptance tests on target/leakcli.duckdb: 15/15 passed")
-    assert lines[1].split() == ["id", "status", "severity", "model", "kind", "failing", "detail"]
-    assert lines[2].split()[:2] == ["AT-01", "PASS"]
+    assert lines[0] == "Acceptance tests on target/leakcli.duckdb:"
+    assert lines[1].split() == ["pass"] + [f"AT-{n:02d}" for n in range(1, 16)]
+    assert lines[-1] == "15/15 passed, 0 failed, 0 warned, 0 errored."
     assert "\x1b[" not in out.stdout and "─" not in out.stdout  # nothing decorative off a terminal
 
 
@@ -164,12 +164,12 @@ def test_data_dir_option_and_environment(project, leak, tmp_path):
 
 
 @pytest.mark.parametrize("command", ["plan", "apply", "verify", "profile", "generate", "show"])
-def test_every_command_has_help_and_is_in_the_readme(leak, command):
+def test_every_command_has_help_and_is_in_the_docs(leak, command):
     from conftest import REPO
 
     out = leak(command, "--help")
     assert out.exit_code == 0 and "Usage" in out.stdout
-    assert f"leakcli {command}" in (REPO / "README.md").read_text()
+    assert f"leakcli {command}" in (REPO / "docs" / "commands.md").read_text()
 
 
 def test_ci_runs_the_readme_test_command():
@@ -233,29 +233,30 @@ def test_contracts_are_parsed_once_per_command(project, leak, command):
     assert set(parsed.values()) == {1}
 
 
-def test_the_top_actions_table_has_a_column_per_segment_key_of_the_catalog(project, leak):
+def test_the_answer_names_each_action_by_the_segment_keys_of_the_catalog(project, leak):
     project.edit_json("contracts/metric-catalog.json",
                       lambda d: d["segment"].update(keys=["device_type", "utm_source"]))
     out = leak("apply")
     assert out.exit_code == 0, out.stderr
-    table = out.stdout.split("Top priority actions (mart__priority_actions): ")[1]
-    assert table.splitlines()[1].split()[:7] == ["rank", "status", "scope", "device_type", "utm_source", "gap", "usd"]
+    answer = out.stdout.split("The answer (mart__priority_actions): ")[1]
+    heads = [line for line in answer.splitlines() if line.startswith("#")]
+    assert heads and all(re.match(r"#\d+ \w+ · (mobile|desktop) / \w+ · ", h) for h in heads), heads
 
 
-def test_the_top_actions_never_print_a_tiny_q_as_zero(project, leak):
-    """A q below 0.005 (0 included: p below the smallest double) reads "<0.01", as the report says
+def test_the_answer_never_prints_a_tiny_q_as_zero(project, leak):
+    """A q below 0.01 (0 included: p below the smallest double) reads "<0.01", as the report says
     "< 0.001"; 0.00 would claim a certainty that is not."""
     out = leak("apply")
     assert out.exit_code == 0, out.stderr
-    rows = out.stdout.split("Top priority actions (mart__priority_actions): ")[1].splitlines()[2:]
+    answer = out.stdout.split("The answer (mart__priority_actions): ")[1]
+    heads = {int(h.split()[0][1:]): h for h in answer.splitlines() if h.startswith("#")}
     actions = {r["priority_rank"]: r["q_value"] for r in leak("show", "mart__priority_actions", "--json",
                                                                "--limit", "100").json()["rows"]}
-    tiny = [rank for rank, q in actions.items() if 0 <= q < 0.005]
+    tiny = [rank for rank in heads if 0 <= actions[rank] < 0.01]
     assert tiny, actions  # the hand-made shop has such an action
-    shown = {int(line.split()[0]): line.split() for line in rows if line.strip()}
-    assert set(shown) == set(actions)
     for rank in tiny:
-        assert "<0.01" in shown[rank], shown[rank]
+        assert "q <0.01" in heads[rank] and "q 0.0" not in heads[rank], heads[rank]
+    assert not re.search(r"\bq 0\.00?\b", answer)
 
 
 def test_the_json_schemas_are_generated_from_the_models():
@@ -400,12 +401,12 @@ def test_colour_by_status_on_a_terminal_unless_no_color(project, leak, monkeypat
         return out.getvalue()
 
     coloured = render({"TERM": "xterm-256color"})
-    assert "\x1b[32mPASS" in coloured  # green
+    assert "\x1b[32m  pass  AT-01" in coloured  # green
     plain = render({"TERM": "xterm-256color", "NO_COLOR": "1"})
-    assert "PASS" in plain and not re.search(r"\x1b\[(3[0-7]|9[0-7]|38;)", plain)  # bold stays, colour goes
+    assert "pass  AT-01" in plain and not re.search(r"\x1b\[(3[0-7]|9[0-7]|38;)", plain)  # bold stays, colour goes
     piped = io.StringIO()
     Reporter(stdout=piped).verify(report)
-    assert "\x1b[" not in piped.getvalue() and "PASS" in piped.getvalue()
+    assert "\x1b[" not in piped.getvalue() and "pass  AT-01" in piped.getvalue()
 
 
 def test_diff_compares_published_with_previous_and_two_files(project, leak, tmp_path):
@@ -452,14 +453,14 @@ def test_diff_compares_published_with_previous_and_two_files(project, leak, tmp_
 
 
 def test_help_texts_match_the_readme_and_flags_take_no_value(leak):
-    """Each command's row of the README's command table starts with its help's first sentence and
-    names every option; flags show no value placeholder."""
+    """Each command's row of the command table (docs/commands.md) starts with its help's first sentence
+    and names every option; flags show no value placeholder."""
     import typer
 
     from leakcli.cli import app
     from leakcli.outputs.helptext import tidy_help
 
-    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    readme = (Path(__file__).parent.parent / "docs" / "commands.md").read_text()
     rows = {tuple(w for w in line.split("`")[1].split()[1:] if w.islower() and w.isidentifier()): line.split(" | ")
             for line in readme.splitlines() if line.startswith("| `leakcli ")}
     group = typer.main.get_command(app)
@@ -502,7 +503,7 @@ def test_shell_completion_offers_commands_and_model_names(project):
 
 @pytest.mark.parametrize("data", ["the shop's CSVs", "none: a fresh checkout"])
 def test_the_readme_ci_example_runs(project, tmp_path, data):
-    """The README's GitHub Actions workflow: every `run:` step but the install, in order, as the runner
+    """The GitHub Actions workflow of docs/ci.md: every `run:` step but the install, in order, as the runner
     runs them (bash -eo pipefail), on a copy of the project; with no CSVs (a fresh checkout) the plan is
     of the synthetic default, which the saved plan's apply writes first."""
     import os
@@ -515,7 +516,7 @@ def test_the_readme_ci_example_runs(project, tmp_path, data):
 
     import yaml
 
-    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    readme = (Path(__file__).parent.parent / "docs" / "ci.md").read_text()
     workflow = yaml.safe_load(readme.split("```yaml\n", 1)[1].split("```", 1)[0])
     (job,) = workflow["jobs"].values()
     steps = [s for s in job["steps"] if "run" in s and s.get("name") != "Install"]

@@ -58,7 +58,7 @@ def test_export_writes_a_dbt_project_and_refuses_foreign_folders(project, leak, 
     assert sorted(p.name for p in mine.iterdir()) == ["keep.txt"]
 
 
-@pytest.mark.skipif(not DBT, reason="dbt-duckdb is not installed (pip install -e '.[dbt]')")
+@pytest.mark.skipif(not DBT, reason="dbt-duckdb is not installed (pip install -e '.[test,dbt]')")
 def test_dbt_builds_the_export_equal_to_leakcli(project, leak, tmp_path):
     import duckdb
 

@@ -134,8 +134,9 @@ def test_fresh_clone_falls_back_to_the_synthetic_default(tmp_path, monkeypatch, 
     monkeypatch.chdir(p.root)
     out = leak("apply", "--json")
     assert out.exit_code == 0, out.stderr
-    assert "generated the synthetic default dataset in target/synthetic/maven-fuzzy-factory" in out.stderr
-    assert "using the embedded synthetic dataset" in out.stderr
+    assert ("leakcli: no Maven CSVs found: made up the embedded synthetic dataset in "
+            "target/synthetic/maven-fuzzy-factory") in out.stderr
+    assert "using the embedded synthetic dataset" not in out.stderr  # the line above said which data this is
     doc = out.json()
     assert doc["dataset"]["kind"] == "synthetic"
     run_results = json.loads((p.root / "target/run_results.json").read_text())
@@ -145,7 +146,8 @@ def test_fresh_clone_falls_back_to_the_synthetic_default(tmp_path, monkeypatch, 
     assert leak("verify").exit_code == 0
     # generated once: a second apply does not generate again
     out = leak("apply")
-    assert "generated" not in out.stderr and out.exit_code == 0
+    assert "made up" not in out.stderr and out.exit_code == 0
+    assert "using the embedded synthetic dataset" in out.stderr
 
 
 def test_named_data_dir_with_missing_files_is_an_error(project, leak, tmp_path):

@@ -72,13 +72,18 @@ def test_synthetic_builds_the_embedded_dataset_and_every_output_says_so(project,
     assert leak("generate", "--scale", "0.02").exit_code == 0  # the embedded dataset, small: apply generates none
     out = leak("apply", "--synthetic")
     assert out.exit_code == 0, out.stderr
-    assert out.stdout.splitlines()[0].endswith(f"(dataset: SYNTHETIC data, not the shop's at {SYNTHETIC})")
-    assert f"leakcli: using the embedded synthetic dataset in {SYNTHETIC} (not real data)" in out.stderr
-    assert leak("verify").stdout.splitlines()[0].startswith(
-        "Acceptance tests on target/leakcli.duckdb (SYNTHETIC data, not the shop's): 15/15 passed")
+    assert out.stdout.splitlines()[0].endswith(f"(dataset: made-up synthetic data in {SYNTHETIC}, not the shop's)")
+    assert (f"leakcli: using the embedded synthetic dataset in {SYNTHETIC}: made-up data, not the shop's (name "
+            "the shop's CSVs with --data-dir)") in out.stderr
+    answer = out.stdout.split("\n\nSYNTHETIC DATA, not the shop's: put the Maven CSVs in "
+                              f"{RAW}/ (or name their folder with --data-dir)")[1]  # on the answer itself
+    heads = [line for line in answer.splitlines() if line.startswith("#")]
+    assert heads and all(" [synthetic] · " in h for h in heads), heads  # a pasted row still says so
+    assert leak("verify").stdout.splitlines()[0] == (
+        "Acceptance tests on target/leakcli.duckdb (made-up synthetic data, not the shop's):")
     assert leak("verify", "--json").json()["dataset"]["kind"] == "synthetic"
     plan = leak("plan", "--synthetic")
-    assert plan.exit_code == 0 and f"Dataset: SYNTHETIC data, not the shop's at {SYNTHETIC}" in plan.stdout
+    assert plan.exit_code == 0 and f"Dataset: made-up synthetic data in {SYNTHETIC}, not the shop's" in plan.stdout
     doc = leak("plan", "--synthetic", "--json").json()
     assert doc["dataset"]["kind"] == "synthetic" and {m["action"] for m in doc["models"]} == {"unchanged"}
     assert [a["code"] for a in doc["ambiguities"] if a["severity"] != "info"] == []
@@ -95,7 +100,7 @@ def test_synthetic_builds_the_embedded_dataset_and_every_output_says_so(project,
 def test_plan_synthetic_says_the_option_chose_it(project, leak):
     assert leak("generate", "--scale", "0.02").exit_code == 0
     out = leak("plan", "--synthetic")
-    assert f"Dataset: SYNTHETIC data, not the shop's at {SYNTHETIC} (chosen by --synthetic)" in out.stdout
+    assert f"Dataset: made-up synthetic data in {SYNTHETIC}, not the shop's (chosen by --synthetic)" in out.stdout
 
 
 @pytest.mark.parametrize("command", ["plan", "apply"])
@@ -125,16 +130,13 @@ def _render(project, width: int, what: str, model: str = "", limit: int = 3) -> 
 def test_tables_fit_an_80_column_terminal_or_become_records(project, leak, monkeypatch):
     monkeypatch.setenv("TERM", "xterm-256color")  # Rich sizes a dumb terminal 80 columns whatever width it is given
     assert leak("apply").exit_code == 0
-    wide = _render(project, 160, "verify")
-    assert any(line.replace("┃", " ").split()[:2] == ["id", "status"] for line in wide[:4])  # a table: it fits
-    assert max(map(len, wide)) <= 160
-    lines = _render(project, 80, "verify")  # 80 columns: one small record per test, text wrapped
-    title, records = lines[0], lines[1:]
-    assert title.startswith("Acceptance tests on target/leakcli.duckdb: 15/15 passed")
-    assert [line.split() for line in records if line.startswith("AT-")] == [[f"AT-{i:02d}", "PASS"]
-                                                                             for i in range(1, 16)]
-    assert records and max(map(len, records)) <= 80
-    assert max(map(len, lines)) <= 80 and lines[1].startswith("errored")  # the title too, wrapped at a word
+    wide = _render(project, 160, "verify")  # the passes on one line, the summary last
+    assert wide[1].split() == ["pass"] + [f"AT-{i:02d}" for i in range(1, 16)] and len(wide) == 3
+    lines = _render(project, 80, "verify")  # 80 columns: the list of passes wrapped at a word, indented
+    assert lines[0] == "Acceptance tests on target/leakcli.duckdb:" and max(map(len, lines)) <= 80
+    assert " ".join(lines[1:-1]).split() == ["pass"] + [f"AT-{i:02d}" for i in range(1, 16)]
+    assert len(lines) == 4 and lines[2].startswith("        AT-")
+    assert lines[-1] == "15/15 passed, 0 failed, 0 warned, 0 errored."
     pages = _render(project, 80, "show", "int__session_landing_pages")  # 3 columns fit 80: a table
     assert pages[0] == "int__session_landing_pages: 3 of 351 row(s)"
     assert pages[1].split() == ["website_session_id", "landing_page", "landing_pageview_id"]
@@ -160,7 +162,7 @@ def test_the_help_is_printed_once(leak, args):
 ])
 def test_a_command_word_of_dbt_is_answered_with_leakcli_s(leak, word, tool, ours):
     out = leak(word)
-    assert _line(out, ExitCode.USAGE) == (f"leakcli: error: leakcli: No such command '{word}' ({tool}'s `{word}` "
+    assert _line(out, ExitCode.USAGE) == (f"leakcli: error: No such command '{word}' ({tool}'s `{word}` "
                                           f"is `leakcli {ours}` here); see `leakcli --help`")
     assert out.stdout == ""
     assert leak(ours, "--help").exit_code == 0
@@ -234,7 +236,7 @@ def test_target_dir_takes_every_artifact(project, leak, tmp_path, named_by):
                 "compiled/stg__orders.sql"):
         assert (target / rel).exists(), rel
     assert {m["action"] for m in run("plan", "--json").json()["models"]} == {"unchanged"}
-    assert run("verify").stdout.startswith(f"Acceptance tests on {target}/leakcli.duckdb: 15/15 passed")
+    assert run("verify").stdout.splitlines()[0] == f"Acceptance tests on {target}/leakcli.duckdb:"
     assert run("show", "stg__orders", "--limit", "1").stdout.startswith("stg__orders: 1 of 121 row(s)")
     assert not (project.root / "target").exists()
     assert _line(leak("verify"), ExitCode.USAGE) == ("leakcli: error: target/leakcli.duckdb: nothing is built yet; "

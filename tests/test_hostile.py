@@ -501,7 +501,7 @@ def test_a_threshold_that_is_not_a_count_is_refused_at_its_pointer(project, leak
 
 
 @pytest.mark.parametrize("value, words", [
-    ("13", "schema violation: must be at most priority_lookback_months (12) (found 13)"),
+    ("13", "schema violation: must be at most priority_lookback_months (6) (found 13)"),
     ("0", "schema violation: must be at least 1 (found 0)"),
     ("2.5", "schema violation: must be a whole number (found 2.5)"),
 ])

@@ -53,10 +53,11 @@ def test_every_entry_point_the_command_line_calls_says_what_it_does():
 
 
 def _readme_install_lines() -> list[str]:
-    """The `pip install` lines of the README, in order (the quick start's, then the dbt section's)."""
+    """The `pip install` lines of the README, in order (the quick start's, then the dbt section's), and
+    of docs/dbt.md."""
     import re
 
-    text = (REPO / "README.md").read_text()
+    text = (REPO / "README.md").read_text() + (REPO / "docs" / "dbt.md").read_text()
     return [m.group(1) for m in re.finditer(r"pip install (?:-q )?-e '(\.\[[a-z,]+\])'", text)]
 
 

@@ -131,6 +131,22 @@ def test_each_ambiguity(project, leak, case):
     assert "Traceback" not in out.stderr
 
 
+def test_a_question_keeps_its_id_and_two_questions_never_share_one(project, leak):
+    """An id is drawn from what the question is about: a bad value and a missing file differ, and a
+    question found again, beside another one, keeps its id."""
+    def questions():
+        return {a["code"]: a["id"] for a in leak("plan", "--json").json()["ambiguities"] if a["code"] != "decision"}
+
+    _csv_replace("orders.csv", ",49.99,19.49", ",abc,19.49")(project)
+    first = questions()
+    CASES["missing_file"][0](project)
+    both = questions()
+    assert set(both) == {"bad_value", "missing_file"} and both["bad_value"] == first["bad_value"]
+    assert both["bad_value"] != both["missing_file"]
+    ids = [a["id"] for a in leak("plan", "--json").json()["ambiguities"]]
+    assert len(set(ids)) == len(ids)
+
+
 def test_apply_refuses_a_blocking_plan_and_keeps_the_build(project, leak):
     assert leak("apply").exit_code == 0
     before = project.db.read_bytes()

@@ -33,7 +33,7 @@ from leakcli.errors import (
     UsageError,
     is_interrupt,
 )
-from leakcli.paths import Paths
+from leakcli.paths import DEFAULT_RAW, Paths
 from leakcli.plan.planner import PlanRequest
 from leakcli.plan.saved import plan_for_apply
 from leakcli.sources.checks import SourceChecks
@@ -65,6 +65,8 @@ class ApplyResult:
     top_actions: list[Action] = field(default_factory=list)
     priority_model: str = ""
     segment_keys: list[str] = field(default_factory=list)
+    all_label: str = "(all)"
+    lookback: int | None = None  # priority_lookback_months
     status_counts: dict[str, int] = field(default_factory=dict)
     status_line: str = ""  # "1 action to take now, 3 stopped leaks, 5 within noise"
     growth: Growth | None = None  # the answer's months and window, where the data ends, what was rebuilt
@@ -105,16 +107,20 @@ def _apply(project: Project, req: ApplyRequest, record: Invocation) -> ApplyResu
         _refuse_options_beside(req)
     paths, c = project.paths, project.contracts
 
+    made_up: list[str] = []
+
     def materialize() -> None:
-        generated = ensure_synthetic(paths, force=req.force)
+        made_up.append(ensure_synthetic(paths, force=req.force))
         if req.notice:
-            req.notice(f"no Maven CSVs found: generated the synthetic default dataset in {generated}")
+            req.notice(f"no Maven CSVs found: made up the embedded synthetic dataset in {made_up[0]} to show the "
+                       f"answer's shape; put the shop's CSVs in {DEFAULT_RAW}/ (or name their folder with "
+                       f"--data-dir) for its real answer")
 
     plan, checks = plan_for_apply(project, req.plan, req.plan_file, materialize)
     record.plan = plan
     refuse_blocked(plan.blocking)
     _warn(req, plan.ambiguities)
-    if req.notice:
+    if req.notice and not made_up:  # just made up: the notice above said which data this is
         _say_dataset(req.notice, plan)
     layout = Layout(paths.target)
     layout.check(force=req.force)
@@ -136,6 +142,7 @@ def _apply(project: Project, req: ApplyRequest, record: Invocation) -> ApplyResu
                                                                         "run_results.json")],
                        top_actions=top, status_counts=counts, status_line=status_line(c, counts),
                        priority_model=c.catalog.priority.model, segment_keys=list(c.catalog.segment.keys),
+                       all_label=c.catalog.priority.all_label, lookback=c.catalog.thresholds.priority_lookback_months,
                        growth=record.growth, sources=record.sources)
 
 
@@ -165,7 +172,8 @@ def _say_dataset(notice: Callable[[str], None], plan: Plan) -> None:
     d = plan.dataset
     if d.kind == "synthetic":
         embedded = d.origin in ("synthetic", "synthetic_option")
-        notice(f"using {'the embedded' if embedded else 'a'} synthetic dataset in {d.path} (not real data)")
+        notice(f"using {'the embedded' if embedded else 'a'} synthetic dataset in {d.path}: made-up data, not the "
+               f"shop's (name the shop's CSVs with --data-dir)")
     elif d.origin == "published":
         notice(f"using the data the published build was made from: {d.path} (name --data-dir to change it)")
 

@@ -81,8 +81,13 @@ class RankMove:
 
     @property
     def moved(self) -> bool:
-        """Its rank, gap or status changed."""
-        return self.kind != "same" or self.old_gap != self.new_gap or self.old_status != self.new_status
+        """It entered or left the list, or its rank or status changed (a gap alone is no move)."""
+        return self.kind != "same" or self.old_status != self.new_status
+
+    @property
+    def regapped(self) -> bool:
+        """Only its gap changed, by a cent or more."""
+        return not self.moved and abs((self.old_gap or 0.0) - (self.new_gap or 0.0)) >= 0.01
 
     @property
     def kind(self) -> str:
@@ -103,17 +108,19 @@ class DiffResult:
     priority_model: str
     rank_keys: list[str]
     moves: list[RankMove]
+    datasets: tuple[str, str] = ("", "")  # what each build was made from, as people read it
 
     def to_dict(self) -> dict[str, object]:
         """`diff --json` (contracts/schemas/diff-output.schema.json)."""
         from dataclasses import asdict
 
         return DiffOutput.model_validate(jsonable({
-            "old": self.old, "new": self.new,
-            "identical": all(m.same for m in self.models) and not any(m.moved for m in self.moves),
+            "old": self.old, "new": self.new, "old_dataset": self.datasets[0], "new_dataset": self.datasets[1],
+            "identical": all(m.same for m in self.models) and not any(m.moved or m.regapped for m in self.moves),
             "models": [{**asdict(m), "same": m.same} for m in self.models],
             "priority": {"model": self.priority_model, "keys": self.rank_keys,
-                         "moves": [{**asdict(m), "kind": m.kind} for m in self.moves if m.moved]}})).document()
+                         "moves": [{**asdict(m), "kind": m.kind} for m in self.moves
+                                   if m.moved or m.regapped]}})).document()
 
 
 def diff_builds(project: Project, req: DiffRequest) -> DiffResult:
@@ -155,7 +162,19 @@ def _compare(con: Connection, c: Contracts, req: DiffRequest, old: str, new: str
     diffs = [diff_model(con, name, grain(name), tables, req.samples)
              for name in names if name in tables["old"] | tables["new"]]
     moves = (_moves(con, priority, keys) if priority in tables["old"] and priority in tables["new"] else [])
-    return DiffResult(old, new, diffs, priority, keys, moves)
+    return DiffResult(old, new, diffs, priority, keys, moves, (_dataset(con, "old", c), _dataset(con, "new", c)))
+
+
+def _dataset(con: Connection, alias: str, c: Contracts) -> str:
+    """What a build was made from, by the metadata on its tables: "files at X" or "synthetic data at X"."""
+    from leakcli.engine.connection import user_tables
+    from leakcli.store import state
+
+    meta = state.built_from({n: state.decode(t) for n, t in user_tables(con, alias).items()}, c.ir.final_models)
+    if meta is None:
+        return "not said (no leakcli metadata)"
+    d = meta.dataset
+    return f"{'synthetic data' if d.kind == 'synthetic' else 'files'} at {d.path}"
 
 
 def _sides(req: DiffRequest, paths: Paths) -> tuple[tuple[Path, str], tuple[Path, str]]:

@@ -47,6 +47,7 @@ class Shown:
 def show_rows(project: Project, req: ShowRequest) -> Shown:
     """The first rows of a built model, read-only and locked down; --where and --order-by are checked as
     one SELECT over the model and nothing else."""
+    from leakcli.contracts.load import model_names
     from leakcli.engine.connection import connect, reading
     from leakcli.engine.parse import sql_memo
 
@@ -59,12 +60,12 @@ def show_rows(project: Project, req: ShowRequest) -> Shown:
     con = connect(paths.published, read_only=True, shown=shown)
     try:
         with reading(shown):
-            return _rows(con, req, shown, sql_memo(project.cache))
+            return _rows(con, req, shown, sql_memo(project.cache), model_names(project.root))
     finally:
         con.close()
 
 
-def _rows(con: Connection, req: ShowRequest, shown: str, memo: Section) -> Shown:
+def _rows(con: Connection, req: ShowRequest, shown: str, memo: Section, registry: list[str]) -> Shown:
     from leakcli.engine.connection import (
         QueryError,
         StorageError,
@@ -79,9 +80,12 @@ def _rows(con: Connection, req: ShowRequest, shown: str, memo: Section) -> Shown
 
     lockdown(con)
     tables = sorted(user_tables(con))
+    if req.model not in tables and registry and req.model not in registry:
+        raise UsageError(f"no model '{req.model}' in the registry{did_you_mean(req.model, registry)}",
+                         file="contracts/model-registry.json", hint="name one of the models leakcli plan lists")
     if req.model not in tables:
         raise UsageError(f"model '{req.model}' is not built{did_you_mean(req.model, tables)}", file=shown,
-                         hint="name one of the models leakcli plan lists")
+                         hint="build it with `leakcli apply` (a build of --select leaves the others out)")
     relation = quote_ident(req.model)
     every = [name for name, _ in describe(con, f"select * from {relation}")]
     for col in req.columns:

@@ -1,8 +1,9 @@
 """Open questions `plan` asks (LEAK-SPEC §9): the codes, the one table of what each means, the
-record of one question, and a collector that numbers them."""
+record of one question, and a collector that names them."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from enum import Enum
 from typing import Literal
@@ -55,6 +56,7 @@ class Code(str, Enum):
     OUT_OF_RANGE = "out_of_range"
     BELOW_MINIMUM = "below_minimum"
     PARTITION = "partition"
+    WINDOW_SHORT = "window_short"
 
 
 class Group(Enum):
@@ -90,6 +92,7 @@ RULES: dict[Code, Rule] = {
     Code.RENDER_ERROR: BLOCKING, Code.BIND_ERROR: BLOCKING, Code.CONTRACT_MISMATCH: BLOCKING,
     Code.NOT_ONE_SELECT: BLOCKING, Code.DAMAGED_BUILD: WARNING, Code.THRESHOLD_MEANING: BLOCKING,
     Code.OUT_OF_RANGE: BLOCKING, Code.BELOW_MINIMUM: BY_CONTRACT, Code.PARTITION: BLOCKING,
+    Code.WINDOW_SHORT: WARNING,
 }
 
 
@@ -109,10 +112,13 @@ class Question(Record):
 
 
 class Questions:
-    """Collects ambiguities in the order they are found and gives each a stable id."""
+    """Collects ambiguities in the order they are found. Each id is drawn from what the question is
+    about (its code and location), so the same question keeps its id from run to run and two different
+    questions never share one, whatever else the run finds."""
 
     def __init__(self) -> None:
         self.items: list[Question] = []
+        self._ids: set[str] = set()
 
     def ask(self, code: Code, location: str, question: str, *, severity: Severity | None = None,
             resolved_by: str | None = None) -> None:
@@ -121,8 +127,18 @@ class Questions:
         assert (fixed is None) != (severity is None), (code, severity)
         chosen = fixed or severity
         assert chosen in SEVERITIES
-        self.items.append(Question(id=f"Q-{len(self.items) + 1:03d}", code=code, severity=chosen,
+        self.items.append(Question(id=self._id(code, location), code=code, severity=chosen,
                                    location=location, question=question, resolved_by=resolved_by))
+
+    def _id(self, code: Code, location: str) -> str:
+        digest = hashlib.sha256(f"{code.value}\0{location}".encode()).hexdigest()
+        found = f"Q-{digest[:6]}"
+        n = 1
+        while found in self._ids:  # the very same question asked twice
+            n += 1
+            found = f"Q-{digest[:6]}-{n}"
+        self._ids.add(found)
+        return found
 
     def in_group(self, group: Group) -> list[Question]:
         return [a for a in self.items if a.rule.group is group]

@@ -43,6 +43,8 @@ class ModelStep(Record):
     sql: str = ""
     parts: Parts | None = None
     diff: list[str] | None = None  # unified diff of its SQL against the published build's
+    pending: Action | None = None  # a model left out by the selection: what apply would do with it
+    text_only: bool = False  # its SQL text changed in comments or layout only: nothing to build
 
 
 class ContractChange(Record):
@@ -144,6 +146,12 @@ class Plan(Record):
     @property
     def blocking(self) -> list[Question]:
         return [a for a in self.ambiguities if a.severity == "blocking"]
+
+    @property
+    def changes(self) -> bool:
+        """apply would build something, or the selection leaves a change pending (`--detailed-exitcode` 4)."""
+        return any(m.action in ("create", "rebuild", "update") or m.pending in ("create", "rebuild", "update")
+                   for m in self.models)
 
     def with_sources(self, shas: dict[str, str], data_key: str) -> Plan:
         """The plan once the files hashed in the background are hashed (`shas`, by table): every

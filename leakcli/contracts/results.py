@@ -168,6 +168,8 @@ class PriorityMoves(Record):
 class DiffOutput(Output):
     old: str
     new: str
+    old_dataset: str
+    new_dataset: str
     identical: bool
     models: list[ModelDiffOutput]
     priority: PriorityMoves

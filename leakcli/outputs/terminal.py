@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, TextIO, cast
 from leakcli.errors import MAX_LINE, BlockingAmbiguity, ContractError, ExitCode, LeakError
 from leakcli.outputs import planview, tables
 from leakcli.outputs.formats import format_value, printable, verify_markdown
-from leakcli.outputs.tables import Col
+from leakcli.outputs.tables import STATUS_STYLE, Col
 from leakcli.progress import LONG
 
 if TYPE_CHECKING:
@@ -119,17 +119,17 @@ class Reporter:
             self.emit_json(ErrorOutput.model_validate({"error": detail}).document())
 
     def progress(self, event: str, step: ModelStep, info: ProgressInfo) -> None:
-        """Each model as it builds on a terminal; elsewhere a timestamped line for a long one."""
+        """Each model as it builds: on a terminal a line that goes when the model is built (the answer
+        is what stays on the screen); elsewhere a timestamped line for a long one."""
         i, n = info.index, info.total
         if not self.err_tty:
             if event == "done" and (info.seconds or 0) >= LONG:
                 self._log(f"[{i}/{n}] {step.name}: {info.status}, {info.rows or 0:,} rows", info.seconds or 0)
             return
         if event == "start":
-            print(f"[{i}/{n}] {step.name} ({step.action}) ...", end="", file=self.err, flush=True)
+            self.started(f"[{i}/{n}] {step.name} ({step.action})")
         else:
-            rows = f"{info.rows:,} rows" if info.rows is not None else "-"
-            print(f" {info.status}, {rows} in {info.seconds or 0:.2f}s", file=self.err, flush=True)
+            self._stop()
 
     # progress.Tracker: phases of long work (hashing, scanning, loading, auditing, ...)
     def started(self, label: str) -> None:
@@ -137,13 +137,17 @@ class Reporter:
             from rich.console import Console
             from rich.text import Text
 
+            self._stop()
             self._status = Console(file=self.err).status(Text(f"{printable(label)} ..."))  # a path is no markup
             self._status.start()
 
-    def finished(self, label: str, seconds: float) -> None:
+    def _stop(self) -> None:
         if self._status is not None:
             self._status.stop()
             self._status = None
+
+    def finished(self, label: str, seconds: float) -> None:
+        self._stop()
         if seconds >= LONG:
             if self.err_tty:
                 print(f"{printable(label)}: {seconds:.1f}s", file=self.err, flush=True)
@@ -172,9 +176,20 @@ class Reporter:
     def say(self, text: str, style: str | None = None) -> None:
         text = printable(text)
         if self.rich and style:
-            self.console().print(text, style=style, markup=False, highlight=False, soft_wrap=True)
+            self.console().print(text, style=style, markup=False, highlight=False)
         else:
             print(text, file=self.out)
+
+    def say_wrapped(self, text: str, style: str | None = None, then: str = "        ") -> None:
+        """`say`, wrapped at words to the terminal with the later lines indented by `then`; one line to a pipe."""
+        if not self.rich:
+            return self.say(text, style)
+        import textwrap
+
+        for line in textwrap.wrap(text, max(self.console().width - 1, 40), subsequent_indent=then,
+                                  break_long_words=False, break_on_hyphens=False):
+            self.say(line, style)
+        return None
 
     def console(self) -> Console:
         if self._out_console is None:
@@ -198,40 +213,50 @@ class Reporter:
         return planview.show_diff(self, result)
 
     def apply(self, result: ApplyResult) -> None:
+        """What apply did in a line, what changed in the data, and the answer last (it fits an 80x50
+        terminal): on a terminal the models' progress was on stderr, so their table is left out."""
         from collections import Counter
 
         if self.json_mode:
             return self.emit_json(result.to_dict())
         d = result.plan.dataset
-        marked = "SYNTHETIC data, not the shop's" if d.kind == "synthetic" else "files"
+        data = (f"made-up synthetic data in {d.path}, not the shop's" if d.kind == "synthetic"
+                else f"files at {d.path}")
         done = Counter(r.action for r in result.results)
         if set(done) <= {"unchanged", "skip"}:  # as Terraform says "No changes": nothing was built
-            title = f"No changes: {result.database} is up to date, {done['unchanged']} models kept" + (
-                f", {done['skip']} skipped" if done["skip"] else "")
-        else:
-            title = f"Built {result.database} in {result.seconds:.2f}s: " + ", ".join(
-                f"{done[a]} {word}" for a, word in _DONE.items() if done[a])
+            self.say(f"No changes: {result.database} is up to date, {done['unchanged']} models kept"
+                     + (f", {done['skip']} skipped" if done["skip"] else "") + f" (dataset: {data})")
             g = result.growth
-            if done["update"] and g is not None and g.months_to_rebuild is not None:
-                title += f" ({len(g.months_to_rebuild)} of {g.months} months rebuilt)"
-        title += f" (dataset: {marked} at {d.path})"
+            end = f"; data ends {g.data_ends.at}" if g is not None and g.data_ends is not None else ""
+            self.say(f"The answer{' (SYNTHETIC DATA)' if d.kind == 'synthetic' else ''}: "
+                     f"{result.status_line or 'not built'}{end}. Read it with `leakcli show "
+                     f"{result.priority_model}` or `leakcli report`.")
+            return None
+        title = f"Built {result.database} in {result.seconds:.2f}s: " + ", ".join(
+            f"{done[a]} {word}" for a, word in _DONE.items() if done[a])
+        g = result.growth
+        if done["update"] and g is not None and g.months_to_rebuild is not None:
+            title += f" ({len(g.months_to_rebuild)} of {g.months} months rebuilt)"
+        title += f" (dataset: {data})"
+        if self.err_tty:
+            self.say(title, "bold")
+        else:  # no progress was shown: the models, one line each
+            self.table(title, [Col("model", key=True), Col("action"), Col("status", styled=True), Col("rows", "num"),
+                               Col("seconds", "num")],
+                       [[r.name, r.action, r.status, "" if r.rows is None else f"{r.rows:,}", f"{r.seconds:.2f}"]
+                        for r in result.results])
         for line in planview.growth_lines(result.sources, None):
             self.say(line.lstrip("\n"))
-        self.table(title,
-                   [Col("model", key=True), Col("action"), Col("status", styled=True), Col("rows", "num"),
-                    Col("seconds", "num")],
-                   [[r.name, r.action, r.status, "" if r.rows is None else f"{r.rows:,}", f"{r.seconds:.2f}"]
-                    for r in result.results])
         if result.top_actions:
-            keys = result.segment_keys
-            counts = f": {result.status_line}" if result.status_line else ""
-            cols = [Col("rank", "num", key=True), Col("status", key=True, styled=True), Col("scope", key=True),
-                    *(Col(k, key=True) for k in keys), Col("gap usd", "num"), Col("z", "num"), Col("q", "num"),
-                    Col("share", "num"), Col("primary leak"), Col("action", "wrap")]
-            self.table(f"Top priority actions ({result.priority_model}){counts}", cols,
-                       [[str(a.rank), a.status, a.scope, *(a.value(k) for k in keys), f"{a.gap_usd:,.0f}",
-                         _fixed(a.z, 1), _q(a.q), "" if a.share is None else f"{a.share:.1%}", a.primary_leak,
-                         a.text] for a in result.top_actions])
+            from leakcli.outputs.answer import Answer, lines
+
+            if not self.err_tty:
+                self.say("")
+            answer = Answer(result.priority_model, result.top_actions, result.status_counts, result.status_line,
+                            result.growth, d.kind == "synthetic", result.all_label, result.lookback)
+            width = (self.width or self.console().width) if self.rich else None
+            for text, style in lines(answer, width):
+                self.say(text, style)
         return None
 
     def verify(self, report: VerifyReport, fmt: str = "table") -> None:
@@ -241,26 +266,32 @@ class Reporter:
             self.out.write(verify_markdown(report))
             return None
         s = report.summary
-        data = " (SYNTHETIC data, not the shop's)" if report.dataset.get("kind") == "synthetic" else ""
-        self.table(f"Acceptance tests on {report.database}{data}: {s['passed']}/{s['total']} passed, "
-                   f"{s['failed']} failed, {s['warned']} warned, {s['errored']} errored",
-                   [Col("id", key=True), Col("status", key=True, styled=True), Col("severity"), Col("model"),
-                    Col("kind"), Col("failing", "num"), Col("detail", "wrap")],
-                   [[r.id, r.status.upper(), r.severity, r.model, r.kind, str(r.failing_rows),
-                     r.message or r.description] for r in report.results])
-        for r in report.results:
-            if r.status != "pass" and r.sample:
-                print(f"{r.id} sample: {json.dumps(r.sample, default=str)}", file=self.out)
+        synthetic = report.dataset.get("kind") == "synthetic"
+        data = " (made-up synthetic data, not the shop's)" if synthetic else ""
+        self.say(f"Acceptance tests on {report.database}{data}:", "bold")
+        passed = [r.id for r in report.results if r.status == "pass"]
+        if passed:
+            self.say_wrapped(f"  pass  {' '.join(passed)}", "green")
+        for r in (r for r in report.results if r.status != "pass"):
+            self.say_wrapped(f"  {r.status.upper():<5} {r.id} {r.model} ({r.kind}, {r.severity}): "
+                             f"{r.message or r.description}", STATUS_STYLE.get(r.status))
+            if r.sample:
+                self.say(f"        sample: {json.dumps(r.sample, default=str)}")
         if report.full_check is not None:
             same = sum(m.same for m in report.full_check)
-            self.table(f"Full check: {same} of {len(report.full_check)} models equal a build from scratch",
-                       [Col("model", key=True), Col("result", key=True, styled=True), Col("published", "num"),
-                        Col("from scratch", "num"), Col("differing", "num"), Col("months", "wrap")],
-                       [[m.model, "pass" if m.same else "fail", f"{m.rows_published:,}", f"{m.rows_rebuilt:,}",
-                         f"{m.differing:,}", ", ".join(m.months)] for m in report.full_check])
+            self.say(f"\nFull check: {same} of {len(report.full_check)} models equal a build from scratch", "bold")
             for m in report.full_check:
+                months = f"; months {', '.join(m.months)}" if m.months else ""
+                self.say_wrapped(f"  {'pass' if m.same else 'FAIL'}  {m.model}: {m.rows_published:,} rows "
+                                 f"published, {m.rows_rebuilt:,} from scratch, {m.differing:,} differ{months}",
+                                 "green" if m.same else "bold red")
                 if not m.same and m.sample:
-                    print(f"{m.model} sample: {json.dumps(m.sample, default=str)}", file=self.out)
+                    self.say(f"        sample: {json.dumps(m.sample, default=str)}")
+        full = report.full_check
+        checked = "" if full is None else "; the full check finds every model equal" if all(
+            m.same for m in full) else "; the full check DIFFERS"
+        self.say(f"{s['passed']}/{s['total']} passed, {s['failed']} failed, {s['warned']} warned, "
+                 f"{s['errored']} errored{checked}.", "bold green" if report.ok else "bold red")
         return None
 
     def show(self, shown: Shown, fmt: str = "table", vertical: bool = False) -> None:
@@ -277,8 +308,7 @@ class Reporter:
             return None
         import shutil
 
-        cells = [[_plain_id(c, v) or format_value(v) for c, v in zip(shown.columns, r, strict=True)]
-                 for r in shown.rows]
+        cells = [[_cell(c, t, v) for c, t, v in zip(shown.columns, shown.types, r, strict=True)] for r in shown.rows]
         widths = [max([len(c), *(len(r[i]) for r in cells)]) for i, c in enumerate(shown.columns)]
         width = self.width or shutil.get_terminal_size((100, 24)).columns
         title = f"{shown.model}: {len(cells):,} of {shown.total:,} row(s)"
@@ -326,22 +356,22 @@ class Reporter:
         return None
 
 
-def _plain_id(column: str, value: object) -> str:
-    """An identifier as written, without thousands separators (website_session_id 472871)."""
-    return str(value) if column.endswith("_id") and isinstance(value, int) and not isinstance(value, bool) else ""
-
-
-def _fixed(value: object, digits: int) -> str:
-    """A statistic with `digits` decimals; empty when there is none (an older build, or no variance)."""
-    return f"{value:.{digits}f}" if isinstance(value, (int, float)) and not isinstance(value, bool) else ""
-
-
 def _csv_value(value: object) -> object:
     """A raw value as the exports' CSV (DuckDB's COPY) writes it: booleans true/false, NULL empty."""
     return "" if value is None else ("true" if value else "false") if isinstance(value, bool) else value
 
 
-def _q(value: object) -> str:
-    """A q value with two decimals; one too small for them (or 0, where p fell below the smallest
-    double) reads "<0.01": never a certainty that is not."""
-    return "<0.01" if isinstance(value, (int, float)) and 0 <= value < 0.005 else _fixed(value, 2)
+def _cell(column: str, kind: str, value: object) -> str:
+    """A value of a shown column as people read it, alike down the column: an id as written, money
+    (DECIMAL) with two decimals and separators, a DOUBLE with four decimals (two, with separators,
+    from 100 up), a count with separators."""
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if not number:
+        return format_value(value)
+    if column.endswith("_id") and kind.split("(")[0] in ("BIGINT", "INTEGER"):
+        return str(value)
+    if kind.startswith("DECIMAL"):
+        return f"{float(value):,.2f}"  # type: ignore[arg-type]
+    if kind in ("DOUBLE", "FLOAT", "REAL"):
+        return format_value(float(value))  # type: ignore[arg-type]
+    return f"{value:,}"

@@ -7,7 +7,7 @@ import hashlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from leakcli.contracts.load import Contracts
+from leakcli.contracts.load import CATALOG, Contracts
 from leakcli.contracts.questions import Code, Questions
 from leakcli.contracts.records import (
     Action,
@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 
     from leakcli.cache import Section
     from leakcli.context import Project
+    from leakcli.contracts.records import Growth
     from leakcli.plan.growth import FileRows
     from leakcli.sources.checks import SourceChecks
     from leakcli.sources.facts import SourceFacts
@@ -78,9 +79,8 @@ def _actions(c: Contracts, rendered: dict[str, Rendered], order: list[str],
         exists = name in built
         old = built.get(name)
         action: Action
-        if name not in chosen:
-            action, reason = "skip", "not selected" + ("" if exists else "; not built yet")
-        elif not exists:
+        pending: Action | None = None
+        if not exists:
             action, reason = "create", "not built yet"
         elif full_refresh:
             action, reason = "rebuild", "--full-refresh"
@@ -90,13 +90,16 @@ def _actions(c: Contracts, rendered: dict[str, Rendered], order: list[str],
             action, reason = "update", _what_grew(parts, old.parts, grown)
         else:
             action, reason = "rebuild", _why(parts, old.parts if old else None)
+        if name not in chosen:  # left out: what apply would have done is said, and stays pending
+            pending = action if action != "unchanged" else None
+            action, reason = "skip", "not selected" + (f"; pending: {pending} ({reason})" if pending else "")
         actions[name] = action
         # what a downstream model is built from: a table this apply does not build stays as it was built
         fps[name] = (old.fingerprint if old is not None else "") if action == "skip" else fp
         steps.append(ModelStep(name=name, layer=model.layer, depends_on=list(r.refs),
                                sources=[f"{s}.{t}" for s, t in r.sources], action=action,
                                reason=reason, fingerprint=fp, template=r.template, sql=r.sql,
-                               parts=parts))
+                               parts=parts, pending=pending))
     return steps
 
 
@@ -199,6 +202,7 @@ def plan_and_checks(project: Project, req: PlanRequest, *, defer: bool = False, 
                                     hash_later=later, previous=previous)
     facts = data_checks.facts
     rows, growth = ({}, None) if defer or q.blocking else plan_growth(project, data_checks, q)
+    _window_fits(project, growth, built, q)
     if order and not q.blocking:
         bind_models(c, rendered, order, tables, q, bind_memo(project.cache))
     chosen = _selection(req.select, req.exclude, order, rendered)
@@ -250,6 +254,21 @@ def _summary(fact: SourceFacts, rows: FileRows | None) -> SourceSummary:
                                          "rows_before": before, "rows_after": fact.rows, **counted})
 
 
+def _window_fits(project: Project, growth: Growth | None, built: dict[str, BuildMeta | None], q: Questions) -> None:
+    """A window longer than the data (priority_lookback_months 60 on 37 months) is all of it: said, as
+    it is valid but probably not meant (the months as the change leaves them, else the published build's)."""
+    c = project.contracts
+    t, part = c.catalog.thresholds, c.joins.partition
+    months = growth.months if growth is not None else None
+    if months is None and built and part is not None:
+        months = state.published_months(project.paths.published, part.month.model, part.month.column,
+                                        trust_summary=project.cache.enabled)
+    if months is not None and 0 < months < t.priority_lookback_months:
+        q.ask(Code.WINDOW_SHORT, f"{CATALOG}#/thresholds/priority_lookback_months",
+              f"priority_lookback_months is {t.priority_lookback_months}, but the data holds {months} months: "
+              f"the window is all of them. Is a shorter window meant?")
+
+
 def _synthetic_question(data: DataSource, req: PlanRequest, pending: bool) -> str:
     """What plan says of a synthetic dataset: why it is the one, and how to name the real files."""
     if data.origin not in ("synthetic", "synthetic_option"):
@@ -271,7 +290,8 @@ def _with_diff(step: ModelStep, paths: Paths) -> ModelStep:
     if step.action == "rebuild":
         return step.model_copy(update={"diff": sql_diff(old, step.sql, step.name)})
     if step.action == "unchanged":
-        return step.model_copy(update={"reason": f"{step.reason} (its SQL text changed in comments or layout only)"})
+        return step.model_copy(update={"reason": f"{step.reason} (its SQL text changed in comments or layout only)",
+                                       "text_only": True})
     return step
 
 

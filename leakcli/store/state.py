@@ -136,3 +136,28 @@ def read_sources(folder: Path) -> dict[str, FileRecord]:
         return {str(t): FileRecord.model_validate(r) for t, r in doc["files"].items()}
     except (OSError, ValueError, ValidationError):
         return {}
+
+
+def published_months(database: Path, month_model: str, month_column: str, *, trust_summary: bool = True) -> int | None:
+    """How many months the published build's data holds (from its summary, else its month model)."""
+    if not database.exists():
+        return None
+    summary = read_summary(database) if trust_summary else None
+    if summary is not None:
+        return summary.growth.months if summary.growth is not None else None
+    from leakcli.engine.connection import DamagedDatabase, QueryError, connect, one_row, user_tables
+    from leakcli.engine.sqltext import quote_ident
+
+    try:
+        con = connect(database, read_only=True)
+    except DamagedDatabase:
+        return None
+    try:
+        if month_model not in user_tables(con):
+            return None
+        (n,) = one_row(con, f"select count(distinct {quote_ident(month_column)}) from {quote_ident(month_model)}")
+        return int(str(n))
+    except QueryError:
+        return None
+    finally:
+        con.close()
