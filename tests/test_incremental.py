@@ -15,46 +15,11 @@ from pathlib import Path
 
 import pytest
 from conftest import FIXTURE, REPO, make_project
+from growing import FILES, Shop, tables
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-FILES = ("website_sessions.csv", "website_pageviews.csv", "orders.csv", "order_item_refunds.csv")
 EXAMPLES = 12 if os.environ.get("LEAKCLI_SLOW") else 3
-MODELS = ("stg__website_sessions", "stg__website_pageviews", "stg__orders", "stg__order_item_refunds",
-          "int__session_landing_pages", "int__order_refunds", "int__session_outcomes", "mart__core_leak_summary",
-          "mart__priority_actions")
-
-
-class Shop:
-    """The rows of the four files, by file, and the rows still to come (by their time)."""
-
-    def __init__(self, source: Path, cutoff: str) -> None:
-        self.head: dict[str, str] = {}
-        self.rows: dict[str, list[str]] = {}
-        self.future: dict[str, list[str]] = {}
-        for name in FILES:
-            lines = (source / name).read_text().splitlines()
-            self.head[name] = lines[0]
-            rows = sorted(lines[1:], key=lambda r: r.split(",")[1])
-            self.rows[name] = [r for r in rows if r.split(",")[1] < cutoff]
-            self.future[name] = [r for r in rows if r.split(",")[1] >= cutoff]
-
-    def write(self, folder: Path, name: str | None = None) -> None:
-        for f in [name] if name else FILES:
-            (folder / f).write_text("\n".join([self.head[f], *self.rows[f]]) + "\n")
-
-    def append(self, folder: Path, until: str) -> bool:
-        """The rows still to come up to `until`, appended to the end of each file (the old bytes kept)."""
-        grew = False
-        for f in FILES:
-            new = [r for r in self.future[f] if r.split(",")[1] < until]
-            if new:
-                self.future[f] = self.future[f][len(new):]
-                self.rows[f] += new
-                with (folder / f).open("a") as fh:
-                    fh.write("\n".join(new) + "\n")
-                grew = True
-        return grew
 
 
 def _ops(shop: Shop, folder: Path, op: str, rng: random.Random) -> None:
@@ -107,22 +72,6 @@ def _ops(shop: Shop, folder: Path, op: str, rng: random.Random) -> None:
     shop.write(folder, name)
 
 
-def _tables(db: Path) -> dict[str, list[tuple]]:
-    import duckdb
-
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        out = {}
-        for m in MODELS:
-            cols = con.execute(f"select column_name, data_type from duckdb_columns() where table_name = '{m}' "
-                               "order by column_index").fetchall()
-            picked = ", ".join(f'round("{n}", 9)' if t == "DOUBLE" else f'"{n}"' for n, t in cols)
-            out[m] = con.execute(f'select {picked} from "{m}" order by all').fetchall()
-        return out
-    finally:
-        con.close()
-
-
 def _apply(root: Path, *args: str) -> dict:
     from typer.testing import CliRunner
 
@@ -155,7 +104,7 @@ def _run(base: Path, tmp: Path, cutoff: str, ops: list[str], seed: int, threshol
         full = tmp / f"full-{op}-{rng.random():.6f}"
         shutil.copytree(inc.root, full, ignore=shutil.ignore_patterns("target"))
         _apply(full, "--data-dir", str(data))
-        assert _tables(inc.db) == _tables(full / "target" / "leakcli.duckdb"), (op, done["results"])
+        assert tables(inc.db) == tables(full / "target" / "leakcli.duckdb"), (op, done["results"])
         shutil.rmtree(full)
 
 
@@ -209,7 +158,7 @@ def _same_as_a_full_rebuild(project, data, tmp_path) -> None:
     full = tmp_path / "full"
     shutil.copytree(project.root, full, ignore=shutil.ignore_patterns("target"))
     _apply(full, "--data-dir", str(data))
-    assert _tables(project.db) == _tables(full / "target" / "leakcli.duckdb")
+    assert tables(project.db) == tables(full / "target" / "leakcli.duckdb")
 
 
 def test_plan_says_what_changed_in_each_file_and_which_months(grown, leak):

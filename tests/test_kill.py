@@ -3,7 +3,9 @@
 SIGKILL at 8 moments spread over a whole apply (each at a random point of its own stretch, so every
 phase is hit and the run stays short): after each, target/ shows one whole build, old or new: the
 database verifies, and its exports, compiled SQL and run results are those of the same build. SIGINT
-and SIGTERM: exit 130, previous build kept, the attempt removed. LEAKCLI_KILLS changes the number of kills."""
+and SIGTERM: exit 130, previous build kept, the attempt removed. An incremental apply (the shop's last
+days appended) killed at moments spread over it leaves the old build or the new one, and the next
+apply equals a build from scratch. LEAKCLI_KILLS changes the number of kills."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import hashlib
 import os
 import random
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -18,15 +21,16 @@ import time
 
 import pytest
 from conftest import SHARED_RAW, make_project, requires_shared
+from growing import FILES, Shop, fingerprints
 
 pytestmark = [requires_shared, pytest.mark.dataset]
 KILLS = int(os.environ.get("LEAKCLI_KILLS", "8"))
 PROGRESS = re.compile(r"leakcli: \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d .+: \d+\.\ds$")
 
 
-def _start(root, stderr=subprocess.DEVNULL):
+def _start(root, stderr=subprocess.DEVNULL, args=("--full-refresh", "--data-dir", str(SHARED_RAW))):
     return subprocess.Popen(
-        [sys.executable, "-m", "leakcli", "apply", "--full-refresh", "--data-dir", str(SHARED_RAW)],
+        [sys.executable, "-m", "leakcli", "apply", *args],
         cwd=root, stdout=subprocess.DEVNULL, stderr=stderr, text=True,
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
@@ -134,3 +138,49 @@ def test_sigint_and_sigterm_exit_130_and_keep_the_build(built, sig):
     assert _sha(project.db) == before
     assert set(builds.iterdir()) == existing  # the interrupted attempt is removed
     _one_whole_build(project.root)
+
+
+@pytest.fixture(scope="module")
+def appended(tmp_path_factory):
+    """The shop split at 2015-03-18: published, the build of the rows before (its target/ kept aside);
+    the files with the rest appended; a build from scratch of those; how long the incremental apply takes."""
+    tmp = tmp_path_factory.mktemp("appended")
+    shop, base, full, data = Shop(SHARED_RAW, "2015-03-18"), tmp / "base", tmp / "full", tmp / "data"
+    for folder in (base, data):
+        folder.mkdir()
+        shop.write(folder)
+    shutil.copytree(base, full)
+    shop.append(full, "9999")
+    project = make_project(tmp / "proj", data=None)
+    args = ("--data-dir", str(data))
+    assert _finish(_start(project.root, subprocess.PIPE, args)) == (0, "")
+    shutil.copytree(project.root / "target", tmp / "target.base", symlinks=True)
+    reference = make_project(tmp / "reference", data=None)
+    assert _finish(_start(reference.root, subprocess.PIPE, ("--data-dir", str(full)))) == (0, "")
+    for name in FILES:
+        shutil.copy(full / name, data / name)
+    t0 = time.perf_counter()
+    assert _finish(_start(project.root, subprocess.PIPE, args)) == (0, "")
+    seconds = time.perf_counter() - t0
+    return project, tmp, args, fingerprints(tmp / "target.base/leakcli.duckdb"), fingerprints(reference.db), seconds
+
+
+def test_sigkill_during_an_incremental_apply_leaves_one_build_and_the_next_apply_is_exact(appended):
+    project, tmp, args, old, new, seconds = appended
+    assert old != new
+    target, kills, swapped = project.root / "target", max(KILLS // 2, 1), 0
+    rng = random.Random(20261206)
+    for i in range(kills):
+        shutil.rmtree(target)
+        shutil.copytree(tmp / "target.base", target, symlinks=True)  # published: the rows before the split
+        proc = _start(project.root, args=args)
+        stretch = seconds * 1.1 / kills
+        time.sleep(0.05 + rng.uniform(i * stretch, (i + 1) * stretch))
+        proc.kill()
+        _finish(proc, 60)
+        assert fingerprints(project.db) in (old, new), i  # one whole build, the old or the new
+        _one_whole_build(project.root)
+        swapped += fingerprints(project.db) == new
+        assert _finish(_start(project.root, subprocess.PIPE, args)) == (0, "")
+        assert fingerprints(project.db) == new, i
+    print(f"{kills} kills of an incremental apply, {swapped} after the swap; it takes {seconds:.1f}s")
