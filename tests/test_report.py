@@ -262,3 +262,20 @@ def test_report_draws_every_chart_in_headless_chromium(project, leak, tmp_path):
         assert "\u2212$" in drawn and "$-" not in drawn and "$\u2212" not in drawn  # axis labels: −$600, never $-600
         _screenshot(tmp_path, page, width, seen["height"], shots / shot)
         assert (shots / shot).stat().st_size > 10_000
+
+
+@pytest.mark.parametrize(("change", "said"), [
+    (lambda r: r["look_first"][1].update(text="the page {page}"),
+     "look_first/1/text: '{page}' is not a segment key"),
+    (lambda r: r["look_first"].pop(), "look_first: no entry for the primary leak 'refund_drag'"),
+    (lambda r: r["look_first"][0].update(leak="bid"), "look_first/0/leak: 'bid' is not a primary leak"),
+    (lambda r: r["confidence"][1].update(q_at_most_times_fdr=2), "one level must end at the false-discovery rate"),
+    (lambda r: r["confidence"][2].update(q_at_most_times_fdr=0.5), "must rise from one level to the next"),
+    (lambda r: r["confidence"][0].update(meaning="q below {fdr}"), "confidence/0/meaning: '{fdr}' is neither"),
+    (lambda r: r["short_labels"].append(dict(r["short_labels"][0])), "two short labels have the same value"),
+])
+def test_the_report_words_of_the_catalog_are_validated(project, leak, change, said):
+    project.edit_json("contracts/metric-catalog.json", lambda doc: change(doc["report"]))
+    out = leak("plan")
+    assert out.exit_code == ExitCode.USAGE and "contracts/metric-catalog.json#/report" in out.stderr
+    assert said in out.stderr, out.stderr
