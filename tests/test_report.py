@@ -264,6 +264,32 @@ def test_report_draws_every_chart_in_headless_chromium(project, leak, tmp_path):
         assert (shots / shot).stat().st_size > 10_000
 
 
+def test_report_says_when_the_tests_could_not_run(project, leak, tmp_path):
+    """With the data the build was made from gone, the tests cannot run: the command says so and why in
+    its one line (never "tests 0/0 passed"), and so does the page, at its top; --data-dir names a copy."""
+    assert leak("apply").exit_code == 0
+    moved = tmp_path / "moved"
+    project.raw.rename(moved)
+    out = leak("report")
+    assert out.exit_code == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert len(lines) == 1 and "0/0" not in lines[0] and "passed" not in lines[0], lines
+    assert "9 actions, 6 charts; the acceptance tests could not run: " in lines[0]
+    assert "the data the published build was made from is gone" in lines[0] and "--data-dir" in lines[0]
+    markup = _markup((project.root / "target/report.html").read_text())
+    top = re.search(r'<p class="fail" id="tests-broken">(.*?)</p>', markup, re.S)
+    assert top is not None and "The acceptance tests could not run, so nothing below is checked: " in top.group(1)
+    assert "is gone" in top.group(1) and markup.index('id="tests-broken"') < markup.index('id="status-legend"')
+    assert "the acceptance tests could not run (see above)" in markup and 'id="tests-table"' not in markup
+    doc = leak("report", "--json").json()
+    assert doc["tests"] == {} and "is gone" in doc["tests_error"]
+    out = leak("report", "--data-dir", str(moved))  # a copy of the data elsewhere: the tests run on it
+    assert out.exit_code == 0 and out.stdout.rstrip().endswith("tests 15/15 passed"), out.stdout
+    markup = _markup((project.root / "target/report.html").read_text())
+    assert 'id="tests-broken"' not in markup and f"on the data at <code>{moved}</code>" in markup
+    assert leak("report", "--json", "--data-dir", str(moved)).json()["tests_error"] is None
+
+
 @pytest.mark.parametrize(("change", "said"), [
     (lambda r: r["look_first"][1].update(text="the page {page}"),
      "look_first/1/text: '{page}' is not a segment key"),

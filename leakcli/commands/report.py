@@ -24,18 +24,19 @@ TOP_TRENDS = 3  # actions whose monthly trend is drawn
 HEATMAP_ROWS = 15  # segment actions in the heat map
 
 
-def report_data(project: Project) -> dict[str, object]:
-    """The page's data, from the published build; refuses (exit 2) when nothing is built."""
+def report_data(project: Project, *, data_dir: str | None = None) -> dict[str, object]:
+    """The page's data, from the published build (its tests read `data_dir`, else the data it was made
+    from); refuses (exit 2) when nothing is built."""
     from leakcli.engine.connection import reading
 
     paths = project.paths
     if not paths.published.exists():
         raise UsageError("nothing is built yet: run `leakcli apply` first", file=paths.rel(paths.database))
     with reading(paths.rel(paths.database)):
-        return gather(project)
+        return gather(project, data_dir=data_dir)
 
 
-def gather(project: Project) -> dict[str, object]:
+def gather(project: Project, *, data_dir: str | None = None) -> dict[str, object]:
     """Everything the page shows, as JSON-ready values, from the published build (read-only)."""
     from leakcli.commands.published import status_line
     from leakcli.engine.connection import connect, lockdown, user_tables
@@ -74,7 +75,7 @@ def gather(project: Project) -> dict[str, object]:
     data["status_line"] = status_line(c, counts) if not actions or "action_status" in actions[0] else ""
     data["shop"] = _shop(c)
     data["dag"] = _dag(project)
-    data["tests"] = _tests(project)
+    data["tests"] = _tests(project, data_dir)
     data["build"] = _build(c, paths, built)
     return data
 
@@ -168,15 +169,16 @@ def _dag(project: Project) -> dict[str, object]:
     return {"nodes": nodes, "edges": edges}
 
 
-def _tests(project: Project) -> dict[str, object]:
-    """The acceptance tests on the published build (as `leakcli verify` runs them)."""
+def _tests(project: Project, data_dir: str | None) -> dict[str, object]:
+    """The acceptance tests on the published build (as `leakcli verify` runs them); when they cannot
+    run (the data is gone), why, in one line, and no summary (nothing passed)."""
     from leakcli.commands.verify import verify
 
     try:
-        report = verify(project)
+        report = verify(project, data_dir=data_dir)
     except LeakError as exc:
-        return {"summary": {"total": 0}, "results": [], "error": exc.one_line()}
-    return {"summary": report.summary,
+        return {"summary": {}, "results": [], "error": exc.one_line()}
+    return {"summary": report.summary, "data": report.dataset.get("path"),
             "results": [{"id": r.id, "status": r.status, "severity": r.severity, "model": r.model,
                          "failing_rows": r.failing_rows, "detail": r.message or r.description}
                         for r in report.results]}

@@ -58,11 +58,12 @@ class ReportResult:
     build: str | None
     actions: int
     tests: dict[str, int]
+    tests_error: str | None = None  # why the acceptance tests could not run, in one line
 
     def to_dict(self) -> dict[str, object]:
         """`report --json` (contracts/schemas/report-output.schema.json)."""
         return ReportOutput(path=self.path, bytes=self.bytes, charts=self.charts, build=self.build,
-                            actions=self.actions, tests=self.tests).document()
+                            actions=self.actions, tests=self.tests, tests_error=self.tests_error).document()
 
 
 def is_report(path: Path) -> bool:
@@ -88,7 +89,7 @@ def write_report(paths: Paths, out: Path | None, data: Callable[[], dict[str, ob
     tests = found["tests"]
     assert isinstance(tests, dict)
     return ReportResult(shown, len(page.encode("utf-8")), list(CHARTS), _str(found["build"], "id"),
-                        len(_list(found["actions"])), dict(tests["summary"]))
+                        len(_list(found["actions"])), dict(tests["summary"]), _str(tests, "error"))
 
 
 def render_page(data: dict[str, object]) -> str:
