@@ -291,8 +291,8 @@ def test_report_says_when_the_tests_could_not_run(project, leak, tmp_path):
 
 
 @pytest.mark.parametrize(("change", "said"), [
-    (lambda r: r["look_first"][1].update(text="the page {page}"),
-     "look_first/1/text: '{page}' is not a segment key"),
+    (lambda r: r["look_first"][1].update(text="the page {landing_page:pct}"),
+     "'{landing_page:pct}' is not a column's name (a look_first text takes no format)"),
     (lambda r: r["look_first"].pop(), "look_first: no entry for the primary leak 'refund_drag'"),
     (lambda r: r["look_first"][0].update(leak="bid"), "look_first/0/leak: 'bid' is not a primary leak"),
     (lambda r: r["confidence"][1].update(q_at_most_times_fdr=2), "one level must end at the false-discovery rate"),
@@ -305,3 +305,14 @@ def test_the_report_words_of_the_catalog_are_validated(project, leak, change, sa
     out = leak("plan")
     assert out.exit_code == ExitCode.USAGE and "contracts/metric-catalog.json#/report" in out.stderr
     assert said in out.stderr, out.stderr
+
+
+def test_plan_asks_about_a_column_that_what_to_look_at_first_names(project, leak):
+    """What to look at first is filled from the priority mart's row: a column it does not have is a
+    question of plan at its pointer, as in the action texts."""
+    project.edit_json("contracts/metric-catalog.json",
+                      lambda doc: doc["report"]["look_first"][1].update(text="the page {page}"))
+    out = leak("plan")
+    assert out.exit_code == ExitCode.USAGE, out.stdout
+    assert "contracts/metric-catalog.json#/report/look_first/1/text" in out.stdout + out.stderr
+    assert "column 'page'" in out.stdout + out.stderr

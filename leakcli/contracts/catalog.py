@@ -172,11 +172,20 @@ class Confidence(Strict):
 
 class LookFirst(Strict):
     """What an owner looks at first for an action of this primary leak ("the page or the bid" made one
-    choice), with `{key}` placeholders of the segment keys; `unpaid_text` for unpaid traffic."""
+    choice), with `{column}` placeholders of the priority mart's columns, filled as they are (no
+    format); `unpaid_text` for unpaid traffic."""
 
     leak: Ident = Field(description="a leak of priority.leaks or a scope's primary_leak")
     text: Text
     unpaid_text: Text | None = None
+
+    @field_validator("text", "unpaid_text")
+    @classmethod
+    def _plain_placeholders(cls, text: str | None) -> str | None:
+        for name in PLACEHOLDER.findall(text or ""):
+            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+                raise ValueError(f"'{{{name}}}' is not a column's name (a look_first text takes no format)")
+        return text
 
 
 class ShortLabel(Strict):
@@ -253,10 +262,10 @@ class MetricCatalog(Document):
 
     @field_validator("report")
     @classmethod
-    def _report_names_known_leaks_and_keys(cls, report: Report | None, info: ValidationInfo) -> Report | None:
-        """Every primary leak has exactly one look_first, whose placeholders are segment keys."""
-        priority, segment = info.data.get("priority"), info.data.get("segment")
-        if report is None or not isinstance(priority, Priority) or not isinstance(segment, Segment):
+    def _report_names_every_primary_leak(cls, report: Report | None, info: ValidationInfo) -> Report | None:
+        """Every primary leak has exactly one look_first (plan checks the columns its texts name)."""
+        priority = info.data.get("priority")
+        if report is None or not isinstance(priority, Priority):
             return report
         leaks = [leak.name for leak in priority.leaks] + [s.primary_leak for s in priority.scopes if s.primary_leak]
         named = [f.leak for f in report.look_first]
@@ -267,12 +276,6 @@ class MetricCatalog(Document):
                 raise ValueError(f"look_first/{i}/leak: '{leak}' has a look_first already")
         if missing := [leak for leak in leaks if leak not in named]:
             raise ValueError(f"look_first: no entry for the primary leak '{missing[0]}'")
-        for i, f in enumerate(report.look_first):
-            for part, text in (("text", f.text), ("unpaid_text", f.unpaid_text)):
-                for key in PLACEHOLDER.findall(text or ""):
-                    if key not in segment.keys:
-                        raise ValueError(f"look_first/{i}/{part}: '{{{key}}}' is not a segment key "
-                                         f"({', '.join(segment.keys)})")
         return report
 
     @model_validator(mode="after")
