@@ -322,6 +322,7 @@ def report(
     out: Annotated[Path | None, typer.Option("--out", metavar="FILE",
                                              help="Where to write it. Default: target/report.html.")] = None,
     json_mode: JsonOpt = False,
+    data_dir: VerifyDataOpt = None,
     project_dir: ProjectOpt = None,
     target_dir: TargetOpt = None,
     force: ForceOpt = False,
@@ -334,8 +335,8 @@ def report(
 
     reporter = _reporter(json_mode)
     project = _project(reporter, debug, project_dir, target_dir, no_cache=no_cache)
-    reporter.report(_run(reporter, debug, lambda: write_report(project.paths, out, lambda: report_data(project),
-                                                               force=force)))
+    reporter.report(_run(reporter, debug, lambda: write_report(
+        project.paths, out, lambda: report_data(project, data_dir=data_dir), force=force)))
 
 
 export_app = typer.Typer(name="export", help="Hand the pipeline to another tool.", no_args_is_help=True)

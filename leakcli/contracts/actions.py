@@ -40,7 +40,9 @@ class Action:
     se: float | None = None  # of the gap, USD
     last_month: str | None = None  # the last month of the window with sessions (YYYY-MM)
     live: bool | None = None
+    significant: bool | None = None  # the window's gap is bigger than chance (q at most the rate)
     recent_gap_usd: float | None = None  # revision 4: over the last recent_months months of the window
+    recent_se: float | None = None  # of the recent gap, USD
     recent_z: float | None = None
     recent_q: float | None = None
     recent_significant: bool | None = None
@@ -51,6 +53,7 @@ class Action:
         sessions = _float(row.get("sessions"))
         start, end = _month(row.get("window_start_month")), _month(row.get("window_end_month"))
         live, recent = row.get("is_live"), row.get("is_recent_significant")
+        significant = row.get("is_significant")
         return cls(rank=int(str(row.get("priority_rank", 0))), scope=str(row.get("action_scope", "")),
                    segment=tuple((k, str(row.get(k, ""))) for k in keys),
                    status=str(row.get("action_status") or ""), gap_usd=_float(row.get("gap_usd")) or 0.0,
@@ -61,7 +64,9 @@ class Action:
                    q=_float(row.get("q_value")), se=_float(row.get("gap_se_usd")),
                    last_month=_month(row.get("last_session_month")),
                    live=live if isinstance(live, bool) else None,
-                   recent_gap_usd=_float(row.get("recent_gap_usd")), recent_z=_float(row.get("recent_gap_z")),
+                   significant=significant if isinstance(significant, bool) else None,
+                   recent_gap_usd=_float(row.get("recent_gap_usd")), recent_se=_float(row.get("recent_gap_se_usd")),
+                   recent_z=_float(row.get("recent_gap_z")),
                    recent_q=_float(row.get("recent_q_value")),
                    recent_significant=recent if isinstance(recent, bool) else None)
 

@@ -1,14 +1,18 @@
 """The typed model of contracts/metric-catalog.json: segment keys, labels, thresholds, totals,
 measures, baselines, metric formulas, the priority rule (scopes, expected sums, statuses, rank order,
-leaks, action texts) and the number formats of the texts."""
+leaks, action texts), the number formats of the texts, and the words of the report (how sure a gap
+is, what to look at first, short labels)."""
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, ValidationInfo, field_validator, model_validator
 
 from leakcli.contracts.base import Document, Ident, ModelName, SqlType, Strict, Text
+
+PLACEHOLDER = re.compile(r"\{([^{}]*)\}")  # {name} in a text of the catalog
 
 
 # -- contracts/metric-catalog.json ----------------------------------------------------------------
@@ -156,6 +160,86 @@ class Priority(Strict):
     texts: Annotated[list[ActionText], Field(min_length=1)]
 
 
+class Confidence(Strict):
+    """How sure a gap is, in words, from its q-value (the report shows them beside z and q)."""
+
+    q_at_most_times_fdr: Annotated[float, Field(gt=0, le=1000, allow_inf_nan=False)] | None = Field(
+        description="the words hold when q_value is at most this many times thresholds.false_discovery_rate "
+                    "(and above the level before); none: above every other level (the last level)")
+    words: Text
+    meaning: Text = Field(description="what a reader does with a gap this sure")
+
+
+class LookFirst(Strict):
+    """What an owner looks at first for an action of this primary leak ("the page or the bid" made one
+    choice), with `{column}` placeholders of the priority mart's columns, filled as they are (no
+    format); `unpaid_text` for unpaid traffic."""
+
+    leak: Ident = Field(description="a leak of priority.leaks or a scope's primary_leak")
+    text: Text
+    unpaid_text: Text | None = None
+
+    @field_validator("text", "unpaid_text")
+    @classmethod
+    def _plain_placeholders(cls, text: str | None) -> str | None:
+        for name in PLACEHOLDER.findall(text or ""):
+            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+                raise ValueError(f"'{{{name}}}' is not a column's name (a look_first text takes no format)")
+        return text
+
+
+class ShortLabel(Strict):
+    """A segment value shown shorter where space is scarce (chart labels, the actions table)."""
+
+    value: Text
+    short: Text
+    meaning: Text = Field(description="what the value means, said once in the page's legend")
+
+
+
+class Report(Strict):
+    """The words of `leakcli report` for the people who act on it: how sure each gap is (levels by q,
+    in multiples of the false-discovery rate, ascending; one level ends at the rate itself, so the
+    words never disagree with the status), what to look at first per primary leak, short labels."""
+
+    confidence: Annotated[list[Confidence], Field(min_length=2)]
+    look_first: Annotated[list[LookFirst], Field(min_length=1)]
+    short_labels: list[ShortLabel] = []
+
+    @field_validator("confidence")
+    @classmethod
+    def _ascending(cls, levels: list[Confidence]) -> list[Confidence]:
+        bounds = [c.q_at_most_times_fdr for c in levels]
+        if bounds[-1] is not None or None in bounds[:-1]:
+            raise ValueError("only the last level has no q_at_most_times_fdr (it holds above every other)")
+        shown = [b for b in bounds if b is not None]
+        if any(a >= b for a, b in zip(shown, shown[1:], strict=False)):
+            raise ValueError("q_at_most_times_fdr must rise from one level to the next")
+        if 1 not in shown:
+            raise ValueError("one level must end at the false-discovery rate itself (q_at_most_times_fdr 1), "
+                             "so the words agree with the status")
+        return levels
+
+    @field_validator("confidence")
+    @classmethod
+    def _meaning_placeholders(cls, levels: list[Confidence]) -> list[Confidence]:
+        for i, c in enumerate(levels):
+            for name in PLACEHOLDER.findall(c.meaning):
+                if name not in ("q", "share"):
+                    raise ValueError(f"confidence/{i}/meaning: '{{{name}}}' is neither {{q}} (the level's bound "
+                                     f"of q) nor {{share}} (the same as a percentage)")
+        return levels
+
+    @field_validator("short_labels")
+    @classmethod
+    def _distinct(cls, labels: list[ShortLabel]) -> list[ShortLabel]:
+        for what in ("value", "short"):
+            seen = [getattr(x, what) for x in labels]
+            if len(set(seen)) != len(seen):
+                raise ValueError(f"two short labels have the same {what}")
+        return labels
+
+
 class Format(Strict):
     sql: Annotated[str, StringConstraints(pattern=r"\{value\}")]
     example: str | None = None
@@ -174,6 +258,25 @@ class MetricCatalog(Document):
     formats: dict[Ident, Format]
     out_of_scope: Annotated[list[Text], Field(min_length=1)] = Field(
         description="words that mark experiment, funnel, launch or bundle analysis in the IR or registry")
+    report: Report | None = Field(default=None, description="the words of `leakcli report`")
+
+    @field_validator("report")
+    @classmethod
+    def _report_names_every_primary_leak(cls, report: Report | None, info: ValidationInfo) -> Report | None:
+        """Every primary leak has exactly one look_first (plan checks the columns its texts name)."""
+        priority = info.data.get("priority")
+        if report is None or not isinstance(priority, Priority):
+            return report
+        leaks = [leak.name for leak in priority.leaks] + [s.primary_leak for s in priority.scopes if s.primary_leak]
+        named = [f.leak for f in report.look_first]
+        for i, leak in enumerate(named):
+            if leak not in leaks:
+                raise ValueError(f"look_first/{i}/leak: '{leak}' is not a primary leak ({', '.join(leaks)})")
+            if named.index(leak) != i:
+                raise ValueError(f"look_first/{i}/leak: '{leak}' has a look_first already")
+        if missing := [leak for leak in leaks if leak not in named]:
+            raise ValueError(f"look_first: no entry for the primary leak '{missing[0]}'")
+        return report
 
     @model_validator(mode="after")
     def _text_format(self) -> MetricCatalog:

@@ -183,6 +183,7 @@ class ReportOutput(Output):
     build: str | None
     actions: int
     tests: dict[str, int]
+    tests_error: str | None = None  # why the acceptance tests could not run (then `tests` is empty)
 
 
 class ExportOutput(Output):

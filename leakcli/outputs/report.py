@@ -1,9 +1,15 @@
 """`report`, the page: one self-contained HTML file for the people who act on the answer, drawn from
-the data commands/report.py gathered: the window and how many actions to take now, the priority
-actions with their status, gaps, 95% intervals and texts, the device gap beside the segment gaps, a
-month x segment heat map, monthly trends against the device and site baselines, the acceptance
-tests, the DAG, and where it all came from. Charts are drawn by Apache ECharts, inlined (no network
-at view time).
+the data commands/report.py gathered. It opens with the answer: the window, how many actions to take
+now, and each action to take (act, emerging, stopped) in one item: what it lost, how sure that is in
+words (from q, the catalog's levels), and what to look at first (the catalog's words for its primary
+leak: the page before the bid, the offer, what the page promises, the device experience). Then the
+priority actions with their gaps, 95% intervals, z, q and texts (an emerging leak's recent months
+beside its window; the gaps within noise folded into one line), the device part beside the segment
+part, a month x segment heat map that colours only the months of a gap found bigger than chance,
+monthly trends against the device and site baselines (an emerging leak's recent months shaded), the
+acceptance tests, the DAG, and where it all came from. Labels never lose the device or the page:
+long values are shortened by the catalog's short labels (said once in a legend) and wrap between
+their parts. Charts are drawn by Apache ECharts, inlined (no network at view time).
 
 The page is a Jinja2 template (report_assets/report.html.j2) rendered with autoescape on: every
 value of the data is text. Only the inlined assets (ECharts, the CSS, the page's script) and the
@@ -14,8 +20,8 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -24,6 +30,7 @@ from jinja2 import Environment, StrictUndefined
 from markupsafe import Markup
 
 from leakcli.contracts.actions import Action
+from leakcli.contracts.catalog import PLACEHOLDER
 from leakcli.contracts.results import ReportOutput
 from leakcli.errors import UsageError
 from leakcli.paths import Paths
@@ -58,11 +65,12 @@ class ReportResult:
     build: str | None
     actions: int
     tests: dict[str, int]
+    tests_error: str | None = None  # why the acceptance tests could not run, in one line
 
     def to_dict(self) -> dict[str, object]:
         """`report --json` (contracts/schemas/report-output.schema.json)."""
         return ReportOutput(path=self.path, bytes=self.bytes, charts=self.charts, build=self.build,
-                            actions=self.actions, tests=self.tests).document()
+                            actions=self.actions, tests=self.tests, tests_error=self.tests_error).document()
 
 
 def is_report(path: Path) -> bool:
@@ -88,7 +96,7 @@ def write_report(paths: Paths, out: Path | None, data: Callable[[], dict[str, ob
     tests = found["tests"]
     assert isinstance(tests, dict)
     return ReportResult(shown, len(page.encode("utf-8")), list(CHARTS), _str(found["build"], "id"),
-                        len(_list(found["actions"])), dict(tests["summary"]))
+                        len(_list(found["actions"])), dict(tests["summary"]), _str(tests, "error"))
 
 
 def render_page(data: dict[str, object]) -> str:
@@ -105,23 +113,108 @@ def render_page(data: dict[str, object]) -> str:
     assert isinstance(window, dict)
     synthetic = dataset.get("kind") == "synthetic"
     span = f"{window['start']} to {window['end']}" if window.get("start") else "no window"
-    statuses = _legend(data)
+    words = Words.of(data)
+    keys = [str(k) for k in _list(data["keys"])]
+    actions = [Action.of(a, keys) for a in _list(data["actions"]) if isinstance(a, dict)]
+    rows = [_action_row(a, words) for a in actions]
+    view = {"labels": {str(a.rank): words.label(a) for a in actions},
+            "status": {name: label for name, (label, _) in STATUS_TEXT.items()},
+            "recent": words.recent, "recent_months": words.recent_months,
+            "recent_ranks": [r["rank"] for r in rows if r["recent"]]}
     page = template.render(
         generator=Markup(GENERATOR),
         css=_inline(assets / "report.css", "</style"),
         echarts=_inline(assets / "echarts.min.js", "</script"),
         script=_inline(assets / "report.js", "</script"),
-        data=Markup(json.dumps(_finite(data), separators=(",", ":")).replace("<", "\\u003c")),
+        data=Markup(json.dumps(_finite({**data, "view": view}), separators=(",", ":")).replace("<", "\\u003c")),
         title=f"{data['shop']}: revenue leaks, {span}" + (" (synthetic data)" if synthetic else ""),
         shop=data["shop"], window=window, synthetic=synthetic, dataset=dataset,
-        status_line=data["status_line"], statuses=statuses, fdr=_fdr(data),
-        actions=[_action_row(Action.of(a, [str(k) for k in _list(data["keys"])]), str(data["all_label"]))
-                 for a in _list(data["actions"]) if isinstance(a, dict)],
-        tests=data["tests"], provenance=_provenance(build),
+        status_line=data["status_line"], statuses=_legend(data), fdr=_fdr(data),
+        actions=[r for r in rows if r["status"] != "noise"], noise=[r for r in rows if r["status"] == "noise"],
+        confidence=words.legend(), short_labels=words.used(actions), recent=words.recent,
+        recent_months=words.recent_months, tests=data["tests"], provenance=_provenance(build),
     )
     if len(page.encode("utf-8")) > MAX_BYTES:  # a guard on the promise: self-contained and small
         raise UsageError(f"the report would be {len(page) / 1e6:.1f} MB, over the 5 MB it promises")
     return page
+
+
+@dataclass(frozen=True)
+class Words:
+    """What the page says beside the figures, in the catalog's words (contracts/metric-catalog.json
+    #/report): how sure a gap is, by its q in multiples of the false-discovery rate; what to look at
+    first, by the primary leak (the unpaid words for unpaid traffic; its `{column}`s filled from the
+    action's row, whose columns plan checks); and short labels for long values.
+    With no such section in the catalog the page shows the figures alone."""
+
+    all_label: str
+    levels: tuple[tuple[float | None, str, str], ...] = ()  # (q at most, words, meaning); None: above the rest
+    look_first: Mapping[str, tuple[str, str | None]] = field(default_factory=dict)  # leak -> (text, unpaid)
+    short: Mapping[str, tuple[str, str]] = field(default_factory=dict)  # value -> (short, meaning)
+    unpaid: frozenset[int] = frozenset()  # ranks of the actions on unpaid traffic
+    fdr: float = 0.05
+    recent: str | None = None  # '2015-01 to 2015-03'
+    recent_months: int = 0
+
+    @classmethod
+    def of(cls, data: dict[str, object]) -> Words:
+        thresholds, window, found = data["thresholds"], data["window"], data.get("words")
+        assert isinstance(thresholds, dict) and isinstance(window, dict)
+        fdr = float(thresholds["false_discovery_rate"])
+        recent = f"{window['recent_start']} to {window['end']}" if window.get("recent_start") else None
+        base = cls(all_label=str(data["all_label"]), fdr=fdr, recent=recent,
+                   recent_months=int(window.get("recent_months") or 0),
+                   unpaid=frozenset(int(str(r)) for r in _list(data.get("unpaid"))))
+        if not isinstance(found, dict):
+            return base
+        levels: list[tuple[float | None, str, str]] = []
+        below = 0.0
+        for level in _list(found.get("confidence")):
+            assert isinstance(level, dict)
+            times = level.get("q_at_most_times_fdr")
+            bound = None if times is None else round(float(times) * fdr, 12)
+            shown = bound if bound is not None else below
+            meaning = str(level["meaning"]).replace("{q}", f"{shown:g}").replace("{share}", f"{shown:.0%}")
+            levels.append((bound, str(level["words"]), meaning))
+            below = bound if bound is not None else below
+        look = {str(f["leak"]): (str(f["text"]), None if f.get("unpaid_text") is None else str(f["unpaid_text"]))
+                for f in _list(found.get("look_first")) if isinstance(f, dict)}
+        short = {str(x["value"]): (str(x["short"]), str(x["meaning"]))
+                 for x in _list(found.get("short_labels")) if isinstance(x, dict)}
+        return replace(base, levels=tuple(levels), look_first=look, short=short)
+
+    def sure(self, q: float | None) -> str | None:
+        """How sure a gap of this q is, in words ('very likely real'); None without q or words."""
+        if q is None:
+            return None
+        return next((words for bound, words, _ in self.levels if bound is None or q <= bound), None)
+
+    def legend(self) -> list[tuple[str, str]]:
+        return [(words, meaning) for _, words, meaning in self.levels]
+
+    def label(self, a: Action) -> str:
+        """'bsearch / nonbrand / desktop / /lander-5' (long values shortened), 'all traffic on mobile'."""
+        return " / ".join(shown for shown, _ in self.parts(a))
+
+    def parts(self, a: Action) -> list[tuple[str, str | None]]:
+        """The label's parts: each value as shown, and the full value where it is shortened."""
+        values = [v for _, v in a.segment if v != self.all_label]
+        if a.scope == "device" and len(values) == 1:
+            return [(f"all traffic on {values[0]}", None)]
+        return [(self.short[v][0], v) if v in self.short else (v, None) for v in values]
+
+    def used(self, actions: list[Action]) -> list[tuple[str, str, str]]:
+        """The short labels the page uses: (short, value, meaning), for the legend."""
+        seen = {v for a in actions for _, v in a.segment}
+        return [(short, value, meaning) for value, (short, meaning) in self.short.items() if value in seen]
+
+    def first(self, a: Action) -> str | None:
+        """What to look at first for this action (None within noise, or without words for its leak)."""
+        if a.status == "noise" or a.primary_leak not in self.look_first:
+            return None
+        text, unpaid = self.look_first[a.primary_leak]
+        chosen = unpaid if unpaid is not None and a.rank in self.unpaid else text
+        return PLACEHOLDER.sub(lambda m: str(a.row.get(m.group(1), m.group(0))), chosen)
 
 
 def _fdr(data: dict[str, object]) -> str:
@@ -159,28 +252,42 @@ def usd(value: object) -> str:
     return f"{MINUS if r < 0 else ''}${abs(r):,}"
 
 
-def _action_row(a: Action, all_label: str) -> dict[str, object]:
-    """One action as the table shows it (text only: the template escapes it)."""
-    device = a.scope == "device"
-    segment = [v for _, v in a.segment if v != all_label]
-    q = a.q
+def _action_row(a: Action, w: Words) -> dict[str, object]:
+    """One action as the page shows it (text only: the template escapes it). An emerging leak, or a
+    stopped one that only its recent months found, is judged by its recent test: its recent gap, z, q
+    and how sure stand beside the window's."""
+    recent = a.status == "emerging" or (a.status == "stopped" and a.significant is False
+                                        and a.recent_significant is True)
     return {
         "rank": a.rank, "status": a.status,
         "status_class": a.status if a.status in STATUS_TEXT else "other",
         "status_label": STATUS_TEXT.get(a.status, (a.status or "n/a", ""))[0],
-        "scope": "device" if device else "segment",
-        "segment": (f"all traffic on {segment[0]}" if device and len(segment) == 1 else " / ".join(segment)),
+        "scope": "device" if a.scope == "device" else "segment",
+        "label": w.label(a), "parts": w.parts(a),
         "sessions": f"{a.sessions:,}" if a.sessions is not None else "n/a",
         "gap": usd(a.gap_usd),
         "interval": f"± {usd(1.96 * a.se)}" if a.se is not None else "",
-        "z": f"{a.z:.1f}" if a.z is not None else "n/a",
-        "q": "n/a" if q is None else "< 0.001" if q < 0.001 else f"{q:.3f}" if q < 0.01 else f"{q:.2f}",
+        "z": _z(a.z), "q": _q(a.q), "sure": w.sure(a.q), "beyond": a.q is not None and a.q <= w.fdr,
+        "recent": None if not recent else {
+            "span": w.recent, "months": w.recent_months, "gap": usd(a.recent_gap_usd),
+            "interval": f"± {usd(1.96 * a.recent_se)}" if a.recent_se is not None else "",
+            "z": _z(a.recent_z), "q": _q(a.recent_q), "sure": w.sure(a.recent_q),
+            "beyond": a.recent_q is not None and a.recent_q <= w.fdr},
         "last_month": a.last_month or "n/a",
         "live": a.live is not False,
-        "share": f"{a.share:.1%}" if a.share is not None else "n/a",
+        "share": f"{a.share:.1%}".replace("-", MINUS) if a.share is not None else "n/a",
         "leak": a.primary_leak.replace("_", " "),
         "text": a.text,
+        "first": w.first(a),
     }
+
+
+def _z(z: float | None) -> str:
+    return "n/a" if z is None else f"{z:.1f}".replace("-", MINUS)
+
+
+def _q(q: float | None) -> str:
+    return "n/a" if q is None else "< 0.001" if q < 0.001 else f"{q:.3f}" if q < 0.01 else f"{q:.2f}"
 
 
 def _provenance(b: dict[object, object]) -> list[tuple[str, str]]:

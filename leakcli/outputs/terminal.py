@@ -328,8 +328,10 @@ class Reporter:
         if self.json_mode:
             return self.emit_json(result.to_dict())
         s = result.tests
+        tests = (f"; the acceptance tests could not run: {result.tests_error}" if result.tests_error else
+                 f", tests {s.get('passed', 0)}/{s.get('total', 0)} passed")
         print(f"Wrote {result.path} ({result.bytes / 1e6:.1f} MB; build {result.build}): {result.actions} actions, "
-              f"{len(result.charts)} charts, tests {s.get('passed', 0)}/{s.get('total', 0)} passed", file=self.out)
+              f"{len(result.charts)} charts{tests}", file=self.out)
         return None
 
     def export(self, result: ExportResult) -> None:

@@ -154,6 +154,10 @@ def check_metrics(c: Contracts, q: Questions) -> None:
     actions = [(f"/priority/texts/{i}/{part}", text) for i, t in enumerate(priority.texts)
                for part, text in (("text", t.text), ("unpaid_text", t.unpaid_text)) if text]
     checks += [(where, p, texts) for where, text in actions for p in action_placeholders(text)]
+    if c.catalog.report:  # the report fills what to look at first from the priority mart's row
+        checks += [(f"/report/look_first/{i}/{part}", p, target) for i, f in enumerate(c.catalog.report.look_first)
+                   for part, text in (("text", f.text), ("unpaid_text", f.unpaid_text)) if text
+                   for p in action_placeholders(text)]
     for where, col, allowed in checks:
         if col not in allowed:
             q.ask(Code.METRIC_UNKNOWN_COLUMN, f"{CATALOG}#{where}",

@@ -6,7 +6,8 @@
   var data = JSON.parse(document.getElementById("leak-data").textContent);
   var style = getComputedStyle(document.documentElement);
   var C = {};
-  ["act", "stopped", "noise", "segment", "device", "site", "lost", "gained", "ink", "muted", "rule"].forEach(function (k) {
+  ["act", "emerging", "emerging-edge", "stopped", "noise", "segment", "device", "site", "lost", "gained", "chance", "ink",
+   "muted", "rule"].forEach(function (k) {
     C[k] = style.getPropertyValue("--" + k).trim();
   });
   var esc = echarts.format.encodeHTML;
@@ -20,29 +21,57 @@
   var pct = function (v) { return isNum(v) ? (Number(v) * 100).toFixed(1) + "%" : "n/a"; };
   var num = function (v, d) { return isNum(v) ? Number(v).toFixed(d) : "n/a"; };
   var month = function (m) { return String(m).slice(0, 7); };
-  var STATUS = { act: "act", stopped: "stopped", noise: "within noise" };
-  var statusColour = function (s) { return C[s] || C.muted; };
-  var keys = data.keys;
-  var label = function (a) {
-    if (a.action_scope === "device") { return "#" + a.priority_rank + " device " + a.device_type; }
-    return "#" + a.priority_rank + " " + keys.filter(function (k) { return a[k] !== data.all_label; }).map(function (k) { return a[k]; }).join(" / ");
-  };
+  var view = data.view;
+  var STATUS = view.status;  // act, emerging, stopped, noise: the words of the legend
+  var ORDER = Object.keys(STATUS);
+  var edge = function (s) { return s === "emerging" ? C["emerging-edge"] : null; };  // yellow needs an edge on white
+  // the page's one label of an action ("#2 bsearch / nonbrand / desktop / /lander-5", "#1 all traffic on mobile")
+  var label = function (a) { return "#" + a.priority_rank + " " + view.labels[String(a.priority_rank)]; };
+  var byRank = {};
+  data.actions.forEach(function (a) { byRank[String(a.priority_rank)] = a; });
+  var rankLabel = function (rank) { return "#" + rank + " " + view.labels[String(rank)]; };
+  var recentRanks = {};
+  (view.recent_ranks || []).forEach(function (r) { recentRanks[String(r)] = true; });
+  var RECENT = "last " + view.recent_months + " months" + (view.recent ? " (" + view.recent + ")" : "");
   var win = data.window || {};
   var inWindow = function (m) { return win.start && month(m) >= win.start && month(m) <= win.end; };
+  var inRecent = function (m) { return win.recent_start && month(m) >= win.recent_start && month(m) <= win.end; };
+  // a label too long for its width wraps at its spaces ("… / desktop" / "/lander-3"): nothing is cut
+  var wrapped = function (w, colour) {
+    return { width: w, overflow: "break", lineHeight: 14, color: colour, formatter: function (v) { return fit(v, w - 4); } };
+  };
   var title = function (text, sub) { return { text: text, subtext: sub || "", left: 0, textStyle: { fontSize: 15, color: C.ink } }; };
   var ruler = document.createElement("canvas").getContext("2d");
-  var textWidth = function (text) { ruler.font = "bold 12px sans-serif"; return ruler.measureText(text).width; };
+  var textWidth = function (text, font) { ruler.font = font || "bold 12px sans-serif"; return ruler.measureText(text).width; };
+  // A label in lines of at most `width` px, broken after a " / " between its parts (never inside a
+  // source, campaign, device or page; a single part wider than the line is broken by the chart's own
+  // "break" overflow): nothing of it is cut, so the device and the page stay in view.
+  var fit = function (text, width) {
+    var parts = String(text).split(" / "), lines = [], line = parts[0];
+    for (var i = 1; i < parts.length; i++) {
+      if (textWidth(line + " / " + parts[i], "12px sans-serif") <= width) { line += " / " + parts[i]; }
+      else { lines.push(line + " /"); line = parts[i]; }
+    }
+    lines.push(line);
+    return lines.join("\n");
+  };
   var labelWidth = function (el) { return Math.max(150, Math.min(320, Math.round(el.clientWidth * 0.34))); };
   var GAP_ROWS = 30;
   var shown = data.actions.slice(0, GAP_ROWS);
   var rows = shown.slice().reverse();  // the first action on top of a horizontal bar chart
   var more = data.actions.length > shown.length ? " (the first " + shown.length + " of " + data.actions.length + ")" : "";
-  var rowLabels = { width: 320, overflow: "truncate", color: function (v, i) { return rows[i] && rows[i].action_status === "noise" ? C.muted : C.ink; } };
+  var rowColour = function (v, i) { return rows[i] && rows[i].action_status === "noise" ? C.muted : C.ink; };
   var tip = function (a) {
     var half = isNum(a.gap_se_usd) ? 1.96 * a.gap_se_usd : null;
+    var recent = "";
+    if (recentRanks[String(a.priority_rank)]) {
+      var rhalf = isNum(a.recent_gap_se_usd) ? 1.96 * a.recent_gap_se_usd : null;
+      recent = "<br>" + esc(RECENT) + ": gap " + usd(a.recent_gap_usd) + (rhalf === null ? "" : " (95%: " + usd(a.recent_gap_usd - rhalf) +
+        " to " + usd(a.recent_gap_usd + rhalf) + ")") + ", z " + num(a.recent_gap_z, 1) + ", q " + num(a.recent_q_value, 3);
+    }
     return "<b>" + esc(label(a)) + "</b><br>" + esc(STATUS[a.action_status] || String(a.action_status)) +
-      "<br>gap " + usd(a.gap_usd) + (half === null ? "" : " (95%: " + usd(a.gap_usd - half) + " to " + usd(a.gap_usd + half) + ")") +
-      "<br>z " + num(a.gap_z, 1) + ", q " + num(a.q_value, 3) + "<br>" + Number(a.sessions).toLocaleString("en-US") +
+      "<br>window: gap " + usd(a.gap_usd) + (half === null ? "" : " (95%: " + usd(a.gap_usd - half) + " to " + usd(a.gap_usd + half) + ")") +
+      ", z " + num(a.gap_z, 1) + ", q " + num(a.q_value, 3) + recent + "<br>" + Number(a.sessions).toLocaleString("en-US") +
       " sessions, the last in " + esc(month(a.last_session_month));
   };
 
@@ -68,6 +97,27 @@
     };
   }
 
+  // The recent months (the window's last ones), over a category axis of months: dashed and unfilled
+  // (the heat map), or shaded in the emerging colour behind an emerging leak's trend (`shaded`).
+  function recentMark(months, shaded, axisIndex) {
+    var a = months.indexOf(win.recent_start), b = months.indexOf(win.end);
+    if (a < 0 || b < 0) { return null; }
+    return {
+      type: "custom", name: shaded ? RECENT_NAME : "recent months", silent: true, tooltip: { show: false }, z: shaded ? 1 : 11,
+      xAxisIndex: axisIndex || 0, yAxisIndex: axisIndex || 0, itemStyle: { color: C.emerging, borderColor: C["emerging-edge"] },
+      encode: { x: [0, 1], y: 2 }, data: [[a, b, 0]],
+      renderItem: function (params, api) {
+        var sys = params.coordSys, band = api.size([1, 0])[0];
+        var x0 = api.coord([api.value(0), 0])[0] - band / 2, x1 = api.coord([api.value(1), 0])[0] + band / 2;
+        var inset = shaded ? 0 : 3;
+        return { type: "rect", shape: { x: x0 + inset, y: sys.y + inset, width: x1 - x0 - 2 * inset, height: sys.height - 2 * inset },
+                 style: shaded ? { fill: C.emerging, opacity: 0.45, stroke: "none" } :
+                                 { fill: "none", stroke: C.ink, lineWidth: 1.5, lineDash: [5, 3] } };
+      }
+    };
+  }
+  var RECENT_NAME = RECENT + ": an emerging leak's recent months";
+
   var charts = {};
   var builders = {};
   var drawn = 0;
@@ -86,12 +136,27 @@
   var height = function (el, px) { el.style.height = px + "px"; };
 
   draw("gaps", function (el) {
-    height(el, Math.max(260, 110 + rows.length * 34));
+    height(el, Math.max(260, 110 + rows.length * 40));
     var w = labelWidth(el);
-    var series = ["act", "stopped", "noise"].map(function (s) {
-      return { type: "bar", name: STATUS[s], stack: "gap", barMaxWidth: 22, itemStyle: { color: C[s] },
-               data: rows.map(function (a) { return a.action_status === s ? a.gap_usd : null; }) };
+    var series = ORDER.map(function (s) {
+      return { type: "bar", name: STATUS[s], stack: "gap", barMaxWidth: 22,
+               itemStyle: { color: C[s], borderColor: edge(s) || C[s], borderWidth: edge(s) ? 1 : 0 },
+               data: rows.map(function (a) {  // a row judged by its recent months draws its own two bars (below)
+                 return a.action_status === s && !recentRanks[String(a.priority_rank)] ? a.gap_usd : null; }) };
     });
+    // a whisker from lo to hi with caps, and its text right of `end` (left of `start` when it would
+    // leave the chart at `right`)
+    var whisker = function (lo, hi, start, end, cap, text, right, dashed) {
+      var line = { stroke: C.ink, lineWidth: 1.5, lineDash: dashed ? [4, 2] : null };
+      var x = end + 6, align = "left";
+      if (x + textWidth(text) + 4 > right) { x = Math.min(lo[0], start) - 6; align = "right"; }
+      return [
+        { type: "line", shape: { x1: lo[0], y1: lo[1], x2: hi[0], y2: hi[1] }, style: line },
+        { type: "line", shape: { x1: lo[0], y1: lo[1] - cap, x2: lo[0], y2: lo[1] + cap }, style: line },
+        { type: "line", shape: { x1: hi[0], y1: hi[1] - cap, x2: hi[0], y2: hi[1] + cap }, style: line },
+        { type: "text", x: x, y: hi[1], style: { text: text, fill: C.ink, align: align, verticalAlign: "middle", fontSize: 12 } }
+      ];
+    };
     series.push({
       type: "custom", name: "95% interval", itemStyle: { color: C.ink }, encode: { x: [1, 2], y: 0 }, z: 5,
       data: rows.map(function (a, i) {
@@ -99,31 +164,51 @@
         return [i, a.gap_usd - half, a.gap_usd + half, a.gap_usd, half];
       }),
       renderItem: function (params, api) {
+        var right = params.coordSys.x + params.coordSys.width + 126;
         var y = api.value(0), lo = api.coord([api.value(1), y]), hi = api.coord([api.value(2), y]);
-        var cap = api.size([0, 1])[1] * 0.28, line = { stroke: C.ink, lineWidth: 1.5 };
-        var end = Math.max(hi[0], api.coord([api.value(3), y])[0]);
-        return { type: "group", children: [
-          { type: "line", shape: { x1: lo[0], y1: lo[1], x2: hi[0], y2: hi[1] }, style: line },
-          { type: "line", shape: { x1: lo[0], y1: lo[1] - cap, x2: lo[0], y2: lo[1] + cap }, style: line },
-          { type: "line", shape: { x1: hi[0], y1: hi[1] - cap, x2: hi[0], y2: hi[1] + cap }, style: line },
-          { type: "text", x: end + 6, y: hi[1], style: { text: usd(api.value(3)) + " ± " + usd(api.value(4)), fill: C.ink,
-                                                         verticalAlign: "middle", fontSize: 12 } }
-        ] };
+        var at = api.coord([api.value(3), y])[0], zero = api.coord([0, y])[0];
+        var cap = api.size([0, 1])[1] * 0.2;
+        var a = rows[y], recent = recentRanks[String(a.priority_rank)];
+        if (!recent) {
+          return { type: "group", children: whisker(lo, hi, Math.min(at, zero), Math.max(hi[0], at), cap,
+                                                    usd(api.value(3)) + " ± " + usd(api.value(4)), right) };
+        }
+        // judged by its recent months (an emerging leak): the window's gap above, the recent months' gap
+        // below (a paler bar with a dashed edge and whisker), each in the row's status colour
+        var band = api.size([0, 1])[1], up = band * 0.2, down = band * 0.2, thick = band * 0.3;
+        var fill = C[a.action_status] || C.muted, stroke = edge(a.action_status) || C.ink;
+        var rg = a.recent_gap_usd, rh = isNum(a.recent_gap_se_usd) ? 1.96 * a.recent_gap_se_usd : 0;
+        var r0 = api.coord([rg - rh, y]), r1 = api.coord([rg + rh, y]), rx = api.coord([rg, y])[0];
+        var children = [
+          { type: "rect", shape: { x: Math.min(zero, at), y: lo[1] - up - thick / 2, width: Math.abs(at - zero), height: thick },
+            style: { fill: fill, stroke: stroke, lineWidth: 1 } },
+          { type: "rect", shape: { x: Math.min(zero, rx), y: r0[1] + down - thick / 2, width: Math.abs(rx - zero), height: thick },
+            style: { fill: fill, opacity: 0.6, stroke: stroke, lineWidth: 1, lineDash: [3, 2] } }
+        ];
+        children = children.concat(whisker([lo[0], lo[1] - up], [hi[0], hi[1] - up], Math.min(at, zero), Math.max(hi[0], at), cap * 0.7,
+                                           "window " + usd(api.value(3)) + " ± " + usd(api.value(4)), right));
+        children = children.concat(whisker([r0[0], r0[1] + down], [r1[0], r1[1] + down], Math.min(rx, zero), Math.max(r1[0], rx), cap * 0.7,
+                                           "last " + view.recent_months + " months " + usd(rg) + " ± " + usd(rh), right, true));
+        return { type: "group", children: children };
       }
     });
+    var legend = ORDER.filter(function (s) { return data.actions.some(function (a) { return a.action_status === s; }); })
+      .map(function (s) { return STATUS[s]; });
+    legend.push({ name: "95% interval", icon: "path://M0 4h20v2H0zM0 0h2v10H0zM18 0h2v10h-2z" });
     return {
-      title: title("Gap to the baseline by action (USD, window)" + more, "bar: the gap; whisker: its 95% interval; colour: the status"),
-      legend: { top: 42, left: 0, data: ["act", "stopped", "within noise", { name: "95% interval", icon: "path://M0 4h20v2H0zM0 0h2v10H0zM18 0h2v10h-2z" }] },
+      title: title("Gap to the baseline by action (USD, window)" + more, "bar: the gap; whisker: its 95% interval; colour: the status" +
+                   (view.recent_ranks.length ? "; an emerging leak also shows its " + RECENT : "")),
+      legend: { top: 42, left: 0, data: legend },
       grid: { left: w + 20, right: 130, top: 80, bottom: 50 },
       tooltip: { trigger: "item", formatter: function (p) { return tip(rows[p.dataIndex]); } },
       xAxis: { type: "value", name: "gap (USD)", nameLocation: "middle", nameGap: 30, axisLabel: { formatter: usd, hideOverlap: true } },
-      yAxis: { type: "category", data: rows.map(label), axisLabel: Object.assign({}, rowLabels, { width: w }) },
+      yAxis: { type: "category", data: rows.map(label), axisLabel: wrapped(w, rowColour) },
       series: series
     };
   });
 
   draw("split", function (el) {
-    height(el, Math.max(260, 110 + rows.length * 34));
+    height(el, Math.max(260, 110 + rows.length * 40));
     var w = labelWidth(el);
     var faded = function (a, v) { return { value: v, itemStyle: { opacity: a.action_status === "noise" ? 0.35 : 1 } }; };
     return {
@@ -132,11 +217,11 @@
       grid: { left: w + 20, right: 40, top: 80, bottom: 50 },
       tooltip: { trigger: "axis", axisPointer: { type: "shadow" }, valueFormatter: usd },
       xAxis: { type: "value", name: "USD", nameLocation: "middle", nameGap: 30, axisLabel: { formatter: usd, hideOverlap: true } },
-      yAxis: { type: "category", data: rows.map(label), axisLabel: Object.assign({}, rowLabels, { width: w }) },
+      yAxis: { type: "category", data: rows.map(label), axisLabel: wrapped(w, rowColour) },
       series: [
-        { type: "bar", name: "device part (its device against the site)", itemStyle: { color: C.device },
+        { type: "bar", name: "device part: lost to the device", itemStyle: { color: C.device },
           data: rows.map(function (a) { return faded(a, a.device_gap_usd); }) },
-        { type: "bar", name: "segment part (the segment against its device)", itemStyle: { color: C.segment },
+        { type: "bar", name: "segment part: lost beyond its device (page or bid)", itemStyle: { color: C.segment },
           data: rows.map(function (a) { return faded(a, a.action_scope === "device" ? 0 : a.segment_gap_usd); }) },
         { type: "scatter", name: "whole gap to the site", symbol: "diamond", symbolSize: 11, itemStyle: { color: C.site }, z: 5,
           data: rows.map(function (a) { return a.revenue_gap_usd; }) }
@@ -145,29 +230,48 @@
   });
 
   var hm = data.heatmap;
+  var hmLabels = hm.rows.map(rankLabel);
+  var hmStatus = hm.rows.map(function (r) { return (byRank[String(r)] || {}).action_status; });
   draw("heatmap", function (el) {
-    height(el, Math.max(320, 190 + hm.segments.length * 34));
+    height(el, Math.max(320, 200 + hm.rows.length * 40));
     var w = labelWidth(el);
-    var extent = hm.cells.reduce(function (m, c) { return Math.max(m, Math.abs(c[2])); }, 1);
+    // cells [month, row, gap, z, tested]: coloured by their gap in the months of a test that found the
+    // row's gap bigger than chance; grey elsewhere (chance explains them), whatever their size
+    var beyond = hm.cells.filter(function (c) { return c[4] === 1; });
+    var chance = hm.cells.filter(function (c) { return c[4] !== 1; }).map(function (c) { return [c[0], c[1], c[2], c[3], 0]; });
+    var extent = beyond.reduce(function (m, c) { return Math.max(m, Math.abs(c[2])); }, 1);
     var labels = hm.months.map(month);
     var every = Math.max(1, Math.ceil(labels.length * 18 / Math.max(1, el.clientWidth - w - 60)));  // labels that fit,
     var anchor = Math.max(0, labels.indexOf(win.start));  // counted from the window's first month
-    var series = [{ type: "heatmap", name: "segment gap", data: hm.cells, itemStyle: { borderColor: "#fff", borderWidth: 1 } }];
+    var cell = { borderColor: "#fff", borderWidth: 1 };
+    var series = [{ type: "heatmap", name: "beyond chance", data: beyond, itemStyle: cell },
+                  { type: "heatmap", name: "within chance", data: chance, itemStyle: cell }];
     var mark = windowMark(labels, true);
     if (mark) { series.push(mark); }
+    var recent = hm.spans.indexOf("recent") >= 0 ? recentMark(labels, false) : null;
+    if (recent) { series.push(recent); }
     return {
-      title: title("Segment gap by month (USD)", "rows: the segment actions, in rank order; outlined: the window"),
-      grid: { left: w + 20, right: 40, top: 80, bottom: 120 },
+      title: title("Segment gap by month (USD)", "rows: the segment actions, in rank order; outlined: the window" +
+                   (recent ? "; dashed: its " + RECENT : "")),
+      grid: { left: w + 20, right: 40, top: 80, bottom: 130 },
       tooltip: { formatter: function (p) {
-        return esc(hm.segments[p.value[1]]) + "<br>" + esc(labels[p.value[0]]) + ": " + usd(p.value[2]) + (p.value[2] >= 0 ? " lost" : " gained");
+        var c = p.value, tested = p.seriesIndex === 0;
+        return esc(hmLabels[c[1]]) + "<br>" + esc(labels[c[0]]) + ": " + usd(c[2]) + (c[2] >= 0 ? " lost" : " gained") +
+          "<br>that month alone: z " + num(c[3], 1) + "<br>" + (tested ? "a month of a gap found bigger than chance" :
+          "chance explains this gap (" + esc(STATUS[hmStatus[c[1]]] || "") + (hm.spans[c[1]] ? ", outside the test that found its gap" : "") + ")");
       } },
       xAxis: { type: "category", name: "month", nameLocation: "middle", nameGap: 56, data: labels, splitArea: { show: false },
                axisLabel: { rotate: 60, interval: function (i) { return (i - anchor) % every === 0; }, formatter: function (m) { return inWindow(m) ? "{w|" + m + "}" : "{o|" + m + "}"; },
                             rich: { w: { color: C.ink, fontWeight: "bold" }, o: { color: C.muted } } } },
-      yAxis: { type: "category", data: hm.segments, inverse: true,
-               axisLabel: { width: w, overflow: "truncate", color: function (v, i) { return hm.statuses[i] === "noise" ? C.muted : C.ink; } } },
-      visualMap: { min: -extent, max: extent, calculable: true, orient: "horizontal", left: "center", bottom: 0, itemWidth: 14,
-                   text: ["lost against the device", "gained"], formatter: usd, inRange: { color: [C.gained, "#f7f7f7", C.lost] } },
+      yAxis: { type: "category", data: hmLabels, inverse: true,
+               axisLabel: wrapped(w, function (v, i) { return hmStatus[i] === "noise" ? C.muted : C.ink; }) },
+      visualMap: [
+        { type: "continuous", seriesIndex: 0, dimension: 2, min: -extent, max: extent, calculable: false, orient: "horizontal",
+          left: "center", bottom: 26, itemWidth: 14, text: [usd(extent) + " lost against the device", "gained " + usd(extent)],
+          inRange: { color: [C.gained, "#f7f7f7", C.lost] } },
+        { type: "piecewise", seriesIndex: 1, dimension: 4, orient: "horizontal", left: "center", bottom: 0, selectedMode: false,
+          pieces: [{ value: 0, label: "grey: within chance (any size)", color: C.chance }], itemWidth: 14 }
+      ],
       series: series
     };
   });
@@ -177,26 +281,27 @@
   function trend(name, measure, device, site, fmt, text, axis) {
     draw(name, function (el) {
       var n = Math.max(1, data.trends.length);
-      var cols = el.clientWidth >= 900 ? n : 1, lines = Math.ceil(n / cols);
-      var top = 86, panel = 240, gapY = 30, left = 64, gapX = 64;
-      height(el, top + lines * panel + (lines - 1) * gapY + 10);
+      var cols = el.clientWidth >= 900 ? Math.min(n, 3) : 1, lines = Math.ceil(n / cols);
+      var top = 86, head = 40, panel = 200, gapY = 30, left = 64, gapX = 64;
+      height(el, top + lines * (head + panel) + (lines - 1) * gapY + 10);
       var width = (el.clientWidth - left - (cols - 1) * gapX - 16) / cols;
       var months = hm.months.map(month);
       var titles = [title(text + " (" + axis + ")")];
-      var grids = [], xs = [], ys = [], series = [];
+      var grids = [], xs = [], ys = [], series = [], emerging = false;
       data.trends.forEach(function (t, i) {
-        var x = left + (i % cols) * (width + gapX), y = top + Math.floor(i / cols) * (panel + gapY) + 26;
-        grids.push({ left: x, top: y, width: width, height: panel - 60 });
-        // the status as a chip (rich text of our own words only), then the label as plain text: a
-        // name spelled like rich-text markup ("{a|b}") stays as it is spelled
+        var x = left + (i % cols) * (width + gapX), y = top + Math.floor(i / cols) * (head + panel + gapY) + head;
+        grids.push({ left: x, top: y, width: width, height: panel - 40 });
+        // the status as a chip (rich text of our own words only), then the label as plain text that
+        // wraps at its spaces (never cut): a name spelled like rich-text markup ("{a|b}") stays as spelled
         var chip = 0, known = t.status in STATUS;
         if (known) {
           chip = textWidth(STATUS[t.status]) + 18;
-          titles.push({ text: "{s|" + STATUS[t.status] + "}", left: x, top: y - 26, textStyle: { rich: { s: {
-            backgroundColor: C[t.status], color: t.status === "noise" ? C.ink : "#fff", padding: [3, 5], borderRadius: 3, fontWeight: "bold", fontSize: 12 } } } });
+          titles.push({ text: "{s|" + STATUS[t.status] + "}", left: x, top: y - head, textStyle: { rich: { s: {
+            backgroundColor: C[t.status], borderColor: edge(t.status) || C[t.status], borderWidth: edge(t.status) ? 1 : 0,
+            color: t.status === "noise" || t.status === "emerging" ? C.ink : "#fff", padding: [3, 5], borderRadius: 3, fontWeight: "bold", fontSize: 12 } } } });
         }
-        titles.push({ text: known ? t.label : (t.status || "") + " " + t.label, left: x + chip, top: y - 24,
-                      textStyle: { fontSize: 12, fontWeight: "normal", color: C.ink, width: width - chip, overflow: "truncate" } });
+        titles.push({ text: fit((known ? "" : (t.status || "") + " ") + rankLabel(t.rank), width - chip - 4), left: x + chip, top: y - head + 2,
+                      textStyle: { fontSize: 12, fontWeight: "normal", color: C.ink, width: width - chip, overflow: "break", lineHeight: 15 } });
         xs.push({ type: "category", gridIndex: i, data: months, axisLabel: { formatter: function (m) { return m; }, fontSize: 10, hideOverlap: true } });
         ys.push({ type: "value", gridIndex: i, boundaryGap: [0, "8%"], axisLabel: { formatter: fmt, fontSize: 10 } });
         var pick = function (col) { return t.rows.map(function (r) { return [month(r.month), r[col]]; }); };
@@ -211,10 +316,16 @@
         panelSeries.forEach(function (s) { s.type = "line"; s.xAxisIndex = i; s.yAxisIndex = i; series.push(s); });
         var band = windowMark(months, false, i);  // outlined, as in the heat map
         if (band) { series.push(band); }
+        if (t.status === "emerging") {  // its recent months, where its gap is bigger than chance, shaded
+          var shade = recentMark(months, true, i);
+          if (shade) { series.push(shade); emerging = true; }
+        }
       });
+      var names = [NAMES.segment, NAMES.device, NAMES.site];
+      if (emerging) { names.push({ name: RECENT_NAME, icon: "rect" }); }
       return {
         title: titles,
-        legend: { type: "plain", top: 40, left: 0, data: [NAMES.segment, NAMES.device, NAMES.site] },
+        legend: { type: "plain", top: 40, left: 0, data: names },
         grid: grids.length ? grids : [{ top: top }],
         tooltip: { trigger: "axis", valueFormatter: fmt },
         xAxis: xs.length ? xs : [{ type: "category", data: [] }],
