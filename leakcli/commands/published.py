@@ -14,8 +14,7 @@ from leakcli.store import state
 if TYPE_CHECKING:
     from leakcli.context import Project
     from leakcli.contracts.load import Contracts
-    from leakcli.contracts.records import Growth
-    from leakcli.contracts.results import Row
+    from leakcli.contracts.records import Growth, Row
     from leakcli.engine.connection import Connection
 
 STATUS_COLUMN = "action_status"  # of the priority model (LEAK-SPEC §7, revision 3)

@@ -11,6 +11,8 @@ from leakcli.contracts.base import Record
 from leakcli.contracts.questions import Question
 from leakcli.jsonout import digest
 
+Row = dict[str, JsonValue]  # one row of a mart, its values made JSON-ready
+
 
 class Dataset(Record):
     kind: Literal["files", "synthetic"]
@@ -203,3 +205,15 @@ class BuildMeta(Record):
     plan: str
     dataset: Dataset
     template: str
+
+
+class BuildState(Record):
+    """state.json: a summary of a closed build database, valid while the file's identity holds."""
+
+    identity: list[int]
+    tables: dict[str, str | None]  # name -> its comment (leakcli's metadata)
+    rows: dict[str, int]
+    head: dict[str, list[Row]]  # model -> its first rows
+    head_limit: int
+    statuses: dict[str, int] | None = None  # action_status -> actions of the priority model
+    growth: Growth | None = None  # the answer's months and window, and where the data ends

@@ -11,9 +11,7 @@ from pydantic import JsonValue, SerializerFunctionWrapHandler, model_serializer
 
 from leakcli.contracts.base import Record
 from leakcli.contracts.questions import Question
-from leakcli.contracts.records import Dataset, Growth, SourceSummary
-
-Row = dict[str, JsonValue]  # one row of a mart, its values made JSON-ready
+from leakcli.contracts.records import Dataset, Growth, Row, SourceSummary
 
 
 class Output(Record):
@@ -250,15 +248,3 @@ class RunResults(Output):
     results: list[RunResult]
     sources: list[SourceSummary] = []  # what changed in each source file since the build before
     growth: Growth | None = None  # the months the build rebuilt, out of how many, and where the data ends
-
-
-class BuildState(Record):
-    """state.json: a summary of a closed build database, valid while the file's identity holds."""
-
-    identity: list[int]
-    tables: dict[str, str | None]  # name -> its comment (leakcli's metadata)
-    rows: dict[str, int]
-    head: dict[str, list[Row]]  # model -> its first rows
-    head_limit: int
-    statuses: dict[str, int] | None = None  # action_status -> actions of the priority model
-    growth: Growth | None = None  # the answer's months and window, and where the data ends

@@ -19,10 +19,9 @@ from leakcli.contracts.documents import (
     SourceManifest,
     StageIR,
 )
-from leakcli.contracts.records import Plan
+from leakcli.contracts.records import BuildState, Plan
 from leakcli.contracts.results import (
     ApplyOutput,
-    BuildState,
     DiffOutput,
     ErrorOutput,
     ExportOutput,

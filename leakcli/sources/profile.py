@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from leakcli.contracts.load import Contracts
-from leakcli.contracts.results import ProfileOutput
 from leakcli.engine.sqltext import quote_ident, source_relation
 from leakcli.errors import ContractError, UsageError
 from leakcli.files import read_json_file, write_atomic
@@ -41,6 +40,8 @@ class ProfileResult:
 
     def to_dict(self) -> dict[str, object]:
         """`profile --json` (contracts/schemas/profile-output.schema.json)."""
+        from leakcli.contracts.results import ProfileOutput  # the output records: only when one is printed
+
         return ProfileOutput.model_validate({"dataset": self.data.describe(), "written": self.written}).document()
 
 

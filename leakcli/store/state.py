@@ -3,7 +3,7 @@
 Keeping the metadata inside the database file makes it part of the same atomic swap as the data,
 so it can never disagree with the tables it describes. A build also leaves a summary beside its
 database (`state.json`: the tables and their comments, row counts, the first rows of the priority
-model; contracts/results.py's BuildState), written after the database was closed and keyed by the
+model; contracts/records.py's BuildState), written after the database was closed and keyed by the
 file's identity (files.file_identity): while that identity holds, plan and a no-op apply read the summary and open no
 database; any write to the file, or a WAL beside it, sends them back to the database itself.
 """
@@ -15,7 +15,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from leakcli.contracts.results import BuildState
+from leakcli.contracts.records import BuildState
 from leakcli.files import read_bytes
 
 Summary = BuildState  # what a closed build database holds, as far as plan and apply ask
