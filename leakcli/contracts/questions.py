@@ -55,6 +55,7 @@ class Code(str, Enum):
     OUT_OF_RANGE = "out_of_range"
     BELOW_MINIMUM = "below_minimum"
     PARTITION = "partition"
+    NAME_TOO_LONG = "name_too_long"
 
 
 class Group(Enum):
@@ -90,6 +91,7 @@ RULES: dict[Code, Rule] = {
     Code.RENDER_ERROR: BLOCKING, Code.BIND_ERROR: BLOCKING, Code.CONTRACT_MISMATCH: BLOCKING,
     Code.NOT_ONE_SELECT: BLOCKING, Code.DAMAGED_BUILD: WARNING, Code.THRESHOLD_MEANING: BLOCKING,
     Code.OUT_OF_RANGE: BLOCKING, Code.BELOW_MINIMUM: BY_CONTRACT, Code.PARTITION: BLOCKING,
+    Code.NAME_TOO_LONG: BLOCKING,
 }
 
 
