@@ -71,6 +71,9 @@ def disk(project, monkeypatch):
     monkeypatch.setattr(os, "open", os_open)
     monkeypatch.setattr(io, "open", io_open)
     monkeypatch.setattr(builtins, "open", io_open)
+    accessor = getattr(pathlib, "_normal_accessor", None)  # Python 3.10: pathlib calls os through it
+    for name, fn in (("mkdir", mkdir), ("symlink", symlink), ("open", io_open)) if accessor is not None else ():
+        monkeypatch.setattr(accessor, name, fn, raising=False)
     return d
 
 
