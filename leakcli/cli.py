@@ -169,12 +169,16 @@ def _reporter(json_mode: bool) -> Reporter:
 
 
 def _project(reporter: Reporter, debug: bool, project_dir: Path | None, target_dir: Path | None, *,
-             no_cache: bool = False, anywhere: bool = False) -> Project:
+             no_cache: bool = False, anywhere: bool = False, reads: str | None = None,
+             through: tuple[str, ...] = ("current",)) -> Project:
     """The project (found upward when not named), its target directory and its cache, made once and
     handed to the command, or one line saying why not; `anywhere`: outside a project, the current
-    folder stands in for it (generate needs no project)."""
+    folder stands in for it (generate needs no project). The command `reads` the published build
+    `through` target/current (diff through previous too): refused when one is not leakcli's link
+    to a build; a warning for each stable name someone replaced (store.layout.check_published)."""
     from leakcli.context import Project
     from leakcli.paths import PROJECT_FILE, find_root
+    from leakcli.store.layout import check_published
 
     def find() -> Project:
         if target_dir is not None and not str(target_dir).strip():
@@ -186,6 +190,8 @@ def _project(reporter: Reporter, debug: bool, project_dir: Path | None, target_d
 
     project = _run(reporter, debug, find)
     reporter.database = project.rel(project.paths.database)
+    for line in _run(reporter, debug, lambda: check_published(project.paths.target, reads, through)) if reads else []:
+        reporter.notice(f"warning: {line}")
     return project
 
 
@@ -219,7 +225,7 @@ def plan(
     from leakcli.plan.saved import plan_and_save
 
     reporter = _reporter(json_mode)
-    project = _project(reporter, debug, project_dir, target_dir, no_cache=no_cache)
+    project = _project(reporter, debug, project_dir, target_dir, no_cache=no_cache, reads="plan")
     req = PlanRequest(data_dir=data_dir, synthetic=synthetic, select=tuple(select or ()), exclude=_tuple(exclude),
                       full_refresh=full_refresh)
     result = _run(reporter, debug, lambda: plan_and_save(project, req, out, force=force))
@@ -282,7 +288,7 @@ def verify(
     from leakcli.outputs.formats import save_junit
 
     reporter = _reporter(json_mode)
-    project = _project(reporter, debug, project_dir, target_dir, no_cache=no_cache)
+    project = _project(reporter, debug, project_dir, target_dir, no_cache=no_cache, reads="verify")
     report = _run(reporter, debug, lambda: run_verify(project, data_dir=data_dir, full_check=full_check))
     if junit_xml is not None:
         _run(reporter, debug, lambda: save_junit(report, junit_xml, project.paths, force=force))
@@ -312,7 +318,8 @@ def diff(
     from leakcli.commands.diff import DiffRequest, diff_builds
 
     reporter = _reporter(json_mode)
-    project = _project(reporter, debug, project_dir, target_dir)
+    project = _project(reporter, debug, project_dir, target_dir, reads=None if old or new else "diff",
+                       through=("previous", "current"))  # two files named: no build of target/ is read
     req = DiffRequest(old=old, new=new, models=tuple(model or ()), samples=samples)
     reporter.diff(_run(reporter, debug, lambda: diff_builds(project, req)))
 
@@ -334,7 +341,7 @@ def report(
     from leakcli.outputs.report import write_report
 
     reporter = _reporter(json_mode)
-    project = _project(reporter, debug, project_dir, target_dir, no_cache=no_cache)
+    project = _project(reporter, debug, project_dir, target_dir, no_cache=no_cache, reads="report")
     reporter.report(_run(reporter, debug, lambda: write_report(
         project.paths, out, lambda: report_data(project, data_dir=data_dir), force=force)))
 
@@ -360,7 +367,7 @@ def export_dbt(
     from leakcli.commands.export import export_dbt as run_export
 
     reporter = _reporter(json_mode)
-    project = _project(reporter, debug, project_dir, target_dir)
+    project = _project(reporter, debug, project_dir, target_dir, reads="export dbt")
     req = ExportRequest(out=out_dir, data_dir=data_dir, force=force)
     reporter.export(_run(reporter, debug, lambda: run_export(project, req)))
 
@@ -381,7 +388,7 @@ def profile(
     from leakcli.sources.profile import ProfileRequest, write_profiles
 
     reporter = _reporter(json_mode)
-    project = _project(reporter, debug, project_dir, target_dir)
+    project = _project(reporter, debug, project_dir, target_dir, reads="profile")
     req = ProfileRequest(data_dir=data_dir, out=out, force=force)
     reporter.profile(_run(reporter, debug, lambda: write_profiles(project, req)))
 
@@ -435,7 +442,7 @@ def show(
     from leakcli.commands.show import ShowRequest, show_rows
 
     reporter = _reporter(json_mode)
-    project = _project(reporter, debug, project_dir, target_dir)
+    project = _project(reporter, debug, project_dir, target_dir, reads="show")
     cols = tuple(c.strip() for c in columns.split(",") if c.strip()) if columns is not None else ()
     req = ShowRequest(model=model, limit=limit, columns=cols, where=where, order_by=order_by)
     reporter.show(_run(reporter, debug, lambda: show_rows(project, req)), fmt, vertical)

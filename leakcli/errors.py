@@ -188,6 +188,18 @@ class ExecutionError(LeakError):
         self.sql_path = sql_path
 
 
+FULL_ERRNOS = (28, 122)  # ENOSPC (no bytes or no inodes left), EDQUOT (a quota reached)
+FREE_SPACE = "free space (or inodes) on its disk and run it again"
+
+
+def cannot_write(what: str, exc: OSError, file: str, hint: str | None = None) -> ExecutionError:
+    """A write that failed (`exc`), as one ExecutionError (exit 3) naming the file: `cannot write
+    <what>: <the OS's reason>`; a full disk, of bytes or of inodes, asks for room."""
+    full = exc.errno in FULL_ERRNOS
+    return ExecutionError(f"cannot write {what}: {exc.strerror or exc}", file=file,
+                          hint=hint or (FREE_SPACE if full else None))
+
+
 class DataError(ExecutionError):
     """A source file whose bytes do not match the manifest (row, column, encoding)."""
 

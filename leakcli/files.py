@@ -144,9 +144,13 @@ def read_json_file(path: Path, limit: int = 10_000_000) -> object:
         return None
 
 
+NAME_MAX = 255  # bytes in one file name (ext4, XFS, Btrfs, tmpfs, APFS, NTFS)
+TMP = ".tmp"  # what write_atomic adds to a file's name while it writes
+
+
 def write_atomic(path: Path, text: str) -> None:
     """Write `text` next to `path`, then rename it over `path`: readers see the old file or the new one."""
-    tmp = path.with_name(path.name + ".tmp")
+    tmp = path.with_name(path.name + TMP)
     try:
         tmp.write_text(text, "utf-8")
         tmp.replace(path)

@@ -67,15 +67,21 @@ class Paths:
         return self.target / DB_NAME
 
     @property
+    def current(self) -> Path:
+        """The link to the published build (store/layout.py): what every reader reads through."""
+        return self.target / "current"
+
+    @property
     def published(self) -> Path:
-        """The published database itself, reached through `current` (so a reader never lands on a
-        copy a stable link was pointed at), or the stable name when nothing is published that way."""
-        current = self.target / "current"
-        return current / DB_NAME if current.is_symlink() else self.database
+        """The published database itself, reached through `current`, never through the stable name
+        (which someone may have replaced: store.layout.check_published says so); absent when
+        nothing is published."""
+        return self.current / DB_NAME
 
     @property
     def compiled(self) -> Path:
-        return self.target / "compiled"
+        """The published build's compiled SQL, read through `current` (as `published`)."""
+        return self.current / "compiled"
 
     @property
     def exports(self) -> Path:

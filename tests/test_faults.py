@@ -77,7 +77,7 @@ FAULTS = {
                                        b"where cast(pageview_url as integer) > 0 from {{ source"),
                               ExitCode.USAGE, ["templates/stg__website_pageviews.sql", "does not parse"]),
     "target_not_writable": (lambda p: _block_target(p),
-                            ExitCode.EXECUTION, ["target: cannot write the target directory"]),
+                            ExitCode.EXECUTION, ["target/builds: cannot write the target directory"]),
 }
 
 

@@ -23,7 +23,7 @@ from leakcli.contracts.actions import Action
 from leakcli.contracts.questions import Question, refuse_blocked
 from leakcli.contracts.records import Growth, Plan, SourceSummary
 from leakcli.contracts.results import ApplyOutput, ModelOutcome
-from leakcli.engine.connection import StorageError
+from leakcli.engine.connection import StorageError, no_space, written_file
 from leakcli.errors import (
     AuditFailure,
     BlockingAmbiguity,
@@ -106,6 +106,8 @@ def _apply(project: Project, req: ApplyRequest, record: Invocation) -> ApplyResu
     if req.plan_file is not None:
         _refuse_options_beside(req)
     paths, c = project.paths, project.contracts
+    layout = Layout(paths.target)
+    layout.check_names()  # a file where a link of leakcli's belongs: refused before the plan reads anything
 
     made_up: list[str] = []
 
@@ -122,9 +124,8 @@ def _apply(project: Project, req: ApplyRequest, record: Invocation) -> ApplyResu
     _warn(req, plan.ambiguities)
     if req.notice and not made_up:  # just made up: the notice above said which data this is
         _say_dataset(req.notice, plan)
-    layout = Layout(paths.target)
     layout.check(force=req.force)
-    with build_lock(paths.lock, "apply"):
+    with build_lock(paths.lock, "apply", shown=paths.rel(paths.lock)):
         layout.prepare(force=req.force)
         if any(m.action in WRITE_ACTIONS for m in plan.models):
             plan = _build_and_publish(project, req, plan, checks, layout, record)
@@ -189,7 +190,12 @@ def _build_and_publish(project: Project, req: ApplyRequest, plan: Plan, checks: 
     """Run the stages into a new build and publish it; return the plan carried out (its files all
     hashed now). On any failure keep the attempt as target/rejected and re-raise."""
     paths = project.paths
-    build = layout.new_build()
+    try:
+        with _write_errors(paths):
+            build = layout.new_build()
+    except ExecutionError as exc:  # not even its folder could be made: nothing is left behind
+        exc.hint = "the published build is unchanged"
+        raise
     record.build, record.building = build.id, True
     # --full-refresh starts from nothing, unless models not selected are kept: they come from the published build
     keeps = any(m.action == "skip" for m in plan.models)
@@ -225,18 +231,27 @@ def _build_and_publish(project: Project, req: ApplyRequest, plan: Plan, checks: 
             kept = ""
         exc.hint = exc.hint or f"the published build is unchanged{kept}"
         raise
-    with _write_errors(paths):
-        layout.publish(build)
+    try:
+        with _write_errors(paths, "publish the build"):
+            layout.publish(build)
+    except ExecutionError as exc:  # `current` is as it was: the new build is no one's, and goes
+        layout.discard(build)
+        exc.hint = "the published build is unchanged"
+        raise
     return ctx.plan
 
 
 @contextlib.contextmanager
-def _write_errors(paths: Paths) -> Iterator[None]:
-    """A full disk, no inodes left, a file that cannot be written: one ExecutionError (exit 3)."""
+def _write_errors(paths: Paths, doing: str = "write the build") -> Iterator[None]:
+    """A full disk, no inodes left, a file that cannot be written: one ExecutionError (exit 3)
+    naming the file, as the OS or DuckDB named it."""
     try:
         yield
     except OSError as exc:
-        where = paths.rel(Path(exc.filename)) if exc.filename else "target"
-        raise ExecutionError(f"cannot write the build: {exc.strerror or exc}", file=where) from None
+        where = paths.rel(Path(exc.filename)) if exc.filename else paths.rel(paths.target)
+        raise ExecutionError(f"cannot {doing}: {exc.strerror or exc}", file=where) from None
     except StorageError as exc:
-        raise ExecutionError(f"cannot write the build: {exc.message}", file="target") from None
+        named = exc.file or written_file(exc.detail)
+        where = paths.rel(Path(named)) if named else paths.rel(paths.target)
+        what = exc.message if exc.model else no_space(exc.detail) or exc.message
+        raise ExecutionError(f"cannot {doing}: {what}", file=where, model=exc.model) from None

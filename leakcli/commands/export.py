@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -63,6 +64,7 @@ def export_dbt(project: Project, req: ExportRequest) -> ExportResult:
     folder or one it wrote before (unless --force), removing only files it wrote before."""
     from leakcli.contracts.questions import Questions
     from leakcli.plan.binding import render_all, required_tables
+    from leakcli.plan.checks import check_names
     from leakcli.store.layout import guard_folder
 
     if not str(req.out).strip():
@@ -76,6 +78,7 @@ def export_dbt(project: Project, req: ExportRequest) -> ExportResult:
         raise UsageError("is a folder leakcli made for something else (builds or data), not a dbt export; "
                          "choose another folder", file=shown)
     q = Questions()
+    check_names(c, q)  # a model named too long for a file stops the export before anything is written
     rendered = render_all(project, q)
     if not rendered or q.blocking:  # the same checks as plan: a template that cannot render is not exported
         first = q.blocking[0] if q.blocking else None
@@ -90,22 +93,30 @@ def export_dbt(project: Project, req: ExportRequest) -> ExportResult:
     files = _files(c, data, tables)
     tests, skipped = _tests(c)
     files.update({f"tests/{name}.sql": sql for name, sql in tests.items()})
+    created = not os.path.lexists(out)
+
+    def marker(names: set[str]) -> None:
+        write_atomic(out / MARKER, json.dumps({"created_by": "leakcli", "what": EXPORT, "files": sorted(names)}) + "\n")
+
     try:
         out.mkdir(parents=True, exist_ok=True)
         for rel in sorted(set(files) | set(before or [])):  # never through a link that leads out of OUT_DIR
             if not _stays_in(out, rel):
                 raise UsageError(f"{rel} would lead out of the folder (through a link)", file=shown,
                                  hint="remove the link, or export into a new folder")
+        marker(set(files) | set(before or []))  # first: a full disk midway leaves no file the marker does not claim
         for rel, text in files.items():
             (out / rel).parent.mkdir(parents=True, exist_ok=True)
             write_atomic(out / rel, text)
         for rel in sorted(set(before or []) - set(files)):  # a model or test gone since the last export
             (out / rel).unlink(missing_ok=True)
-        write_atomic(out / MARKER, json.dumps({"created_by": "leakcli", "what": EXPORT, "files": sorted(files)}) + "\n")
+        marker(set(files))
     except OSError as exc:
-        from leakcli.errors import ExecutionError
+        from leakcli.errors import cannot_write
 
-        raise ExecutionError(f"cannot write the export: {exc.strerror}", file=shown) from None
+        if created:  # a folder this export made goes whole
+            shutil.rmtree(out, ignore_errors=True)
+        raise cannot_write("the export", exc, paths.rel(Path(exc.filename)) if exc.filename else shown) from None
     return ExportResult(shown, str(data), sorted(files), list(c.ir.models), sorted(tests), skipped,
                         os.path.relpath(out, Path.cwd()))
 

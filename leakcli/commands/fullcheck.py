@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from leakcli.commands.diff import diff_model, differs
-from leakcli.engine.connection import connect, execute, lockdown, run_model, user_tables
+from leakcli.engine.connection import StorageError, connect, execute, lockdown, no_space, run_model, user_tables
 from leakcli.engine.sqltext import quote_ident
-from leakcli.errors import UsageError
+from leakcli.errors import ExecutionError, UsageError, cannot_write
 from leakcli.plan.changes import published_sql
 from leakcli.progress import phase
 from leakcli.store import state
@@ -67,7 +67,10 @@ def full_check(project: Project, data: Path) -> list[ModelCheck]:
                              "scratch would read other data", file=paths.rel(path), hint="run `leakcli apply` first")
     scratch = paths.target / ".full-check"
     shutil.rmtree(scratch, ignore_errors=True)
-    scratch.mkdir(parents=True)
+    try:
+        scratch.mkdir(parents=True)
+    except OSError as exc:  # a full disk (or no inodes), or something of someone's there
+        raise cannot_write("the build from scratch", exc, paths.rel(scratch)) from None
     try:
         con = connect(scratch / "leakcli.duckdb", memory_limit=c.phase_plan.engine.limit())
         try:
@@ -82,6 +85,11 @@ def full_check(project: Project, data: Path) -> list[ModelCheck]:
                 return [_compare(con, project, name) for name in models]
         finally:
             con.close()
+    except StorageError as exc:  # the scratch build's disk is full: said of the scratch build, not the model
+        if not no_space(exc.detail):
+            raise
+        raise ExecutionError(f"cannot write the build from scratch: {no_space(exc.detail)}", hint=exc.hint,
+                             file=paths.rel(Path(exc.file)) if exc.file else paths.rel(scratch)) from None
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 

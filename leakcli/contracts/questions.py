@@ -57,6 +57,7 @@ class Code(str, Enum):
     BELOW_MINIMUM = "below_minimum"
     PARTITION = "partition"
     WINDOW_SHORT = "window_short"
+    NAME_TOO_LONG = "name_too_long"
 
 
 class Group(Enum):
@@ -92,7 +93,7 @@ RULES: dict[Code, Rule] = {
     Code.RENDER_ERROR: BLOCKING, Code.BIND_ERROR: BLOCKING, Code.CONTRACT_MISMATCH: BLOCKING,
     Code.NOT_ONE_SELECT: BLOCKING, Code.DAMAGED_BUILD: WARNING, Code.THRESHOLD_MEANING: BLOCKING,
     Code.OUT_OF_RANGE: BLOCKING, Code.BELOW_MINIMUM: BY_CONTRACT, Code.PARTITION: BLOCKING,
-    Code.WINDOW_SHORT: WARNING,
+    Code.WINDOW_SHORT: WARNING, Code.NAME_TOO_LONG: BLOCKING,
 }
 
 

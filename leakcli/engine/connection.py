@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from leakcli.engine import signals_held
 from leakcli.engine.sqltext import first_line, quote_ident
-from leakcli.errors import ExecutionError, LockedError
+from leakcli.errors import FREE_SPACE, ExecutionError, LockedError
 from leakcli.progress import count
 
 if TYPE_CHECKING:
@@ -33,6 +33,23 @@ class QueryError(ExecutionError):
 
 class StorageError(QueryError):
     """DuckDB could not read or write a file: a full disk, no inodes left, a file it may not touch."""
+
+
+FULL = ("No space left on device", "Disk quota exceeded", "Too many open files")
+
+
+def no_space(text: str) -> str | None:
+    """What the OS said, in DuckDB's `text`, when a disk is full (of bytes or of inodes), a quota
+    reached or no file can be opened; None for any other error."""
+    return next((why for why in FULL if why.lower() in text.lower()), None)
+
+
+def written_file(text: str) -> str | None:
+    """The file DuckDB's IO error names (`Cannot open file "/x/y.parquet": ...`), if any."""
+    import re
+
+    found = re.search(r'file "([^"]+)"', text)
+    return found.group(1) if found else None
 
 
 class OutOfMemory(ExecutionError):
@@ -60,11 +77,11 @@ def translated() -> Iterator[None]:
         raise KeyboardInterrupt from None
     except duckdb.OutOfMemoryException as exc:
         raise OutOfMemory(first_line(str(exc))) from None
-    except duckdb.IOException as exc:
+    except duckdb.Error as exc:  # a full disk may reach us as an error of the transaction, not of IO
         text = str(exc)
-        raise StorageError(first_line(text), " ".join(text.split())) from None
-    except duckdb.Error as exc:
-        text = str(exc)
+        if isinstance(exc, duckdb.IOException) or no_space(text):
+            raise StorageError(first_line(text), " ".join(text.split()), file=written_file(text),
+                               hint=FREE_SPACE if no_space(text) else None) from None
         raise QueryError(first_line(text), " ".join(text.split())) from None
 
 
@@ -98,6 +115,10 @@ def connect(path: Path | None = None, *, read_only: bool = False, shown: str | N
         if "lock" in text.lower():
             raise LockedError(f"database is locked by another process: {first_line(text)}", file=shown,
                               hint="wait for it to finish") from None
+        full = no_space(text)
+        if full and not read_only:  # a new file that cannot be made is not a damaged one
+            raise StorageError(f"cannot be written: {full}", " ".join(text.split()), file=shown,
+                               hint=FREE_SPACE) from None
         raise DamagedDatabase(shown) from None
     except duckdb.Error as exc:
         if "memory_limit" in str(exc) or "memory limit" in str(exc).lower():
@@ -161,11 +182,10 @@ def run_model(con: Connection, name: str, sql: str, sql_path: str) -> int:
     try:
         execute(con, f"create table {quote_ident(name)} as\n{sql}")
     except QueryError as exc:
-        full = next((why for why in ("No space left on device", "Disk quota exceeded", "Too many open files")
-                     if why.lower() in exc.detail.lower()), None)
+        full = no_space(exc.detail)
         if full:  # DuckDB's first line names the file; what went wrong is at its end
-            raise StorageError(f"model '{name}' could not be written: {full.lower()}", exc.detail, model=name,
-                               file=sql_path) from None
+            raise StorageError(f"model '{name}' could not be written: {full}", exc.detail, model=name,
+                               file=written_file(exc.detail), hint=FREE_SPACE) from None
         raise ExecutionError(f"model '{name}' failed: {exc.message}", model=name, file=sql_path,
                              sql_path=sql_path) from None
     return count_rows(con, quote_ident(name))

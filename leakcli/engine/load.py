@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from leakcli.engine.connection import QueryError, count_rows, translated
+from leakcli.engine.connection import QueryError, count_rows, no_space, translated
 from leakcli.engine.sqltext import quote_ident, source_relation
 from leakcli.errors import DataError
 from leakcli.files import open_regular
@@ -179,6 +179,8 @@ def load_file(con: Connection, contracts: Contracts, name: str, path: Path, rela
             if into:
                 con.execute(f"create or replace temp view {ident} as select * from {stored}")
     except QueryError as exc:
+        if no_space(exc.detail):  # the database it loads into is full: no fault of the file
+            raise
         raise DataError(f"cannot read the file: {exc.message}", file=shown) from None
     return first_reject(con, table, dialect.delimiter, str(path))
 
@@ -214,6 +216,8 @@ def load_tail(con: Connection, contracts: Contracts, name: str, path: Path, offs
             con.execute(f"create or replace temp table {quote_ident(relation)} as select * from {call}",
                         {**params, "path": pipe})
     except QueryError as exc:
+        if no_space(exc.detail):  # the database it loads into is full: no fault of the file
+            raise
         raise DataError(f"cannot read the new rows: {exc.message}", file=shown) from None
     finally:
         os.close(read_end)

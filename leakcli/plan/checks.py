@@ -9,8 +9,9 @@ import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from leakcli.contracts.load import CATALOG, CONTRACT_FILES, DECISIONS, JOINS, REGISTRY, TESTS, Contracts
+from leakcli.contracts.load import CATALOG, CONTRACT_FILES, DECISIONS, JOINS, MANIFEST, REGISTRY, TESTS, Contracts
 from leakcli.contracts.questions import Code, Questions
+from leakcli.files import NAME_MAX, TMP
 from leakcli.jsonout import closest
 from leakcli.render.renderer import Rendered, action_formats, action_placeholders, render_memo, renderer_for
 
@@ -62,6 +63,27 @@ def check_scope(c: Contracts, q: Questions) -> None:
                       f"funnel steps, launches and bundles are out of scope; remove it or record "
                       f"why it belongs to this stage?")
                 break
+
+
+FILE_NAMES = {  # the longest file name leakcli makes of a model's or a source table's name
+    "model": (".sql" + TMP, "apply writes compiled/<name>.sql through <name>.sql.tmp"),
+    "table": (".json" + TMP, "`leakcli profile` writes <name>.json through <name>.json.tmp"),
+}
+
+
+def check_names(c: Contracts, q: Questions) -> None:
+    """A model or source table whose name is too long for the files leakcli names after it: asked
+    before anything is written, rather than failing half-way through apply."""
+    named = [("model", f"{REGISTRY}#/models/{i}/name", m.name) for i, m in enumerate(c.registry.models)]
+    named += [("table", f"{MANIFEST}#/tables/{i}/name", t.name) for i, t in enumerate(c.manifest.tables)]
+    for kind, location, name in named:
+        suffix, files = FILE_NAMES[kind]
+        longest = NAME_MAX - len(suffix)
+        if len(name.encode()) > longest:
+            shown = name if len(name) <= 40 else f"{name[:20]}...{name[-12:]}"
+            q.ask(Code.NAME_TOO_LONG, location,
+                  f"The {kind} name '{shown}' is {len(name.encode())} bytes long, more than the {longest} a {kind} "
+                  f"name may have: {files}, and a file name holds at most {NAME_MAX} bytes. Which shorter name?")
 
 
 def check_registry(c: Contracts, q: Questions) -> None:
@@ -382,6 +404,7 @@ def check_decisions(c: Contracts, q: Questions) -> None:
 def check_contracts(project: Project, rendered: dict[str, Rendered], q: Questions) -> None:
     """Run every contract check."""
     c = project.contracts
+    check_names(c, q)
     check_model_sets(c, q)
     check_scope(c, q)
     check_registry(c, q)

@@ -57,7 +57,8 @@ def save_plan(plan: Plan, out: Path, paths: Paths, *, force: bool = False) -> No
     out = Path.cwd() / out
     guard_file(out, paths.rel(out), ours=_is_saved_plan(out), force=force, target=paths.target,
                what="a plan saved by leakcli plan")
-    write_output(paths.target, out, str(out), json.dumps(plan.to_dict(with_sql=True), indent=2) + "\n", "the plan")
+    write_output(paths.target, out, paths.rel(out), json.dumps(plan.to_dict(with_sql=True), indent=2) + "\n",
+                 "the plan")
 
 
 def plan_and_save(project: Project, req: PlanRequest, out: Path | None, *, force: bool = False) -> Plan:

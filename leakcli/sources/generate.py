@@ -24,8 +24,8 @@ from typing import Any
 
 from leakcli.contracts.documents import Engine
 from leakcli.contracts.results import GenerateOutput
-from leakcli.engine.connection import QueryError, StorageError, connect, count_rows, execute
-from leakcli.errors import ExecutionError, UsageError
+from leakcli.engine.connection import QueryError, StorageError, connect, count_rows, execute, no_space
+from leakcli.errors import ExecutionError, UsageError, cannot_write
 from leakcli.paths import Paths
 from leakcli.store.layout import guard_folder, is_ours, mark, own_target
 
@@ -260,13 +260,14 @@ def generate(paths: Paths, req: GenerateRequest) -> GenerateResult:
         _place(tmp, out)
     except StorageError as exc:
         _clear(tmp)
-        raise ExecutionError(f"cannot write the dataset: {exc.message}", file=str(out)) from None
+        raise ExecutionError(f"cannot write the dataset: {no_space(exc.detail) or exc.message}",
+                             file=paths.rel(out), hint=exc.hint) from None
     except QueryError as exc:
         _clear(tmp)
         raise ExecutionError(f"generation failed: {exc.message}") from None
     except OSError as exc:
         _clear(tmp)
-        raise ExecutionError(f"cannot write the dataset: {exc.strerror}", file=str(out)) from None
+        raise cannot_write("the dataset", exc, paths.rel(out)) from None
     finally:
         con.close()
     return GenerateResult(out, rows, time.perf_counter() - started, req.scale, req.seed)

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from leakcli.contracts.load import Contracts
+from leakcli.contracts.load import MANIFEST, Contracts
 from leakcli.engine.sqltext import quote_ident, source_relation
-from leakcli.errors import ContractError, UsageError
-from leakcli.files import read_json_file, write_atomic
+from leakcli.errors import FULL_ERRNOS, ContractError, UsageError, cannot_write
+from leakcli.files import NAME_MAX, TMP, read_json_file, write_atomic
 from leakcli.paths import DataSource, Paths, resolve_data
 from leakcli.store import state
 
@@ -84,18 +84,30 @@ def write_profiles(project: Project, req: ProfileRequest) -> ProfileResult:
                                                           trust_summary=project.cache.enabled))
     present = [t for t, spec in c.tables.items() if spec.required or (data.path / spec.file).exists()]
     folder = Path.cwd() / req.out if req.out is not None else paths.profiles
+    for i, spec in enumerate(c.manifest.tables):  # a name too long for a file (plan asks too): nothing is written
+        if spec.name in present and len(f"{spec.name}.json{TMP}".encode()) > NAME_MAX:
+            raise UsageError(f"is {len(spec.name.encode())} bytes long, too long for its profile: <name>.json is "
+                             f"written through <name>.json{TMP}, and a file name holds at most {NAME_MAX} bytes",
+                             file=MANIFEST, pointer=f"/tables/{i}/name", hint="give the table a shorter name")
     _check_out(folder, [folder / f"{t}.json" for t in present], paths, force=req.force)
     con = connect(memory_limit=c.phase_plan.engine.limit())
-    load_sources(con, c, data.path, present, display=paths.rel)
-    folder.mkdir(parents=True, exist_ok=True)
-    written, profiles = [], []
-    for table in present:
-        doc = profile_table(con, c, table, file_sha256(data.path / c.tables[table].file))
-        out = folder / f"{table}.json"
-        write_atomic(out, json.dumps(doc, indent=1) + "\n")
-        written.append(paths.rel(out))
-        profiles.append(doc)
-    con.close()
+    try:
+        load_sources(con, c, data.path, present, display=paths.rel)
+        profiles = [profile_table(con, c, table, file_sha256(data.path / c.tables[table].file)) for table in present]
+    finally:
+        con.close()
+    written: list[str] = []
+    out = folder
+    try:  # each profile whole or not at all: a full disk stops at the first that cannot be written
+        folder.mkdir(parents=True, exist_ok=True)
+        for table, doc in zip(present, profiles, strict=True):
+            out = folder / f"{table}.json"
+            write_atomic(out, json.dumps(doc, indent=1) + "\n")
+            written.append(paths.rel(out))
+    except OSError as exc:
+        done = f"{len(written)} of {len(present)} profiles were written; " if written else ""
+        raise cannot_write("the profile", exc, paths.rel(out), f"{done}free space (or inodes) on its disk and run "
+                           "`leakcli profile --force` again" if exc.errno in FULL_ERRNOS else None) from None
     return ProfileResult(data=data, written=written, profiles=profiles)
 
 

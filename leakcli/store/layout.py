@@ -22,7 +22,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from leakcli.errors import ExecutionError, UsageError
+from leakcli.errors import UsageError, cannot_write
 from leakcli.files import read_bytes, write_atomic
 
 MARKER = ".leakcli"  # in a folder leakcli created: target/, a generated dataset
@@ -30,6 +30,10 @@ ARTIFACTS = ("leakcli.duckdb", "compiled", "exports", "run_results.json")
 LINKED = ARTIFACTS[:3]  # target/run_results.json is a file: the last apply's, whatever became of it
 POINTERS = ("current", "previous", "rejected")
 FORCE_HINT = "pass --force to overwrite it"
+POINTER_WHAT = {"current": "the published build", "previous": "the build before it",
+                "rejected": "the last rejected attempt"}
+STABLE_WHAT = {"leakcli.duckdb": "the published database", "compiled": "the published build's compiled SQL",
+               "exports": "the published build's exports"}
 
 
 def mark(folder: Path, what: str) -> None:
@@ -50,12 +54,21 @@ def own_target(target: Path, *, force: bool = False) -> None:
         if not (target / MARKER).exists():
             mark(target, "build artifacts")
     except OSError as exc:
-        raise ExecutionError(f"cannot write the target directory: {exc.strerror}", file=_shown(target)) from None
+        raise cannot_write("the target directory", exc, shown_in(target, exc.filename)) from None
 
 
 def _shown(target: Path) -> str:
     """target/ as messages name it: `target` (the project's), else the folder --target-dir named."""
     return "target" if target.name == "target" else str(target)
+
+
+def shown_in(target: Path, path: object) -> str:
+    """`path` (an OSError's filename, perhaps none) as messages name it: under target/, from there."""
+    if not isinstance(path, str | os.PathLike):
+        return _shown(target)
+    full = os.path.abspath(os.path.join(target, path))  # a relative one (a link's target) is target's
+    inside = os.path.relpath(full, os.path.abspath(target))
+    return full if inside.startswith("..") else os.path.normpath(os.path.join(_shown(target), inside))
 
 
 def write_output(target: Path, path: Path, shown: str, text: str, what: str) -> None:
@@ -67,7 +80,7 @@ def write_output(target: Path, path: Path, shown: str, text: str, what: str) -> 
         path.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(path, text)
     except OSError as exc:
-        raise ExecutionError(f"cannot write {what}: {exc.strerror}", file=shown) from None
+        raise cannot_write(what, exc, shown) from None
 
 
 def guard_folder(folder: Path, shown: str, *, force: bool, target: Path | None = None) -> None:
@@ -174,12 +187,12 @@ class Layout:
         try:
             self.builds.mkdir(parents=True, exist_ok=True)
             self._adopt_flat_layout()
-            self._check_stable_names()
+            self.check_names()
             self._clean()
             self._link_stable_names()
         except OSError as exc:
-            raise ExecutionError(f"cannot write the target directory: {exc.strerror}", file=str(self.target),
-                                 hint="free space or fix its permissions, or pass --target-dir") from None
+            raise cannot_write("the target directory", exc, shown_in(self.target, exc.filename),
+                               "free space (or inodes), or fix its permissions, or pass --target-dir") from None
 
     def new_build(self) -> Build:
         build_id = time.strftime("%Y%m%dT%H%M%S") + f"-{os.getpid()}-{time.monotonic_ns() % 10**6:06d}"
@@ -208,32 +221,46 @@ class Layout:
             self._clean()
 
     def reject(self, build: Build) -> None:
+        """`rejected` names `build` (an OSError when it cannot: the caller discards the build)."""
         self._point("rejected", build)
-        self._clean()
+        with contextlib.suppress(OSError):  # the attempt is kept already; the next apply cleans up
+            self._clean()
 
     def discard(self, build: Build) -> None:
         shutil.rmtree(build.path, ignore_errors=True)
 
     # -- internals --------------------------------------------------------------------------------
     def _point(self, pointer: str, build: Build) -> None:
-        tmp = self.target / f".{pointer}.new"
-        if tmp.is_symlink() or tmp.exists():
-            tmp.unlink()
-        tmp.symlink_to(Path("builds") / build.id)
-        os.replace(tmp, self.target / pointer)
+        """`pointer` names `build`, in one rename; or, when even a link cannot be made (no inodes
+        left), an OSError naming the pointer, which is left as it was."""
+        tmp, link = self.target / f".{pointer}.new", self.target / pointer
+        try:
+            if tmp.is_symlink() or tmp.exists():
+                tmp.unlink()
+            tmp.symlink_to(Path("builds") / build.id)
+            os.replace(tmp, link)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
+            raise OSError(exc.errno, exc.strerror, str(link)) from None
 
-    def _check_stable_names(self) -> None:
-        """A stable name (leakcli.duckdb, compiled, exports) must be leakcli's link or absent, and
-        run_results.json a file or absent; anything else is someone's and stays: refused, one line."""
-        for name in (*LINKED, "run_results.json"):
+    def check_names(self) -> None:
+        """A pointer (current, previous, rejected) and a stable name (leakcli.duckdb, compiled,
+        exports) must be a link or absent, and run_results.json a file or absent; anything else is
+        someone's and stays: refused, one line, before anything is read or built."""
+        for name in (*POINTERS, *LINKED, "run_results.json"):
             path = self.target / name
-            if path.is_symlink() or not path.exists():
+            if name in POINTERS and path.is_symlink() and path.exists() and self.build_of(name) is None:
+                raise UsageError(f"is a link to {os.readlink(path)}, not to one of leakcli's builds", hint="remove "
+                                 "it and run apply again", file=f"{_shown(self.target)}/{name}")
+            if path.is_symlink() or not path.exists() or (name == "run_results.json" and path.is_file()):
                 continue
-            if name in LINKED or not path.is_file():
-                kind = "a folder" if path.is_dir() else "a file" if path.is_file() else "not a regular file"
-                what = ("its link to the published build's " + name) if name in LINKED else "the last apply's record"
-                raise UsageError(f"is {kind} where apply keeps {what}; leakcli did not write it there",
-                                 file=str(self.target / name), hint="move it away and run apply again")
+            if name in LINKED and self._flat_layout():
+                continue  # a build of leakcli 0.1: prepare takes it in
+            what = (f"its link to {STABLE_WHAT[name]}" if name in LINKED else
+                    "the last apply's record" if name == "run_results.json" else f"its link to {POINTER_WHAT[name]}")
+            raise UsageError(f"is {_kind(path)} where apply keeps {what}; leakcli did not write it there",
+                             file=f"{_shown(self.target)}/{name}", hint="move it away and run apply again")
 
     def _link_stable_names(self) -> None:
         """Each stable name a link into `current`; a link of leakcli's that leads elsewhere is re-pointed."""
@@ -243,10 +270,13 @@ class Layout:
                 continue
             if link.is_symlink() or not link.exists():
                 tmp = self.target / f".{name}.link"
-                if tmp.is_symlink() or tmp.exists():
-                    tmp.unlink()
-                tmp.symlink_to(wanted)
-                os.replace(tmp, link)
+                try:
+                    if tmp.is_symlink() or tmp.exists():
+                        tmp.unlink()
+                    tmp.symlink_to(wanted)
+                    os.replace(tmp, link)
+                except OSError as exc:  # named as the link it makes, not where the link leads
+                    raise OSError(exc.errno, exc.strerror, str(link)) from None
 
     def _clean(self) -> None:
         """Remove builds no pointer names (an attempt killed or interrupted) and stray temporaries."""
@@ -266,18 +296,77 @@ class Layout:
             elif path.is_dir():
                 shutil.rmtree(path, ignore_errors=True)
 
+    def _flat_layout(self) -> bool:
+        """target/ is as leakcli 0.1 left it: a DuckDB database and its compiled/ folder in place of
+        the stable links, nothing published and no build."""
+        return _flat_layout(self.target)
+
     def _adopt_flat_layout(self) -> None:
         """A target/ written by leakcli 0.1 holds the artifacts themselves: make them one build."""
+        if not self._flat_layout():
+            return  # not the old layout: a file in place of a stable link is refused by check_names
         flat = [self.target / n for n in ARTIFACTS
                 if (self.target / n).exists() and not (self.target / n).is_symlink()]
-        database = self.target / "leakcli.duckdb"
-        if not flat or database.is_symlink() or not database.is_file() or (self.target / "current").is_symlink() \
-                or any(self.builds.iterdir()):
-            return  # not the old layout: a file in place of a stable link is refused by _check_stable_names
         build = self.new_build()
         for path in flat:
             os.replace(path, build.path / path.name)
         self.publish(build)
+
+
+def _flat_layout(target: Path) -> bool:
+    database, compiled, builds = target / "leakcli.duckdb", target / "compiled", target / "builds"
+    return (not database.is_symlink() and database.is_file() and _is_database(database)
+            and not compiled.is_symlink() and compiled.is_dir()
+            and not any(os.path.lexists(target / p) for p in POINTERS)
+            and not (builds.is_dir() and any(builds.iterdir())))
+
+
+def _kind(path: Path) -> str:
+    if path.is_symlink():
+        return f"a link to {os.readlink(path)}"
+    return "a folder" if path.is_dir() else "a file" if path.is_file() else "not a regular file"
+
+
+def check_published(target: Path, command: str, pointers: tuple[str, ...] = ("current",)) -> list[str]:
+    """What a command that reads the published build must settle first. It reads through `current`
+    (diff through `previous` too): one of them that is not leakcli's link to one of its builds is
+    refused, one line with the remedy. The stable names (leakcli.duckdb, compiled, exports) are
+    never read; each that is not leakcli's link into `current` gets one warning line, returned, that
+    says so, what `command` reads instead and what to do."""
+    shown = _shown(target)
+    warnings = []
+    for pointer in pointers:
+        link = target / pointer
+        if link.is_symlink():
+            real = link.resolve()
+            if not real.exists():  # read as nothing published (or nothing before it), as apply takes it
+                warnings.append(f"{shown}/{pointer}: leads to {os.readlink(link)}, which is gone, so {command} finds "
+                                f"no {POINTER_WHAT[pointer].removeprefix('the ')}; `leakcli apply` makes it again")
+            elif real.parent != (target / "builds").resolve() or not real.is_dir():
+                raise UsageError(f"is a link to {os.readlink(link)}, not to one of leakcli's builds",
+                                 file=f"{shown}/{pointer}", hint="remove it and run `leakcli apply`")
+        elif os.path.lexists(link):
+            raise UsageError(f"is {_kind(link)} where leakcli keeps its link to {POINTER_WHAT[pointer]}; leakcli "
+                             "did not write it there", file=f"{shown}/{pointer}",
+                             hint="move it away and run `leakcli apply`")
+    published = (target / "current").exists()
+    for name in LINKED:
+        path = target / name
+        if not os.path.lexists(path) or (path.is_symlink() and (
+                Path(os.readlink(path)) == Path("current") / name
+                or (published and path.resolve() == (target / "current" / name).resolve()))):
+            continue
+        if path.is_symlink():
+            todo = "`leakcli apply` points it back"
+        elif _flat_layout(target):
+            todo = "`leakcli apply` takes it in as a build (leakcli 0.1 left it), or move it away"
+        else:
+            todo = "move it away (apply refuses until then)"
+        why = "leads nowhere" if os.path.lexists(target / "current") else "is missing"
+        reads = (f"{command} reads {shown}/current/{name} instead" if published
+                 else f"nothing is published ({shown}/current {why}), and {command} reads nothing from it")
+        warnings.append(f"{shown}/{name}: is {_kind(path)}, not leakcli's link to {STABLE_WHAT[name]}; {reads}; {todo}")
+    return warnings
 
 
 def _fsync_dir(path: Path) -> None:
