@@ -271,3 +271,18 @@ def test_a_file_that_changes_while_apply_reads_it_stops_the_build(grown, leak, m
     monkeypatch.setattr(Increment, "prepare", prepare)
     assert leak("apply").exit_code == 0
     _same_as_a_full_rebuild(project, data, project.root.parent)
+
+
+def test_the_audit_loads_only_the_columns_its_queries_read():
+    """A query of sources alone loads the columns it names (a count of rows one of them; a star all),
+    so an incremental build's audit of a large file costs its parse, not its load."""
+    from leakcli.commands.audit import read_columns
+    from leakcli.contracts.load import load
+
+    sessions = load(REPO).tables["website_sessions"]
+    every = frozenset(c.name for c in sessions.columns)
+    assert read_columns(sessions, "select count(*) from s") == {"website_session_id"}
+    assert read_columns(sessions, "select count(*) from o where exists (select 1 from s where "
+                                  "s.Website_Session_ID = o.website_session_id)") == {"website_session_id"}
+    assert read_columns(sessions, "select s.* from s") == every
+    assert read_columns(sessions, "select count(distinct device_type) from s") == {"device_type"}

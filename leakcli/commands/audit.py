@@ -5,6 +5,7 @@ error-severity ones before it publishes it; `verify` runs them all on the publis
 from __future__ import annotations
 
 import decimal
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -12,7 +13,7 @@ from typing import TYPE_CHECKING
 from leakcli.commands.records import CheckResult
 from leakcli.contracts.load import TESTS
 from leakcli.engine.connection import QueryError, StorageError, count_rows, one_row, rows_as_dicts, user_tables
-from leakcli.engine.load import load_sources
+from leakcli.engine.load import load_columns
 from leakcli.engine.parse import select_problem, sql_memo
 from leakcli.engine.sqltext import quote_ident, sql_literal
 from leakcli.errors import ContractError, LeakError
@@ -22,7 +23,7 @@ from leakcli.render.renderer import render_memo, renderer_for
 if TYPE_CHECKING:
     from leakcli.cache import Cache, Section
     from leakcli.context import Project
-    from leakcli.contracts.documents import AcceptanceTest
+    from leakcli.contracts.documents import AcceptanceTest, Table
     from leakcli.engine.connection import Connection
 
 SAMPLE_ROWS = 5
@@ -36,7 +37,8 @@ class Runner:
         self.c, self.con, self.data_dir, self.paths = project.contracts, con, data_dir, project.paths
         self.renderer = renderer_for(self.c, render_memo(project.cache))
         self.memo: Section | None = sql_memo(project.cache)
-        self.loaded: set[str] = set()
+        self.loaded: set[str] = set()  # source tables whose every column can be read
+        self.narrow: dict[str, frozenset[str]] = {}  # source tables loaded with some columns only
         self.known = known  # results of queries that read only source files, by their files' sha256
         self.answers: dict[str, object] = {}  # rendered SQL -> its value, found while its sources were loaded
 
@@ -46,12 +48,15 @@ class Runner:
         return quote_ident(model)
 
     def sql(self, label: str, text: str) -> str:
-        """Render a test query; load the sources it reads from the build's data directory."""
+        """Render a test query; load the columns it reads of the sources it reads (with those an
+        earlier query loaded) from the build's data directory."""
         rendered = self.renderer.render_sql(label, text)
-        wanted = [t for s, t in rendered.sources if t not in self.loaded]
-        if wanted:
-            load_sources(self.con, self.c, self.data_dir, wanted, display=self.paths.rel)
-            self.loaded.update(wanted)
+        for table in dict.fromkeys(t for _, t in rendered.sources if t not in self.loaded):
+            wanted = read_columns(self.c.tables[table], rendered.sql) | self.narrow.get(table, frozenset())
+            if wanted != self.narrow.get(table):
+                path = self.data_dir / self.c.tables[table].file
+                load_columns(self.con, self.c, table, path, wanted, self.paths.rel(path))
+                self.narrow[table] = wanted
         return rendered.sql
 
     def value(self, test_id: str, text: str) -> object:
@@ -254,3 +259,14 @@ def run_tests(runner: Runner, tests: list[AcceptanceTest]) -> list[CheckResult]:
             result.status = "fail" if test.severity == "error" else "warn"
         results.append(result)
     return results
+
+
+def read_columns(table: Table, sql: str) -> frozenset[str]:
+    """The columns of `table` a query may read: each whose name is a word of the SQL (more than it
+    reads, never fewer), all of them when the SQL has a star other than count(*), else the first (a
+    count of rows needs one)."""
+    names = [c.name for c in table.columns]
+    if re.search(r"\*", re.sub(r"(?i)count\s*\(\s*\*\s*\)", "", sql)):
+        return frozenset(names)
+    words = {w.lower() for w in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", sql)}
+    return frozenset(n for n in names if n.lower() in words) or frozenset(names[:1])

@@ -185,6 +185,30 @@ def load_file(con: Connection, contracts: Contracts, name: str, path: Path, rela
     return first_reject(con, table, dialect.delimiter, str(path))
 
 
+def load_columns(con: Connection, contracts: Contracts, name: str, path: Path, columns: Iterable[str],
+                 shown: str) -> None:
+    """Load only `columns` of a source file the checks already vouch for into its temporary table, for
+    queries that read no other column: DuckDB converts nothing else, so a query of one key column of
+    a large file costs its parse, not its load. A row that does not read fails the query."""
+    table = contracts.tables[name]
+    dialect = contracts.manifest.dialect
+    if not path.is_file():
+        raise DataError("required source file is missing", file=shown)
+    check_header(path, shown, table, dialect.delimiter)
+    call, params = read_csv_sql(table, dialect, rejects=False)
+    wanted = set(columns)
+    picked = ", ".join(quote_ident(c.name) for c in table.columns if c.name in wanted)
+    relation = quote_ident(source_relation(contracts.source_name, name))
+    try:
+        with translated(), phase(f"loading {shown}"):
+            con.execute(f"create or replace temp table {relation} as select {picked} from {call}",
+                        {**params, "path": str(path)})
+    except QueryError as exc:
+        if no_space(exc.detail):
+            raise
+        raise DataError(f"cannot read the file: {exc.message}", file=shown) from None
+
+
 def load_tail(con: Connection, contracts: Contracts, name: str, path: Path, offset: int, relation: str,
               shown: str, lines_before: int) -> Reject | None:
     """Load the rows of a source file after its first `offset` bytes (which end a line; the header is
