@@ -16,7 +16,7 @@ import pathlib
 import re
 
 import pytest
-from test_faults import _fingerprint
+from test_failures import _fingerprint
 
 from leakcli.errors import ExitCode
 

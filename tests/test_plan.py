@@ -580,3 +580,68 @@ def test_a_plan_with_nothing_to_check_does_not_even_import_duckdb_or_jinja(proje
         out = subprocess.run([sys.executable, "-c", code], cwd=project.root, capture_output=True, text=True)
         assert out.stderr.split()[-4:] == ["False", "False", "False", "0"], (args, out.stderr)
     assert {m["action"] for m in json.loads(leak("plan", "--json").stdout)["models"]} == {"unchanged"}
+
+
+# -- selections and saved plans, as a user runs them --------------------------------------------
+def _line(out, code: int) -> str:
+    """The one line of a failed command on stderr (nothing else there, no traceback)."""
+    assert out.exit_code == code, (out.exit_code, out.stderr)
+    (line,) = out.stderr.splitlines()
+    assert line.startswith("leakcli: error: ")
+    return line
+
+
+def _bump_min_sessions(project, by=1):
+    project.edit_json("contracts/metric-catalog.json",
+                      lambda d: d["thresholds"].update(min_sessions=d["thresholds"]["min_sessions"] + by))
+
+
+def test_a_model_built_on_a_skipped_upstream_rebuilds_when_that_upstream_does(project, leak):
+    """`apply --select mart__priority_actions` after a change to the summary alone: the summary stays as
+    it was built, so the priority list on it is unchanged; the next apply rebuilds both, never only
+    the summary."""
+    assert leak("apply").exit_code == 0
+    _bump_min_sessions(project)
+    out = leak("apply", "--select", "mart__priority_actions", "--json")
+    assert out.exit_code == 0, out.stderr
+    actions = {r["model"]: r["action"] for r in out.json()["results"]}
+    assert actions["mart__priority_actions"] == "unchanged" and actions["mart__core_leak_summary"] == "skip"
+    planned = {m["name"]: m["action"] for m in leak("plan", "--json").json()["models"]}
+    assert planned["mart__core_leak_summary"] == "rebuild" and planned["mart__priority_actions"] == "rebuild"
+    assert leak("apply").exit_code == 0
+    assert {m["action"] for m in leak("plan", "--json").json()["models"]} == {"unchanged"}
+    fresh = project.rows("select * from mart__priority_actions order by priority_rank")
+    assert leak("apply", "--full-refresh").exit_code == 0
+    assert project.rows("select * from mart__priority_actions order by priority_rank") == fresh
+
+
+@pytest.mark.parametrize("option", [["--full-refresh"], ["--select", "stg__orders"], ["--exclude", "stg__orders"],
+                                    ["--data-dir", "."], ["--synthetic"]])
+def test_a_saved_plan_refuses_options_that_would_change_it(project, leak, option):
+    assert leak("apply").exit_code == 0
+    assert leak("plan", "--out", "target/plan.json").exit_code == 0
+    before = (project.root / "target/current").resolve()
+    out = leak("apply", "target/plan.json", *option)
+    assert _line(out, ExitCode.USAGE).startswith(f"leakcli: error: {option[0]}: cannot be combined with a saved "
+                                                 f"plan (target/plan.json)")
+    assert (project.root / "target/current").resolve() == before
+
+
+def test_a_stale_saved_plan_names_what_changed_and_does_not_suspect_an_edit(project, leak):
+    assert leak("apply").exit_code == 0
+    assert leak("plan", "--out", "target/plan.json").exit_code == 0
+    _bump_min_sessions(project)
+    line = _line(leak("apply", "target/plan.json"), ExitCode.USAGE)
+    assert "contracts/metric-catalog.json changed" in line and "was it edited" not in line, line
+
+
+@pytest.mark.parametrize("selection", [["--select", "stg__orders+"], ["--select", "mart__priority_actions"],
+                                       ["--exclude", "stg__website_sessions"]])
+def test_full_refresh_of_a_selection_keeps_the_models_not_selected(project, leak, selection):
+    """As dbt's `--full-refresh --select`: the selected models rebuild on the published upstream tables."""
+    assert leak("apply").exit_code == 0
+    out = leak("apply", *selection, "--full-refresh", "--json")
+    assert out.exit_code == 0, out.stderr
+    actions = {r["model"]: r["action"] for r in out.json()["results"]}
+    assert "skip" in actions.values() and "rebuild" in actions.values(), actions
+    assert leak("verify").exit_code == 0

@@ -1,4 +1,4 @@
-"""Hostile inputs (issue 20): files that are not files, a damaged database, --force aimed at a build,
+"""Bad and hostile inputs: files that are not files, a damaged database, --force aimed at a build,
 a dbt export folder that lies, data far outside its profile, UTF-16, escape sequences, a saved plan
 edited by hand, links, a bad memory limit, thresholds by their meaning, selectors and option bounds.
 Each answer is the documented exit code and one line on stderr naming the culprit; nothing of the
@@ -16,7 +16,7 @@ import threading
 
 import pytest
 from conftest import REPO, Outcome
-from test_faults import _fingerprint
+from test_failures import _fingerprint
 
 from leakcli.errors import ExitCode
 

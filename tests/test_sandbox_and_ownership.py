@@ -1,4 +1,4 @@
-"""The plan/apply promise against an attacker and a careless user (issue 10): plan runs nothing,
+"""The plan/apply promise against an attacker and a careless user: plan runs nothing,
 SQL is exactly one SELECT that reads files only through source(), nothing of the user's is
 overwritten, and every failure is one line with its exit code, the published build intact."""
 
@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 
 import pytest
-from test_faults import _fingerprint
+from test_failures import _fingerprint
 
 from leakcli.errors import ExitCode
 
