@@ -126,7 +126,9 @@ FOUR = ("website_sessions.csv", "website_pageviews.csv", "orders.csv", "order_it
 
 def split(work: Path, data: Path, scale: float) -> tuple[Path, Path]:
     """The data split at SPLIT, once: `base/` the rows before it (every other file as it is), `tail/`
-    the bytes each file gains when the rest is appended (the refunds that arrive later among them)."""
+    the bytes each file gains when the rest is appended (the refunds that arrive later among them).
+    Read line by line: this process stays small, so the peak memory of the processes it starts (which
+    Linux counts from the moment they are forked) is theirs alone."""
     base, tail = work / f"split-{scale:g}" / "base", work / f"split-{scale:g}" / "tail"
     if (tail / FOUR[0]).exists():
         return base, tail
@@ -135,12 +137,12 @@ def split(work: Path, data: Path, scale: float) -> tuple[Path, Path]:
     for f in (p for p in data.glob("*.csv") if p.name not in FOUR):
         shutil.copy(f, base / f.name)
     for name in FOUR:
-        lines = (data / name).read_bytes().split(b"\n")
-        rows = [r for r in lines[1:] if r]
-        before = [r for r in rows if r.split(b",")[1].decode() < SPLIT]
-        after = [r for r in rows if r.split(b",")[1].decode() >= SPLIT]
-        (base / name).write_bytes(b"\n".join([lines[0], *before]) + b"\n")
-        (tail / name).write_bytes(b"\n".join(after) + b"\n" if after else b"")
+        with (data / name).open("rb") as src, (base / name).open("wb") as before, (tail / name).open("wb") as after:
+            before.write(src.readline())
+            for row in src:
+                if row.strip():
+                    row = row if row.endswith(b"\n") else row + b"\n"
+                    (before if row.split(b",")[1].decode() < SPLIT else after).write(row)
     return base, tail
 
 
@@ -178,11 +180,13 @@ def append_day(folder: Path, tail: Path) -> None:
 
 
 def append_late_refund(folder: Path) -> None:
-    """One refund of an order of 2013-06, arriving now."""
-    orders = [r.split(",") for r in (folder / "orders.csv").read_text().splitlines()[1:]
-              if r.split(",")[1].startswith("2013-06")]
-    refunds = (folder / "order_item_refunds.csv").read_text().splitlines()
-    last = max(int(r.split(",")[0]) for r in refunds[1:])
+    """One refund of an order of 2013-06, arriving now (the files read line by line, as in split)."""
+    with (folder / "orders.csv").open() as fh:
+        next(fh)
+        orders = [r.split(",") for r in fh if r.split(",")[1].startswith("2013-06")]
+    with (folder / "order_item_refunds.csv").open() as fh:
+        next(fh)
+        last = max(int(r.split(",")[0]) for r in fh if r.strip())
     order = orders[len(orders) // 2]
     with (folder / "order_item_refunds.csv").open("a") as fh:
         fh.write(f"{last + 1},2015-03-19 08:00:00,{order[0]},{order[0]},{float(order[6]) / 2:.2f}\n")

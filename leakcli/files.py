@@ -65,13 +65,15 @@ class Digest:
     lines_after_prefix: int = 0
 
 
-def digest_file(path: Path, prefix: int | None = None) -> Digest:
-    """The Digest of the regular file `path`, read once (sha256 and counting release the GIL, so other
-    files are read meanwhile on other threads)."""
+def digest_file(path: Path, prefix: int | None = None, known: tuple[str, int] | None = None) -> Digest:
+    """The Digest of the regular file `path`, read once (sha256 releases the GIL, so other files are
+    read meanwhile on other threads). `known`: the sha256 and newlines a build recorded of the first
+    `prefix` bytes; while those bytes are the same, their newlines are not counted again."""
     whole = hashlib.sha256()
     head: str | None = None
     size = lines = after = 0
     last = b""
+    skip = prefix if prefix is not None and known is not None else 0  # bytes whose newlines are known
     with os.fdopen(open_regular(path), "rb") as fh:
         while True:
             chunk = fh.read(CHUNK if prefix is None or size >= prefix else min(CHUNK, prefix - size))
@@ -79,19 +81,32 @@ def digest_file(path: Path, prefix: int | None = None) -> Digest:
                 break
             whole.update(chunk)
             size += len(chunk)
-            found = chunk.count(b"\n")
-            lines += found
-            if prefix is not None and size > prefix:
-                after += found
+            if size > skip:  # a read ends at the prefix, so a chunk is all before it or all after
+                found = chunk.count(b"\n")
+                lines += found
+                if prefix is not None and size > prefix:
+                    after += found
             if prefix is not None and size == prefix:
                 head = whole.copy().hexdigest()
             last = chunk
     if prefix == 0:
         head = hashlib.sha256().hexdigest()
+    if skip and known is not None and size >= skip:
+        lines += known[1] if head == known[0] else count_lines(path, skip)  # other bytes: count them
     return Digest(size, whole.hexdigest(), lines, last.endswith(b"\n"), head, after)
 
 
 CHUNK = 1 << 20
+
+
+def count_lines(path: Path, size: int) -> int:
+    """The newlines of the first `size` bytes of `path`."""
+    found = 0
+    with os.fdopen(open_regular(path), "rb") as fh:
+        while size > 0 and (chunk := fh.read(min(CHUNK, size))):
+            found += chunk.count(b"\n")
+            size -= len(chunk)
+    return found
 
 
 class Hashing:
@@ -102,8 +117,8 @@ class Hashing:
     _queue: queue.SimpleQueue[Hashing] | None = None
     THREADS = 2
 
-    def __init__(self, path: Path, prefix: int | None = None) -> None:
-        self.path, self.prefix = path, prefix
+    def __init__(self, path: Path, prefix: int | None = None, known: tuple[str, int] | None = None) -> None:
+        self.path, self.prefix, self.known = path, prefix, known
         self._done = threading.Event()
         self._value: Digest | None = None
         self._error: OSError | None = None
@@ -119,7 +134,7 @@ class Hashing:
         while True:
             job = jobs.get()
             try:
-                job._value = digest_file(job.path, job.prefix)
+                job._value = digest_file(job.path, job.prefix, job.known)
             except OSError as exc:
                 job._error = exc
             finally:

@@ -286,3 +286,20 @@ def test_the_audit_loads_only_the_columns_its_queries_read():
                                   "s.Website_Session_ID = o.website_session_id)") == {"website_session_id"}
     assert read_columns(sessions, "select s.* from s") == every
     assert read_columns(sessions, "select count(distinct device_type) from s") == {"device_type"}
+
+
+def test_an_appended_file_is_hashed_once_and_its_old_newlines_are_not_counted_again(tmp_path):
+    """The newlines of the bytes a build read are taken from its record while those bytes are the
+    same; when they are not, they are counted: the line numbers of the whole file stay true."""
+    from leakcli.files import digest_file
+
+    path = tmp_path / "f.csv"
+    path.write_bytes(b"h\n1\n2\n")
+    before = digest_file(path)
+    path.write_bytes(b"h\n1\n2\n3\n4\n")
+    grown, whole = digest_file(path, 6, (before.sha256, 3)), digest_file(path)
+    assert (grown.lines, grown.sha256, grown.prefix_sha256, grown.lines_after_prefix) == (5, whole.sha256,
+                                                                                         before.sha256, 2)
+    assert digest_file(path, 6, (before.sha256, 99)).lines == 101  # taken from the record, not counted
+    path.write_bytes(b"h\n\n\n\n3\n4\n")  # the first 6 bytes are others: counted
+    assert digest_file(path, 6, (before.sha256, 99)).lines == 6

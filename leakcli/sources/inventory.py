@@ -83,7 +83,8 @@ class Inventory:
             fact.digested(Digest(identity[0], entry.sha256, entry.lines, entry.newline_at_end, head))
             self._results(fact, key)
         else:
-            fact.hashing = Hashing(path, previous.size if grown and previous is not None else None)
+            fact.hashing = (Hashing(path, previous.size, (previous.sha256, previous.lines))
+                            if grown and previous is not None else Hashing(path))
         return fact
 
     def settle(self, fact: SourceFacts) -> None:
