@@ -160,3 +160,23 @@ def test_diff_of_one_model_is_not_identical_while_the_priority_list_moved(projec
     doc = leak("diff", "--model", "stg__orders", "--json").json()
     moved = doc["priority"]["moves"]
     assert moved and doc["identical"] is False
+
+
+def test_on_an_80_column_terminal_plan_and_a_no_op_apply_wrap_at_words(project, leak, monkeypatch):
+    """Every line fits and no word is cut: the words are those of the lines a pipe gets."""
+    from leakcli.commands.apply import ApplyRequest, apply
+    from leakcli.context import Project as Context
+    from leakcli.outputs.terminal import Reporter
+    from leakcli.plan.planner import PlanRequest, build_plan
+
+    monkeypatch.setenv("TERM", "xterm-256color")
+    assert leak("apply").exit_code == 0
+    project.edit_text("templates/int__order_refunds.sql", "select", "-- a comment\nselect")  # a longer plan
+    for show in (lambda r: r.plan(build_plan(Context.at(project.root), PlanRequest())),
+                 lambda r: r.apply(apply(Context.at(project.root), ApplyRequest(plan=PlanRequest())))):
+        wide, narrow = io.StringIO(), io.StringIO()
+        show(Reporter(stdout=wide, stderr=io.StringIO(), rich=False))
+        show(Reporter(stdout=narrow, stderr=io.StringIO(), rich=True, width=80))
+        lines = [ANSI.sub("", line) for line in narrow.getvalue().splitlines()]
+        assert max(map(len, lines)) <= 80, lines
+        assert " ".join(lines).split() == wide.getvalue().split()

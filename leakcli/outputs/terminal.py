@@ -96,7 +96,16 @@ class Reporter:
 
     # -- stderr -----------------------------------------------------------------------------------
     def notice(self, message: str) -> None:
-        print(f"leakcli: {printable(message)}", file=self.err, flush=True)
+        """A notice on stderr: one line, wrapped at words on a terminal (later lines indented)."""
+        text = f"leakcli: {printable(message)}"
+        if self.err_tty:
+            import shutil
+            import textwrap
+
+            width = max(shutil.get_terminal_size((100, 24)).columns - 1, 40)
+            text = "\n".join(textwrap.wrap(text, width, subsequent_indent="  ", break_long_words=False,
+                                            break_on_hyphens=False))
+        print(text, file=self.err, flush=True)
 
     def error(self, exc: LeakError) -> None:
         """One line per problem, each at most MAX_LINE characters: the first is the error."""
@@ -174,8 +183,9 @@ class Reporter:
             tables.plain(self.out, printable(title), cols, rows)
 
     def say(self, text: str, style: str | None = None) -> None:
+        """One line of stdout; on a terminal Rich draws it (in `style`), wrapped at words."""
         text = printable(text)
-        if self.rich and style:
+        if self.rich:
             self.console().print(text, style=style, markup=False, highlight=False)
         else:
             print(text, file=self.out)
