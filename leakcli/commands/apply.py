@@ -18,6 +18,7 @@ from leakcli.commands.published import published_growth, published_rows, status_
 from leakcli.commands.records import WRITE_ACTIONS, ModelResult, Progress
 from leakcli.commands.runresults import Invocation
 from leakcli.commands.stages import STAGES, BuildContext, release
+from leakcli.commands.unittest import run_unit_tests
 from leakcli.context import Project
 from leakcli.contracts.actions import Action
 from leakcli.contracts.questions import Question, refuse_blocked
@@ -30,6 +31,7 @@ from leakcli.errors import (
     ExecutionError,
     Interrupted,
     LeakError,
+    UnitTestFailure,
     UsageError,
     is_interrupt,
 )
@@ -116,6 +118,7 @@ def _apply(project: Project, req: ApplyRequest, record: Invocation) -> ApplyResu
     _warn(req, plan.ambiguities)
     if req.notice:
         _say_dataset(req.notice, plan)
+    _unit_tests(project, plan, record)
     layout = Layout(paths.target)
     layout.check(force=req.force)
     with build_lock(paths.lock, "apply"):
@@ -137,6 +140,17 @@ def _apply(project: Project, req: ApplyRequest, record: Invocation) -> ApplyResu
                        top_actions=top, status_counts=counts, status_line=status_line(c, counts),
                        priority_model=c.catalog.priority.model, segment_keys=list(c.catalog.segment.keys),
                        growth=record.growth, sources=record.sources)
+
+
+def _unit_tests(project: Project, plan: Plan, record: Invocation) -> None:
+    """The unit tests of every model this apply writes (LEAK-SPEC §12), before anything is built: a
+    failure refuses the build (exit 1); run_results.json records each test."""
+    writes = [m.name for m in plan.models if m.action in WRITE_ACTIONS]
+    if writes:
+        record.unit_tests = run_unit_tests(project, writes, checked=True)  # plan checked them: none is invalid
+        failed = [r for r in record.unit_tests if r.status != "pass"]
+        if failed:
+            raise UnitTestFailure(failed)
 
 
 def _refuse_options_beside(req: ApplyRequest) -> None:

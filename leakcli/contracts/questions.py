@@ -55,6 +55,8 @@ class Code(str, Enum):
     OUT_OF_RANGE = "out_of_range"
     BELOW_MINIMUM = "below_minimum"
     PARTITION = "partition"
+    UNIT_TEST = "unit_test"
+    UNTESTED = "untested"
 
 
 class Group(Enum):
@@ -90,6 +92,7 @@ RULES: dict[Code, Rule] = {
     Code.RENDER_ERROR: BLOCKING, Code.BIND_ERROR: BLOCKING, Code.CONTRACT_MISMATCH: BLOCKING,
     Code.NOT_ONE_SELECT: BLOCKING, Code.DAMAGED_BUILD: WARNING, Code.THRESHOLD_MEANING: BLOCKING,
     Code.OUT_OF_RANGE: BLOCKING, Code.BELOW_MINIMUM: BY_CONTRACT, Code.PARTITION: BLOCKING,
+    Code.UNIT_TEST: BLOCKING, Code.UNTESTED: WARNING,
 }
 
 

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 # the words of dbt and Terraform a user types first, and what leakcli calls the same thing
-FAMILIAR = {"test": ("dbt", "verify"), "build": ("dbt", "apply"), "run": ("dbt", "apply"),
+FAMILIAR = {"build": ("dbt", "apply"), "run": ("dbt", "apply"),
             "seed": ("dbt", "generate"), "docs": ("dbt", "report"), "compile": ("dbt", "plan"), "ls": ("dbt", "plan"),
             "list": ("dbt", "plan"), "debug": ("dbt", "plan"), "validate": ("Terraform", "plan"),
             "init": ("Terraform", "plan")}

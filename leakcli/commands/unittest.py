@@ -1,0 +1,271 @@
+"""`leakcli test`: the unit tests of contracts/unit-tests.json (LEAK-SPEC §12), each run on its given
+rows in one in-memory DuckDB with file access off: no data file is read and nothing is written.
+
+Each given input becomes a temporary table typed as the registry (a model) or the manifest (a source
+table) declares it; the model's template is rendered (with the test's `vars` in a copy of the catalog),
+its ref() and source() pointed at those tables, and run (or the CTE the test names); what it returns
+is compared with the expected rows (unitcompare.py). The final SELECT must also keep the registry's
+columns and types. apply runs the tests of the models it is about to build the same way."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from leakcli.commands.unitcompare import Difference, compare
+from leakcli.contracts.load import UNIT_TESTS
+from leakcli.contracts.questions import Questions
+from leakcli.contracts.records import UnitCoverage
+from leakcli.contracts.results import UnitTestOutput
+from leakcli.engine.sqltext import quote_ident
+from leakcli.errors import BlockingAmbiguity
+from leakcli.jsonout import digest, jsonable
+from leakcli.plan.unittests import check_unit_tests, coverage, inputs_of, typed_rows, with_vars
+
+if TYPE_CHECKING:
+    from leakcli.context import Project
+    from leakcli.contracts.load import Contracts
+    from leakcli.contracts.unittests import UnitTest
+    from leakcli.engine.connection import Connection
+    from leakcli.render.renderer import Renderer
+
+
+@dataclass(frozen=True, kw_only=True)
+class TestRequest:
+    """What `leakcli test` was asked: the models whose tests run (dbt's grammar), or a test to create."""
+
+    __test__ = False  # not a pytest class
+    select: tuple[str, ...] = ()
+    create: str | None = None  # --create MODEL
+    where: str | None = None
+    limit: int = 5
+    test_id: str | None = None
+
+
+@dataclass
+class UnitResult:
+    """One unit test's outcome: pass, fail (the difference), or error (the model could not run on the rows)."""
+
+    id: str
+    model: str
+    description: str
+    decision: str | None
+    location: str  # contracts/unit-tests.json#/tests/<i>
+    status: str = "pass"  # pass | fail | error
+    seconds: float = 0.0
+    expected_rows: int = 0
+    actual_rows: int = 0
+    columns: list[str] = field(default_factory=list)
+    keys: list[str] = field(default_factory=list)
+    difference: Difference = field(default_factory=Difference)
+    problems: list[str] = field(default_factory=list)  # the model's columns against the registry
+    message: str = ""
+
+    def to_dict(self) -> dict[str, object]:
+        d = self.difference
+        return {"id": self.id, "model": self.model, "description": self.description, "decision": self.decision,
+                "location": self.location, "status": self.status, "seconds": round(self.seconds, 4),
+                "expected_rows": self.expected_rows, "actual_rows": self.actual_rows,
+                "missing": jsonable(d.missing), "unexpected": jsonable(d.unexpected),
+                "changed": [{"key": jsonable(ch.key), "position": ch.position,
+                             "cells": [{"column": c.column, "expected": jsonable(c.expected),
+                                        "actual": jsonable(c.actual)} for c in ch.cells]} for ch in d.changed],
+                "problems": self.problems, "message": self.message}
+
+
+@dataclass(frozen=True)
+class UnitReport:
+    """Every unit test run (in the file's order), the coverage of models and decisions, and the test
+    `--create` wrote."""
+
+    results: list[UnitResult]
+    coverage: UnitCoverage
+    seconds: float
+    created: str | None = None
+
+    @property
+    def summary(self) -> dict[str, int]:
+        statuses = [r.status for r in self.results]
+        return {"total": len(statuses), "passed": statuses.count("pass"), "failed": statuses.count("fail"),
+                "errored": statuses.count("error")}
+
+    @property
+    def ok(self) -> bool:
+        return all(r.status == "pass" for r in self.results)
+
+    def to_dict(self) -> dict[str, object]:
+        """`leakcli test --json` (contracts/schemas/unit-test-output.schema.json)."""
+        return UnitTestOutput.model_validate({
+            "summary": self.summary, "seconds": round(self.seconds, 3), "coverage": self.coverage,
+            "created": self.created, "results": [r.to_dict() for r in self.results]}).document()
+
+
+def unit_test(project: Project, req: TestRequest) -> UnitReport:
+    """`leakcli test`: every test of the selected models checked (an invalid one is a blocking
+    question, exit 2) and run; or, with `create`, a new test written from the published build."""
+    started = time.perf_counter()
+    c = project.contracts
+    if req.create is not None:
+        from leakcli.commands.unitcreate import create_test
+
+        created = create_test(project, req)
+        results = run_unit_tests(project, tests=[created])
+        return UnitReport(results, coverage(project.contracts), time.perf_counter() - started, created.id)
+    models = _selected(c, req.select)
+    results = run_unit_tests(project, models)
+    return UnitReport(results, coverage(c), time.perf_counter() - started)
+
+
+def _selected(c: Contracts, select: tuple[str, ...]) -> list[str] | None:
+    if not select:
+        return None
+    from leakcli.plan.graph import select as graph_select
+
+    order = list(c.models)
+    return sorted(graph_select(list(select), order, {n: list(c.models[n].depends_on.refs) for n in order}, None))
+
+
+def refuse_invalid(project: Project, models: set[str] | None, renderer: Renderer) -> None:
+    """Stop (exit 2) on a test that is invalid against the contracts, named at its JSON pointer."""
+    from leakcli.errors import RenderError
+
+    c = project.contracts
+    rendered = {}
+    for name in {t.model for t in c.unit_tests.tests if t.cte and t.model in c.models}:
+        try:
+            rendered[name] = renderer.render_model(name)
+        except RenderError:
+            pass  # the test errors when it runs
+    q = Questions()
+    check_unit_tests(c, rendered, q, only=models)
+    blocking = q.blocking
+    if blocking:
+        first = blocking[0]
+        raise BlockingAmbiguity(f"{len(blocking)} problem(s) with the unit tests. First: {first.question}",
+                                [a.to_dict() for a in blocking], file=first.location)
+
+
+def run_unit_tests(project: Project, models: Iterable[str] | None = None, tests: list[UnitTest] | None = None,
+                   *, checked: bool = False) -> list[UnitResult]:
+    """Run the tests of `models` (every test without), or the `tests` given, after checking them
+    (unless plan has: `checked`)."""
+    from leakcli.engine.connection import connect, lockdown
+    from leakcli.render.renderer import Renderer, render_memo, renderer_for
+
+    c = project.contracts
+    memo = render_memo(project.cache)
+    base = renderer_for(c, memo)
+    chosen = None if models is None else set(models)
+    if tests is None and not checked:
+        refuse_invalid(project, chosen, base)
+    picked = tests if tests is not None else [t for t in c.unit_tests.tests if chosen is None or t.model in chosen]
+    if not picked:
+        return []
+    renderers: dict[str, Renderer] = {"{}": base}
+    con = connect(memory_limit=c.phase_plan.engine.limit())
+    try:
+        lockdown(con)  # no file, no extension: the rows are all there is
+        results = []
+        for n, test in enumerate(picked):
+            key = digest(dict(test.vars))
+            if test.vars and key not in renderers:
+                changed = dataclasses.replace(c, catalog=with_vars(c.catalog, dict(test.vars)),
+                                              digests={**c.digests, f"{UNIT_TESTS}#vars": key})
+                renderers[key] = Renderer(changed, memo=memo)
+            index = c.unit_tests.tests.index(test) if test in c.unit_tests.tests else len(c.unit_tests.tests)
+            results.append(run_one(con, c, renderers[key if test.vars else "{}"], test, index, n))
+        return results
+    finally:
+        con.close()
+
+
+class RunError(Exception):
+    """The model could not run on a test's rows: why, in a person's words."""
+
+
+def model_rows(con: Connection, c: Contracts, renderer: Renderer, test: UnitTest, n: int = 0
+               ) -> tuple[list[tuple[str, str]], list[tuple[object, ...]]]:
+    """What the test's model (or its CTE) returns on the test's given rows: its columns (name, type) and
+    rows; a RunError when the template does not render, reads an input the test does not give, or fails."""
+    from leakcli.engine.connection import QueryError
+    from leakcli.engine.rows import create_rows, drop_tables, typed_query
+    from leakcli.engine.sqltext import select_from_cte
+    from leakcli.errors import RenderError
+
+    created: list[str] = []
+    try:
+        r = renderer.render_model(test.model)
+        inputs = inputs_of(c, test.model)
+        relations: dict[str, str] = {}
+        for name, inp in inputs.items():
+            relations[name] = f"unit_{n}_{name}"
+            create_rows(con, relations[name], inp.columns, typed_rows(test, inp))
+            created.append(relations[name])
+        unknown: list[str] = []
+
+        def relation(name: str, table: str | None) -> str:
+            key = name if table is None else table
+            if key not in relations or (table is not None and inputs[key].source != name):
+                unknown.append(key if table is None else f"{name}.{table}")
+            return quote_ident(relations.get(key, key))
+
+        sql = r.resolve(relation)
+        if unknown:
+            raise RunError(f"the template reads {', '.join(sorted(set(unknown)))}, which the test does not give "
+                           f"(it gives {', '.join(test.given)})")
+        if test.cte is not None:
+            sql = select_from_cte(sql, test.cte) or ""
+            if not sql:
+                raise RunError(f"the template has no CTE '{test.cte}'")
+        return typed_query(con, sql)
+    except RenderError as exc:
+        raise RunError(f"the template does not render: {exc.one_line()}") from None
+    except QueryError as exc:
+        raise RunError(f"the model fails on the given rows: {exc.detail}") from None
+    finally:
+        drop_tables(con, created)
+
+
+def run_one(con: Connection, c: Contracts, renderer: Renderer, test: UnitTest, index: int, n: int = 0) -> UnitResult:
+    """One test on `con`: its inputs loaded, its model run, what it returns compared."""
+    started = time.perf_counter()
+    result = UnitResult(test.id, test.model, test.description, test.decision, f"{UNIT_TESTS}#/tests/{index}",
+                        expected_rows=len(test.expect.rows))
+    model = c.models[test.model]
+    try:
+        returned, rows = model_rows(con, c, renderer, test, n)
+    except RunError as exc:
+        result.status, result.message, result.seconds = "error", str(exc), time.perf_counter() - started
+        return result
+    names = [name for name, _ in returned]
+    columns = list(test.expect.rows[0]) if test.expect.rows else []
+    if test.cte is None and returned != model.declared:
+        from leakcli.plan.binding import columns_diff
+
+        result.problems.append(f"the model returns {columns_diff(returned, model.declared)}")
+    absent = [col for col in columns if col not in names]
+    if absent:
+        result.problems.append(f"the model returns no column {', '.join(absent)}")
+    actual = [dict(zip(names, row, strict=True)) for row in rows]
+    result.keys = key_columns(c, test.model, columns)
+    result.columns = columns
+    result.actual_rows = len(actual)
+    result.difference = compare([dict(row) for row in test.expect.rows], columns, actual, result.keys,
+                                ordered=test.expect.ordered, tolerance=test.expect.tolerance)
+    result.seconds = time.perf_counter() - started
+    if result.difference.none and not result.problems:
+        return result
+    result.status = "fail"
+    result.message = "; ".join([*result.problems, result.difference.summary()] if not result.difference.none
+                               else result.problems)
+    return result
+
+
+def key_columns(c: Contracts, model: str, columns: list[str]) -> list[str]:
+    """The columns that name a row of `model` among `columns`: its grain, else the segment keys and month."""
+    grain = [g for g in c.models[model].grain if g in columns]
+    segment = [k for k in (*c.catalog.segment.keys, c.catalog.segment.time_column) if k in columns]
+    return grain or segment
