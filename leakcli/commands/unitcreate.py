@@ -161,22 +161,16 @@ def _match(rows: Rows, row: dict[str, object], keys: list[str]) -> dict[str, obj
 
 def _output(project: Project, model: str, given: dict[str, Rows]) -> Rows:
     """What `model` returns on the `given` rows."""
-    from leakcli.commands.unittest import RunError, model_rows
+    from leakcli.commands.unittest import ModelRunner, RunError
     from leakcli.contracts.unittests import UnitTest
-    from leakcli.engine.connection import connect, lockdown
-    from leakcli.render.renderer import render_memo, renderer_for
 
-    c = project.contracts
     probe = UnitTest.model_validate({"id": "UT-00", "model": model, "description": "probe", "expect": {"rows": []},
                                      "given": {n: {"rows": [_compact(r) for r in rows]} for n, rows in given.items()}})
-    con = connect(memory_limit=c.phase_plan.engine.limit())
     try:
-        lockdown(con)
-        names, rows = model_rows(con, c, renderer_for(c, render_memo(project.cache)), probe)
+        with ModelRunner(project) as runner:
+            names, rows = runner.rows(probe)
     except RunError as exc:
         raise UsageError(f"'{model}' does not run on the rows it was made from: {exc}", file="--create") from None
-    finally:
-        con.close()
     return [dict(zip([n for n, _ in names], r, strict=True)) for r in rows]
 
 

@@ -29,7 +29,6 @@ if TYPE_CHECKING:
     from leakcli.context import Project
     from leakcli.contracts.load import Contracts
     from leakcli.contracts.unittests import UnitTest
-    from leakcli.engine.connection import Connection
     from leakcli.render.renderer import Renderer
 
 
@@ -134,7 +133,8 @@ def refuse_invalid(project: Project, models: set[str] | None, renderer: Renderer
 
     c = project.contracts
     rendered = {}
-    for name in {t.model for t in c.unit_tests.tests if t.cte and t.model in c.models}:
+    for name in {t.model for t in c.unit_tests.tests if t.cte and t.model in c.models
+                 and (models is None or t.model in models)}:
         try:
             rendered[name] = renderer.render_model(name)
         except RenderError:
@@ -152,65 +152,84 @@ def run_unit_tests(project: Project, models: Iterable[str] | None = None, tests:
                    *, checked: bool = False) -> list[UnitResult]:
     """Run the tests of `models` (every test without), or the `tests` given, after checking them
     (unless plan has: `checked`)."""
-    from leakcli.engine.connection import connect, lockdown
-    from leakcli.render.renderer import Renderer, render_memo, renderer_for
-
     c = project.contracts
-    memo = render_memo(project.cache)
-    base = renderer_for(c, memo)
     chosen = None if models is None else set(models)
-    if tests is None and not checked:
-        refuse_invalid(project, chosen, base)
     picked = tests if tests is not None else [t for t in c.unit_tests.tests if chosen is None or t.model in chosen]
     if not picked:
         return []
-    renderers: dict[str, Renderer] = {"{}": base}
-    con = connect(memory_limit=c.phase_plan.engine.limit())
-    try:
-        lockdown(con)  # no file, no extension: the rows are all there is
-        results = []
-        for n, test in enumerate(picked):
-            key = digest(dict(test.vars))
-            if test.vars and key not in renderers:
-                changed = dataclasses.replace(c, catalog=with_vars(c.catalog, dict(test.vars)),
-                                              digests={**c.digests, f"{UNIT_TESTS}#vars": key})
-                renderers[key] = Renderer(changed, memo=memo)
-            index = c.unit_tests.tests.index(test) if test in c.unit_tests.tests else len(c.unit_tests.tests)
-            results.append(run_one(con, c, renderers[key if test.vars else "{}"], test, index, n))
-        return results
-    finally:
-        con.close()
+    with ModelRunner(project) as runner:
+        if tests is None and not checked:
+            refuse_invalid(project, chosen, runner.base)
+        return [run_one(runner, test, c.unit_tests.tests.index(test) if test in c.unit_tests.tests
+                        else len(c.unit_tests.tests)) for test in picked]
 
 
 class RunError(Exception):
     """The model could not run on a test's rows: why, in a person's words."""
 
 
-def model_rows(con: Connection, c: Contracts, renderer: Renderer, test: UnitTest, n: int = 0
-               ) -> tuple[list[tuple[str, str]], list[tuple[object, ...]]]:
-    """What the test's model (or its CTE) returns on the test's given rows: its columns (name, type) and
-    rows; a RunError when the template does not render, reads an input the test does not give, or fails."""
-    from leakcli.engine.connection import QueryError
-    from leakcli.engine.rows import create_rows, drop_tables, typed_query
-    from leakcli.engine.sqltext import select_from_cte
-    from leakcli.errors import RenderError
+class ModelRunner:
+    """Where unit tests run: one in-memory DuckDB with file access off, each input of a model a table
+    of its own name (emptied and filled for each test), each model's SQL prepared once per catalog
+    (a test's vars) and CTE, and run with DuckDB's optimizer off (on a handful of rows, planning the
+    marts' queries costs ten times more than running them)."""
 
-    created: list[str] = []
-    try:
-        r = renderer.render_model(test.model)
-        inputs = inputs_of(c, test.model)
-        relations: dict[str, str] = {}
-        for name, inp in inputs.items():
-            relations[name] = f"unit_{n}_{name}"
-            create_rows(con, relations[name], inp.columns, typed_rows(test, inp))
-            created.append(relations[name])
+    def __init__(self, project: Project) -> None:
+        from leakcli.engine.connection import connect, execute, lockdown
+        from leakcli.render.renderer import render_memo, renderer_for
+
+        self.c = project.contracts
+        self.base = renderer_for(self.c, render_memo(project.cache))
+        self._renderers: dict[str, Renderer] = {}
+        self._tables: set[str] = set()
+        self._prepared: dict[str, str | RunError] = {}
+        self.con = connect(memory_limit=self.c.phase_plan.engine.limit())
+        try:
+            execute(self.con, "set threads = 1")
+            execute(self.con, "pragma disable_optimizer")
+            lockdown(self.con)  # no file, no extension: the rows are all there is
+        except BaseException:
+            self.con.close()
+            raise
+
+    def __enter__(self) -> ModelRunner:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.con.close()
+
+    def renderer(self, test: UnitTest) -> Renderer:
+        """The renderer of the test's catalog: the project's, or a copy with the test's vars."""
+        if not test.vars:
+            return self.base
+        key = digest(dict(test.vars))
+        if key not in self._renderers:
+            changed = dataclasses.replace(self.c, catalog=with_vars(self.c.catalog, dict(test.vars)),
+                                          digests={**self.c.digests, f"{UNIT_TESTS}#vars": key})
+            self._renderers[key] = self.base.with_contracts(changed)
+        return self._renderers[key]
+
+    def rows(self, test: UnitTest) -> tuple[list[tuple[str, str]], list[tuple[object, ...]]]:
+        """What the test's model (or its CTE) returns on the test's given rows: its columns (name, type)
+        and rows; a RunError when the template does not render, reads an input the test does not give,
+        or fails on the rows."""
+        from leakcli.engine.connection import QueryError, execute
+        from leakcli.engine.rows import create_rows, refill, typed_query
+        from leakcli.engine.sqltext import select_from_cte
+        from leakcli.errors import RenderError
+
+        try:
+            r = self.renderer(test).render_model(test.model)
+        except RenderError as exc:
+            raise RunError(f"the template does not render: {exc.one_line()}") from None
+        inputs = inputs_of(self.c, test.model)
         unknown: list[str] = []
 
         def relation(name: str, table: str | None) -> str:
             key = name if table is None else table
-            if key not in relations or (table is not None and inputs[key].source != name):
+            if key not in inputs or (table is not None and inputs[key].source != name):
                 unknown.append(key if table is None else f"{name}.{table}")
-            return quote_ident(relations.get(key, key))
+            return quote_ident(f"unit_input__{key}")
 
         sql = r.resolve(relation)
         if unknown:
@@ -220,23 +239,38 @@ def model_rows(con: Connection, c: Contracts, renderer: Renderer, test: UnitTest
             sql = select_from_cte(sql, test.cte) or ""
             if not sql:
                 raise RunError(f"the template has no CTE '{test.cte}'")
-        return typed_query(con, sql)
-    except RenderError as exc:
-        raise RunError(f"the template does not render: {exc.one_line()}") from None
-    except QueryError as exc:
-        raise RunError(f"the model fails on the given rows: {exc.detail}") from None
-    finally:
-        drop_tables(con, created)
+        try:
+            for name, inp in inputs.items():
+                table = f"unit_input__{name}"
+                if table not in self._tables:
+                    create_rows(self.con, table, inp.columns, [])
+                    self._tables.add(table)
+            if sql not in self._prepared:
+                statement = f"unit_test_{len(self._prepared)}"
+                try:
+                    execute(self.con, f"prepare {statement} as\n{sql}")
+                    self._prepared[sql] = statement
+                except QueryError as exc:
+                    self._prepared[sql] = RunError(f"the model does not bind against its inputs: {exc.detail}")
+            prepared = self._prepared[sql]
+            if isinstance(prepared, RunError):
+                raise prepared
+            for name, inp in inputs.items():
+                refill(self.con, f"unit_input__{name}", inp.columns, typed_rows(test, inp))
+            return typed_query(self.con, f"execute {prepared}")
+        except QueryError as exc:
+            raise RunError(f"the model fails on the given rows: {exc.detail}") from None
 
 
-def run_one(con: Connection, c: Contracts, renderer: Renderer, test: UnitTest, index: int, n: int = 0) -> UnitResult:
-    """One test on `con`: its inputs loaded, its model run, what it returns compared."""
+def run_one(runner: ModelRunner, test: UnitTest, index: int) -> UnitResult:
+    """One test: its inputs filled, its model run, what it returns compared."""
     started = time.perf_counter()
+    c = runner.c
     result = UnitResult(test.id, test.model, test.description, test.decision, f"{UNIT_TESTS}#/tests/{index}",
                         expected_rows=len(test.expect.rows))
     model = c.models[test.model]
     try:
-        returned, rows = model_rows(con, c, renderer, test, n)
+        returned, rows = runner.rows(test)
     except RunError as exc:
         result.status, result.message, result.seconds = "error", str(exc), time.perf_counter() - started
         return result

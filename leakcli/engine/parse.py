@@ -181,15 +181,3 @@ def _nodes(tree: object) -> list[dict[str, object]]:
             todo.extend(item)
     return found
 
-
-def cte_names(sql: str) -> list[str]:
-    """The names of the CTEs of the top-level WITH clause of `sql`, by DuckDB's parser (none when it
-    does not parse)."""
-    import json
-
-    tree = json.loads(_serialized(sql))
-    if tree.get("error") or len(tree.get("statements", [])) != 1:
-        return []
-    node = tree["statements"][0].get("node", {})
-    entries = node.get("cte_map", {}).get("map", []) if isinstance(node, dict) else []
-    return [str(e.get("key")) for e in entries if isinstance(e, dict)]

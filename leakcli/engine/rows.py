@@ -20,6 +20,19 @@ def create_rows(con: Connection, relation: str, columns: Sequence[tuple[str, str
     per column as text (None: NULL), cast to its column's type."""
     cols = ", ".join(f"{quote_ident(name)} {typ}" for name, typ in columns)
     execute(con, f"create or replace temp table {quote_ident(relation)} ({cols})")
+    insert_rows(con, relation, columns, rows)
+
+
+def refill(con: Connection, relation: str, columns: Sequence[tuple[str, str]],
+           rows: Sequence[Sequence[str | None]]) -> None:
+    """The table made by create_rows emptied and filled with `rows` (its definition, and so what was
+    prepared on it, unchanged)."""
+    execute(con, f"delete from {quote_ident(relation)}")
+    insert_rows(con, relation, columns, rows)
+
+
+def insert_rows(con: Connection, relation: str, columns: Sequence[tuple[str, str]],
+                rows: Sequence[Sequence[str | None]]) -> None:
     if not rows or not columns:
         return
     casts = ", ".join(f"cast(r[{i}] as {typ})" for i, (_, typ) in enumerate(columns, start=1))
@@ -51,6 +64,3 @@ def typed_query(con: Connection, sql: str) -> tuple[list[tuple[str, str]], list[
         return columns, [tuple(r) for r in cur.fetchall()]
 
 
-def drop_tables(con: Connection, relations: Sequence[str]) -> None:
-    for relation in relations:
-        execute(con, f"drop table if exists {quote_ident(relation)}")

@@ -45,17 +45,20 @@ def first_line(text: str) -> str:
     return next((line.strip() for line in text.splitlines() if line.strip()), text.strip())
 
 
-def with_clause_end(sql: str) -> int | None:
-    """Where the statement after the top-level WITH clause of `sql` starts (the offset of its final
-    SELECT); None when `sql` has no WITH clause. Strings, quoted names, comments and parentheses are
-    skipped as DuckDB reads them."""
+def with_clause(sql: str) -> tuple[list[str], int | None]:
+    """The names of the CTEs of the top-level WITH clause of `sql`, and where the statement after it
+    starts (the offset of its final SELECT; None without a WITH clause). Strings, quoted names,
+    comments and parentheses are skipped as DuckDB reads them."""
     tokens = _tokens(sql)
+    names: list[str] = []
     if not tokens or tokens[0][1].lower() != "with":
-        return None
+        return names, None
     i = 1
     if i < len(tokens) and tokens[i][1].lower() == "recursive":
         i += 1
     while i < len(tokens):
+        name = tokens[i][1]
+        names.append(name[1:-1].replace('""', '"') if name.startswith('"') else name)
         while i < len(tokens) and tokens[i][1] != "(":  # the CTE's name
             i += 1
         i = _after_parens(tokens, i)  # its column list, or its body
@@ -66,14 +69,14 @@ def with_clause_end(sql: str) -> int | None:
         if i < len(tokens) and tokens[i][1] == ",":
             i += 1
             continue
-        return tokens[i][0] if i < len(tokens) else None
-    return None
+        return names, tokens[i][0] if i < len(tokens) else None
+    return names, None
 
 
 def select_from_cte(sql: str, name: str) -> str | None:
     """`sql` with its final SELECT replaced by `select * from <name>`: what its CTE `name` holds."""
-    end = with_clause_end(sql)
-    if end is None:
+    names, end = with_clause(sql)
+    if end is None or name not in names:
         return None
     return sql[:end] + f"select * from {quote_ident(name)}\n"
 

@@ -233,9 +233,9 @@ def _check_shape(c: Contracts, i: int, test: UnitTest, rendered: dict[str, Rende
     if test.cte is not None:
         if test.model not in rendered:  # its template is asked about: its CTEs, once it renders
             return False
-        from leakcli.engine.parse import cte_names
+        from leakcli.engine.sqltext import with_clause
 
-        names = cte_names(rendered[test.model].sql)
+        names = with_clause(rendered[test.model].sql)[0]
         if test.cte not in names:
             q.ask(Code.UNIT_TEST, _ptr(i, "cte"), f"Unit test {test.id} checks CTE '{test.cte}', which the "
                   f"template of '{test.model}' does not define: which CTE is meant?{_close(test.cte, names)}")
