@@ -302,12 +302,14 @@ def _check_values(c: Contracts, typed: list[tuple[int, UnitTest, Columns | None]
                           f"does not bind against the typed inputs: {exc.detail} Which CTE is meant?")
                     continue
             returned = dict(declared)
+            for col in expected_columns(test):
+                if col not in returned:
+                    q.ask(Code.UNIT_TEST, _ptr(i, "expect", "rows", 0, col), f"Unit test {test.id} expects column "
+                          f"'{col}', which CTE '{test.cte}' does not return: which column is meant?"
+                          f"{_close(col, list(returned))}")
             for j, expected in enumerate(test.expect.rows):
                 for col, value in expected.items():
                     if col not in returned:
-                        q.ask(Code.UNIT_TEST, _ptr(i, "expect", "rows", j, col), f"Unit test {test.id} expects "
-                              f"column '{col}', which CTE '{test.cte}' does not return: which column is meant?"
-                              f"{_close(col, list(returned))}")
                         continue
                     values.append((returned[col], as_text(value)))
                     where.append((_ptr(i, "expect", "rows", j, col), col, returned[col], test.id))
