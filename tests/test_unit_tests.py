@@ -118,10 +118,11 @@ MUTATIONS: dict[str, tuple[Callable[[Project], None], str, str]] = {
               "    from {{ ref('int__session_outcomes') }}\n    where session_month > (select min(session_month) "
               "from {{ ref('int__session_outcomes') }})\n    group by all"), "mart__core_leak_summary", "UT-18"),
     "session_month by the week": (
-        _text("templates/stg__website_sessions.sql", "date_trunc('month', created_at)", "date_trunc('week', created_at)"),
-        "stg__website_sessions", "UT-01"),
-    "the unknown source's label changed": (
-        _catalog(lambda doc: doc["labels"].update(unknown_utm_source="direct")), "stg__website_sessions", "UT-02"),
+        _text("templates/stg__website_sessions.sql", "date_trunc('month', created_at)",
+              "date_trunc('week', created_at)"), "stg__website_sessions", "UT-01"),
+    "a session without a source labelled as one without a campaign": (
+        _text("templates/stg__website_sessions.sql", "coalesce(utm_source, {{ var('unknown_utm_source') }})",
+              "coalesce(utm_source, {{ var('unknown_utm_campaign') }})"), "stg__website_sessions", "UT-02"),
     "the sample variance for the population's": (
         _metric("net_revenue_variance", "var_pop", "var_samp"), "mart__core_leak_summary", "UT-13"),
     "the device gap against the segment": (
@@ -211,6 +212,11 @@ def _edit_test(index: int, change: Callable[[dict[str, Any]], None]) -> Callable
     return lambda p: p.edit_json(UNIT, lambda doc: change(doc["tests"][index]))
 
 
+def _pageviews(test: dict[str, Any]) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = test["given"]["stg__website_pageviews"]["rows"]
+    return rows
+
+
 INVALID: dict[str, tuple[Callable[[Project], None], str, str]] = {
     "unknown model": (_edit_test(5, lambda t: t.update(model="int__session_landing_page")), "/tests/5/model",
                       "did you mean 'int__session_landing_pages'"),
@@ -218,15 +224,16 @@ INVALID: dict[str, tuple[Callable[[Project], None], str, str]] = {
                         "gives no rows for 'stg__orders'"),
     "an input that is none": (_edit_test(5, lambda t: t["given"].update(stg__orders={"rows": []})),
                               "/tests/5/given/stg__orders", "not an input"),
-    "an unknown given column": (_edit_test(5, lambda t: t["given"]["stg__website_pageviews"]["rows"][1].update(url="/x")),
+    "an unknown given column": (_edit_test(5, lambda t: _pageviews(t)[1].update(url="/x")),
                                 "/tests/5/given/stg__website_pageviews/rows/1/url", "column 'url'"),
     "an unknown expected column": (_edit_test(5, lambda t: [r.update(page="/x") for r in t["expect"]["rows"]]),
                                    "/tests/5/expect/rows/0/page", "expects column 'page'"),
     "a value that does not cast": (
-        _edit_test(5, lambda t: t["given"]["stg__website_pageviews"]["rows"][0].update(website_pageview_id="seven")),
-        "/tests/5/given/stg__website_pageviews/rows/0/website_pageview_id", "does not cast to its declared type BIGINT"),
-    "an expected value that does not cast": (_edit_test(5, lambda t: t["expect"]["rows"][0].update(landing_pageview_id=True)),
-                                             "/tests/5/expect/rows/0/landing_pageview_id", "type BIGINT"),
+        _edit_test(5, lambda t: _pageviews(t)[0].update(website_pageview_id="seven")),
+        "/tests/5/given/stg__website_pageviews/rows/0/website_pageview_id", "does not cast to its declared type"),
+    "an expected value that does not cast": (
+        _edit_test(5, lambda t: t["expect"]["rows"][0].update(landing_pageview_id=True)),
+        "/tests/5/expect/rows/0/landing_pageview_id", "type BIGINT"),
     "an unknown CTE": (_edit_test(20, lambda t: t.update(cte="familly")), "/tests/20/cte", "did you mean 'family'"),
     "a CTE's unknown column": (_edit_test(20, lambda t: [r.update(q=1) for r in t["expect"]["rows"]]),
                                "/tests/20/expect/rows/0/q", "CTE 'family' does not return"),
@@ -258,8 +265,8 @@ def test_plan_reads_the_unit_tests_and_warns_of_what_has_none(bare, leak):
     doc = out.json()
     assert UNIT in doc["read"] and doc["unit_tests"]["tests"] >= 29
     assert not [a for a in doc["ambiguities"] if a["code"] == "untested"]
-    bare.edit_json(UNIT, lambda d: d.update(tests=[t for t in d["tests"]
-                                                   if t["model"] != "int__order_refunds" and t.get("decision") != "D-04"]))
+    bare.edit_json(UNIT, lambda d: d.update(tests=[t for t in d["tests"] if t["model"] != "int__order_refunds"
+                                                   and t.get("decision") != "D-04"]))
     doc = leak("plan", "--json").json()
     warned = {a["location"]: a["question"] for a in doc["ambiguities"] if a["code"] == "untested"}
     assert set(warned) == {"contracts/model-registry.json#/models/5", "contracts/decisions.json#/decisions/3"}
@@ -290,7 +297,8 @@ def test_a_failing_unit_test_stops_apply_before_anything_is_built(project, leak)
                                  f"failed: 1 row differs (landing_page); apply built nothing; the published build is "
                                  f"unchanged"), out.stderr
     assert (project.root / "target/current").resolve() == published
-    assert sorted((project.root / "target/builds").iterdir()) == builds and not (project.root / "target/rejected").exists()
+    assert sorted((project.root / "target/builds").iterdir()) == builds
+    assert not (project.root / "target/rejected").exists()
     record = json.loads((project.root / "target/run_results.json").read_text())
     assert record["status"] == "error" and "UT-06" in record["message"]
     statuses = {r["unique_id"]: r["status"] for r in record["results"]}

@@ -18,7 +18,7 @@ from leakcli.commands.published import published_growth, published_rows, status_
 from leakcli.commands.records import WRITE_ACTIONS, ModelResult, Progress
 from leakcli.commands.runresults import Invocation
 from leakcli.commands.stages import STAGES, BuildContext, release
-from leakcli.commands.unittest import run_unit_tests
+from leakcli.commands.unitrun import run_unit_tests
 from leakcli.context import Project
 from leakcli.contracts.actions import Action
 from leakcli.contracts.questions import Question, refuse_blocked

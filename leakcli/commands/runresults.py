@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from leakcli.commands.records import CheckResult, ModelResult
-    from leakcli.commands.unittest import UnitResult
+    from leakcli.commands.unitrun import UnitResult
     from leakcli.contracts.records import Growth, Plan, SourceSummary
 
 PROJECT = "leakcli"

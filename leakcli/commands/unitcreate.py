@@ -35,7 +35,6 @@ from leakcli.jsonout import did_you_mean
 from leakcli.plan.unittests import Input, inputs_of
 
 if TYPE_CHECKING:
-    from leakcli.commands.unittest import TestRequest
     from leakcli.context import Project
     from leakcli.contracts.load import Contracts
     from leakcli.contracts.unittests import UnitTest
@@ -45,20 +44,21 @@ MAX_ROWS = 5000  # given rows a created test may hold: past it, narrow --where o
 Rows = list[dict[str, object]]
 
 
-def create_test(project: Project, req: TestRequest) -> UnitTest:
-    """Write the test `req` asks for into contracts/unit-tests.json and return it (it passes as written)."""
+def create_test(project: Project, model: str, where: str | None, *, limit: int = 5, test_id: str | None = None
+                ) -> UnitTest:
+    """Write a test of `model` on its rows where `where` holds (at most `limit`, with the id `test_id` or
+    the next free one) into contracts/unit-tests.json and return it (it passes as written)."""
     from leakcli.engine.connection import connect, lockdown, reading
     from leakcli.store import state
 
     c, paths = project.contracts, project.paths
-    model = req.create or ""
     if model not in c.models:
         raise UsageError(f"model '{model}' is not in the registry{did_you_mean(model, list(c.models))}",
                          file="--create", hint="name one of the models leakcli plan lists")
-    if req.where is None or not req.where.strip():
+    if where is None or not where.strip():
         raise UsageError("needs --where: the rows of the model the test expects", file="--create",
                          hint="e.g. --where \"website_session_id = 1\"")
-    test_id = _new_id(c, req.test_id)
+    test_id = _new_id(c, test_id)
     shown = paths.rel(paths.database)
     if not paths.published.exists():
         raise UsageError("nothing is built yet", file=shown, hint="run `leakcli apply` first")
@@ -71,8 +71,8 @@ def create_test(project: Project, req: TestRequest) -> UnitTest:
         allowed = [data] if tables and data is not None else []
         lockdown(con, allowed, [d / c.tables[t.name].file for d in allowed for t in tables])
         with reading(shown):
-            selected = _selected(con, c, model, req.where, req.limit)
-            test = _made(project, con, model, selected, inputs, data, req, test_id)
+            selected = _selected(con, c, model, where, limit)
+            test = _made(project, con, model, selected, inputs, data, where, test_id)
     finally:
         con.close()
     _append(paths.root / UNIT_TESTS, test)
@@ -119,7 +119,7 @@ def _selected(con: Connection, c: Contracts, model: str, where: str, limit: int)
 
 
 def _made(project: Project, con: Connection, model: str, selected: Rows, inputs: dict[str, Input],
-          data: Path | None, req: TestRequest, test_id: str) -> UnitTest:
+          data: Path | None, where: str, test_id: str) -> UnitTest:
     """The test: the inputs reduced, widened once when the selected rows need more, its columns chosen."""
     c = project.contracts
     given = _reduced(con, c, model, selected, inputs, data)
@@ -136,7 +136,7 @@ def _made(project: Project, con: Connection, model: str, selected: Rows, inputs:
     kept = [col for col in columns if col in keys or all(same(found.get(col), _json(row[col]), 1e-9)
                                                          for row, found in back)]
     dropped = [col for col in columns if col not in kept]
-    where = " ".join((req.where or "").split())
+    where = " ".join(where.split())
     description = (f"Created by `leakcli test --create {model} --where \"{where}\"` from the published build: the "
                    f"rows it was made from, and what {model} returns on them"
                    + (f" (left out, as they depend on rows not given: {', '.join(dropped)})" if dropped else "")
@@ -150,7 +150,7 @@ def _made(project: Project, con: Connection, model: str, selected: Rows, inputs:
 
 
 def _keys(c: Contracts, model: str, selected: Rows) -> list[str]:
-    from leakcli.commands.unittest import key_columns
+    from leakcli.commands.unitrun import key_columns
 
     return key_columns(c, model, list(selected[0]))
 
@@ -161,7 +161,7 @@ def _match(rows: Rows, row: dict[str, object], keys: list[str]) -> dict[str, obj
 
 def _output(project: Project, model: str, given: dict[str, Rows]) -> Rows:
     """What `model` returns on the `given` rows."""
-    from leakcli.commands.unittest import ModelRunner, RunError
+    from leakcli.commands.unitrun import ModelRunner, RunError
     from leakcli.contracts.unittests import UnitTest
 
     probe = UnitTest.model_validate({"id": "UT-00", "model": model, "description": "probe", "expect": {"rows": []},
@@ -282,7 +282,8 @@ def format_test(test: dict[str, object], indent: str = "    ") -> str:
     """One test as contracts/unit-tests.json writes it: a key per line, a row per line."""
     inner = indent + "  "
     lines = [indent + "{"]
-    items = list(test.items())
+    order = ("id", "model", "decision", "description", "given", "vars", "cte", "expect")
+    items = sorted(test.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else len(order))
     for n, (key, value) in enumerate(items):
         comma = "," if n < len(items) - 1 else ""
         if key == "given" and isinstance(value, dict):

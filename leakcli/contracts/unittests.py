@@ -3,7 +3,7 @@ hand-written rows. Each test gives rows for every input of one model (its refs, 
 model its source table), optionally overrides catalog thresholds and labels (`vars`) or checks one
 CTE of the template instead of its final SELECT (`cte`), and lists the rows it expects, in only the
 columns it checks. What a test means against the other contracts (inputs, columns, types) is checked
-by plan (plan/unittests.py); `leakcli test` runs them (commands/unittest.py)."""
+by plan (plan/unittests.py); `leakcli test` and apply run them (commands/unitrun.py)."""
 
 from __future__ import annotations
 

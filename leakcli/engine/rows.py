@@ -64,3 +64,9 @@ def typed_query(con: Connection, sql: str) -> tuple[list[tuple[str, str]], list[
         return columns, [tuple(r) for r in cur.fetchall()]
 
 
+
+
+def columns_of(con: Connection, sql: str) -> list[tuple[str, str]]:
+    """The columns (name, DuckDB type) a query returns, bound without running it."""
+    with translated():
+        return [(str(r[0]), str(r[1])) for r in con.execute(f"describe {sql}").fetchall()]

@@ -13,7 +13,8 @@ from leakcli.jsonout import jsonable
 from leakcli.outputs.formats import printable
 
 if TYPE_CHECKING:
-    from leakcli.commands.unittest import UnitReport, UnitResult
+    from leakcli.commands.unitrun import UnitResult
+    from leakcli.commands.unittest import UnitReport
     from leakcli.contracts.records import UnitCoverage
 
 WIDTH = 80

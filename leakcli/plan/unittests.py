@@ -2,7 +2,7 @@
 the inputs of its model (the refs and sources the registry declares), each typed as the registry or
 the manifest declares it, its given rows as text for DuckDB to cast, and plan's checks of every test
 (each problem a blocking question at the test's JSON pointer) with its coverage of the models and the
-decisions. Nothing here runs a model: commands/unittest.py does."""
+decisions. Nothing here runs a model: commands/unitrun.py does."""
 
 from __future__ import annotations
 
@@ -71,7 +71,10 @@ def given_rows(test: UnitTest, inp: Input) -> tuple[list[str], list[dict[str, st
     if given.rows is not None:
         names = list(dict.fromkeys(k for row in given.rows for k in row))
         return names, [{k: as_text(v) for k, v in row.items()} for row in given.rows]
-    lines = list(csv.reader(io.StringIO((given.csv or "").strip() + "\n")))
+    try:
+        lines = list(csv.reader(io.StringIO((given.csv or "").strip() + "\n")))
+    except csv.Error as exc:
+        raise ValueError(str(exc)) from None
     header = [h.strip() for h in lines[0]] if lines else []
     rows: list[dict[str, str | None]] = []
     for n, fields in enumerate(lines[1:], start=2):
@@ -323,13 +326,12 @@ def _check_values(c: Contracts, typed: list[tuple[int, UnitTest, Columns | None]
 
 def _cte_columns(con: Connection, c: Contracts, test: UnitTest, rendered: dict[str, Rendered]) -> Columns:
     """The columns of the test's CTE, bound against empty inputs typed as declared."""
-    from leakcli.engine.connection import describe
-    from leakcli.engine.rows import create_rows
+    from leakcli.engine.rows import columns_of, create_rows
     from leakcli.engine.sqltext import select_from_cte, source_relation
 
     for inp in inputs_of(c, test.model).values():
         create_rows(con, source_relation(inp.source, inp.name) if inp.source else inp.name, inp.columns, [])
-    return describe(con, select_from_cte(rendered[test.model].sql, test.cte or "") or "")
+    return columns_of(con, select_from_cte(rendered[test.model].sql, test.cte or "") or "")
 
 
 def _ask_coverage(c: Contracts, q: Questions) -> None:
