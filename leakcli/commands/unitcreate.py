@@ -10,13 +10,15 @@ expects; each input gives only the rows those rows were made from:
 3. an input that shares none (the priority list's summary) gives the rows of the same segment, by the
    catalog's segment keys, a key that holds the catalog's `(all)` label matching any value.
 
-MODEL runs on those rows; when a selected row does not come back (its context is wider: the month's
-baseline, the window), every row of every input is given instead (at most MAX_ROWS). The test
-expects every row MODEL returns on the given rows, in MODEL's key columns and in every column whose
-value on the selected rows equals the published one; columns that depend on rows outside the given
-ones (a baseline over the whole month, a q-value over the whole family) are left out and named in the
-description. The test is run before it is written and is written only when it passes, appended to
-contracts/unit-tests.json without touching the tests already there; an id is never reused."""
+MODEL runs on those rows. When a selected row does not come back (found by MODEL's grain, else by the
+segment keys: a rank is no identity), or comes back with columns that differ from the published ones
+(they depend on rows not given: a month's baseline, the priority window, the family of tests), every row
+of every input is tried instead (at most MAX_ROWS), and taken when it reproduces more columns. The test
+expects every row MODEL returns on the given rows, in the columns whose value on every selected row
+equals the published one (DOUBLE within 1e-9); the others are left out and named in its description,
+with a request to say there the rule it pins. The test is run before it is written and is written only
+when it passes, appended to contracts/unit-tests.json without touching the tests already there; an id
+is never reused."""
 
 from __future__ import annotations
 
@@ -122,19 +124,25 @@ def _made(project: Project, con: Connection, model: str, selected: Rows, inputs:
           data: Path | None, where: str, test_id: str) -> UnitTest:
     """The test: the inputs reduced, widened once when the selected rows need more, its columns chosen."""
     c = project.contracts
-    given = _reduced(con, c, model, selected, inputs, data)
-    out, keys = _output(project, model, given), _keys(c, model, selected)
-    if any(_match(out, row, keys) is None for row in selected) and any(not inp.source for inp in inputs.values()):
-        given = {name: _all_rows(con, name) if not inp.source else given[name] for name, inp in inputs.items()}
-        out = _output(project, model, given)
-    pairs = [(row, _match(out, row, keys)) for row in selected]
-    back = [(row, found) for row, found in pairs if found is not None]
-    if len(back) < len(pairs):
-        raise UsageError(f"{len(pairs) - len(back)} selected row(s) of '{model}' do not come back from the rows they "
-                         f"were made from", file="--where", hint="select other rows, or write the test by hand")
     columns = [name for name, _ in c.models[model].declared]
-    kept = [col for col in columns if col in keys or all(same(found.get(col), _json(row[col]), 1e-9)
-                                                         for row, found in back)]
+    given = _reduced(con, c, model, selected, inputs, data)
+    out = _output(project, model, given)
+    keys = _keys(c, model, selected, out)
+    kept = _kept(columns, selected, out, keys)
+    if len(kept) < len(columns) and any(not inp.source for inp in inputs.values()):
+        try:  # every row of the inputs (a window, a family of tests): taken when it reproduces more
+            wide = {name: _all_rows(con, name) if not inp.source else given[name] for name, inp in inputs.items()}
+        except UsageError:
+            wide = None
+        if wide is not None:
+            wide_out = _output(project, model, wide)
+            wide_keys = _keys(c, model, selected, wide_out)
+            wide_kept = _kept(columns, selected, wide_out, wide_keys)
+            if len(wide_kept) > len(kept):
+                given, out, keys, kept = wide, wide_out, wide_keys, wide_kept
+    if keys is None:
+        raise UsageError(f"the selected rows of '{model}' do not come back from the rows they were made from",
+                         file="--where", hint="select other rows, or write the test by hand")
     dropped = [col for col in columns if col not in kept]
     where = " ".join(where.split())
     description = (f"Created by `leakcli test --create {model} --where \"{where}\"` from the published build: the "
@@ -149,10 +157,25 @@ def _made(project: Project, con: Connection, model: str, selected: Rows, inputs:
     return UnitTest.model_validate(doc)
 
 
-def _keys(c: Contracts, model: str, selected: Rows) -> list[str]:
+def _kept(columns: list[str], selected: Rows, out: Rows, keys: list[str] | None) -> list[str]:
+    """The columns whose value on every selected row is the published one (none when a row is not back)."""
+    if keys is None:
+        return []
+    back = [(row, _match(out, row, keys)) for row in selected]
+    return [col for col in columns if col in keys or all(
+        found is not None and same(found.get(col), _json(row[col]), 1e-9) for row, found in back)]
+
+
+def _keys(c: Contracts, model: str, selected: Rows, out: Rows) -> list[str] | None:
+    """The columns that find every selected row among what the model returned: its grain, else (a rank
+    is no identity: the priority list's) the catalog's segment keys; None when neither does."""
     from leakcli.commands.unitrun import key_columns
 
-    return key_columns(c, model, list(selected[0]))
+    segment = [k for k in c.catalog.segment.keys if k in selected[0]]
+    for keys in (key_columns(c, model, list(selected[0])), segment):
+        if keys and all(_match(out, row, keys) is not None for row in selected):
+            return keys
+    return None
 
 
 def _match(rows: Rows, row: dict[str, object], keys: list[str]) -> dict[str, object] | None:
