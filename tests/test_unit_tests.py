@@ -351,3 +351,10 @@ def test_create_writes_tests_that_pass_as_written(project, leak):
         out = leak("test", "--create", "stg__orders", "--where", where)
         assert out.exit_code == ExitCode.USAGE and "--where" in out.stderr, out.stderr
     assert (project.root / UNIT).read_text() == after
+
+
+def test_ci_runs_the_unit_tests_first_and_the_readme_shows_them():
+    lines = (REPO / ".ci" / "run").read_text().splitlines()
+    assert lines.index(".venv/bin/leakcli test --json") < lines.index(".venv/bin/python -m pytest -q")
+    readme = (REPO / "README.md").read_text()
+    assert "$ leakcli test --json" in readme and "FAIL UT-06 int__session_landing_pages" in readme
