@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from leakcli.commands.unitrun import UnitResult, run_unit_tests
 from leakcli.contracts.records import UnitCoverage
 from leakcli.contracts.results import UnitTestOutput
+from leakcli.errors import UsageError
 from leakcli.plan.unittests import coverage
 
 if TYPE_CHECKING:
@@ -61,6 +62,9 @@ def unit_test(project: Project, req: TestRequest) -> UnitReport:
     """`leakcli test`: every test of the selected models checked (an invalid one is a blocking
     question, exit 2) and run; or, with `create`, a new test written from the published build."""
     started = time.perf_counter()
+    for option, given in (("--where", req.where), ("--id", req.test_id)):
+        if given is not None and req.create is None:
+            raise UsageError("is an option of --create", file=option, hint="add --create MODEL, or leave it out")
     c = project.contracts
     if req.create is not None:
         from leakcli.commands.unitcreate import create_test
