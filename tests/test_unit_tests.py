@@ -42,7 +42,7 @@ def test_the_shipped_tests_pass_with_no_data_and_write_nothing(bare, leak):
     out = leak("test", "--json")
     assert out.exit_code == 0, out.stdout + out.stderr
     doc = out.json()
-    assert doc["summary"]["failed"] == doc["summary"]["errored"] == 0 and doc["summary"]["total"] >= 29
+    assert doc["summary"]["failed"] == doc["summary"]["errored"] == 0 and doc["summary"]["total"] >= 33
     cov = doc["coverage"]
     assert all(cov["models"].values()) and len(cov["models"]) == 9  # every model has a test
     assert all(cov["decisions"].values()) and sorted(cov["decisions"]) == [f"D-0{i}" for i in range(1, 7)]
@@ -59,7 +59,7 @@ def test_every_shipped_test_says_its_rule_and_is_small(bare):
     for t in tests:
         given = sum(len(g.get("rows") or g.get("csv", "").splitlines()[1:]) for g in t["given"].values())
         assert len(t["description"].split()) >= 8, t["id"]
-        assert given <= 13 and len(t["expect"]["rows"]) <= 6, t["id"]  # a handful of rows each
+        assert given <= 13 and len(t["expect"]["rows"]) <= 6, t["id"]  # a handful of rows each (13 months: UT-28)
 
 
 # -- each rule broken once: the test that pins it fails ----------------------------------------------
@@ -153,6 +153,14 @@ MUTATIONS: dict[str, tuple[Callable[[Project], None], str, str]] = {
     "the window one month short": (
         _text("templates/mart__priority_actions.sql", "limit {{ var('priority_lookback_months') }}",
               "limit {{ var('priority_lookback_months') }} - 1"), "mart__priority_actions", "UT-28"),
+    "a segment that stopped lately called emerging": (
+        _catalog(lambda doc: doc["priority"]["statuses"][1].update(
+            when="not is_significant and is_recent_significant")), "mart__priority_actions", "UT-33"),
+    "significant at twice the false discovery rate": (
+        _metric("is_significant", "{{ var('false_discovery_rate') }}", "{{ var('false_discovery_rate') }} * 2"),
+        "mart__priority_actions", "UT-33"),
+    "an eligible segment-month counted by its orders": (
+        _metric("is_low_conversion", "sessions >=", "orders >="), "mart__core_leak_summary", "UT-15"),
     "a gap of exactly a cent dropped": (
         _catalog(lambda doc: [s.update(keep=s["keep"].replace(">=", ">")) for s in doc["priority"]["scopes"]]),
         "mart__priority_actions", "UT-29"),
@@ -201,7 +209,7 @@ def test_junit_xml_of_the_unit_tests(bare, leak, tmp_path):
     out = leak("test", "--junit-xml", str(junit))
     assert out.exit_code == ExitCode.TESTS_FAILED
     suite = ET.parse(junit).getroot().find("testsuite")
-    assert suite is not None and suite.get("failures") == "1" and int(suite.get("tests") or 0) >= 29
+    assert suite is not None and suite.get("failures") == "1" and int(suite.get("tests") or 0) >= 33
     failed = [c for c in suite.findall("testcase") if c.find("failure") is not None]
     assert [c.get("name", "").split()[0] for c in failed] == ["UT-07"]
     assert "refunded_items" in (failed[0].find("failure").text or "")  # type: ignore[union-attr]
@@ -269,7 +277,7 @@ def test_an_invalid_test_is_a_blocking_question_at_its_pointer(bare, leak, case)
 def test_plan_reads_the_unit_tests_and_warns_of_what_has_none(bare, leak):
     out = leak("plan", "--json")
     doc = out.json()
-    assert UNIT in doc["read"] and doc["unit_tests"]["tests"] >= 29
+    assert UNIT in doc["read"] and doc["unit_tests"]["tests"] >= 33
     assert not [a for a in doc["ambiguities"] if a["code"] == "untested"]
     bare.edit_json(UNIT, lambda d: d.update(tests=[t for t in d["tests"] if t["model"] != "int__order_refunds"
                                                    and t.get("decision") != "D-04"]))
@@ -287,7 +295,7 @@ def test_a_failing_unit_test_stops_apply_before_anything_is_built(project, leak)
     assert leak("apply").exit_code == 0
     results = json.loads((project.root / "target/run_results.json").read_text())["results"]
     ran = {r["unique_id"]: r["status"] for r in results if r["resource_type"] == "unit_test"}
-    assert len(ran) >= 29 and set(ran.values()) == {"pass"} and "unit_test.leakcli.UT-06" in ran
+    assert len(ran) >= 33 and set(ran.values()) == {"pass"} and "unit_test.leakcli.UT-06" in ran
     original = (project.root / UNIT).read_text()
     project.edit_json(UNIT, lambda d: d["tests"][0]["expect"]["rows"][0].update(user_id=1))  # a wrong expectation
     assert leak("apply").exit_code == 0  # nothing to build, nothing to test
@@ -336,23 +344,23 @@ def test_create_writes_tests_that_pass_as_written(project, leak):
         test = project.read_json(UNIT)["tests"][-1]
         assert test["id"] == doc["created"] and test["model"] == model and where in test["description"]
         created.append(doc["created"])
-    assert created == [f"UT-{n}" for n in range(30, 35)]  # the next free ids
+    assert created == [f"UT-{n}" for n in range(34, 39)]  # the next free ids
     again = leak("test", "--json")  # read back from the file: they pass as written, beside the shipped ones
     assert again.exit_code == 0 and set(created) <= {r["id"] for r in again.json()["results"]}
 
     tests = {t["id"]: t for t in project.read_json(UNIT)["tests"]}
-    outcomes = tests["UT-31"]["given"]  # the rows the outcomes of sessions 1, 5 and 40 came from
+    outcomes = tests["UT-35"]["given"]  # the rows the outcomes of sessions 1, 5 and 40 came from
     assert sorted(r["website_session_id"] for r in outcomes["stg__website_sessions"]["rows"]) == [1, 5, 40]
     assert {r["website_session_id"] for r in outcomes["stg__orders"]["rows"]} <= {1, 5, 40}
     orders = {r["order_id"] for r in outcomes["stg__orders"]["rows"]}
     assert orders and {r["order_id"] for r in outcomes["int__order_refunds"]["rows"]} <= orders  # by the join
-    assert [r["website_session_id"] for r in tests["UT-31"]["expect"]["rows"]] == [1, 5, 40]
-    orders = tests["UT-32"]  # a staging model: the rows of the source file, as the manifest reads it
+    assert [r["website_session_id"] for r in tests["UT-35"]["expect"]["rows"]] == [1, 5, 40]
+    orders = tests["UT-36"]  # a staging model: the rows of the source file, as the manifest reads it
     assert [r["order_id"] for r in orders["given"]["orders"]["rows"]] == [1, 2] and "created_at" in orders[
         "given"]["orders"]["rows"][0]
 
-    out = leak("test", "--create", "stg__orders", "--where", "order_id = 1", "--id", "UT-31")
-    assert out.exit_code == ExitCode.USAGE and "UT-31 is already a test" in out.stderr  # never written over
+    out = leak("test", "--create", "stg__orders", "--where", "order_id = 1", "--id", "UT-35")
+    assert out.exit_code == ExitCode.USAGE and "UT-35 is already a test" in out.stderr  # never written over
     for where in ("1; drop table x", "no_such_column = 1", "order_id < 0"):
         out = leak("test", "--create", "stg__orders", "--where", where)
         assert out.exit_code == ExitCode.USAGE and "--where" in out.stderr, out.stderr

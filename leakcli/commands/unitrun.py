@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from leakcli.context import Project
     from leakcli.contracts.load import Contracts
     from leakcli.contracts.unittests import UnitTest
+    from leakcli.engine.connection import Connection
     from leakcli.render.renderer import Renderer
 
 
@@ -62,7 +63,8 @@ class UnitResult:
                 "problems": self.problems, "message": self.message}
 
 
-def refuse_invalid(project: Project, models: set[str] | None, renderer: Renderer) -> None:
+def refuse_invalid(project: Project, models: set[str] | None, renderer: Renderer, con: Connection | None = None
+                   ) -> None:
     """Stop (exit 2) on a test that is invalid against the contracts, named at its JSON pointer."""
     from leakcli.errors import RenderError
 
@@ -75,7 +77,7 @@ def refuse_invalid(project: Project, models: set[str] | None, renderer: Renderer
         except RenderError:
             pass  # the test errors when it runs
     q = Questions()
-    check_unit_tests(c, rendered, q, only=models)
+    check_unit_tests(c, rendered, q, only=models, con=con)
     blocking = q.blocking
     if blocking:
         first = blocking[0]
@@ -94,7 +96,7 @@ def run_unit_tests(project: Project, models: Iterable[str] | None = None, tests:
         return []
     with ModelRunner(project) as runner:
         if tests is None and not checked:
-            refuse_invalid(project, chosen, runner.base)
+            refuse_invalid(project, chosen, runner.base, runner.con)
         return [run_one(runner, test, c.unit_tests.tests.index(test) if test in c.unit_tests.tests
                         else len(c.unit_tests.tests)) for test in picked]
 
@@ -139,9 +141,13 @@ class ModelRunner:
             return self.base
         key = digest(dict(test.vars))
         if key not in self._renderers:
-            changed = dataclasses.replace(self.c, catalog=with_vars(self.c.catalog, dict(test.vars)),
-                                          digests={**self.c.digests, f"{UNIT_TESTS}#vars": key})
-            self._renderers[key] = self.base.with_contracts(changed)
+            catalog = with_vars(self.c.catalog, dict(test.vars))
+            if catalog == self.c.catalog:  # vars that pin the catalog's own values: its renders serve
+                self._renderers[key] = self.base
+            else:
+                changed = dataclasses.replace(self.c, catalog=catalog,
+                                              digests={**self.c.digests, f"{UNIT_TESTS}#vars": key})
+                self._renderers[key] = self.base.with_contracts(changed)
         return self._renderers[key]
 
     def rows(self, test: UnitTest) -> tuple[list[tuple[str, str]], list[tuple[object, ...]]]:

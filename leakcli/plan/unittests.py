@@ -155,11 +155,11 @@ def _ptr(i: int, *parts: object) -> str:
 
 
 def check_unit_tests(c: Contracts, rendered: dict[str, Rendered], q: Questions, memo: Section | None = None,
-                     only: set[str] | None = None) -> None:
+                     only: set[str] | None = None, con: Connection | None = None) -> None:
     """Every test (or those of the `only` models) against the contracts, each problem a blocking
     question at its JSON pointer; the coverage of models and decisions, a warning for each without a
     test. What needs DuckDB (values that cast, a CTE's columns) is asked once per contracts and
-    templates (`memo`)."""
+    templates (`memo`), of `con` when given (an in-memory connection with file access off)."""
     tests = [(i, t) for i, t in enumerate(c.unit_tests.tests) if only is None or t.model in only]
     asked = len(q.items)
     typed: list[tuple[int, UnitTest, Columns | None]] = []  # tests whose shape holds: their values to cast
@@ -183,7 +183,7 @@ def check_unit_tests(c: Contracts, rendered: dict[str, Rendered], q: Questions, 
     if not typed or (memo is not None and memo.get("checked") == key):
         return
     before = len(q.items)
-    _check_values(c, typed, rendered, q)
+    _check_values(c, typed, rendered, q, con)
     if memo is not None and len(q.items) == before:
         memo.put("checked", key)
 
@@ -275,15 +275,16 @@ def _check_given(i: int, test: UnitTest, inp: Input, q: Questions) -> bool:
 
 
 def _check_values(c: Contracts, typed: list[tuple[int, UnitTest, Columns | None]],
-                  rendered: dict[str, Rendered], q: Questions) -> None:
+                  rendered: dict[str, Rendered], q: Questions, shared: Connection | None) -> None:
     """Every given and expected value casts to its column's declared type (a CTE's columns as DuckDB
     binds them against typed empty inputs), by DuckDB; the file access of the connection is off."""
     from leakcli.engine.connection import QueryError, connect, lockdown
     from leakcli.engine.rows import cast_failures
 
-    con = connect()
+    con = shared or connect()
     try:
-        lockdown(con)
+        if shared is None:
+            lockdown(con)
         values: list[tuple[str, str | None]] = []
         where: list[tuple[str, str, str, str]] = []  # pointer, column, type, test id of each value
         for i, test, declared in typed:
@@ -321,7 +322,8 @@ def _check_values(c: Contracts, typed: list[tuple[int, UnitTest, Columns | None]
             q.ask(Code.UNIT_TEST, at, f"Unit test {tid} gives {json.dumps(values[k][1])} for column '{col}', which "
                   f"does not cast to its declared type {typ}: which value is meant?")
     finally:
-        con.close()
+        if shared is None:
+            con.close()
 
 
 def _cte_columns(con: Connection, c: Contracts, test: UnitTest, rendered: dict[str, Rendered]) -> Columns:
