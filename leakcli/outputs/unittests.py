@@ -87,12 +87,12 @@ def _cut(expected: str, actual: str, room: int) -> tuple[str, str]:
         return expected, actual
     first = next((i for i, (a, b) in enumerate(zip(expected, actual, strict=False)) if a != b),
                  min(len(expected), len(actual)))
-    start = max(0, first - room // 3)
+    start = max(0, min(first - room // 3, max(len(expected), len(actual)) - room + 1))  # the room filled
 
     def window(text: str) -> str:
         head = "…" if start > 0 else ""
-        body = text[start : start + room - len(head) - 1]
-        return head + body + ("…" if start + len(body) < len(text) else "")
+        rest = text[start:]
+        return head + rest if len(head) + len(rest) <= room else head + rest[: room - len(head) - 1] + "…"
 
     return window(expected), window(actual)
 
