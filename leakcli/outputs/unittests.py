@@ -65,7 +65,7 @@ def failure_lines(r: UnitResult, width: int = WIDTH) -> list[str]:
         at = f"row {ch.position}" + (": " if ch.key else "") if ch.position is not None else "row "
         lines += textwrap.wrap(at + _row_text(ch.key), width - 4, initial_indent="  ~ ", subsequent_indent="      ")
         for cell in ch.cells:
-            room = width - 6 - name_width - 10
+            room = width - len("      ") - name_width - len("  expected ")
             expected, actual = _cut(value_text(cell.expected), value_text(cell.actual), room)
             lines.append(f"      {cell.column.ljust(name_width)}  expected {expected}")
             lines.append(f"      {''.ljust(name_width)}  actual   {actual}")
