@@ -161,7 +161,6 @@ def check_unit_tests(c: Contracts, rendered: dict[str, Rendered], q: Questions, 
     test. What needs DuckDB (values that cast, a CTE's columns) is asked once per contracts and
     templates (`memo`), of `con` when given (an in-memory connection with file access off)."""
     tests = [(i, t) for i, t in enumerate(c.unit_tests.tests) if only is None or t.model in only]
-    asked = len(q.items)
     typed: list[tuple[int, UnitTest, Columns | None]] = []  # tests whose shape holds: their values to cast
     seen: dict[str, int] = {}
     for i, test in tests:
@@ -173,8 +172,6 @@ def check_unit_tests(c: Contracts, rendered: dict[str, Rendered], q: Questions, 
             typed.append((i, test, None if test.cte else c.models[test.model].declared))
     if only is None:
         _ask_coverage(c, q)
-    if len(q.items) > asked and any(a.severity == "blocking" for a in q.items[asked:]):
-        typed = []  # the shape is wrong somewhere: its values are asked about once it is right
     key = digest({"duckdb": _duckdb(), "tests": [t.model_dump() for _, t, _ in typed],
                   "models": {t.model: (c.models[t.model].declared, [(n, i.columns) for n, i in
                                                                    inputs_of(c, t.model).items()],
