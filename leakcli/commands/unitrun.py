@@ -2,11 +2,11 @@
 apply: each on its given rows in one in-memory DuckDB with file access off (no data file is read and
 nothing is written).
 
-Each given input becomes a temporary table typed as the registry (a model) or the manifest (a source
-table) declares it; the model's template is rendered (with the test's `vars` in a copy of the catalog),
-its ref() and source() pointed at those tables, and run (or the CTE the test names); what it returns
-is compared with the expected rows (unitcompare.py). The final SELECT must also keep the registry's
-columns and types. apply runs the tests of the models it is about to build the same way."""
+Each input of a model is a table typed as the registry (a model) or the manifest (a source table)
+declares it, filled with a test's given rows (cast by DuckDB from their text); the model's template is
+rendered (with the test's `vars` in a copy of the catalog), its ref() and source() pointed at those
+tables, and run (or the CTE the test names); what it returns is compared with the expected rows
+(unitcompare.py). The final SELECT must also keep the registry's columns and types."""
 
 from __future__ import annotations
 
@@ -91,14 +91,15 @@ def run_unit_tests(project: Project, models: Iterable[str] | None = None, tests:
     (unless plan has: `checked`)."""
     c = project.contracts
     chosen = None if models is None else set(models)
-    picked = tests if tests is not None else [t for t in c.unit_tests.tests if chosen is None or t.model in chosen]
+    shipped = list(enumerate(c.unit_tests.tests))  # a test given (one --create writes) comes after them
+    picked = [(i, t) for i, t in shipped if chosen is None or t.model in chosen] if tests is None else \
+        [(len(shipped) + k, t) for k, t in enumerate(tests)]
     if not picked:
         return []
     with ModelRunner(project) as runner:
         if tests is None and not checked:
             refuse_invalid(project, chosen, runner.base, runner.con)
-        return [run_one(runner, test, c.unit_tests.tests.index(test) if test in c.unit_tests.tests
-                        else len(c.unit_tests.tests)) for test in picked]
+        return [run_one(runner, test, index) for index, test in picked]
 
 
 class RunError(Exception):

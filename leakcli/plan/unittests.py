@@ -172,11 +172,11 @@ def check_unit_tests(c: Contracts, rendered: dict[str, Rendered], q: Questions, 
             typed.append((i, test, None if test.cte else c.models[test.model].declared))
     if only is None:
         _ask_coverage(c, q)
+    ctes = {t.model for _, t, _ in typed if t.cte}  # their CTEs' columns come from their SQL
     key = digest({"duckdb": _duckdb(), "tests": [t.model_dump() for _, t, _ in typed],
-                  "models": {t.model: (c.models[t.model].declared, [(n, i.columns) for n, i in
-                                                                   inputs_of(c, t.model).items()],
-                                       rendered[t.model].sql if t.cte and t.model in rendered else None)
-                             for _, t, _ in typed}})
+                  "models": {m: (c.models[m].declared, [(n, i.columns) for n, i in inputs_of(c, m).items()],
+                                 rendered[m].sql if m in ctes and m in rendered else None)
+                             for m in sorted({t.model for _, t, _ in typed})}})
     if not typed or (memo is not None and memo.get("checked") == key):
         return
     before = len(q.items)
