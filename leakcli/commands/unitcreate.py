@@ -31,12 +31,13 @@ from typing import TYPE_CHECKING
 
 from leakcli.commands.unitcompare import same
 from leakcli.contracts.load import UNIT_TESTS, parse_json
-from leakcli.errors import UsageError
+from leakcli.errors import ExecutionError, UsageError
 from leakcli.files import read_bytes, write_atomic
 from leakcli.jsonout import did_you_mean
 from leakcli.plan.unittests import Input, inputs_of
 
 if TYPE_CHECKING:
+    from leakcli.commands.unitrun import UnitResult
     from leakcli.context import Project
     from leakcli.contracts.load import Contracts
     from leakcli.contracts.unittests import UnitTest
@@ -47,9 +48,9 @@ Rows = list[dict[str, object]]
 
 
 def create_test(project: Project, model: str, where: str | None, *, limit: int = 5, test_id: str | None = None
-                ) -> UnitTest:
+                ) -> tuple[UnitTest, list[UnitResult]]:
     """Write a test of `model` on its rows where `where` holds (at most `limit`, with the id `test_id` or
-    the next free one) into contracts/unit-tests.json and return it (it passes as written)."""
+    the next free one) into contracts/unit-tests.json, once it passes; return it and its result."""
     from leakcli.engine.connection import connect, lockdown, reading
     from leakcli.store import state
 
@@ -77,8 +78,14 @@ def create_test(project: Project, model: str, where: str | None, *, limit: int =
             test = _made(project, con, model, selected, inputs, data, where, test_id)
     finally:
         con.close()
+    from leakcli.commands.unitrun import run_unit_tests
+
+    results = run_unit_tests(project, tests=[test])
+    if any(r.status != "pass" for r in results):  # it cannot, being what the model returns: never written then
+        raise ExecutionError(f"the test made from the build does not pass ({results[0].message}); nothing was "
+                             f"written", file=UNIT_TESTS, hint="write the test by hand")
     _append(paths.root / UNIT_TESTS, test)
-    return test
+    return test, results
 
 
 def _new_id(c: Contracts, wanted: str | None) -> str:

@@ -70,8 +70,7 @@ def unit_test(project: Project, req: TestRequest) -> UnitReport:
         from leakcli.commands.unitcreate import create_test
         from leakcli.contracts.load import load
 
-        created = create_test(project, req.create, req.where, limit=req.limit, test_id=req.test_id)
-        results = run_unit_tests(project, tests=[created])
+        created, results = create_test(project, req.create, req.where, limit=req.limit, test_id=req.test_id)
         return UnitReport(results, coverage(load(project.root)), time.perf_counter() - started, created.id)
     results = run_unit_tests(project, _selected(c, req.select))
     return UnitReport(results, coverage(c), time.perf_counter() - started)
