@@ -5,6 +5,7 @@ One file, target/.cache/leakcli.json, in sections, each owned by one module and 
     sql       engine/parse.py     DuckDB's verdicts on SQL texts (one clean SELECT; parse-tree digest)
     render    render/renderer.py  what each template rendered to, from the same text and contracts
     bind      plan/binding.py     the models and sources that last bound cleanly
+    unit      plan/unittests.py   the unit tests whose values last cast cleanly to their columns' types
     sources   sources/inventory.py what the checks learnt of each source file, by identity and sha256
     queries   commands/audit.py   results of acceptance-test queries of source files alone
 

@@ -1,8 +1,4 @@
-"""The command line: parse options, call one core function, hand the result to the reporter.
-
-Exit codes (LEAK-SPEC §10): 0 ok; 1 an error-severity acceptance test failed; 2 usage error,
-invalid contract, blocking ambiguity or stale plan; 3 execution failed; 130 interrupted.
-"""
+"""The command line: parse options, call one core function, hand the result to the reporter (exit codes: errors.py)."""
 
 from __future__ import annotations
 
@@ -24,9 +20,8 @@ T = TypeVar("T")
 
 
 class _Group(TyperGroup):
-    """Every failure is one line on stderr, usage errors of the parser included, with the documented
-    exit code; SIGTERM stops a command as Ctrl-C does (exit 130); dbt's and Terraform's command words
-    are answered with leakcli's."""
+    """Every failure is one line on stderr, usage errors of the parser included, with the documented exit code;
+    SIGTERM stops a command as Ctrl-C does (exit 130); dbt's and Terraform's command words answered with ours."""
 
     def resolve_command(self, ctx: Any, args: list[str]) -> Any:
         from leakcli.outputs.helptext import familiar
@@ -38,7 +33,7 @@ class _Group(TyperGroup):
     def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,
              complete_var: str | None = None, standalone_mode: bool = True, windows_expand_args: bool = True,
              **extra: Any) -> Any:
-        from leakcli.outputs.helptext import tidy_help
+        from leakcli.outputs.helptext import tidy_help, usage_error
         from leakcli.outputs.terminal import Reporter
         from leakcli.progress import sigterm_interrupts
 
@@ -55,12 +50,8 @@ class _Group(TyperGroup):
                     typer.echo(text)
                 code = 0
             else:
-                ctx = getattr(exc, "ctx", None)
-                where = ctx.command_path if ctx is not None else "leakcli"
-                what = exc.format_message().replace("Value error, ", "").rstrip(". ")
                 code = exc.exit_code
-                said = what if where == "leakcli" else f"{where}: {what}"  # never "leakcli: error: leakcli: ..."
-                reporter.failed(UsageError(said, hint=f"see `{where} --help`"), code)
+                reporter.failed(usage_error(exc), code)
         except typer.Abort:
             code = int(ExitCode.INTERRUPTED)
             reporter.failed(Interrupted("interrupted"), code)
@@ -128,9 +119,8 @@ TargetOpt = Annotated[Path | None, typer.Option(
     "--target-dir", metavar="DIR", envvar="LEAKCLI_TARGET_DIR",
     help="Where builds and artifacts go (dbt's --target-path). Default: target/ in the project.")]
 SelectOpt = Annotated[list[str] | None, typer.Option(
-    "--select", "-s", metavar="MODELS", autocompletion=_model_names,
-    help="Models to build, in dbt's grammar: a space joins selections, a comma intersects "
-    "them; +m, m+, 2+m, m+1, @m; shell wildcards (stg__*).")]
+    "--select", "-s", metavar="MODELS", autocompletion=_model_names, help="The models, in dbt's grammar: a space "
+    "joins selections, a comma intersects them; +m, m+, 2+m, m+1, @m; shell wildcards (stg__*).")]
 ExcludeOpt = Annotated[list[str] | None, typer.Option(
     "--exclude", metavar="MODELS", autocompletion=_model_names,
     help="Models to leave out, in the grammar of --select.")]
@@ -140,6 +130,8 @@ ForceOpt = Annotated[bool, typer.Option("--force", help="Overwrite what leakcli 
                                         "output) where this command writes.")]
 NoCacheOpt = Annotated[bool, typer.Option("--no-cache", help="Remember nothing from earlier runs and keep nothing "
                                           "for later ones (also LEAKCLI_NO_CACHE=1): the same answer, slower.")]
+JunitOpt = Annotated[Path | None, typer.Option("--junit-xml", metavar="FILE",
+                                               help="Also write JUnit XML to this file.")]
 
 
 def _run(reporter: Reporter, debug: bool, fn: Callable[[], T]) -> T:
@@ -162,23 +154,18 @@ def _run(reporter: Reporter, debug: bool, fn: Callable[[], T]) -> T:
     raise typer.Exit(int(exit_code_for(exc)))
 
 
-def _reporter(json_mode: bool) -> Reporter:
-    from leakcli.outputs.terminal import Reporter
-
-    return Reporter(json_mode=json_mode)
-
-
-def _project(reporter: Reporter, debug: bool, project_dir: Path | None, target_dir: Path | None, *,
+def _project(json_mode: bool, debug: bool, project_dir: Path | None, target_dir: Path | None, *,
              no_cache: bool = False, anywhere: bool = False, reads: str | None = None,
-             through: tuple[str, ...] = ("current",)) -> Project:
-    """The project (found upward when not named), its target directory and its cache, made once and
-    handed to the command, or one line saying why not; `anywhere`: outside a project, the current
-    folder stands in for it (generate needs no project). The command `reads` the published build
-    `through` target/current (diff through previous too): refused when one is not leakcli's link
-    to a build; a warning for each stable name someone replaced (store.layout.check_published)."""
+             through: tuple[str, ...] = ("current",)) -> tuple[Reporter, Project]:
+    """The reporter, and the project (found upward), its target and cache, made once, or one line saying why not;
+    `anywhere`: generate needs no project. A command that `reads` the published build `through` target/current
+    (diff: and previous) is refused when one is not leakcli's link; a warning for each name someone replaced."""
     from leakcli.context import Project
+    from leakcli.outputs.terminal import Reporter
     from leakcli.paths import PROJECT_FILE, find_root
     from leakcli.store.layout import check_published
+
+    reporter = Reporter(json_mode=json_mode)
 
     def find() -> Project:
         if target_dir is not None and not str(target_dir).strip():
@@ -192,11 +179,7 @@ def _project(reporter: Reporter, debug: bool, project_dir: Path | None, target_d
     reporter.database = project.rel(project.paths.database)
     for line in _run(reporter, debug, lambda: check_published(project.paths.target, reads, through)) if reads else []:
         reporter.notice(f"warning: {line}")
-    return project
-
-
-def _tuple(values: list[str] | None) -> tuple[str, ...] | None:
-    return None if values is None else tuple(values)
+    return reporter, project
 
 
 @app.command()
@@ -209,9 +192,8 @@ def plan(
     select: SelectOpt = None,
     exclude: ExcludeOpt = None,
     full_refresh: FullOpt = False,
-    detailed_exitcode: Annotated[bool, typer.Option(
-        "--detailed-exitcode", help="Exit 4 when apply would change something (0: nothing to do, 2: blocked).",
-    )] = False,
+    detailed_exitcode: Annotated[bool, typer.Option("--detailed-exitcode", help="Exit 4 when apply would change "
+                                                    "something (0: nothing to do, 2: blocked).")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="List every file read.")] = False,
     project_dir: ProjectOpt = None,
     target_dir: TargetOpt = None,
@@ -224,10 +206,9 @@ def plan(
     from leakcli.plan.planner import PlanRequest
     from leakcli.plan.saved import plan_and_save
 
-    reporter = _reporter(json_mode)
-    project = _project(reporter, debug, project_dir, target_dir, no_cache=no_cache, reads="plan")
-    req = PlanRequest(data_dir=data_dir, synthetic=synthetic, select=tuple(select or ()), exclude=_tuple(exclude),
-                      full_refresh=full_refresh)
+    reporter, project = _project(json_mode, debug, project_dir, target_dir, no_cache=no_cache, reads="plan")
+    req = PlanRequest(data_dir=data_dir, synthetic=synthetic, select=tuple(select or ()),
+                      exclude=None if exclude is None else tuple(exclude), full_refresh=full_refresh)
     result = _run(reporter, debug, lambda: plan_and_save(project, req, out, force=force))
     reporter.plan(result, out=out, verbose=verbose)
     if result.blocking:  # as apply would stop: a row that does not read is 3, any other question 2
@@ -257,10 +238,10 @@ def apply(
     from leakcli.commands.apply import apply as run_apply
     from leakcli.plan.planner import PlanRequest
 
-    reporter = _reporter(json_mode)
-    project = _project(reporter, debug, project_dir, target_dir, no_cache=no_cache)
+    reporter, project = _project(json_mode, debug, project_dir, target_dir, no_cache=no_cache)
     req = ApplyRequest(plan=PlanRequest(data_dir=data_dir, synthetic=synthetic, select=tuple(select or ()),
-                                        exclude=_tuple(exclude), full_refresh=full_refresh),
+                                        exclude=None if exclude is None else tuple(exclude),
+                                        full_refresh=full_refresh),
                        plan_file=plan_file, force=force, progress=reporter.progress, notice=reporter.notice)
     reporter.apply(_run(reporter, debug, lambda: run_apply(project, req)))
 
@@ -270,8 +251,7 @@ def verify(
     json_mode: JsonOpt = False,
     fmt: Annotated[Literal["table", "markdown"], typer.Option(
         "--format", metavar="FORMAT", help="table, or markdown (for $GITHUB_STEP_SUMMARY).")] = "table",
-    junit_xml: Annotated[Path | None, typer.Option("--junit-xml", metavar="FILE",
-                                                   help="Also write JUnit XML to this file.")] = None,
+    junit_xml: JunitOpt = None,
     data_dir: VerifyDataOpt = None,
     full_check: Annotated[bool, typer.Option("--full-check", help="Also rebuild every model from scratch in a "
                                              "scratch database and compare it with the published build.")] = False,
@@ -281,14 +261,12 @@ def verify(
     no_cache: NoCacheOpt = False,
     debug: DebugOpt = False,
 ) -> None:
-    """Run the acceptance tests against the built database.
-
-    Exits 1 when an error-severity test fails, 2 when a test cannot run (its contract is wrong)."""
+    """Run the acceptance tests against the built database. Exits 1 when an error-severity test fails, 2 when a
+    test cannot run (its contract is wrong)."""
     from leakcli.commands.verify import verify as run_verify
     from leakcli.outputs.formats import save_junit
 
-    reporter = _reporter(json_mode)
-    project = _project(reporter, debug, project_dir, target_dir, no_cache=no_cache, reads="verify")
+    reporter, project = _project(json_mode, debug, project_dir, target_dir, no_cache=no_cache, reads="verify")
     report = _run(reporter, debug, lambda: run_verify(project, data_dir=data_dir, full_check=full_check))
     if junit_xml is not None:
         _run(reporter, debug, lambda: save_junit(report, junit_xml, project.paths, force=force))
@@ -296,6 +274,37 @@ def verify(
     if report.broken is not None:  # a test that cannot run is a contract to fix, not a failed build
         reporter.error(report.broken)
         raise typer.Exit(int(report.broken.exit_code))
+    if not report.ok:
+        raise typer.Exit(int(ExitCode.TESTS_FAILED))
+
+
+@app.command()
+def test(
+    select: SelectOpt = None,
+    json_mode: JsonOpt = False,
+    junit_xml: JunitOpt = None,
+    create: Annotated[str | None, typer.Option("--create", metavar="MODEL", autocompletion=_model_names,
+                                               help="Write a new test of MODEL from the published build.")] = None,
+    where: Annotated[str | None, typer.Option(metavar="EXPR", help="With --create: the rows to expect.")] = None,
+    limit: Annotated[int, typer.Option(help="With --create: at most this many rows.", min=1, max=1000)] = 5,
+    test_id: Annotated[str | None, typer.Option("--id", metavar="ID", help="With --create: its id.")] = None,
+    project_dir: ProjectOpt = None,
+    target_dir: TargetOpt = None,
+    force: ForceOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Run the unit tests of the models on their hand-written rows (contracts/unit-tests.json), in an in-memory
+    DuckDB with file access off. Exits 1 when a test fails, 2 when one is invalid."""
+    from leakcli.commands.unittest import TestRequest, unit_test
+    from leakcli.outputs.formats import save_junit
+    from leakcli.outputs.unittests import unit_junit
+
+    reporter, project = _project(json_mode, debug, project_dir, target_dir)
+    req = TestRequest(select=tuple(select or ()), create=create, where=where, limit=limit, test_id=test_id)
+    report = _run(reporter, debug, lambda: unit_test(project, req))
+    if junit_xml is not None:
+        _run(reporter, debug, lambda: save_junit(unit_junit(report), junit_xml, project.paths, force=force))
+    reporter.unit_tests(report)
     if not report.ok:
         raise typer.Exit(int(ExitCode.TESTS_FAILED))
 
@@ -317,8 +326,7 @@ def diff(
     two database files), per mart rows added, removed and changed on the grain, and rank moves."""
     from leakcli.commands.diff import DiffRequest, diff_builds
 
-    reporter = _reporter(json_mode)
-    project = _project(reporter, debug, project_dir, target_dir, reads=None if old or new else "diff",
+    reporter, project = _project(json_mode, debug, project_dir, target_dir, reads=None if old or new else "diff",
                        through=("previous", "current"))  # two files named: no build of target/ is read
     req = DiffRequest(old=old, new=new, models=tuple(model or ()), samples=samples)
     reporter.diff(_run(reporter, debug, lambda: diff_builds(project, req)))
@@ -340,8 +348,7 @@ def report(
     from leakcli.commands.report import report_data
     from leakcli.outputs.report import write_report
 
-    reporter = _reporter(json_mode)
-    project = _project(reporter, debug, project_dir, target_dir, no_cache=no_cache, reads="report")
+    reporter, project = _project(json_mode, debug, project_dir, target_dir, no_cache=no_cache, reads="report")
     reporter.report(_run(reporter, debug, lambda: write_report(
         project.paths, out, lambda: report_data(project, data_dir=data_dir), force=force)))
 
@@ -366,8 +373,7 @@ def export_dbt(
     from leakcli.commands.export import ExportRequest
     from leakcli.commands.export import export_dbt as run_export
 
-    reporter = _reporter(json_mode)
-    project = _project(reporter, debug, project_dir, target_dir, reads="export dbt")
+    reporter, project = _project(json_mode, debug, project_dir, target_dir, reads="export dbt")
     req = ExportRequest(out=out_dir, data_dir=data_dir, force=force)
     reporter.export(_run(reporter, debug, lambda: run_export(project, req)))
 
@@ -387,8 +393,7 @@ def profile(
     replaced only with --force."""
     from leakcli.sources.profile import ProfileRequest, write_profiles
 
-    reporter = _reporter(json_mode)
-    project = _project(reporter, debug, project_dir, target_dir, reads="profile")
+    reporter, project = _project(json_mode, debug, project_dir, target_dir, reads="profile")
     req = ProfileRequest(data_dir=data_dir, out=out, force=force)
     reporter.profile(_run(reporter, debug, lambda: write_profiles(project, req)))
 
@@ -399,9 +404,8 @@ def generate(
                                          callback=_finite)] = 1.0,
     seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same files.",
                                       min=0, max=2**63 - 1)] = 42,
-    out: Annotated[Path | None, typer.Option("--out", metavar="DIR",
-                                             help="Output folder. Default: the embedded dataset "
-                                             "target/synthetic/maven-fuzzy-factory/.")] = None,
+    out: Annotated[Path | None, typer.Option("--out", metavar="DIR", help="Output folder. Default: the embedded "
+                                             "dataset target/synthetic/maven-fuzzy-factory/.")] = None,
     json_mode: JsonOpt = False,
     project_dir: ProjectOpt = None,
     target_dir: TargetOpt = None,
@@ -413,8 +417,7 @@ def generate(
     from leakcli.sources.generate import GenerateRequest
     from leakcli.sources.generate import generate as run_generate
 
-    reporter = _reporter(json_mode)
-    project = _project(reporter, debug, project_dir, target_dir, anywhere=True)
+    reporter, project = _project(json_mode, debug, project_dir, target_dir, anywhere=True)
     req = GenerateRequest(scale=scale, seed=seed, out=out, force=force)
     reporter.generate(_run(reporter, debug, lambda: run_generate(project.paths, req)))
 
@@ -441,8 +444,7 @@ def show(
     """Preview rows of a built model, formatted to fit the terminal."""
     from leakcli.commands.show import ShowRequest, show_rows
 
-    reporter = _reporter(json_mode)
-    project = _project(reporter, debug, project_dir, target_dir, reads="show")
+    reporter, project = _project(json_mode, debug, project_dir, target_dir, reads="show")
     cols = tuple(c.strip() for c in columns.split(",") if c.strip()) if columns is not None else ()
     req = ShowRequest(model=model, limit=limit, columns=cols, where=where, order_by=order_by)
     reporter.show(_run(reporter, debug, lambda: show_rows(project, req)), fmt, vertical)

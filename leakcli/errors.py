@@ -225,6 +225,23 @@ class AuditFailure(LeakError):
         self.failed = failed
 
 
+class UnitTestFailure(LeakError):
+    """A unit test of a model apply was about to build failed or could not run: nothing is built (exit 1).
+    `failed` holds the results (id, model, status, message, location) of every such test."""
+
+    exit_code = ExitCode.TESTS_FAILED
+
+    def __init__(self, failed: list[Any], **kw: object) -> None:
+        first = failed[0]
+        more = f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""
+        file, _, pointer = str(first.location).partition("#")
+        super().__init__(f"unit test {first.id} of {first.model} {'failed' if first.status == 'fail' else 'errored'}"
+                         f"{more}: {first.message}; apply built nothing", file=file, pointer=pointer or None,
+                         **kw)  # type: ignore[arg-type]
+        self.failed = failed
+        self.hint = self.hint or "the published build is unchanged; `leakcli test` shows the difference"
+
+
 class Interrupted(LeakError):
     exit_code = ExitCode.INTERRUPTED
 

@@ -62,6 +62,11 @@ class Project:
         assert old in text, f"{old!r} not in {rel}"
         path.write_text(text.replace(old, new))
 
+    def drop_unit_tests(self, keep: Callable[[dict[str, Any]], bool]) -> None:
+        """Keep only the unit tests (contracts/unit-tests.json) for which `keep` holds: for a test that
+        changes on purpose a rule or a word the shipped unit tests pin."""
+        self.edit_json("contracts/unit-tests.json", lambda doc: doc.update(tests=[t for t in doc["tests"] if keep(t)]))
+
     def query(self, sql: str) -> list[tuple[Any, ...]]:
         import duckdb
 

@@ -315,3 +315,31 @@ def test_the_texts_compare_with_the_same_months_and_say_what_to_do_now(full):
         "9.4% vs 10.3% expected for desktop in the same months and earned $3,956 less (z 2.6, q 0.02), after "
         "a 12-month window within noise: find what changed there in 2015-01 and fix the page or the bid.")
     assert all("or the bid" not in r["recommended_action"] for r in rows if r["utm_source"] == "direct_or_unknown")
+
+
+def test_create_on_the_real_shop_writes_tests_that_pass(full, leak, monkeypatch):
+    """`leakcli test --create` (spec §12) from the build of the shared shop: each test it writes, its inputs
+    reduced to the rows its outputs came from, passes as written (the priority list's row needs the whole
+    summary: its window and its family of tests)."""
+    project = full[0]
+    monkeypatch.chdir(project.root)
+    path = project.root / "contracts/unit-tests.json"
+    shipped = path.read_text()
+    cases = [("stg__website_sessions", "website_session_id < 4"),
+             ("int__session_landing_pages", "website_session_id in (1, 2, 3)"),
+             ("int__session_outcomes", "website_session_id in (20, 21)"),
+             ("mart__core_leak_summary", "utm_source = 'socialbook' and device_type = 'mobile' "
+                                         "and session_month = '2014-12-01'"),
+             ("mart__priority_actions", "utm_source = 'socialbook'")]
+    try:
+        for model, where in cases:
+            out = leak("test", "--create", model, "--where", where, "--json")
+            assert out.exit_code == 0, out.stdout + out.stderr
+            assert [r["status"] for r in out.json()["results"]] == ["pass"]
+        created = project.read_json("contracts/unit-tests.json")["tests"][-len(cases):]
+        assert [len(t["given"]["int__session_outcomes"]["rows"]) for t in created if t["model"] ==
+                "mart__core_leak_summary"] == [315]  # the sessions of that segment-month, not the month's 15,000
+        out = leak("test", "--json")
+        assert out.exit_code == 0 and out.json()["summary"]["passed"] == out.json()["summary"]["total"]
+    finally:
+        path.write_text(shipped)

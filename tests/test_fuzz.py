@@ -19,7 +19,7 @@ EXAMPLES = int(os.environ.get("LEAKCLI_FUZZ_EXAMPLES", "20"))
 CSVS = ["website_sessions.csv", "website_pageviews.csv", "orders.csv", "order_item_refunds.csv"]
 CONTRACTS = ["contracts/source-manifest.json", "contracts/model-registry.json", "contracts/metric-catalog.json",
              "contracts/join-contracts.json", "contracts/acceptance-tests.json", "contracts/decisions.json",
-             "ir/stage-01.json", "phase-plan.json"]
+             "contracts/unit-tests.json", "ir/stage-01.json", "phase-plan.json"]
 DOCUMENTED = {ExitCode.TESTS_FAILED, ExitCode.USAGE, ExitCode.EXECUTION}
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck),
                 derandomize=not os.environ.get("LEAKCLI_FUZZ_EXAMPLES"))

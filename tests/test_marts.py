@@ -851,6 +851,9 @@ def test_labels_formats_and_top_actions_come_from_the_catalog(project, leak):
         cat["priority"]["all_label"] = "*"
         cat["thresholds"]["top_actions"] = 1
     project.edit_json("contracts/metric-catalog.json", change)
+    # the unit tests that pin the shipped words and the (all) label
+    project.drop_unit_tests(lambda t: not ({"recommended_action", "utm_source"} & set(t["expect"]["rows"][0])
+                                           and t["model"] == "mart__priority_actions" or t.get("cte")))
     out = leak("apply", "--json")
     assert out.exit_code == 0, out.stderr
     (top,) = out.json()["top_actions"]

@@ -22,7 +22,7 @@ def test_the_project_is_found_from_a_subfolder(project, leak, monkeypatch):
     monkeypatch.chdir(project.root / "templates")
     out = leak("plan")
     assert out.exit_code == 0 and out.stdout.splitlines()[0] == top
-    assert top.startswith("Read 22 files: 9 project files, 9 templates, 4 data files")
+    assert top.startswith("Read 23 files: 10 project files, 9 templates, 4 data files")
     assert leak("apply").exit_code == 0
     assert (project.root / "target/leakcli.duckdb").exists() and not (project.root / "templates/target").exists()
     assert leak("verify").exit_code == 0

@@ -18,6 +18,7 @@ from leakcli.commands.published import published_growth, published_rows, status_
 from leakcli.commands.records import WRITE_ACTIONS, ModelResult, Progress
 from leakcli.commands.runresults import Invocation
 from leakcli.commands.stages import STAGES, BuildContext, release
+from leakcli.commands.unitrun import run_unit_tests
 from leakcli.context import Project
 from leakcli.contracts.actions import Action
 from leakcli.contracts.questions import Question, refuse_blocked
@@ -30,6 +31,7 @@ from leakcli.errors import (
     ExecutionError,
     Interrupted,
     LeakError,
+    UnitTestFailure,
     UsageError,
     is_interrupt,
 )
@@ -124,6 +126,7 @@ def _apply(project: Project, req: ApplyRequest, record: Invocation) -> ApplyResu
     _warn(req, plan.ambiguities)
     if req.notice and not made_up:  # just made up: the notice above said which data this is
         _say_dataset(req.notice, plan)
+    _unit_tests(project, plan, record)
     layout.check(force=req.force)
     with build_lock(paths.lock, "apply", shown=paths.rel(paths.lock)):
         layout.prepare(force=req.force)
@@ -145,6 +148,17 @@ def _apply(project: Project, req: ApplyRequest, record: Invocation) -> ApplyResu
                        priority_model=c.catalog.priority.model, segment_keys=list(c.catalog.segment.keys),
                        all_label=c.catalog.priority.all_label, lookback=c.catalog.thresholds.priority_lookback_months,
                        growth=record.growth, sources=record.sources)
+
+
+def _unit_tests(project: Project, plan: Plan, record: Invocation) -> None:
+    """The unit tests of every model this apply writes (LEAK-SPEC §12), before anything is built: a
+    failure refuses the build (exit 1); run_results.json records each test."""
+    writes = [m.name for m in plan.models if m.action in WRITE_ACTIONS]
+    if writes:
+        record.unit_tests = run_unit_tests(project, writes, checked=True)  # plan checked them: none is invalid
+        failed = [r for r in record.unit_tests if r.status != "pass"]
+        if failed:
+            raise UnitTestFailure(failed)
 
 
 def _refuse_options_beside(req: ApplyRequest) -> None:

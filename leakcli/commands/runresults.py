@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from leakcli.commands.records import CheckResult, ModelResult
+    from leakcli.commands.unitrun import UnitResult
     from leakcli.contracts.records import Growth, Plan, SourceSummary
 
 PROJECT = "leakcli"
@@ -39,6 +40,7 @@ class Invocation:
     audit: list[CheckResult] = field(default_factory=list)
     sources: list[SourceSummary] = field(default_factory=list)  # what changed in each source file
     growth: Growth | None = None  # the months rebuilt, out of how many; the window; where the data ends
+    unit_tests: list[UnitResult] = field(default_factory=list)  # run before the build (LEAK-SPEC §12)
 
     def document(self, status: str, message: str = "") -> dict[str, object]:
         plan = self.plan
@@ -55,6 +57,7 @@ class Invocation:
                             "message": message if step.name == failed else "not run", "failures": None,
                             "adapter_response": {}})
         results += [_test(t) for t in self.audit]
+        results += [_unit_test(u) for u in self.unit_tests]
         return RunResults.model_validate({
             "metadata": {"generated_at": _utc(), "invocation_id": self.build, "started_at": self.started_at},
             "command": "apply",
@@ -87,6 +90,14 @@ def _test(t: CheckResult) -> dict[str, object]:
     return {"unique_id": f"test.{PROJECT}.{t.id}", "resource_type": "test", "model": t.model, "status": t.status,
             "execution_time": 0.0, "message": t.message or t.description, "failures": t.failing_rows,
             "adapter_response": {}}
+
+
+def _unit_test(u: UnitResult) -> dict[str, object]:
+    """A unit test as dbt records one: `unit_test.<project>.<id>`, pass or fail (error: its model did not run)."""
+    failures = len(u.difference.missing) + len(u.difference.unexpected) + len(u.difference.changed)
+    return {"unique_id": f"unit_test.{PROJECT}.{u.id}", "resource_type": "unit_test", "model": u.model,
+            "status": u.status, "execution_time": round(u.seconds, 4), "message": u.message or u.description,
+            "failures": failures if u.status == "fail" else None, "adapter_response": {}}
 
 
 def write(path: Path, doc: dict[str, object]) -> None:

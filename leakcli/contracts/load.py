@@ -32,6 +32,7 @@ if TYPE_CHECKING:
         StageIR,
         Table,
     )
+    from leakcli.contracts.unittests import UnitTests
 
 PHASE_PLAN = "phase-plan.json"
 MANIFEST = "contracts/source-manifest.json"
@@ -40,6 +41,7 @@ CATALOG = "contracts/metric-catalog.json"
 JOINS = "contracts/join-contracts.json"
 TESTS = "contracts/acceptance-tests.json"
 DECISIONS = "contracts/decisions.json"
+UNIT_TESTS = "contracts/unit-tests.json"
 # attribute of Contracts -> (file, document kind); the attributes `check_decisions` walks
 CONTRACT_FILES = {
     "manifest": (MANIFEST, "source-manifest"),
@@ -48,6 +50,7 @@ CONTRACT_FILES = {
     "joins": (JOINS, "join-contracts"),
     "tests": (TESTS, "acceptance-tests"),
     "decisions": (DECISIONS, "decisions"),
+    "unit_tests": (UNIT_TESTS, "unit-tests"),
 }
 D = TypeVar("D", bound="BaseModel")
 
@@ -66,11 +69,13 @@ class Contracts:
     joins: JoinContracts
     tests: AcceptanceTests
     decisions: Decisions
+    unit_tests: UnitTests
     read: tuple[str, ...]
     ir_path: str
     prompt_path: str
     digests: dict[str, str] = field(default_factory=dict)
     documents: dict[str, object] = field(default_factory=dict)  # file -> its parsed JSON, for diffs
+    # (the unit tests are not among them: no build is made from them, so no build snapshots them)
 
     @property
     def models(self) -> dict[str, Model]:
@@ -244,6 +249,7 @@ def load(root: Path) -> Contracts:
         SourceManifest,
         StageIR,
     )
+    from leakcli.contracts.unittests import UnitTests
 
     problems: list[ContractError] = []
     read: list[str] = [PHASE_PLAN]
@@ -281,13 +287,15 @@ def load(root: Path) -> Contracts:
     joins = read_document(root, JOINS, JoinContracts, problems, digests, docs)
     tests = read_document(root, TESTS, AcceptanceTests, problems, digests, docs)
     decisions = read_document(root, DECISIONS, Decisions, problems, digests, docs)
+    unit_tests = read_document(root, UNIT_TESTS, UnitTests, problems, digests)
     if problems:
         first = problems[0]
         raise ContractError(first.message, problems=problems, file=first.file, pointer=first.pointer,
                             line=first.line, column=first.column)
-    assert phase_plan and ir and manifest and registry and catalog and joins and tests and decisions
+    assert phase_plan and ir and manifest and registry and catalog and joins and tests and decisions and unit_tests
     return Contracts(root=root, phase_plan=phase_plan, prompt=prompt, ir=ir, manifest=manifest,
                      registry=registry, catalog=catalog, joins=joins, tests=tests, decisions=decisions,
+                     unit_tests=unit_tests,
                      read=tuple(read), ir_path=ir_path, prompt_path=prompt_path, digests=digests,
                      documents=docs)
 

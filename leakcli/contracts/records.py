@@ -127,6 +127,15 @@ class Growth(Record):
     data_ends: DataEnd | None = None
 
 
+class UnitCoverage(Record):
+    """The unit tests of contracts/unit-tests.json (LEAK-SPEC §12): how many, and how many pin each
+    model of the registry and each decision of decisions.json."""
+
+    tests: int
+    models: dict[str, int]
+    decisions: dict[str, int]
+
+
 class Plan(Record):
     """What apply will do. `plan --json` prints it without the SQL; `plan --out` saves it whole."""
 
@@ -144,6 +153,7 @@ class Plan(Record):
     fingerprint: str
     contract_changes: list[ContractChange] | None = None  # None: no published build to compare with
     growth: Growth | None = None  # models updated, not rebuilt: the months the change touches
+    unit_tests: UnitCoverage | None = None
 
     @property
     def blocking(self) -> list[Question]:

@@ -11,7 +11,7 @@ from pydantic import JsonValue, SerializerFunctionWrapHandler, model_serializer
 
 from leakcli.contracts.base import Record
 from leakcli.contracts.questions import Question
-from leakcli.contracts.records import Dataset, Growth, Row, SourceSummary
+from leakcli.contracts.records import Dataset, Growth, Row, SourceSummary, UnitCoverage
 
 
 class Output(Record):
@@ -122,6 +122,53 @@ class VerifyOutput(Output):
     full_check: list[ModelCheckOutput] | None = None  # with --full-check
 
 
+# -- test (unit tests, LEAK-SPEC §12) ---------------------------------------------------------------
+class UnitCell(Record):
+    column: str
+    expected: JsonValue
+    actual: JsonValue
+
+
+class UnitChangedRow(Record):
+    """An expected row and a returned row that agree on `key` (in order: at `position`) but differ in `cells`."""
+
+    key: Row
+    position: int | None
+    cells: list[UnitCell]
+
+
+class UnitTestResult(Record):
+    id: str
+    model: str
+    description: str
+    decision: str | None
+    location: str  # contracts/unit-tests.json#/tests/<i>
+    status: Literal["pass", "fail", "error"]
+    seconds: float
+    expected_rows: int
+    actual_rows: int
+    missing: list[Row]
+    unexpected: list[Row]
+    changed: list[UnitChangedRow]
+    problems: list[str]  # the model's columns and types against the registry
+    message: str
+
+
+class UnitTestSummary(Record):
+    total: int
+    passed: int
+    failed: int
+    errored: int
+
+
+class UnitTestOutput(Output):
+    summary: UnitTestSummary
+    seconds: float
+    coverage: UnitCoverage
+    created: str | None  # the id of the test `--create` wrote
+    results: list[UnitTestResult]
+
+
 # -- diff -----------------------------------------------------------------------------------------
 class ColumnChangeOutput(Record):
     column: str
@@ -218,7 +265,7 @@ class RunResult(Record):
     """One model or audit test of an apply, in dbt's field names where they mean the same."""
 
     unique_id: str
-    resource_type: Literal["model", "test"]
+    resource_type: Literal["model", "test", "unit_test"]
     model: str
     action: str | None = None
     status: str

@@ -30,18 +30,21 @@ from leakcli.contracts.results import (
     ReportOutput,
     RunResults,
     ShowOutput,
+    UnitTestOutput,
     VerifyOutput,
 )
+from leakcli.contracts.unittests import UnitTests
 
 DOCUMENTS: dict[str, type[BaseModel]] = {
     "phase-plan": PhasePlan, "stage-ir": StageIR, "source-manifest": SourceManifest,
     "model-registry": ModelRegistry, "metric-catalog": MetricCatalog, "join-contracts": JoinContracts,
-    "acceptance-tests": AcceptanceTests, "decisions": Decisions, "profile": Profile,
+    "acceptance-tests": AcceptanceTests, "decisions": Decisions, "unit-tests": UnitTests, "profile": Profile,
 }
 RECORDS: dict[str, type[BaseModel]] = {  # what leakcli writes: the saved plan, --json results, artifacts
     "plan": Plan, "apply-output": ApplyOutput, "verify-output": VerifyOutput, "diff-output": DiffOutput,
     "report-output": ReportOutput, "export-output": ExportOutput, "profile-output": ProfileOutput,
-    "generate-output": GenerateOutput, "show-output": ShowOutput, "error-output": ErrorOutput,
+    "generate-output": GenerateOutput, "show-output": ShowOutput, "unit-test-output": UnitTestOutput,
+    "error-output": ErrorOutput,
     "run-results": RunResults, "build-state": BuildState,
 }
 SCHEMA_DIR = Path(__file__).parent / "schemas"

@@ -180,3 +180,4 @@ def _nodes(tree: object) -> list[dict[str, object]]:
         elif isinstance(item, list):
             todo.extend(item)
     return found
+

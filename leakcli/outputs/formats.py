@@ -91,13 +91,14 @@ def verify_junit(report: VerifyReport) -> str:
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
 
 
-def save_junit(report: VerifyReport, path: Path, paths: Paths, *, force: bool = False) -> None:
-    """Write the JUnit XML of `report` to `path`: over a JUnit file leakcli wrote, never over
-    anything else (a link, a database, a foreign file) without `force`."""
+def save_junit(report: VerifyReport | str, path: Path, paths: Paths, *, force: bool = False) -> None:
+    """Write the JUnit XML of `report` (or the XML text given) to `path`: over a JUnit file leakcli
+    wrote, never over anything else (a link, a database, a foreign file) without `force`."""
     path = Path.cwd() / path
     guard_file(path, paths.rel(path), ours=_is_our_junit(path), force=force, target=paths.target,
                what="a JUnit report leakcli wrote")
-    write_output(paths.target, path, paths.rel(path), verify_junit(report), "the JUnit report")
+    text = report if isinstance(report, str) else verify_junit(report)
+    write_output(paths.target, path, paths.rel(path), text, "the JUnit report")
 
 
 def _is_our_junit(path: Path) -> bool:

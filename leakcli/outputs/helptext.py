@@ -5,10 +5,13 @@ commands. Works on the parsed command objects the command line hands over (no Ty
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from leakcli.errors import UsageError
 
 # the words of dbt and Terraform a user types first, and what leakcli calls the same thing
-FAMILIAR = {"test": ("dbt", "verify"), "build": ("dbt", "apply"), "run": ("dbt", "apply"),
+FAMILIAR = {"build": ("dbt", "apply"), "run": ("dbt", "apply"),
             "seed": ("dbt", "generate"), "docs": ("dbt", "report"), "compile": ("dbt", "plan"), "ls": ("dbt", "plan"),
             "list": ("dbt", "plan"), "debug": ("dbt", "plan"), "validate": ("Terraform", "plan"),
             "init": ("Terraform", "plan")}
@@ -47,3 +50,14 @@ def _flag_help(original: Callable[[Any], Any]) -> Callable[[Any], Any]:
             option.metavar = ""
         return option
     return get_help_option
+
+
+def usage_error(exc: Any) -> UsageError:
+    """A parser's error (Click's, as Typer carries it) as one line naming the command: `leakcli plan:
+    ...`, never "leakcli: error: leakcli: ..."."""
+    from leakcli.errors import UsageError
+
+    ctx = getattr(exc, "ctx", None)
+    where = ctx.command_path if ctx is not None else "leakcli"
+    what = exc.format_message().replace("Value error, ", "").rstrip(". ")
+    return UsageError(what if where == "leakcli" else f"{where}: {what}", hint=f"see `{where} --help`")

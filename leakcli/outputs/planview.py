@@ -57,6 +57,13 @@ def show_plan(rep: Reporter, plan: Plan, *, verbose: bool = False) -> None:
     for a in sorted(shown, key=lambda a: ("blocking", "warning", "info").index(a.severity)):
         rep.say(f"  [{a.severity}] {a.id} {a.code.value} at {a.location}", SEVERITY_STYLE[a.severity])
         rep.say(f"      {a.question}")
+    if plan.unit_tests is not None:
+        from leakcli.outputs.unittests import coverage_line
+
+        rep.say(f"\n{coverage_line(plan.unit_tests).replace('Coverage: ', 'Unit tests: ', 1)[:-1]} "
+                f"(`leakcli test` runs them; apply, those of what it builds)")
+        if verbose:
+            rep.say("  " + ", ".join(f"{m} {n}" for m, n in plan.unit_tests.models.items()))
     if not blocking and not changes and plan.contract_changes == [] and not verbose:
         rep.say("\nDAG (build order " + " -> ".join(plan.order) + ")")
         _unseen(rep, plan)

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from leakcli.commands.export import ExportResult
     from leakcli.commands.records import ProgressInfo
     from leakcli.commands.show import Shown
+    from leakcli.commands.unittest import UnitReport
     from leakcli.commands.verify import VerifyReport
     from leakcli.contracts.records import ModelStep, Plan
     from leakcli.outputs.report import ReportResult
@@ -304,6 +305,26 @@ class Reporter:
                  f"{s['errored']} errored{checked}.", "bold green" if report.ok else "bold red")
         return None
 
+    def unit_tests(self, report: UnitReport) -> None:
+        """`leakcli test`: a line per test, the coverage, then each failure as a difference."""
+        from leakcli.outputs import unittests as view
+
+        if self.json_mode:
+            return self.emit_json(report.to_dict())
+        if report.created:
+            self.notice(f"wrote unit test {report.created} to contracts/unit-tests.json")
+        self.table(view.title(report), [Col("id", key=True), Col("status", key=True, styled=True), Col("model"),
+                                        Col("rule", "wrap")],
+                   [[r.id, r.status, r.model, r.description] for r in report.results])
+        self.say(view.coverage_line(report.coverage))
+        width = min(self.width or shutil_width(), 100)
+        for r in report.results:
+            if r.status != "pass":
+                self.say("")
+                for i, line in enumerate(view.failure_lines(r, width)):
+                    self.say(line, "bold red" if i == 0 else None)
+        return None
+
     def show(self, shown: Shown, fmt: str = "table", vertical: bool = False) -> None:
         """Rows of a model: a table that fits the terminal, else one record at a time (psql's \\x);
         `csv` and `--json` carry the raw values."""
@@ -366,6 +387,12 @@ class Reporter:
         self.table(f"Generated {result.path} (scale {result.scale:g}, seed {result.seed}) in {result.seconds:.1f}s",
                    [Col("file", key=True), Col("rows", "num")], [[f, f"{n:,}"] for f, n in result.rows.items()])
         return None
+
+
+def shutil_width() -> int:
+    import shutil
+
+    return shutil.get_terminal_size((80, 24)).columns
 
 
 def _csv_value(value: object) -> object:

@@ -26,6 +26,7 @@ from leakcli.plan import checks
 from leakcli.plan.binding import bind_memo, bind_models, build_order, render_all, required_tables
 from leakcli.plan.changes import SNAPSHOT, contract_changes, published_sql, sql_diff
 from leakcli.plan.growth import plan_growth
+from leakcli.plan.unittests import check_unit_tests, coverage, unit_memo
 from leakcli.render.renderer import Rendered
 from leakcli.store import state
 
@@ -183,6 +184,7 @@ def plan_and_checks(project: Project, req: PlanRequest, *, defer: bool = False, 
     q = Questions()
     rendered = render_all(project, q)
     checks.check_contracts(project, rendered, q)
+    check_unit_tests(c, rendered, q, unit_memo(project.cache))
     order = [n for n in build_order(c, rendered, q) if n in rendered]
     tables = required_tables(c, rendered)
     built = _published_state(project, q)
@@ -239,6 +241,7 @@ def plan_and_checks(project: Project, req: PlanRequest, *, defer: bool = False, 
         fingerprint=fingerprint,
         contract_changes=contract_changes(c, paths.target / "current" / SNAPSHOT) if built else None,
         growth=growth if any(s.action == "update" for s in steps) else None,
+        unit_tests=coverage(c),
     )
     return plan, data_checks
 

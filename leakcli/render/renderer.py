@@ -120,6 +120,15 @@ class Renderer:
         assert isinstance(env, Environment)
         return env
 
+    def with_contracts(self, contracts: Contracts) -> Renderer:
+        """A renderer of other contracts (a unit test's catalog with its vars) that shares this one's
+        compiled templates: only rendering is done again, never compiling."""
+        other = Renderer(contracts, dbt=self.dbt, memo=self.memo)
+        other._templates = self._templates
+        if "env" in self.__dict__:
+            other.__dict__["env"] = self.env
+        return other
+
     # -- public -----------------------------------------------------------------------------------
     def template(self, text: str) -> Template:
         """`text` compiled once per renderer (a metric's fragment is used by many models)."""
