@@ -280,7 +280,8 @@ def verify(
 
 @app.command()
 def test(
-    select: SelectOpt = None,
+    select: Annotated[list[str] | None, typer.Option("--select", "-s", metavar="MODELS|IDS",
+                                                     help="Models (apply's grammar) or test ids (UT-06).")] = None,
     json_mode: JsonOpt = False,
     junit_xml: JunitOpt = None,
     create: Annotated[str | None, typer.Option("--create", metavar="MODEL", autocompletion=_model_names,
@@ -293,8 +294,7 @@ def test(
     force: ForceOpt = False,
     debug: DebugOpt = False,
 ) -> None:
-    """Run the unit tests of the models on their hand-written rows (contracts/unit-tests.json), in an in-memory
-    DuckDB with file access off. Exits 1 when a test fails, 2 when one is invalid."""
+    """Run the models' unit tests (contracts/unit-tests.json) in memory. Exits 1 on a failure, 2 on an invalid test."""
     from leakcli.commands.unittest import TestRequest, unit_test
     from leakcli.outputs.formats import save_junit
     from leakcli.outputs.unittests import unit_junit

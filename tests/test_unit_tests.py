@@ -171,9 +171,10 @@ MUTATIONS: dict[str, tuple[Callable[[Project], None], str, str]] = {
 def test_each_rule_broken_fails_the_test_that_pins_it(bare, leak, rule):
     mutate, model, test_id = MUTATIONS[rule]
     mutate(bare)
-    out = leak("test", "--json", "--select", model)
+    out = leak("test", "--json", "--select", test_id)  # the test that pins the rule (junit's test runs them all)
     assert out.exit_code == ExitCode.TESTS_FAILED, out.stdout + out.stderr
-    assert test_id in _failed(out), _failed(out)
+    assert _failed(out) == {test_id: "fail"} or _failed(out) == {test_id: "error"}, _failed(out)
+    assert [r["model"] for r in out.json()["results"]] == [model]
 
 
 def test_a_failure_reads_in_one_glance_at_80_columns(bare, leak):
@@ -192,7 +193,7 @@ def test_a_failure_reads_in_one_glance_at_80_columns(bare, leak):
 def test_missing_unexpected_and_long_texts_in_the_difference(bare, leak):
     _catalog(_unpaid_bid)(bare)
     _join("session_landing_page", lambda j: j.update(type="inner"))(bare)
-    out = leak("test", "-s", "int__session_outcomes mart__priority_actions", env={"COLUMNS": "80"})
+    out = leak("test", "-s", "UT-09 UT-25", env={"COLUMNS": "80"})
     assert out.exit_code == ExitCode.TESTS_FAILED
     text = out.stdout
     assert '  - missing: website_session_id 2, landing_page "unknown"' in text  # UT-09: the session is gone
@@ -299,7 +300,7 @@ def test_a_failing_unit_test_stops_apply_before_anything_is_built(project, leak)
     original = (project.root / UNIT).read_text()
     project.edit_json(UNIT, lambda d: d["tests"][0]["expect"]["rows"][0].update(user_id=1))  # a wrong expectation
     assert leak("apply").exit_code == 0  # nothing to build, nothing to test
-    assert leak("test").exit_code == ExitCode.TESTS_FAILED
+    assert leak("test", "-s", "stg__website_sessions").exit_code == ExitCode.TESTS_FAILED
     (project.root / UNIT).write_text(original)
 
     published = (project.root / "target/current").resolve()
@@ -367,6 +368,8 @@ def test_create_writes_tests_that_pass_as_written(project, leak):
     assert (project.root / UNIT).read_text() == after
     out = leak("test", "--where", "order_id = 1")
     assert out.exit_code == ExitCode.USAGE and "--where: is an option of --create" in out.stderr
+    out = leak("test", "-s", "UT-99")
+    assert out.exit_code == ExitCode.USAGE and "UT-99 is no test" in out.stderr
 
 
 def test_ci_runs_the_unit_tests_first_and_the_readme_shows_them():

@@ -86,19 +86,20 @@ def refuse_invalid(project: Project, models: set[str] | None, renderer: Renderer
 
 
 def run_unit_tests(project: Project, models: Iterable[str] | None = None, tests: list[UnitTest] | None = None,
-                   *, checked: bool = False) -> list[UnitResult]:
-    """Run the tests of `models` (every test without), or the `tests` given, after checking them
-    (unless plan has: `checked`)."""
+                   *, ids: Iterable[str] = (), checked: bool = False) -> list[UnitResult]:
+    """Run the tests of `models` and the tests of `ids` (every test without either), or the `tests`
+    given, after checking them (unless plan has: `checked`)."""
     c = project.contracts
-    chosen = None if models is None else set(models)
+    chosen, named = (None if models is None else set(models)), set(ids)
+    every = chosen is None and not named
     shipped = list(enumerate(c.unit_tests.tests))  # a test given (one --create writes) comes after them
-    picked = [(i, t) for i, t in shipped if chosen is None or t.model in chosen] if tests is None else \
-        [(len(shipped) + k, t) for k, t in enumerate(tests)]
+    picked = [(i, t) for i, t in shipped if every or t.model in (chosen or ()) or t.id in named] if tests is None \
+        else [(len(shipped) + k, t) for k, t in enumerate(tests)]
     if not picked:
         return []
     with ModelRunner(project) as runner:
         if tests is None and not checked:
-            refuse_invalid(project, chosen, runner.base, runner.con)
+            refuse_invalid(project, None if every else {t.model for _, t in picked}, runner.base, runner.con)
         return [run_one(runner, test, index) for index, test in picked]
 
 

@@ -4,6 +4,7 @@ new test written from the published build (unitcreate.py) and run."""
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -72,14 +73,21 @@ def unit_test(project: Project, req: TestRequest) -> UnitReport:
 
         created, results = create_test(project, req.create, req.where, limit=req.limit, test_id=req.test_id)
         return UnitReport(results, coverage(load(project.root)), time.perf_counter() - started, created.id)
-    results = run_unit_tests(project, _selected(c, req.select))
+    words = " ".join(req.select).split()
+    ids = [w for w in words if re.fullmatch(r"UT-[0-9]{2,}", w)]
+    known = {t.id for t in c.unit_tests.tests}
+    for test_id in ids:
+        if test_id not in known:
+            raise UsageError(f"{test_id} is no test of contracts/unit-tests.json", file="--select",
+                             hint="name a test id or a model")
+    models = [w for w in words if w not in ids]
+    results = run_unit_tests(project, _selected(c, models) if models else None if not ids else [], ids=ids)
     return UnitReport(results, coverage(c), time.perf_counter() - started)
 
 
-def _selected(c: Contracts, select: tuple[str, ...]) -> list[str] | None:
-    if not select:
-        return None
+def _selected(c: Contracts, select: list[str]) -> list[str]:
+    """The models a selection in dbt's grammar names (graph.py)."""
     from leakcli.plan.graph import select as graph_select
 
     order = list(c.models)
-    return sorted(graph_select(list(select), order, {n: list(c.models[n].depends_on.refs) for n in order}, None))
+    return sorted(graph_select(select, order, {n: list(c.models[n].depends_on.refs) for n in order}, None))
