@@ -6,6 +6,7 @@ One file, target/.cache/leakcli.json, in sections, each owned by one module and 
     render    render/renderer.py  what each template rendered to, from the same text and contracts
     bind      plan/binding.py     the models and sources that last bound cleanly
     unit      plan/unittests.py   the unit tests whose values last cast cleanly to their columns' types
+    passed    commands/unitrun.py the unit tests that passed on the same SQL, rows and versions (apply)
     sources   sources/inventory.py what the checks learnt of each source file, by identity and sha256
     queries   commands/audit.py   results of acceptance-test queries of source files alone
 

@@ -323,6 +323,26 @@ def test_a_failing_unit_test_stops_apply_before_anything_is_built(project, leak)
     assert {s for k, s in statuses.items() if k.startswith("model.")} == {"skipped"}
 
 
+def _unit_messages(project) -> dict[str, str]:
+    results = json.loads((project.root / "target/run_results.json").read_text())["results"]
+    return {r["unique_id"].rsplit(".", 1)[1]: r["message"] for r in results if r["resource_type"] == "unit_test"}
+
+
+def test_apply_runs_again_only_the_tests_whose_sql_or_rows_changed(project, leak):
+    again = "passed before on the same SQL, rows and versions: not run again"
+    assert leak("apply").exit_code == 0
+    assert again not in _unit_messages(project).values()
+    assert leak("apply", "--full-refresh").exit_code == 0  # every model rebuilt, nothing in them changed
+    assert set(_unit_messages(project).values()) == {again}
+    _metric("is_low_conversion", "sessions >=", "sessions >= 0 + ")(project)  # the same rule in other SQL
+    assert leak("apply").exit_code == 0
+    messages = _unit_messages(project)
+    assert messages["UT-15"] != again and messages["UT-29"] == again  # the summary's SQL changed, the priority's not
+    assert "UT-01" not in messages  # staging is not rebuilt: its tests are not asked for
+    assert leak("apply", "--full-refresh", "--no-cache").exit_code == 0
+    assert again not in _unit_messages(project).values()
+
+
 # -- test --create --------------------------------------------------------------------------------------
 CREATE = [("int__session_landing_pages", "website_session_id in (1, 2)"),
           ("int__session_outcomes", "website_session_id in (1, 5, 40)"),

@@ -18,7 +18,7 @@ from leakcli.commands.published import published_growth, published_rows, status_
 from leakcli.commands.records import WRITE_ACTIONS, ModelResult, Progress
 from leakcli.commands.runresults import Invocation
 from leakcli.commands.stages import STAGES, BuildContext, release
-from leakcli.commands.unitrun import run_unit_tests
+from leakcli.commands.unitrun import passed_memo, run_unit_tests
 from leakcli.context import Project
 from leakcli.contracts.actions import Action
 from leakcli.contracts.questions import Question, refuse_blocked
@@ -152,10 +152,12 @@ def _apply(project: Project, req: ApplyRequest, record: Invocation) -> ApplyResu
 
 def _unit_tests(project: Project, plan: Plan, record: Invocation) -> None:
     """The unit tests of every model this apply writes (LEAK-SPEC §12), before anything is built: a
-    failure refuses the build (exit 1); run_results.json records each test."""
+    failure refuses the build (exit 1); run_results.json records each test. A test that passed before on
+    the same SQL, rows and versions (the cache remembers) is not run again: its outcome cannot differ."""
     writes = [m.name for m in plan.models if m.action in WRITE_ACTIONS]
     if writes:
-        record.unit_tests = run_unit_tests(project, writes, checked=True)  # plan checked them: none is invalid
+        record.unit_tests = run_unit_tests(project, writes, checked=True,  # plan checked them: none is invalid
+                                           passed=passed_memo(project.cache))
         failed = [r for r in record.unit_tests if r.status != "pass"]
         if failed:
             raise UnitTestFailure(failed)

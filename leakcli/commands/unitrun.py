@@ -25,6 +25,7 @@ from leakcli.jsonout import digest, jsonable
 from leakcli.plan.unittests import check_unit_tests, inputs_of, typed_rows, with_vars
 
 if TYPE_CHECKING:
+    from leakcli.cache import Cache, Section
     from leakcli.context import Project
     from leakcli.contracts.load import Contracts
     from leakcli.contracts.unittests import UnitTest
@@ -50,6 +51,7 @@ class UnitResult:
     difference: Difference = field(default_factory=Difference)
     problems: list[str] = field(default_factory=list)  # the model's columns against the registry
     message: str = ""
+    cached: bool = False  # apply: passed before on the same SQL, rows and versions (not run again)
 
     def to_dict(self) -> dict[str, object]:
         d = self.difference
@@ -86,9 +88,11 @@ def refuse_invalid(project: Project, models: set[str] | None, renderer: Renderer
 
 
 def run_unit_tests(project: Project, models: Iterable[str] | None = None, tests: list[UnitTest] | None = None,
-                   *, ids: Iterable[str] = (), checked: bool = False) -> list[UnitResult]:
+                   *, ids: Iterable[str] = (), checked: bool = False, passed: Section | None = None
+                   ) -> list[UnitResult]:
     """Run the tests of `models` and the tests of `ids` (every test without either), or the `tests`
-    given, after checking them (unless plan has: `checked`)."""
+    given, after checking them (unless plan has: `checked`). With `passed` (apply's cache), a test that
+    passed before on the same SQL, rows and versions is not run again."""
     c = project.contracts
     chosen, named = (None if models is None else set(models)), set(ids)
     every = chosen is None and not named
@@ -100,7 +104,12 @@ def run_unit_tests(project: Project, models: Iterable[str] | None = None, tests:
     with ModelRunner(project) as runner:
         if tests is None and not checked:
             refuse_invalid(project, None if every else {t.model for _, t in picked}, runner.base, runner.con)
-        return [run_one(runner, test, index) for index, test in picked]
+        return [run_one(runner, test, index, passed) for index, test in picked]
+
+
+def passed_memo(cache: Cache) -> Section:
+    """This module's section of the cache: the key (ModelRunner.key) of each test that passed -> True."""
+    return cache.section("passed", "1")
 
 
 class RunError(Exception):
@@ -114,7 +123,6 @@ class ModelRunner:
     marts' queries costs ten times more than running them)."""
 
     def __init__(self, project: Project) -> None:
-        from leakcli.engine.connection import connect, execute, lockdown
         from leakcli.render.renderer import render_memo, renderer_for
 
         self.c = project.contracts
@@ -122,20 +130,31 @@ class ModelRunner:
         self._renderers: dict[str, Renderer] = {}
         self._tables: set[str] = set()
         self._prepared: dict[str, str | RunError] = {}
-        self.con = connect(memory_limit=self.c.phase_plan.engine.limit())
-        try:
-            execute(self.con, "set threads = 1")
-            execute(self.con, "pragma disable_optimizer")
-            lockdown(self.con)  # no file, no extension: the rows are all there is
-        except BaseException:
-            self.con.close()
-            raise
+        self._con: Connection | None = None
+
+    @property
+    def con(self) -> Connection:
+        """The in-memory database, opened when a test first runs."""
+        if self._con is None:
+            from leakcli.engine.connection import connect, execute, lockdown
+
+            con = connect(memory_limit=self.c.phase_plan.engine.limit())
+            try:
+                execute(con, "set threads = 1")
+                execute(con, "pragma disable_optimizer")
+                lockdown(con)  # no file, no extension: the rows are all there is
+            except BaseException:
+                con.close()
+                raise
+            self._con = con
+        return self._con
 
     def __enter__(self) -> ModelRunner:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.con.close()
+        if self._con is not None:
+            self._con.close()
 
     def renderer(self, test: UnitTest) -> Renderer:
         """The renderer of the test's catalog: the project's, or a copy with the test's vars."""
@@ -152,12 +171,9 @@ class ModelRunner:
                 self._renderers[key] = self.base.with_contracts(changed)
         return self._renderers[key]
 
-    def rows(self, test: UnitTest) -> tuple[list[tuple[str, str]], list[tuple[object, ...]]]:
-        """What the test's model (or its CTE) returns on the test's given rows: its columns (name, type)
-        and rows; a RunError when the template does not render, reads an input the test does not give,
-        or fails on the rows."""
-        from leakcli.engine.connection import QueryError, execute
-        from leakcli.engine.rows import create_rows, refill, typed_query
+    def sql(self, test: UnitTest) -> str:
+        """The SQL the test runs: its model's (or CTE's), ref() and source() pointed at the test's tables; a
+        RunError when the template does not render or reads an input the test does not give."""
         from leakcli.engine.sqltext import select_from_cte
         from leakcli.errors import RenderError
 
@@ -182,6 +198,29 @@ class ModelRunner:
             sql = select_from_cte(sql, test.cte) or ""
             if not sql:
                 raise RunError(f"the template has no CTE '{test.cte}'")
+        return sql
+
+    def key(self, test: UnitTest, sql: str) -> str:
+        """What the test's outcome depends on: the SQL it runs, the test itself, the columns its inputs
+        and its model declare, and the versions of leakcli and DuckDB."""
+        from leakcli import __version__
+        from leakcli.engine.parse import duckdb_version
+
+        inputs = inputs_of(self.c, test.model)
+        return digest({"sql": sql, "test": test.model_dump(mode="json"),
+                       "inputs": {n: [i.columns, i.null_tokens] for n, i in inputs.items()},
+                       "declared": self.c.models[test.model].declared, "grain": self.c.models[test.model].grain,
+                       "segment": [*self.c.catalog.segment.keys, self.c.catalog.segment.time_column],
+                       "versions": [__version__, duckdb_version()]})
+
+    def rows(self, test: UnitTest, sql: str | None = None) -> tuple[list[tuple[str, str]], list[tuple[object, ...]]]:
+        """What the test's model (or its CTE) returns on the test's given rows: its columns (name, type)
+        and rows; a RunError when the SQL cannot be made (sql) or fails on the rows."""
+        from leakcli.engine.connection import QueryError, execute
+        from leakcli.engine.rows import create_rows, refill, typed_query
+
+        sql = self.sql(test) if sql is None else sql
+        inputs = inputs_of(self.c, test.model)
         try:
             for name, inp in inputs.items():
                 table = f"unit_input__{name}"
@@ -205,15 +244,22 @@ class ModelRunner:
             raise RunError(f"the model fails on the given rows: {exc.detail}") from None
 
 
-def run_one(runner: ModelRunner, test: UnitTest, index: int) -> UnitResult:
-    """One test: its inputs filled, its model run, what it returns compared."""
+def run_one(runner: ModelRunner, test: UnitTest, index: int, passed: Section | None = None) -> UnitResult:
+    """One test: its inputs filled, its model run, what it returns compared; with `passed`, a pass
+    remembered for the same key instead, and a new pass remembered."""
     started = time.perf_counter()
     c = runner.c
     result = UnitResult(test.id, test.model, test.description, test.decision, f"{UNIT_TESTS}#/tests/{index}",
                         expected_rows=len(test.expect.rows))
     model = c.models[test.model]
     try:
-        returned, rows = runner.rows(test)
+        sql = runner.sql(test)
+        key = runner.key(test, sql) if passed is not None else None
+        if key is not None and passed is not None and passed.get(key):
+            result.actual_rows, result.cached = result.expected_rows, True
+            result.message = "passed before on the same SQL, rows and versions: not run again"
+            return result
+        returned, rows = runner.rows(test, sql)
     except RunError as exc:
         result.status, result.message, result.seconds = "error", str(exc), time.perf_counter() - started
         return result
@@ -234,6 +280,8 @@ def run_one(runner: ModelRunner, test: UnitTest, index: int) -> UnitResult:
                                 ordered=test.expect.ordered, tolerance=test.expect.tolerance)
     result.seconds = time.perf_counter() - started
     if result.difference.none and not result.problems:
+        if key is not None and passed is not None:
+            passed.put(key, True)
         return result
     result.status = "fail"
     result.message = "; ".join([*result.problems, result.difference.summary()] if not result.difference.none
