@@ -181,13 +181,17 @@ def test_a_failure_reads_in_one_glance_at_80_columns(bare, leak):
     MUTATIONS["landing page by the highest pageview id (D-01)"][0](bare)
     out = leak("test", "-s", "int__session_landing_pages", env={"COLUMNS": "80"})
     assert out.exit_code == ExitCode.TESTS_FAILED
-    diff = out.stdout.split("\n\nFAIL ", 1)[1].splitlines()
+    lines = out.stdout.splitlines()
+    assert lines[:2] == ["Unit tests (contracts/unit-tests.json):", ""]  # no pass line: its one test failed
+    diff = out.stdout.split("\n\nFAIL ", 1)[1].split("\n\n")[0].splitlines()
     assert diff[0] == f"UT-06 int__session_landing_pages at {UNIT}#/tests/5"
     assert diff[2:] == ["  expected 2 rows, got 2: 1 row differs (landing_page)",
                         "  ~ row website_session_id 1",
                         '      landing_page  expected "/lander-1"',
                         '                    actual   "/products"']
-    assert max(len(line) for line in diff) <= 80
+    assert max(len(line) for line in lines) <= 80
+    assert lines[-2:-1] == ["Coverage: 33 tests; every model (9) and every decision (6) has one."]
+    assert lines[-1].startswith("0/1 passed, 1 failed, 0 errored in ")  # the summary last, on the screen
 
 
 def test_missing_unexpected_and_long_texts_in_the_difference(bare, leak):
@@ -214,6 +218,9 @@ def test_junit_xml_of_the_unit_tests(bare, leak, tmp_path):
     failed = [c for c in suite.findall("testcase") if c.find("failure") is not None]
     assert [c.get("name", "").split()[0] for c in failed] == ["UT-07"]
     assert "refunded_items" in (failed[0].find("failure").text or "")  # type: ignore[union-attr]
+    passes = [line for line in out.stdout.splitlines() if line.startswith("  pass  ")]
+    assert len(passes) == 1 and "UT-06 UT-08" in passes[0] and "UT-07" not in passes[0]  # one line, the failure apart
+    assert out.stdout.splitlines()[-1].startswith(f"{len(suite) - 1}/{len(suite)} passed, 1 failed, 0 errored in ")
 
 
 # -- an invalid test is a blocking question at its JSON pointer ---------------------------------------

@@ -306,23 +306,26 @@ class Reporter:
         return None
 
     def unit_tests(self, report: UnitReport) -> None:
-        """`leakcli test`: a line per test, the coverage, then each failure as a difference."""
+        """`leakcli test` as verify reads: the passes on one line, each other test as a difference, the
+        coverage, and the summary last (so it is on the screen whatever scrolled)."""
         from leakcli.outputs import unittests as view
 
         if self.json_mode:
             return self.emit_json(report.to_dict())
         if report.created:
             self.notice(f"wrote unit test {report.created} to contracts/unit-tests.json")
-        self.table(view.title(report), [Col("id", key=True), Col("status", key=True, styled=True), Col("model"),
-                                        Col("rule", "wrap")],
-                   [[r.id, r.status, r.model, r.description] for r in report.results])
-        self.say(view.coverage_line(report.coverage))
+        self.say("Unit tests (contracts/unit-tests.json):", "bold")
+        passed = [r.id for r in report.results if r.status == "pass"]
+        if passed:
+            self.say_wrapped(f"  pass  {' '.join(passed)}", "green")
         width = min(self.width or shutil_width(), 100)
         for r in report.results:
             if r.status != "pass":
                 self.say("")
                 for i, line in enumerate(view.failure_lines(r, width)):
                     self.say(line, "bold red" if i == 0 else None)
+        self.say(("\n" if len(passed) < len(report.results) else "") + view.coverage_line(report.coverage))
+        self.say(view.summary_line(report), "bold green" if report.ok else "bold red")
         return None
 
     def show(self, shown: Shown, fmt: str = "table", vertical: bool = False) -> None:

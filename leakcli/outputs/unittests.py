@@ -1,4 +1,4 @@
-"""`leakcli test` as a person reads it: one line per test, then each failure as a difference read in
+"""`leakcli test` as a person reads it: the passes on one line, then each failure as a difference read in
 one glance at 80 columns (the cells that differ, expected above actual; the rows missing and the
 rows unexpected), and as JUnit XML for CI."""
 
@@ -29,10 +29,9 @@ def value_text(value: object) -> str:
     return printable(json.dumps(jsonable(value), ensure_ascii=False))
 
 
-def title(report: UnitReport) -> str:
+def summary_line(report: UnitReport) -> str:
     s = report.summary
-    return (f"Unit tests (contracts/unit-tests.json): {s['passed']} of {s['total']} passed, {s['failed']} failed, "
-            f"{s['errored']} errored in {report.seconds:.2f}s")
+    return f"{s['passed']}/{s['total']} passed, {s['failed']} failed, {s['errored']} errored in {report.seconds:.2f}s."
 
 
 def coverage_line(cov: UnitCoverage) -> str:
