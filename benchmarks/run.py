@@ -157,18 +157,23 @@ def published_on(work: Path, name: str, data: Path, template: Path) -> tuple[Pat
         shutil.copytree(data, pristine)
         shutil.copytree(pristine, folder)
         shutil.copytree(template, root, symlinks=True)
+        time.sleep(2.1)  # files older than the build's look at them, as an export folder's are (not "racy")
         subprocess.run([*LEAKCLI, "apply", "--data-dir", str(folder)], cwd=root, check=True,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ENV)
     return root, folder, pristine
 
 
 def again(root: Path, folder: Path, pristine: Path, k: int) -> Path:
-    """A fresh copy of the published project (its data folder restored), to change and apply."""
+    """A fresh copy of the published project, its data folder restored: each file an earlier round
+    appended to copied back, the others left alone, as the files of an export folder that did not
+    change are (their identity is the one the published build recorded: nothing hashes them)."""
     copy = root.with_name(f"{root.name}-{k}")
     if copy.exists():
         shutil.rmtree(copy)
-    shutil.rmtree(folder)
-    shutil.copytree(pristine, folder)
+    for src in pristine.iterdir():
+        dst = folder / src.name
+        if not dst.exists() or dst.stat().st_size != src.stat().st_size:
+            shutil.copyfile(src, dst)
     shutil.copytree(root, copy, symlinks=True)
     return copy
 
