@@ -51,7 +51,6 @@ class UnitResult:
     difference: Difference = field(default_factory=Difference)
     problems: list[str] = field(default_factory=list)  # the model's columns against the registry
     message: str = ""
-    cached: bool = False  # apply: passed before on the same SQL, rows and versions (not run again)
 
     def to_dict(self) -> dict[str, object]:
         d = self.difference
@@ -254,9 +253,9 @@ def run_one(runner: ModelRunner, test: UnitTest, index: int, passed: Section | N
     model = c.models[test.model]
     try:
         sql = runner.sql(test)
-        key = runner.key(test, sql) if passed is not None else None
-        if key is not None and passed is not None and passed.get(key):
-            result.actual_rows, result.cached = result.expected_rows, True
+        key = runner.key(test, sql) if passed is not None else ""
+        if passed is not None and passed.get(key):
+            result.actual_rows = result.expected_rows
             result.message = "passed before on the same SQL, rows and versions: not run again"
             return result
         returned, rows = runner.rows(test, sql)
@@ -280,7 +279,7 @@ def run_one(runner: ModelRunner, test: UnitTest, index: int, passed: Section | N
                                 ordered=test.expect.ordered, tolerance=test.expect.tolerance)
     result.seconds = time.perf_counter() - started
     if result.difference.none and not result.problems:
-        if key is not None and passed is not None:
+        if passed is not None:
             passed.put(key, True)
         return result
     result.status = "fail"
