@@ -81,7 +81,7 @@ def unit_test(project: Project, req: TestRequest) -> UnitReport:
             raise UsageError(f"{test_id} is no test of contracts/unit-tests.json", file="--select",
                              hint="name a test id or a model")
     models = [w for w in words if w not in ids]
-    results = run_unit_tests(project, _selected(c, models) if models else None if not ids else [], ids=ids)
+    results = run_unit_tests(project, _selected(c, models) if models else None, ids=ids)
     return UnitReport(results, coverage(c), time.perf_counter() - started)
 
 
